@@ -1,0 +1,39 @@
+with
+
+source as (
+
+    select * from {{ source('police', 'recorded_crime') }}
+
+),
+
+latest as (
+
+    -- A record sent again in a later batch (a corrected extract) replaces the earlier copy.
+    select
+        *,
+        row_number() over (partition by crime_reference order by _batch_id desc, _source_row desc) as _version_rank
+    from source
+
+),
+
+renamed as (
+
+    select
+        crime_reference,
+        cast(offence_date as date) as offence_date,
+        crime_type,
+        lsoa_code,
+        domestic_abuse_flag,
+        victim_person_key,
+        cast(victim_age as integer) as victim_age,
+        suspect_person_key,
+        cast(suspect_age as integer) as suspect_age,
+        _batch_id as batch_id,
+        _source_row as source_row
+
+    from latest
+    where _version_rank = 1
+
+)
+
+select * from renamed

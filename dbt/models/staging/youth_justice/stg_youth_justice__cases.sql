@@ -1,0 +1,38 @@
+with
+
+source as (
+
+    select * from {{ source('youth_justice', 'cases') }}
+
+),
+
+latest as (
+
+    -- A record sent again in a later batch (a corrected extract) replaces the earlier copy.
+    select
+        *,
+        row_number() over (partition by case_id order by _batch_id desc, _source_row desc) as _version_rank
+    from source
+
+),
+
+renamed as (
+
+    select
+        case_id,
+        child_person_key,
+        cast(age_at_offence as integer) as age_at_offence,
+        cast(offence_date as date) as offence_date,
+        offence_category,
+        outcome,
+        first_time_entrant,
+        home_lsoa_code,
+        _batch_id as batch_id,
+        _source_row as source_row
+
+    from latest
+    where _version_rank = 1
+
+)
+
+select * from renamed

@@ -1,0 +1,186 @@
+"""The ``partnership`` command.
+
+    partnership run                  generate data, run every ingest DAG and the transform DAG, report
+    partnership generate             write synthetic agency extracts into the landing zone
+    partnership warehouse init|start|stop|url
+    partnership registry sync|check  write (or check) the files derived from the source registry
+    partnership dbt-parse            write dbt/target/manifest.json for cosmos
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from contextlib import contextmanager
+
+from partnership import settings, warehouse
+
+
+@contextmanager
+def warehouse_for_cli(keep_running: bool = False):
+    """WAREHOUSE_URL if set; otherwise the embedded server, stopped afterwards unless asked not to."""
+    url = os.environ.get("WAREHOUSE_URL")
+    if url:
+        yield url
+        return
+    url = warehouse.start_embedded()
+    try:
+        yield url
+    finally:
+        if not keep_running:
+            warehouse.stop_embedded()
+
+
+def cmd_generate(args) -> int:
+    from partnership.generator import generate
+
+    written = generate(seed=args.seed, first_month=args.first_month, months=args.months, scale=args.scale)
+    for name, files in written.items():
+        print(f"{name}: {len(files)} files in {files[0].parent}")
+    return 0
+
+
+def cmd_registry(args) -> int:
+    from partnership import sync
+
+    if args.action == "check":
+        stale = sync.out_of_date()
+        for path in stale:
+            print(f"out of date: {path} (run `partnership registry sync`)")
+        return 1 if stale else 0
+    for path in sync.sync():
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_warehouse(args) -> int:
+    if args.action == "stop":
+        print("stopped" if warehouse.stop_embedded() else "the embedded warehouse is not running")
+        return 0
+    if args.action == "start":
+        url = warehouse.start_embedded()
+        print(url)
+        return 0
+    with warehouse_for_cli(keep_running=True) as url:
+        if args.action == "init":
+            warehouse.init_warehouse(url)
+            print(f"initialised {warehouse.redacted(url)}")
+        else:
+            print(url if os.environ.get("WAREHOUSE_URL") is None else warehouse.redacted(url))
+    return 0
+
+
+def cmd_dbt_parse(args) -> int:
+    from partnership import runner
+
+    url = os.environ.get("WAREHOUSE_URL") or "postgresql://postgres@localhost/warehouse"  # parse never connects
+    runner.dbt("parse", url=url)
+    print(f"wrote {settings.DBT_PROJECT_DIR / 'target' / 'manifest.json'}")
+    return 0
+
+
+def mart_row_counts(url: str) -> list[tuple[str, int]]:
+    from psycopg import sql
+
+    with warehouse.connect(url) as conn:
+        tables = [r[0] for r in conn.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' order by 1")]
+        return [(t, conn.execute(sql.SQL("select count(*) from marts.{}").format(sql.Identifier(t))).fetchone()[0])
+                for t in tables]
+
+
+def batch_summary(url: str, since: float) -> list[tuple]:
+    with warehouse.connect(url) as conn:
+        return conn.execute(
+            """select dataset, status, count(*), coalesce(sum(row_count), 0)
+               from audit.load_batch where started_at >= to_timestamp(%s)
+               group by dataset, status order by dataset, status""",
+            (since,),
+        ).fetchall()
+
+
+def cmd_run(args) -> int:
+    from partnership import runner, sync
+    from partnership.generator import generate
+
+    started = time.time()
+    stale = sync.out_of_date()
+    if stale:
+        print(f"registry-derived files are out of date: {', '.join(map(str, stale))}; "
+              "run `partnership registry sync`", file=sys.stderr)
+        return 2
+    with warehouse_for_cli(keep_running=args.keep_running) as url:
+        print(f"warehouse: {warehouse.redacted(url)}")
+        warehouse.init_warehouse(url)
+        if not args.no_generate:
+            generate(seed=args.seed, first_month=args.first_month, months=args.months, scale=args.scale)
+            print(f"generated extracts in {settings.landing_dir()}")
+        runner.dbt("parse", url=url)
+        os.environ.update(runner.airflow_environment(url))
+        runner.migrate_airflow_db()
+        dags = runner.load_dags()
+        failed = []
+        for dag_id in sorted(d for d in dags if d.startswith("ingest_")) + ["transform_warehouse"]:
+            print(f"running DAG {dag_id} ...", flush=True)
+            state = runner.run_dag(dags[dag_id])
+            print(f"  {dag_id}: {state}")
+            if state != "success":
+                failed.append(dag_id)
+
+        print("\nFiles this run (audit.load_batch):")
+        for dataset, status, files, rows in batch_summary(url, started):
+            print(f"  {dataset:34} {status:18} {files:3} files {rows:9} rows")
+        print("\nWhere the results are:")
+        print(f"  warehouse      {warehouse.redacted(url)}  (schemas: {', '.join(settings.SCHEMAS)})")
+        print(f"  landing zone   {settings.landing_dir()}")
+        print(f"  processed      {settings.processed_dir()}")
+        print(f"  quarantine     {settings.quarantine_dir()}")
+        print("\nRows per mart:")
+        for table, rows in mart_row_counts(url):
+            print(f"  marts.{table:40} {rows:8}")
+    print(f"\nfinished in {time.time() - started:.0f} s" + (f"; failed DAGs: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="partnership", description="Community Safety Partnership warehouse")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def data_options(sp):
+        sp.add_argument("--seed", type=int, default=2024, help="random seed (same seed, same files)")
+        sp.add_argument("--first-month", default="2024-04", help="first month generated, YYYY-MM")
+        sp.add_argument("--months", type=int, default=12, help="how many monthly extracts per dataset")
+        sp.add_argument("--scale", type=float, default=1.0, help="volume multiplier (1 = about 12k crimes a year)")
+
+    run = sub.add_parser("run", help="the whole pipeline on generated data, through the real DAGs")
+    data_options(run)
+    run.add_argument("--no-generate", action="store_true", help="load what is already in the landing zone")
+    run.add_argument("--keep-running", action="store_true", help="leave the embedded warehouse running")
+    run.set_defaults(func=cmd_run)
+
+    gen = sub.add_parser("generate", help="write synthetic extracts into the landing zone")
+    data_options(gen)
+    gen.set_defaults(func=cmd_generate)
+
+    wh = sub.add_parser("warehouse", help="the warehouse database")
+    wh.add_argument("action", choices=["init", "start", "stop", "url"])
+    wh.set_defaults(func=cmd_warehouse)
+
+    reg = sub.add_parser("registry", help="files derived from the source registry")
+    reg.add_argument("action", choices=["sync", "check"])
+    reg.set_defaults(func=cmd_registry)
+
+    parse = sub.add_parser("dbt-parse", help="write the dbt manifest cosmos reads")
+    parse.set_defaults(func=cmd_dbt_parse)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

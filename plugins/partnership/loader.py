@@ -1,0 +1,181 @@
+"""Landing zone to raw tables: find, validate, load (COPY, one transaction) and file away, with audit.
+
+Every file ends in exactly one audit.load_batch row per attempt and in one place on disk:
+``processed/`` once loaded (or skipped as a duplicate), ``quarantine/`` with a ``.reason.json`` beside it
+when it failed validation. A file whose checksum is already loaded is never loaded again; the database
+enforces it with a unique index, so even two concurrent runs cannot double-load.
+
+Nothing here imports Airflow: the DAG tasks in :mod:`partnership.ingest` are thin wrappers, and the tests
+call these functions directly too.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from partnership import settings, warehouse
+from partnership.registry import Dataset
+from partnership.validation import CheckResult, validate_file
+
+log = logging.getLogger(__name__)
+
+
+class QuarantinedFile(Exception):
+    """The file failed validation and was moved to quarantine; the message says why."""
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def find_new_files(ds: Dataset) -> list[str]:
+    folder = settings.landing_dir() / ds.landing_subdir
+    return [str(p) for p in sorted(folder.glob(ds.landing_pattern)) if p.is_file()]
+
+
+def _move(path: Path, folder: Path, sha256: str) -> Path:
+    """Move a file into folder, never overwriting a different file of the same name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / path.name
+    if target.exists():
+        target = folder / f"{path.stem}.{sha256[:12]}{path.suffix}"
+    shutil.move(str(path), target)
+    return target
+
+
+def _loaded_batch(conn: psycopg.Connection, ds: Dataset, sha256: str) -> int | None:
+    row = conn.execute(
+        "select batch_id from audit.load_batch where dataset = %s and file_sha256 = %s and status = 'loaded'",
+        (ds.name, sha256),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _record_batch(conn: psycopg.Connection, ds: Dataset, path: Path, sha256: str, status: str, *,
+                  reason: str | None = None, rows: int | None = None, duplicate_of: int | None = None,
+                  loaded_by: str = "cli") -> int:
+    return conn.execute(
+        """insert into audit.load_batch
+               (dataset, file_name, file_sha256, file_bytes, row_count, status, reason, duplicate_of,
+                loaded_by, finished_at)
+           values (%s, %s, %s, %s, %s, %s, %s, %s, %s, case when %s <> 'loading' then now() end)
+           returning batch_id""",
+        (ds.name, path.name, sha256, path.stat().st_size, rows, status, reason, duplicate_of, loaded_by, status),
+    ).fetchone()[0]
+
+
+def _record_checks(conn: psycopg.Connection, batch_id: int, checks: list[CheckResult]) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            """insert into audit.validation_result
+                   (batch_id, expectation, column_name, success, unexpected_count, detail)
+               values (%s, %s, %s, %s, %s, %s)""",
+            [(batch_id, c.expectation, c.column, c.success, c.unexpected_count,
+              f"first rows: {', '.join(map(str, c.rows))}" if c.rows else None) for c in checks],
+        )
+
+
+def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
+    """Decide what happens to one landed file.
+
+    Returns ``{"status": "accepted", ...}`` for a file to load, ``{"status": "skipped_duplicate", ...}``
+    for content already loaded (the file is filed away). Raises :class:`QuarantinedFile` after moving a
+    failing file to quarantine and recording why.
+    """
+    path = Path(path)
+    sha256 = sha256_of(path)
+    with warehouse.connect() as conn:
+        earlier = _loaded_batch(conn, ds, sha256)
+        if earlier is not None:
+            _record_batch(conn, ds, path, sha256, "skipped_duplicate", duplicate_of=earlier, loaded_by=loaded_by,
+                          reason=f"same content as batch {earlier}")
+            _move(path, settings.processed_dir() / ds.landing_subdir, sha256)
+            log.info("%s: already loaded as batch %s; skipped", path.name, earlier)
+            return {"status": "skipped_duplicate", "file": path.name, "duplicate_of": earlier}
+
+    report = validate_file(ds, path)
+    if report.success:
+        return {
+            "status": "accepted", "path": str(path), "sha256": sha256, "rows": report.row_count,
+            "checks": [c.__dict__ for c in report.checks],
+        }
+
+    reason = report.reason()
+    with warehouse.connect() as conn:
+        batch_id = _record_batch(conn, ds, path, sha256, "quarantined", reason=reason, rows=report.row_count,
+                                 loaded_by=loaded_by)
+        _record_checks(conn, batch_id, report.checks)
+    target = _move(path, settings.quarantine_dir() / ds.landing_subdir, sha256)
+    target.with_name(target.name + ".reason.json").write_text(json.dumps({
+        "dataset": ds.name, "file": path.name, "sha256": sha256, "batch_id": batch_id,
+        "quarantined_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "failures": [c.describe(path.name) for c in report.failures],
+    }, indent=2) + "\n")
+    raise QuarantinedFile(f"batch {batch_id} quarantined to {target}: {reason}")
+
+
+def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
+    """COPY an accepted file into its raw table, with its batch record, in one transaction."""
+    path = Path(accepted["path"])
+    sha256 = accepted["sha256"]
+    checks = [CheckResult(**c) for c in accepted.get("checks", [])]
+    copy = sql.SQL("copy raw.{} (_batch_id, _source_row, {}) from stdin").format(
+        sql.Identifier(ds.name), sql.SQL(", ").join(map(sql.Identifier, ds.column_names))
+    )
+    try:
+        with warehouse.connect() as conn:  # one transaction: commits on success, rolls back on any error
+            batch_id = _record_batch(conn, ds, path, sha256, "loading", loaded_by=loaded_by)
+            rows = 0
+            with conn.cursor() as cur, cur.copy(copy) as pipe, open(path, newline="", encoding="utf-8") as f:
+                reader = csv.reader(f)
+                next(reader)  # the header, checked against the contract by validate()
+                for row_number, row in enumerate(reader, start=2):
+                    pipe.write_row((batch_id, row_number, *(v if v != "" else None for v in row)))
+                    rows += 1
+            conn.execute(
+                "update audit.load_batch set status = 'loaded', row_count = %s, finished_at = now() "
+                "where batch_id = %s",
+                (rows, batch_id),
+            )
+            _record_checks(conn, batch_id, checks)
+    except psycopg.errors.UniqueViolation:
+        # Another run loaded the same content between our validation and our commit.
+        with warehouse.connect() as conn:
+            earlier = _loaded_batch(conn, ds, sha256)
+            _record_batch(conn, ds, path, sha256, "skipped_duplicate", duplicate_of=earlier, loaded_by=loaded_by,
+                          reason=f"same content as batch {earlier}")
+        return {"status": "skipped_duplicate", "file": path.name, "duplicate_of": earlier, "path": str(path)}
+    log.info("%s: loaded %s rows into %s as batch %s", path.name, rows, ds.raw_table, batch_id)
+    return {"status": "loaded", "file": path.name, "batch_id": batch_id, "rows": rows, "path": str(path),
+            "sha256": sha256}
+
+
+def mark_done(ds: Dataset, loaded: dict) -> str:
+    """File a loaded file away in processed/, so the next run does not see it in the landing zone."""
+    path = Path(loaded["path"])
+    if not path.exists():
+        return ""
+    return str(_move(path, settings.processed_dir() / ds.landing_subdir, loaded.get("sha256") or sha256_of(path)))
+
+
+def ingest_file(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
+    """All the steps for one file, as the DAG runs them: validate, load, mark done."""
+    outcome = validate(ds, path, loaded_by=loaded_by)
+    if outcome["status"] != "accepted":
+        return outcome
+    loaded = load(ds, outcome, loaded_by=loaded_by)
+    mark_done(ds, loaded)
+    return loaded

@@ -1,0 +1,135 @@
+"""The source registry: one YAML file per dataset in ``registry/``.
+
+It is the single description of each dataset. The ingest DAGs, the Great Expectations suites, the raw
+tables, the dbt sources and the staging models are all derived from it, so adding a dataset means adding
+one YAML file (then ``partnership registry sync`` writes the derived files).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+REGISTRY_DIR = Path(__file__).parent / "registry"
+
+COLUMN_TYPES = ("string", "integer", "date", "datetime")
+# Pseudonymised person keys are HMAC-SHA256 digests, written as 64 lower-case hex characters.
+PERSON_KEY_PATTERN = "^[0-9a-f]{64}$"
+# Regular expressions that say a text value parses as the column's type (what GX checks before ranges).
+TYPE_PATTERNS = {
+    "integer": r"^-?[0-9]+$",
+    "date": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+    "datetime": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2})?$",
+}
+# How staging casts each type (raw tables hold text: an exact copy of the accepted file).
+SQL_TYPES = {"string": "text", "integer": "integer", "date": "date", "datetime": "timestamp"}
+
+
+class RegistryError(ValueError):
+    """A registry file is malformed."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str = "string"
+    required: bool = False
+    allowed: tuple[str, ...] | None = None
+    min: object = None
+    max: object = None
+    pattern: str | None = None
+    identifier: str | None = None  # e.g. "person": a pseudonymised key that links people across agencies
+
+    @property
+    def sql_type(self) -> str:
+        return SQL_TYPES[self.type]
+
+    @property
+    def value_pattern(self) -> str | None:
+        """The pattern every non-empty value must match: the declared one, else the type's or key's."""
+        if self.pattern:
+            return self.pattern
+        if self.identifier == "person":
+            return PERSON_KEY_PATTERN
+        return TYPE_PATTERNS.get(self.type)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    agency: str
+    dataset: str
+    description: str
+    landing_pattern: str
+    cadence: str
+    record_date_column: str
+    key_columns: tuple[str, ...]
+    lawful_basis: str
+    sharing_agreement: str
+    retention_months: int
+    publication: str
+    columns: tuple[Column, ...] = field(default_factory=tuple)
+
+    @property
+    def name(self) -> str:
+        """``<agency>__<dataset>``: the raw table, the GX suite and the dbt source table are named so."""
+        return f"{self.agency}__{self.dataset}"
+
+    @property
+    def raw_table(self) -> str:
+        return f"raw.{self.name}"
+
+    @property
+    def landing_subdir(self) -> Path:
+        return Path(self.agency) / self.dataset
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def person_key_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.identifier == "person"]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.name} has no column {name!r}")
+
+
+def _parse(path: Path) -> Dataset:
+    doc = yaml.safe_load(path.read_text())
+    try:
+        columns = tuple(
+            Column(**{**c, "allowed": tuple(str(v) for v in c["allowed"]) if c.get("allowed") else None})
+            for c in doc.pop("columns")
+        )
+        ds = Dataset(**{**doc, "key_columns": tuple(doc["key_columns"]), "columns": columns})
+    except (KeyError, TypeError) as exc:
+        raise RegistryError(f"{path.name}: {exc}") from exc
+    if path.stem != ds.name:
+        raise RegistryError(f"{path.name}: file must be named {ds.name}.yml")
+    names = ds.column_names
+    for c in columns:
+        if c.type not in COLUMN_TYPES:
+            raise RegistryError(f"{path.name}: column {c.name}: unknown type {c.type!r}")
+    for wanted in (*ds.key_columns, ds.record_date_column):
+        if wanted not in names:
+            raise RegistryError(f"{path.name}: {wanted!r} is not one of its columns")
+    return ds
+
+
+@functools.cache
+def load_registry(directory: Path = REGISTRY_DIR) -> tuple[Dataset, ...]:
+    """Every dataset, sorted by name. Cheap: a few small YAML files, safe to call at DAG parse time."""
+    return tuple(sorted((_parse(p) for p in Path(directory).glob("*.yml")), key=lambda d: d.name))
+
+
+def get_dataset(name: str) -> Dataset:
+    for ds in load_registry():
+        if ds.name == name:
+            return ds
+    raise KeyError(f"no dataset {name!r} in the registry")

@@ -1,0 +1,151 @@
+"""Write the files the registry drives: GX suites, dbt sources, and starter staging models.
+
+``partnership registry sync`` runs this. Suites and sources are regenerated every time (tests fail if the
+committed copies drift from the registry); a staging model and its yml are written only when missing, since
+analysts refine them by hand afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from partnership import settings
+from partnership.registry import Dataset, load_registry
+from partnership.validation import build_suite, suite_path
+
+FRESHNESS_DAYS = {"daily": (2, 4), "weekly": (8, 15), "monthly": (35, 62)}
+
+
+def staging_dir(agency: str) -> Path:
+    return settings.DBT_PROJECT_DIR / "models" / "staging" / agency
+
+
+def sources_yml(agency: str, datasets: list[Dataset]) -> str:
+    tables = []
+    for ds in datasets:
+        warn, error = FRESHNESS_DAYS.get(ds.cadence, (35, 62))
+        tables.append({
+            "name": ds.dataset,
+            "identifier": ds.name,
+            "description": ds.description,
+            "loaded_at_field": "_loaded_at",
+            "freshness": {"warn_after": {"count": warn, "period": "day"},
+                          "error_after": {"count": error, "period": "day"}},
+            "meta": {
+                "lawful_basis": ds.lawful_basis, "sharing_agreement": ds.sharing_agreement,
+                "retention_months": ds.retention_months, "publication": ds.publication, "cadence": ds.cadence,
+            },
+            "columns": [
+                {"name": c.name, "data_type": "text",
+                 "meta": {"type": c.type, **({"sensitive": True, "identifier": c.identifier} if c.identifier else {})}}
+                for c in ds.columns
+            ],
+        })
+    doc = {"version": 2, "sources": [{
+        "name": agency, "schema": "raw", "loader": "airflow",
+        "description": f"Raw {agency.replace('_', ' ')} extracts, loaded unchanged by the ingest DAGs.",
+        "tables": tables,
+    }]}
+    header = "# Generated from plugins/partnership/registry/ by `partnership registry sync`. Do not edit.\n"
+    return header + yaml.safe_dump(doc, sort_keys=False, width=110)
+
+
+def staging_sql(ds: Dataset) -> str:
+    lines = []
+    for c in ds.columns:
+        lines.append(c.name if c.type == "string" else f"cast({c.name} as {c.sql_type}) as {c.name}")
+    columns = ",\n        ".join(lines)
+    keys = ", ".join(ds.key_columns)
+    return f"""with
+
+source as (
+
+    select * from {{{{ source('{ds.agency}', '{ds.dataset}') }}}}
+
+),
+
+latest as (
+
+    -- A record sent again in a later batch (a corrected extract) replaces the earlier copy.
+    select
+        *,
+        row_number() over (partition by {keys} order by _batch_id desc, _source_row desc) as _version_rank
+    from source
+
+),
+
+renamed as (
+
+    select
+        {columns},
+        _batch_id as batch_id,
+        _source_row as source_row
+
+    from latest
+    where _version_rank = 1
+
+)
+
+select * from renamed
+"""
+
+
+def staging_yml(ds: Dataset) -> str:
+    columns = []
+    for c in ds.columns:
+        tests = []
+        if c.name in ds.key_columns:
+            tests += ["unique", "not_null"]
+        elif c.required:
+            tests.append("not_null")
+        if c.allowed:
+            # dbt pastes values into SQL literals unescaped: double any apostrophe ("Children's").
+            values = [v.replace("'", "''") for v in c.allowed]
+            tests.append({"accepted_values": {"arguments": {"values": values}}})
+        entry = {"name": c.name}
+        if c.identifier:
+            entry["meta"] = {"sensitive": True}
+        if tests:
+            entry["data_tests"] = tests
+        columns.append(entry)
+    doc = {"version": 2, "models": [{
+        "name": f"stg_{ds.name}", "description": f"{ds.description} Typed, one row per record.",
+        "columns": columns,
+    }]}
+    return yaml.safe_dump(doc, sort_keys=False, width=110)
+
+
+def expected_files() -> dict[Path, str]:
+    """The files that must always equal what the registry says."""
+    files: dict[Path, str] = {}
+    by_agency: dict[str, list[Dataset]] = {}
+    for ds in load_registry():
+        by_agency.setdefault(ds.agency, []).append(ds)
+        files[suite_path(ds)] = json.dumps(build_suite(ds), indent=2) + "\n"
+    for agency, datasets in by_agency.items():
+        files[staging_dir(agency) / f"_{agency}__sources.yml"] = sources_yml(agency, datasets)
+    return files
+
+
+def sync() -> list[Path]:
+    """Write every derived file that is missing or out of date; return those written."""
+    written = []
+    for path, text in expected_files().items():
+        if not path.exists() or path.read_text() != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            written.append(path)
+    for ds in load_registry():
+        for path, text in ((staging_dir(ds.agency) / f"stg_{ds.name}.sql", staging_sql(ds)),
+                           (staging_dir(ds.agency) / f"stg_{ds.name}.yml", staging_yml(ds))):
+            if not path.exists():
+                path.write_text(text)
+                written.append(path)
+    return written
+
+
+def out_of_date() -> list[Path]:
+    return [p for p, text in expected_files().items() if not p.exists() or p.read_text() != text]

