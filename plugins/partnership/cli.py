@@ -1,10 +1,10 @@
 """The ``partnership`` command.
 
-    partnership run                  generate data, run every ingest DAG and the transform DAG, report
-    partnership generate             write synthetic agency extracts into the landing zone
-    partnership warehouse init|start|stop|url
-    partnership registry sync|check  write (or check) the files derived from the source registry
-    partnership dbt-parse            write dbt/target/manifest.json for cosmos
+partnership run                  generate data, run every ingest DAG and the transform DAG, report
+partnership generate             write synthetic agency extracts into the landing zone
+partnership warehouse init|start|stop|url
+partnership registry sync|check  write (or check) the files derived from the source registry
+partnership dbt-parse            write dbt/target/manifest.json for cosmos
 """
 
 from __future__ import annotations
@@ -85,10 +85,16 @@ def mart_row_counts(url: str) -> list[tuple[str, int]]:
     from psycopg import sql
 
     with warehouse.connect(url) as conn:
-        tables = [r[0] for r in conn.execute(
-            "select table_name from information_schema.tables where table_schema = 'marts' order by 1")]
-        return [(t, conn.execute(sql.SQL("select count(*) from marts.{}").format(sql.Identifier(t))).fetchone()[0])
-                for t in tables]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+            )
+        ]
+        return [
+            (t, conn.execute(sql.SQL("select count(*) from marts.{}").format(sql.Identifier(t))).fetchone()[0])
+            for t in tables
+        ]
 
 
 def batch_summary(url: str, since: float) -> list[tuple]:
@@ -108,8 +114,10 @@ def cmd_run(args) -> int:
     started = time.time()
     stale = sync.out_of_date()
     if stale:
-        print(f"registry-derived files are out of date: {', '.join(map(str, stale))}; "
-              "run `partnership registry sync`", file=sys.stderr)
+        print(
+            f"registry-derived files are out of date: {', '.join(map(str, stale))}; run `partnership registry sync`",
+            file=sys.stderr,
+        )
         return 2
     with warehouse_for_cli(keep_running=args.keep_running) as url:
         print(f"warehouse: {warehouse.redacted(url)}")

@@ -25,31 +25,72 @@ from partnership.registry import get_dataset
 MANCHESTER = "E08000003"
 CITY_CENTRE_WARDS = {"Deansgate", "Piccadilly"}
 CRIME_TYPES = {  # police.uk crime type: share of recorded crime (roughly Manchester's mix)
-    "Violence and sexual offences": 0.34, "Other theft": 0.10, "Criminal damage and arson": 0.08,
-    "Vehicle crime": 0.08, "Burglary": 0.07, "Shoplifting": 0.07, "Public order": 0.09,
-    "Theft from the person": 0.03, "Robbery": 0.03, "Drugs": 0.03, "Bicycle theft": 0.02,
-    "Possession of weapons": 0.02, "Other crime": 0.04,
+    "Violence and sexual offences": 0.34,
+    "Other theft": 0.10,
+    "Criminal damage and arson": 0.08,
+    "Vehicle crime": 0.08,
+    "Burglary": 0.07,
+    "Shoplifting": 0.07,
+    "Public order": 0.09,
+    "Theft from the person": 0.03,
+    "Robbery": 0.03,
+    "Drugs": 0.03,
+    "Bicycle theft": 0.02,
+    "Possession of weapons": 0.02,
+    "Other crime": 0.04,
 }
 VICTIMLESS = {"Drugs", "Possession of weapons", "Public order"}
-YJ_OFFENCES = ["Violence against the person", "Robbery", "Theft and handling", "Criminal damage", "Drugs",
-               "Public order", "Possession of weapons", "Motoring", "Other"]
-YJ_OUTCOMES = ["Community resolution", "Youth caution", "Youth conditional caution", "Referral order",
-               "Youth rehabilitation order", "Custody"]
+YJ_OFFENCES = [
+    "Violence against the person",
+    "Robbery",
+    "Theft and handling",
+    "Criminal damage",
+    "Drugs",
+    "Public order",
+    "Possession of weapons",
+    "Motoring",
+    "Other",
+]
+YJ_OUTCOMES = [
+    "Community resolution",
+    "Youth caution",
+    "Youth conditional caution",
+    "Referral order",
+    "Youth rehabilitation order",
+    "Custody",
+]
 YJ_OUTCOME_WEIGHTS = [30, 20, 15, 20, 12, 3]
-EXCLUSION_REASONS = ["Physical assault against a pupil", "Physical assault against an adult",
-                     "Verbal abuse or threatening behaviour", "Use or threat of use of an offensive weapon",
-                     "Bullying", "Racist abuse", "Drug and alcohol related", "Damage", "Theft",
-                     "Persistent disruptive behaviour", "Other"]
-AE_SITES = ["Manchester Royal Infirmary", "Royal Manchester Children's Hospital", "Wythenshawe Hospital",
-            "North Manchester General Hospital"]
+EXCLUSION_REASONS = [
+    "Physical assault against a pupil",
+    "Physical assault against an adult",
+    "Verbal abuse or threatening behaviour",
+    "Use or threat of use of an offensive weapon",
+    "Bullying",
+    "Racist abuse",
+    "Drug and alcohol related",
+    "Damage",
+    "Theft",
+    "Persistent disruptive behaviour",
+    "Other",
+]
+AE_SITES = [
+    "Manchester Royal Infirmary",
+    "Royal Manchester Children's Hospital",
+    "Wythenshawe Hospital",
+    "North Manchester General Hospital",
+]
 AE_METHODS = ["Body part", "Blunt object", "Knife or blade", "Firearm", "Glass or bottle", "Other", "Unknown"]
 AE_METHOD_WEIGHTS = [55, 12, 10, 1, 9, 8, 5]
 AE_LOCATIONS = ["Street", "Home", "Licensed premises", "School", "Public transport", "Other", "Unknown"]
 AE_LOCATION_WEIGHTS = [35, 25, 18, 4, 5, 8, 5]
 
 # Rows per month at scale 1.
-MONTHLY_VOLUME = {"police__recorded_crime": 1000, "youth_justice__cases": 35,
-                  "education__exclusions": 120, "health__ae_assault_attendances": 80}
+MONTHLY_VOLUME = {
+    "police__recorded_crime": 1000,
+    "youth_justice__cases": 35,
+    "education__exclusions": 120,
+    "health__ae_assault_attendances": 80,
+}
 
 
 @dataclass
@@ -124,7 +165,11 @@ class _Extract:
 
 
 def generate(
-    landing: Path | None = None, *, seed: int = 2024, first_month: str = "2024-04", months: int = 12,
+    landing: Path | None = None,
+    *,
+    seed: int = 2024,
+    first_month: str = "2024-04",
+    months: int = 12,
     scale: float = 1.0,
 ) -> dict[str, list[Path]]:
     """Write every dataset's monthly extracts; return the files written per dataset."""
@@ -136,12 +181,13 @@ def generate(
     def person_key(i: int) -> str:
         return hashlib.sha256(f"synthetic-person:{seed}:{i}".encode()).hexdigest()
 
-    n_adults, n_young, n_cohort = int(6000 * scale), int(2500 * scale), max(int(300 * scale), 20)
+    n_adults, n_young, n_cohort = int(6000 * scale), int(2500 * scale), max(int(200 * scale), 15)
     adults = [Person(person_key(i), rng.randint(18, 75), rng.randint(1, 12), False) for i in range(n_adults)]
-    young = [Person(person_key(n_adults + i), rng.randint(5, 16), rng.randint(1, 12), False)
-             for i in range(n_young)]
-    cohort = [Person(person_key(n_adults + n_young + i), rng.randint(12, 16), rng.randint(1, 12), True)
-              for i in range(n_cohort)]
+    young = [Person(person_key(n_adults + i), rng.randint(5, 16), rng.randint(1, 12), False) for i in range(n_young)]
+    cohort = [
+        Person(person_key(n_adults + n_young + i), rng.randint(12, 16), rng.randint(1, 12), True)
+        for i in range(n_cohort)
+    ]
     seen_by_yj: set[str] = set()
     counters = {name: 0 for name in MONTHLY_VOLUME}
     written: dict[str, list[Path]] = {name: [] for name in MONTHLY_VOLUME}
@@ -165,7 +211,7 @@ def generate(
     for m, month in enumerate(month_starts(first_month, months)):
         days = _days_in_month(month)
 
-        def day() -> date:
+        def day(month: date = month, days: int = days) -> date:
             return month + timedelta(days=rng.randrange(days))
 
         out = _Extract(landing, "police__recorded_crime", month)
@@ -176,35 +222,39 @@ def generate(
                 victim = young_aged(m, 10, 17, 0.3) if rng.random() < 0.1 else rng.choice(adults)
             if rng.random() < 0.3:
                 suspect = young_aged(m, 10, 17, 0.5) if rng.random() < 0.25 else rng.choice(adults)
-            out.write({
-                "crime_reference": f"CR{next_id('police__recorded_crime'):010d}",
-                "offence_date": day().isoformat(),
-                "crime_type": crime_type,
-                "lsoa_code": rng.choices(places, weights=place_weights)[0].lsoa,
-                "domestic_abuse_flag": "Y" if crime_type == "Violence and sexual offences"
-                and rng.random() < 0.3 else "N",
-                "victim_person_key": victim.key if victim else "",
-                "victim_age": victim.age(m) if victim else "",
-                "suspect_person_key": suspect.key if suspect else "",
-                "suspect_age": suspect.age(m) if suspect else "",
-            })
+            out.write(
+                {
+                    "crime_reference": f"CR{next_id('police__recorded_crime'):010d}",
+                    "offence_date": day().isoformat(),
+                    "crime_type": crime_type,
+                    "lsoa_code": rng.choices(places, weights=place_weights)[0].lsoa,
+                    "domestic_abuse_flag": "Y"
+                    if crime_type == "Violence and sexual offences" and rng.random() < 0.3
+                    else "N",
+                    "victim_person_key": victim.key if victim else "",
+                    "victim_age": victim.age(m) if victim else "",
+                    "suspect_person_key": suspect.key if suspect else "",
+                    "suspect_age": suspect.age(m) if suspect else "",
+                }
+            )
         out.close()
         written["police__recorded_crime"].append(out.path)
 
         out = _Extract(landing, "youth_justice__cases", month)
         for _ in range(volume("youth_justice__cases")):
-            child = young_aged(m, 10, 17, 0.6)
-            out.write({
-                "case_id": f"YJ{next_id('youth_justice__cases'):07d}",
-                "child_person_key": child.key,
-                "age_at_offence": child.age(m),
-                "offence_date": day().isoformat(),
-                "offence_category": rng.choice(YJ_OFFENCES),
-                "outcome": rng.choices(YJ_OUTCOMES, weights=YJ_OUTCOME_WEIGHTS)[0],
-                "first_time_entrant": "N" if child.key in seen_by_yj else "Y",
-                "home_lsoa_code": rng.choices(places, weights=place_weights)[0].lsoa if rng.random() < 0.95
-                else "",
-            })
+            child = young_aged(m, 10, 17, 0.7)
+            out.write(
+                {
+                    "case_id": f"YJ{next_id('youth_justice__cases'):07d}",
+                    "child_person_key": child.key,
+                    "age_at_offence": child.age(m),
+                    "offence_date": day().isoformat(),
+                    "offence_category": rng.choice(YJ_OFFENCES),
+                    "outcome": rng.choices(YJ_OUTCOMES, weights=YJ_OUTCOME_WEIGHTS)[0],
+                    "first_time_entrant": "N" if child.key in seen_by_yj else "Y",
+                    "home_lsoa_code": rng.choices(places, weights=place_weights)[0].lsoa if rng.random() < 0.95 else "",
+                }
+            )
             seen_by_yj.add(child.key)
         out.close()
         written["youth_justice__cases"].append(out.path)
@@ -212,37 +262,42 @@ def generate(
         out = _Extract(landing, "education__exclusions", month)
         school_holiday = month.month == 8
         for _ in range(volume("education__exclusions") // (10 if school_holiday else 1)):
-            pupil = young_aged(m, 5, 16, 0.3)
+            pupil = young_aged(m, 5, 16, 0.5)
             kind = rng.choices(["FIXD", "LNCH", "PERM"], weights=[85, 10, 5])[0]
-            out.write({
-                "exclusion_id": f"EX{next_id('education__exclusions'):07d}",
-                "pupil_person_key": pupil.key,
-                "school_id": f"SCH{rng.randint(1, 60):03d}",
-                "exclusion_type": kind,
-                "start_date": day().isoformat(),
-                "sessions": 1 if kind == "LNCH" else rng.randint(1, 10),
-                "reason": rng.choice(EXCLUSION_REASONS),
-                "age_at_start": pupil.age(m),
-            })
+            out.write(
+                {
+                    "exclusion_id": f"EX{next_id('education__exclusions'):07d}",
+                    "pupil_person_key": pupil.key,
+                    "school_id": f"SCH{rng.randint(1, 60):03d}",
+                    "exclusion_type": kind,
+                    "start_date": day().isoformat(),
+                    "sessions": 1 if kind == "LNCH" else rng.randint(1, 10),
+                    "reason": rng.choice(EXCLUSION_REASONS),
+                    "age_at_start": pupil.age(m),
+                }
+            )
         out.close()
         written["education__exclusions"].append(out.path)
 
         out = _Extract(landing, "health__ae_assault_attendances", month)
         for _ in range(volume("health__ae_assault_attendances")):
-            patient = young_aged(m, 10, 17, 0.5) if rng.random() < 0.25 else rng.choice(adults)
+            patient = young_aged(m, 10, 17, 0.8) if rng.random() < 0.25 else rng.choice(adults)
             arrival = day()
-            out.write({
-                "attendance_id": f"AE{next_id('health__ae_assault_attendances'):08d}",
-                "patient_person_key": patient.key,
-                "arrival_datetime": f"{arrival.isoformat()}T{rng.randrange(24):02d}:{rng.randrange(60):02d}:00",
-                "age": patient.age(m),
-                "sex": rng.choices(["M", "F", "U"], weights=[70, 29, 1])[0],
-                "site": AE_SITES[1] if patient.age(m) < 16 else rng.choice(AE_SITES),
-                "assault_method": rng.choices(AE_METHODS, weights=AE_METHOD_WEIGHTS)[0],
-                "location_type": rng.choices(AE_LOCATIONS, weights=AE_LOCATION_WEIGHTS)[0],
-                "incident_lsoa_code": rng.choices(places, weights=place_weights)[0].lsoa
-                if rng.random() < 0.8 else "",
-            })
+            out.write(
+                {
+                    "attendance_id": f"AE{next_id('health__ae_assault_attendances'):08d}",
+                    "patient_person_key": patient.key,
+                    "arrival_datetime": f"{arrival.isoformat()}T{rng.randrange(24):02d}:{rng.randrange(60):02d}:00",
+                    "age": patient.age(m),
+                    "sex": rng.choices(["M", "F", "U"], weights=[70, 29, 1])[0],
+                    "site": AE_SITES[1] if patient.age(m) < 16 else rng.choice(AE_SITES),
+                    "assault_method": rng.choices(AE_METHODS, weights=AE_METHOD_WEIGHTS)[0],
+                    "location_type": rng.choices(AE_LOCATIONS, weights=AE_LOCATION_WEIGHTS)[0],
+                    "incident_lsoa_code": rng.choices(places, weights=place_weights)[0].lsoa
+                    if rng.random() < 0.8
+                    else "",
+                }
+            )
         out.close()
         written["health__ae_assault_attendances"].append(out.path)
     return written

@@ -16,7 +16,7 @@ import hashlib
 import json
 import logging
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -64,9 +64,18 @@ def _loaded_batch(conn: psycopg.Connection, ds: Dataset, sha256: str) -> int | N
     return row[0] if row else None
 
 
-def _record_batch(conn: psycopg.Connection, ds: Dataset, path: Path, sha256: str, status: str, *,
-                  reason: str | None = None, rows: int | None = None, duplicate_of: int | None = None,
-                  loaded_by: str = "cli") -> int:
+def _record_batch(
+    conn: psycopg.Connection,
+    ds: Dataset,
+    path: Path,
+    sha256: str,
+    status: str,
+    *,
+    reason: str | None = None,
+    rows: int | None = None,
+    duplicate_of: int | None = None,
+    loaded_by: str = "cli",
+) -> int:
     return conn.execute(
         """insert into audit.load_batch
                (dataset, file_name, file_sha256, file_bytes, row_count, status, reason, duplicate_of,
@@ -83,9 +92,34 @@ def _record_checks(conn: psycopg.Connection, batch_id: int, checks: list[CheckRe
             """insert into audit.validation_result
                    (batch_id, expectation, column_name, success, unexpected_count, detail)
                values (%s, %s, %s, %s, %s, %s)""",
-            [(batch_id, c.expectation, c.column, c.success, c.unexpected_count,
-              f"first rows: {', '.join(map(str, c.rows))}" if c.rows else None) for c in checks],
+            [
+                (
+                    batch_id,
+                    c.expectation,
+                    c.column,
+                    c.success,
+                    c.unexpected_count,
+                    f"first rows: {', '.join(map(str, c.rows))}" if c.rows else None,
+                )
+                for c in checks
+            ],
         )
+
+
+class _DuplicateKeys(Exception):
+    def __init__(self, rows: list[int]):
+        super().__init__(f"duplicate keys at rows {rows}")
+        self.rows = rows
+
+
+def _duplicate_key_rows(conn: psycopg.Connection, ds: Dataset, batch_id: int) -> list[int]:
+    """File rows (up to 5) whose key repeats an earlier row of the same batch."""
+    keys = sql.SQL(", ").join(map(sql.Identifier, ds.key_columns))
+    query = sql.SQL(
+        "select _source_row from (select _source_row, row_number() over (partition by {keys} order by _source_row)"
+        " as n from raw.{table} where _batch_id = %s) ranked where n > 1 order by _source_row limit 5"
+    ).format(keys=keys, table=sql.Identifier(ds.name))
+    return [r[0] for r in conn.execute(query, (batch_id,))]
 
 
 def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
@@ -100,8 +134,16 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
     with warehouse.connect() as conn:
         earlier = _loaded_batch(conn, ds, sha256)
         if earlier is not None:
-            _record_batch(conn, ds, path, sha256, "skipped_duplicate", duplicate_of=earlier, loaded_by=loaded_by,
-                          reason=f"same content as batch {earlier}")
+            _record_batch(
+                conn,
+                ds,
+                path,
+                sha256,
+                "skipped_duplicate",
+                duplicate_of=earlier,
+                loaded_by=loaded_by,
+                reason=f"same content as batch {earlier}",
+            )
             _move(path, settings.processed_dir() / ds.landing_subdir, sha256)
             log.info("%s: already loaded as batch %s; skipped", path.name, earlier)
             return {"status": "skipped_duplicate", "file": path.name, "duplicate_of": earlier}
@@ -109,21 +151,46 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
     report = validate_file(ds, path)
     if report.success:
         return {
-            "status": "accepted", "path": str(path), "sha256": sha256, "rows": report.row_count,
+            "status": "accepted",
+            "path": str(path),
+            "sha256": sha256,
+            "rows": report.row_count,
             "checks": [c.__dict__ for c in report.checks],
         }
 
-    reason = report.reason()
+    _quarantine(ds, path, sha256, report.failures, report.checks, rows=report.row_count, loaded_by=loaded_by)
+
+
+def _quarantine(
+    ds: Dataset,
+    path: Path,
+    sha256: str,
+    failures: list[CheckResult],
+    checks: list[CheckResult],
+    *,
+    rows: int | None,
+    loaded_by: str,
+) -> None:
+    """Record the batch as quarantined, move the file to quarantine/ with a reason file, and raise."""
+    reason = "; ".join(c.describe(path.name) for c in failures)
     with warehouse.connect() as conn:
-        batch_id = _record_batch(conn, ds, path, sha256, "quarantined", reason=reason, rows=report.row_count,
-                                 loaded_by=loaded_by)
-        _record_checks(conn, batch_id, report.checks)
+        batch_id = _record_batch(conn, ds, path, sha256, "quarantined", reason=reason, rows=rows, loaded_by=loaded_by)
+        _record_checks(conn, batch_id, checks)
     target = _move(path, settings.quarantine_dir() / ds.landing_subdir, sha256)
-    target.with_name(target.name + ".reason.json").write_text(json.dumps({
-        "dataset": ds.name, "file": path.name, "sha256": sha256, "batch_id": batch_id,
-        "quarantined_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "failures": [c.describe(path.name) for c in report.failures],
-    }, indent=2) + "\n")
+    target.with_name(target.name + ".reason.json").write_text(
+        json.dumps(
+            {
+                "dataset": ds.name,
+                "file": path.name,
+                "sha256": sha256,
+                "batch_id": batch_id,
+                "quarantined_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "failures": [c.describe(path.name) for c in failures],
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     raise QuarantinedFile(f"batch {batch_id} quarantined to {target}: {reason}")
 
 
@@ -145,22 +212,45 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
                 for row_number, row in enumerate(reader, start=2):
                     pipe.write_row((batch_id, row_number, *(v if v != "" else None for v in row)))
                     rows += 1
+            duplicates = _duplicate_key_rows(conn, ds, batch_id)
+            if duplicates:
+                raise _DuplicateKeys(duplicates)
             conn.execute(
                 "update audit.load_batch set status = 'loaded', row_count = %s, finished_at = now() "
                 "where batch_id = %s",
                 (rows, batch_id),
             )
             _record_checks(conn, batch_id, checks)
+    except _DuplicateKeys as dup:
+        # GX checks uniqueness within each chunk; this catches repeats across chunks of a large file.
+        failed = CheckResult(
+            "expect_column_values_to_be_unique", ", ".join(ds.key_columns), False, len(dup.rows), dup.rows
+        )
+        _quarantine(ds, path, sha256, [failed], checks + [failed], rows=None, loaded_by=loaded_by)
     except psycopg.errors.UniqueViolation:
         # Another run loaded the same content between our validation and our commit.
         with warehouse.connect() as conn:
             earlier = _loaded_batch(conn, ds, sha256)
-            _record_batch(conn, ds, path, sha256, "skipped_duplicate", duplicate_of=earlier, loaded_by=loaded_by,
-                          reason=f"same content as batch {earlier}")
+            _record_batch(
+                conn,
+                ds,
+                path,
+                sha256,
+                "skipped_duplicate",
+                duplicate_of=earlier,
+                loaded_by=loaded_by,
+                reason=f"same content as batch {earlier}",
+            )
         return {"status": "skipped_duplicate", "file": path.name, "duplicate_of": earlier, "path": str(path)}
     log.info("%s: loaded %s rows into %s as batch %s", path.name, rows, ds.raw_table, batch_id)
-    return {"status": "loaded", "file": path.name, "batch_id": batch_id, "rows": rows, "path": str(path),
-            "sha256": sha256}
+    return {
+        "status": "loaded",
+        "file": path.name,
+        "batch_id": batch_id,
+        "rows": rows,
+        "path": str(path),
+        "sha256": sha256,
+    }
 
 
 def mark_done(ds: Dataset, loaded: dict) -> str:

@@ -30,10 +30,16 @@ def airflow_environment(url: str) -> dict[str, str]:
         "WAREHOUSE_URL": url,
         # The connection dbt uses through cosmos. The embedded server trusts local socket users, but
         # cosmos requires some password: any placeholder will do there.
-        "AIRFLOW_CONN_WAREHOUSE": json.dumps({
-            "conn_type": "postgres", "host": parts["host"], "port": parts["port"], "login": parts["user"],
-            "password": parts["password"] or "unused-trust-auth", "schema": parts["dbname"],
-        }),
+        "AIRFLOW_CONN_WAREHOUSE": json.dumps(
+            {
+                "conn_type": "postgres",
+                "host": parts["host"],
+                "port": parts["port"],
+                "login": parts["user"],
+                "password": parts["password"] or "unused-trust-auth",
+                "schema": parts["dbname"],
+            }
+        ),
     }
     env.update(dbt_environment(url))
     return env
@@ -44,8 +50,10 @@ def dbt_environment(url: str) -> dict[str, str]:
     parts = warehouse.url_parts(url)
     return {
         "DBT_PROFILES_DIR": str(settings.DBT_PROJECT_DIR),
-        "PARTNERSHIP_DB_HOST": parts["host"], "PARTNERSHIP_DB_PORT": str(parts["port"]),
-        "PARTNERSHIP_DB_USER": parts["user"], "PARTNERSHIP_DB_PASSWORD": parts["password"],
+        "PARTNERSHIP_DB_HOST": parts["host"],
+        "PARTNERSHIP_DB_PORT": str(parts["port"]),
+        "PARTNERSHIP_DB_USER": parts["user"],
+        "PARTNERSHIP_DB_PASSWORD": parts["password"],
         "PARTNERSHIP_DB_NAME": parts["dbname"],
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
     }

@@ -27,28 +27,48 @@ def sources_yml(agency: str, datasets: list[Dataset]) -> str:
     tables = []
     for ds in datasets:
         warn, error = FRESHNESS_DAYS.get(ds.cadence, (35, 62))
-        tables.append({
-            "name": ds.dataset,
-            "identifier": ds.name,
-            "description": ds.description,
-            "loaded_at_field": "_loaded_at",
-            "freshness": {"warn_after": {"count": warn, "period": "day"},
-                          "error_after": {"count": error, "period": "day"}},
-            "meta": {
-                "lawful_basis": ds.lawful_basis, "sharing_agreement": ds.sharing_agreement,
-                "retention_months": ds.retention_months, "publication": ds.publication, "cadence": ds.cadence,
-            },
-            "columns": [
-                {"name": c.name, "data_type": "text",
-                 "meta": {"type": c.type, **({"sensitive": True, "identifier": c.identifier} if c.identifier else {})}}
-                for c in ds.columns
-            ],
-        })
-    doc = {"version": 2, "sources": [{
-        "name": agency, "schema": "raw", "loader": "airflow",
-        "description": f"Raw {agency.replace('_', ' ')} extracts, loaded unchanged by the ingest DAGs.",
-        "tables": tables,
-    }]}
+        tables.append(
+            {
+                "name": ds.dataset,
+                "identifier": ds.name,
+                "description": ds.description,
+                "loaded_at_field": "_loaded_at",
+                "freshness": {
+                    "warn_after": {"count": warn, "period": "day"},
+                    "error_after": {"count": error, "period": "day"},
+                },
+                "meta": {
+                    "lawful_basis": ds.lawful_basis,
+                    "sharing_agreement": ds.sharing_agreement,
+                    "retention_months": ds.retention_months,
+                    "publication": ds.publication,
+                    "cadence": ds.cadence,
+                },
+                "columns": [
+                    {
+                        "name": c.name,
+                        "data_type": "text",
+                        "meta": {
+                            "type": c.type,
+                            **({"sensitive": True, "identifier": c.identifier} if c.identifier else {}),
+                        },
+                    }
+                    for c in ds.columns
+                ],
+            }
+        )
+    doc = {
+        "version": 2,
+        "sources": [
+            {
+                "name": agency,
+                "schema": "raw",
+                "loader": "airflow",
+                "description": f"Raw {agency.replace('_', ' ')} extracts, loaded unchanged by the ingest DAGs.",
+                "tables": tables,
+            }
+        ],
+    }
     header = "# Generated from plugins/partnership/registry/ by `partnership registry sync`. Do not edit.\n"
     return header + yaml.safe_dump(doc, sort_keys=False, width=110)
 
@@ -111,10 +131,16 @@ def staging_yml(ds: Dataset) -> str:
         if tests:
             entry["data_tests"] = tests
         columns.append(entry)
-    doc = {"version": 2, "models": [{
-        "name": f"stg_{ds.name}", "description": f"{ds.description} Typed, one row per record.",
-        "columns": columns,
-    }]}
+    doc = {
+        "version": 2,
+        "models": [
+            {
+                "name": f"stg_{ds.name}",
+                "description": f"{ds.description} Typed, one row per record.",
+                "columns": columns,
+            }
+        ],
+    }
     return yaml.safe_dump(doc, sort_keys=False, width=110)
 
 
@@ -139,8 +165,10 @@ def sync() -> list[Path]:
             path.write_text(text)
             written.append(path)
     for ds in load_registry():
-        for path, text in ((staging_dir(ds.agency) / f"stg_{ds.name}.sql", staging_sql(ds)),
-                           (staging_dir(ds.agency) / f"stg_{ds.name}.yml", staging_yml(ds))):
+        for path, text in (
+            (staging_dir(ds.agency) / f"stg_{ds.name}.sql", staging_sql(ds)),
+            (staging_dir(ds.agency) / f"stg_{ds.name}.yml", staging_yml(ds)),
+        ):
             if not path.exists():
                 path.write_text(text)
                 written.append(path)

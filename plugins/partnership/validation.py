@@ -78,8 +78,10 @@ def build_suite(ds: Dataset) -> dict:
             expect("expect_column_values_to_be_in_set", column=col.name, value_set=list(col.allowed))
         if col.min is not None or col.max is not None:
             expect(
-                "expect_column_values_to_be_between", column=col.name + PARSED_SUFFIX,
-                min_value=_bound(col.type, col.min), max_value=_bound(col.type, col.max),
+                "expect_column_values_to_be_between",
+                column=col.name + PARSED_SUFFIX,
+                min_value=_bound(col.type, col.min),
+                max_value=_bound(col.type, col.max),
             )
     for key in ds.key_columns:
         expect("expect_column_values_to_be_unique", column=key)
@@ -164,38 +166,19 @@ def validate_file(ds: Dataset, path: Path) -> ValidationReport:
 
     merged: dict[tuple[str, str | None], CheckResult] = {}
     rows = 0
-    reader = pd.read_csv(
-        path, dtype=str, keep_default_na=False, na_values=[""], chunksize=CHUNK_ROWS, encoding="utf-8"
-    )
-    for chunk in reader:
-        rows += len(chunk)
-        for col in ds.columns:
-            if col.min is None and col.max is None:
-                continue
-            values = chunk[col.name]
-            if col.type != "integer":  # dates and datetimes: their YYYYMMDD
-                values = values.str.slice(0, 10).str.replace("-", "", regex=False)
-            chunk[col.name + PARSED_SUFFIX] = pd.to_numeric(values, errors="coerce")
-        result = batch_definition.get_batch(batch_parameters={"dataframe": chunk}).validate(
-            suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": SHOWN_ROWS}
-        )
-        for r in result.results:
-            config = r.expectation_config
-            column = config.kwargs.get("column")
-            column = column.removesuffix(PARSED_SUFFIX) if column else None
-            key = (config.type, column)
-            check = merged.setdefault(
-                key, CheckResult(config.type, column, True, severity=(config.meta or {}).get("severity", "critical"))
+    reader = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], chunksize=CHUNK_ROWS, encoding="utf-8")
+    try:
+        for chunk in reader:
+            rows += len(chunk)
+            _add_parsed_columns(ds, chunk)
+            result = batch_definition.get_batch(batch_parameters={"dataframe": chunk}).validate(
+                suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": SHOWN_ROWS}
             )
-            if _raised(r.exception_info):
-                check.success = False
-                check.expectation += " (could not be evaluated)"
-                continue
-            if not r.success:
-                check.success = False
-                check.unexpected_count += int(r.result.get("unexpected_count") or 0)
-                index = r.result.get("partial_unexpected_index_list") or []
-                check.rows = sorted(check.rows + [int(i) + 2 for i in index])[:SHOWN_ROWS]
+            _merge(merged, result)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        # pandas names the line ("Expected 9 fields in line 5, saw 10"), never the values.
+        detail = str(exc).splitlines()[-1].removeprefix("Error tokenizing data. C error: ")
+        return ValidationReport(path.name, rows, [CheckResult(f"malformed CSV: {detail}", None, False)])
     return ValidationReport(path.name, rows, list(merged.values()))
 
 
@@ -206,3 +189,36 @@ def _raised(exception_info) -> bool:
     if "raised_exception" in exception_info:
         return bool(exception_info["raised_exception"])
     return any(isinstance(v, dict) and v.get("raised_exception") for v in exception_info.values())
+
+
+def _add_parsed_columns(ds: Dataset, chunk) -> None:
+    """Numeric copies of range-checked columns; text that does not parse becomes null (the regex catches it)."""
+    import pandas as pd
+
+    for col in ds.columns:
+        if col.min is None and col.max is None:
+            continue
+        values = chunk[col.name]
+        if col.type != "integer":  # dates and datetimes: their YYYYMMDD
+            values = values.str.slice(0, 10).str.replace("-", "", regex=False)
+        chunk[col.name + PARSED_SUFFIX] = pd.to_numeric(values, errors="coerce")
+
+
+def _merge(merged: dict, result) -> None:
+    """Fold one chunk's GX results into the file's, keeping counts and the first failing rows."""
+    for r in result.results:
+        config = r.expectation_config
+        column = config.kwargs.get("column")
+        column = column.removesuffix(PARSED_SUFFIX) if column else None
+        check = merged.setdefault(
+            (config.type, column),
+            CheckResult(config.type, column, True, severity=(config.meta or {}).get("severity", "critical")),
+        )
+        if _raised(r.exception_info):
+            check.success = False
+            check.expectation = config.type + " (could not be evaluated)"
+        elif not r.success:
+            check.success = False
+            check.unexpected_count += int(r.result.get("unexpected_count") or 0)
+            index = r.result.get("partial_unexpected_index_list") or []
+            check.rows = sorted(check.rows + [int(i) + 2 for i in index])[:SHOWN_ROWS]

@@ -104,8 +104,12 @@ def stop_embedded() -> bool:
     pg_ctl = next(iter(sorted(Path(_pgserver_dir()).glob("pginstall*/bin/pg_ctl"), reverse=True)))
     # The server runs as the unprivileged user that pgserver created; pg_ctl must run as its owner.
     owner = pgdata.owner()
-    subprocess.run([str(pg_ctl), "stop", "-w", "-m", "fast", "-D", str(pgdata)], check=True,
-                   capture_output=True, user=owner if os.geteuid() == 0 else None)
+    subprocess.run(
+        [str(pg_ctl), "stop", "-w", "-m", "fast", "-D", str(pgdata)],
+        check=True,
+        capture_output=True,
+        user=owner if os.geteuid() == 0 else None,
+    )
     return True
 
 
@@ -173,6 +177,11 @@ def init_warehouse(url: str | None = None) -> None:
                         sql.Identifier(ds.name), sql.Identifier(col)
                     )
                 )
+            conn.execute(
+                sql.SQL("alter table raw.{} add column if not exists _loaded_at timestamptz not null default now()").format(
+                    sql.Identifier(ds.name)
+                )
+            )
             conn.execute(
                 sql.SQL("create index if not exists {} on raw.{} (_batch_id)").format(
                     sql.Identifier(f"{ds.name}__batch"), sql.Identifier(ds.name)

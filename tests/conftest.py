@@ -1,0 +1,88 @@
+"""Shared fixtures. Airflow reads AIRFLOW_HOME when first imported, so it is set here, before any test module
+imports airflow, to a throwaway folder (otherwise Airflow writes ~/airflow)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import uuid
+from pathlib import Path
+
+_airflow_home = Path(tempfile.mkdtemp(prefix="partnership-test-airflow-"))
+os.environ["AIRFLOW_HOME"] = str(_airflow_home)
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(Path(__file__).resolve().parents[1] / "dags")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_airflow_home / 'airflow.db'}"
+os.environ["AIRFLOW__COSMOS__ENABLE_TELEMETRY"] = "False"
+
+import psycopg  # noqa: E402
+import pytest  # noqa: E402
+
+from partnership import settings, warehouse  # noqa: E402
+from partnership.registry import get_dataset  # noqa: E402
+
+LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _local_server_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            pass
+        with psycopg.connect(LOCAL_SERVER, connect_timeout=3):
+            return True
+    except OSError:
+        return False
+    except psycopg.Error:
+        return False
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory):
+    """A PostgreSQL server to create test databases on: the machine's, or an embedded one."""
+    if _local_server_up():
+        yield LOCAL_SERVER
+        return
+    data = tmp_path_factory.mktemp("embedded")
+    previous = os.environ.get("PARTNERSHIP_DATA_DIR")
+    os.environ["PARTNERSHIP_DATA_DIR"] = str(data)
+    url = warehouse.start_embedded()
+    yield url.replace("/warehouse?", "/postgres?")
+    warehouse.stop_embedded()
+    if previous is None:
+        os.environ.pop("PARTNERSHIP_DATA_DIR", None)
+
+
+@pytest.fixture
+def warehouse_url(server_url, monkeypatch):
+    """A fresh, initialised, empty warehouse database for one test; dropped afterwards."""
+    name = f"partnership_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    url = server_url.replace("/postgres", f"/{name}", 1)
+    monkeypatch.setenv("WAREHOUSE_URL", url)
+    warehouse.init_warehouse(url)
+    yield url
+    with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    """An empty project data folder (landing, processed, quarantine) for one test."""
+    monkeypatch.setenv("PARTNERSHIP_DATA_DIR", str(tmp_path / "data"))
+    return settings.data_dir()
+
+
+@pytest.fixture
+def crimes():
+    return get_dataset("police__recorded_crime")
+
+
+@pytest.fixture(scope="session")
+def dbt_manifest():
+    """dbt/target/manifest.json, which the transform DAG reads at parse time (a fresh clone has none)."""
+    from partnership import runner
+
+    runner.dbt("parse", url="postgresql://postgres@localhost/warehouse")  # dbt parse never connects
+    return settings.DBT_PROJECT_DIR / "target" / "manifest.json"

@@ -1,0 +1,100 @@
+"""DAG hygiene (as in Airflow's and Mozilla telemetry-airflow's tests): every DAG file imports cleanly, makes
+no database query or connection lookup while parsing, and every DAG has an owner, tags and retries."""
+
+import socket
+
+import pytest
+
+from partnership import settings
+from partnership.registry import load_registry
+
+DAG_FILES = sorted(settings.DAGS_DIR.glob("*.py"))
+
+
+class NetworkAtParseTime(AssertionError):
+    pass
+
+
+def parse_guarded(folder):
+    """Parse a DAG folder with every way to a database blocked: sockets, drivers and connection lookups."""
+    import psycopg
+    import psycopg2
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk import BaseHook
+
+    def refuse(*args, **kwargs):
+        raise NetworkAtParseTime("DAG parsing tried to reach a database or look up a connection")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(socket.socket, "connect", refuse)
+        mp.setattr(socket, "create_connection", refuse)
+        mp.setattr(psycopg, "connect", refuse)
+        mp.setattr(psycopg2, "connect", refuse)
+        mp.setattr(BaseHook, "get_connection", classmethod(refuse))
+        mp.setenv("WAREHOUSE_URL", "postgresql://nobody@db.invalid:5432/nothing")
+        return DagBag(dag_folder=str(folder))
+
+
+@pytest.fixture(scope="module")
+def dagbag(dbt_manifest):
+    return parse_guarded(settings.DAGS_DIR)
+
+
+@pytest.mark.parametrize(
+    "call", ["import psycopg; psycopg.connect('postgresql://x@127.0.0.1/db')",
+             "from airflow.sdk import BaseHook; BaseHook.get_connection('warehouse')"]
+)
+def test_the_guard_catches_a_dag_file_that_reaches_for_a_database(tmp_path, call):
+    (tmp_path / "bad_dag.py").write_text(f"# an airflow dag file\n{call}\n")
+    assert "bad_dag.py" in str(parse_guarded(tmp_path).import_errors)
+
+
+def test_dag_files_exist():
+    assert {p.name for p in DAG_FILES} >= {"ingest_sources.py", "transform_warehouse.py"}
+
+
+def test_every_dag_file_imports_without_errors_or_connections(dagbag):
+    assert dagbag.import_errors == {}
+    assert {dag.fileloc for dag in dagbag.dags.values()} == {str(p) for p in DAG_FILES}
+
+
+def test_one_ingest_dag_per_registry_dataset(dagbag):
+    ingest = {d for d in dagbag.dags if d.startswith("ingest_")}
+    assert ingest == {f"ingest_{ds.name}" for ds in load_registry()}
+
+
+@pytest.mark.parametrize("attribute", ["owner", "tags", "retries"])
+def test_every_dag_has_owner_tags_and_retries(dagbag, attribute):
+    for dag_id, dag in dagbag.dags.items():
+        assert dag.tags, f"{dag_id} has no tags"
+        for task in dag.tasks:
+            assert task.owner and task.owner != "airflow", f"{dag_id}.{task.task_id} has no owner"
+            if task.task_id != "validate":  # a failed validation quarantines the file: retrying cannot help
+                assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
+
+
+def test_ingest_dag_steps_run_in_order(dagbag):
+    dag = dagbag.dags["ingest_police__recorded_crime"]
+    order = ["find_new_files", "validate", "load", "mark_done"]
+    for upstream, downstream in zip(order, order[1:]):
+        assert downstream in dag.get_task(upstream).downstream_task_ids
+
+
+def test_loads_emit_assets_and_the_transform_dag_is_scheduled_on_them(dagbag):
+    emitted = set()
+    for ds in load_registry():
+        load = dagbag.dags[f"ingest_{ds.name}"].get_task("load")
+        emitted |= {a.uri for a in load.outlets}
+    transform = dagbag.dags["transform_warehouse"]
+    condition = transform.timetable.asset_condition
+    assert type(condition).__name__ == "AssetAny", "dbt should run when any one source has new data"
+    scheduled_on = {a.uri for a in condition.objects}
+    assert emitted == scheduled_on
+    assert len(emitted) == len(load_registry())
+
+
+def test_transform_dag_runs_every_dbt_model_through_cosmos(dagbag):
+    task_ids = set(dagbag.dags["transform_warehouse"].task_ids)
+    for model in ("stg_police__recorded_crime", "int_people_linked", "fct_crimes_by_ward_month",
+                  "fct_cross_agency_cohort"):
+        assert any(model in t for t in task_ids), f"no cosmos task for {model}"

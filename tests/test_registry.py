@@ -1,0 +1,54 @@
+"""The source registry is the one description of each dataset, and everything derived from it is current."""
+
+import pytest
+
+from partnership import settings, sync
+from partnership.registry import PERSON_KEY_PATTERN, RegistryError, _parse, load_registry
+
+AGENCIES = {"police", "youth_justice", "education", "health"}
+
+
+def test_every_agency_of_the_backbone_has_a_dataset():
+    assert {ds.agency for ds in load_registry()} >= AGENCIES
+
+
+@pytest.mark.parametrize("ds", load_registry(), ids=lambda d: d.name)
+def test_dataset_declares_governance_and_a_linkable_person_key(ds):
+    assert ds.lawful_basis and ds.sharing_agreement and ds.retention_months > 0
+    assert ds.cadence in {"daily", "weekly", "monthly"}
+    assert ds.person_key_columns, "every backbone dataset carries a pseudonymised person key"
+    for name in ds.person_key_columns:
+        assert ds.column(name).value_pattern == PERSON_KEY_PATTERN
+
+
+def test_files_derived_from_the_registry_are_up_to_date():
+    assert sync.out_of_date() == [], "run `partnership registry sync` and commit the result"
+
+
+@pytest.mark.parametrize("ds", load_registry(), ids=lambda d: d.name)
+def test_every_dataset_has_a_staging_model(ds):
+    folder = settings.DBT_PROJECT_DIR / "models" / "staging" / ds.agency
+    assert (folder / f"stg_{ds.name}.sql").exists()
+    assert (folder / f"stg_{ds.name}.yml").exists()
+
+
+def test_a_registry_entry_naming_an_unknown_key_column_is_rejected(tmp_path):
+    entry = tmp_path / "police__broken.yml"
+    entry.write_text(
+        "agency: police\ndataset: broken\ndescription: x\nlanding_pattern: 'b_*.csv'\ncadence: monthly\n"
+        "record_date_column: day\nkey_columns: [nope]\nlawful_basis: x\nsharing_agreement: x\n"
+        "retention_months: 12\npublication: internal_only\ncolumns:\n  - {name: day, type: date}\n"
+    )
+    with pytest.raises(RegistryError, match="'nope' is not one of its columns"):
+        _parse(entry)
+
+
+def test_a_registry_file_must_be_named_after_its_dataset(tmp_path):
+    entry = tmp_path / "wrong_name.yml"
+    entry.write_text(
+        "agency: police\ndataset: ok\ndescription: x\nlanding_pattern: 'b_*.csv'\ncadence: monthly\n"
+        "record_date_column: day\nkey_columns: [day]\nlawful_basis: x\nsharing_agreement: x\n"
+        "retention_months: 12\npublication: internal_only\ncolumns:\n  - {name: day, type: date}\n"
+    )
+    with pytest.raises(RegistryError, match="police__ok.yml"):
+        _parse(entry)

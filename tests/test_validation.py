@@ -1,0 +1,103 @@
+"""The gate: the contract and the GX suite catch bad files, naming file, row and column but never the value."""
+
+import csv
+import json
+
+import pytest
+
+from partnership import validation
+from partnership.generator import generate
+from partnership.registry import load_registry
+
+
+@pytest.fixture(scope="module")
+def good_crime_file(tmp_path_factory):
+    return generate(tmp_path_factory.mktemp("landing"), months=1, scale=0.2)["police__recorded_crime"][0]
+
+
+def _rewrite(src, dst, edit):
+    with open(src, newline="") as f:
+        rows = list(csv.reader(f))
+    edit(rows)
+    with open(dst, "w", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+    return dst
+
+
+@pytest.mark.parametrize("ds", load_registry(), ids=lambda d: d.name)
+def test_committed_suite_is_the_one_the_registry_implies(ds):
+    assert json.loads(validation.suite_path(ds).read_text()) == validation.build_suite(ds)
+
+
+def test_generated_files_pass(crimes, good_crime_file):
+    report = validation.validate_file(crimes, good_crime_file)
+    assert report.success, report.reason()
+    assert report.row_count > 100
+
+
+def test_missing_column_is_named(crimes, good_crime_file, tmp_path):
+    def drop_victim_age(rows):
+        i = rows[0].index("victim_age")
+        for r in rows:
+            del r[i]
+
+    bad = _rewrite(good_crime_file, tmp_path / "recorded_crime_2024-04.csv", drop_victim_age)
+    report = validation.validate_file(crimes, bad)
+    assert not report.success
+    assert "recorded_crime_2024-04.csv: column 'victim_age': required column is missing" in report.reason()
+
+
+def test_extra_column_is_named(crimes, good_crime_file, tmp_path):
+    def add_column(rows):
+        rows[0].append("home_postcode")
+        for r in rows[1:]:
+            r.append("")
+
+    report = validation.validate_file(crimes, _rewrite(good_crime_file, tmp_path / "x.csv", add_column))
+    assert "column 'home_postcode': column is not in the contract" in report.reason()
+
+
+def test_bad_values_are_reported_by_row_and_column_without_the_values(crimes, good_crime_file, tmp_path):
+    header = None
+
+    def corrupt(rows):
+        nonlocal header
+        header = rows[0]
+        rows[3][header.index("crime_type")] = "Jaywalking"  # file row 4
+        rows[5][header.index("victim_age")] = "forty"  # file row 6: wrong type
+        rows[7][header.index("offence_date")] = "2001-01-01"  # file row 8: before the contract's minimum
+        rows[9][header.index("crime_reference")] = rows[2][header.index("crime_reference")]  # rows 3 and 10
+
+    report = validation.validate_file(crimes, _rewrite(good_crime_file, tmp_path / "x.csv", corrupt))
+    failed = {(c.column, c.expectation): c.rows for c in report.failures}
+    assert failed[("crime_type", "expect_column_values_to_be_in_set")] == [4]
+    assert failed[("victim_age", "expect_column_values_to_match_regex")] == [6]
+    assert failed[("offence_date", "expect_column_values_to_be_between")] == [8]
+    assert failed[("crime_reference", "expect_column_values_to_be_unique")] == [3, 10]
+    assert "Jaywalking" not in report.reason() and "forty" not in report.reason()
+
+
+def test_empty_file_and_header_only_file_are_rejected(crimes, tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    assert validation.validate_file(crimes, empty).reason() == "empty.csv: file: file is empty failed for 0 row(s)"
+    header_only = tmp_path / "header.csv"
+    header_only.write_text(",".join(crimes.column_names) + "\n")
+    assert "header but no rows" in validation.validate_file(crimes, header_only).reason()
+
+
+def test_wrong_encoding_is_rejected(crimes, good_crime_file, tmp_path):
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes(good_crime_file.read_bytes().replace(b"Other crime", "Other crîme".encode("latin-1")))
+    report = validation.validate_file(crimes, latin1)
+    assert not report.success
+    assert "UTF-8" in report.reason() or "utf-8" in report.reason()
+
+
+def test_a_row_with_too_many_fields_is_reported_by_line(crimes, good_crime_file, tmp_path):
+    lines = good_crime_file.read_text().splitlines()
+    lines[4] += ",surplus"
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("\n".join(lines) + "\n")
+    report = validation.validate_file(crimes, ragged)
+    assert "malformed CSV" in report.reason() and "line 5" in report.reason()
