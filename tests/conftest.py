@@ -37,6 +37,12 @@ def _local_server_up() -> bool:
         return False
 
 
+def with_database(url: str, name: str) -> str:
+    """The same server URL with another database name (the last path segment, before any query)."""
+    base, _, query = url.partition("?")
+    return base.rsplit("/", 1)[0] + "/" + name + (f"?{query}" if query else "")
+
+
 @pytest.fixture(scope="session")
 def server_url(tmp_path_factory):
     """A PostgreSQL server to create test databases on: the machine's, or an embedded one."""
@@ -47,7 +53,7 @@ def server_url(tmp_path_factory):
     previous = os.environ.get("PARTNERSHIP_DATA_DIR")
     os.environ["PARTNERSHIP_DATA_DIR"] = str(data)
     url = warehouse.start_embedded()
-    yield url.replace("/warehouse?", "/postgres?")
+    yield with_database(url, "postgres")
     warehouse.stop_embedded()
     if previous is None:
         os.environ.pop("PARTNERSHIP_DATA_DIR", None)
@@ -59,7 +65,7 @@ def warehouse_url(server_url, monkeypatch):
     name = f"partnership_test_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
         conn.execute(f'create database "{name}"')
-    url = server_url.replace("/postgres", f"/{name}", 1)
+    url = with_database(server_url, name)
     monkeypatch.setenv("WAREHOUSE_URL", url)
     warehouse.init_warehouse(url)
     yield url

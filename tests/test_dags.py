@@ -41,8 +41,11 @@ def dagbag(dbt_manifest):
 
 
 @pytest.mark.parametrize(
-    "call", ["import psycopg; psycopg.connect('postgresql://x@127.0.0.1/db')",
-             "from airflow.sdk import BaseHook; BaseHook.get_connection('warehouse')"]
+    "call",
+    [
+        "import psycopg; psycopg.connect('postgresql://x@127.0.0.1/db')",
+        "from airflow.sdk import BaseHook; BaseHook.get_connection('warehouse')",
+    ],
 )
 def test_the_guard_catches_a_dag_file_that_reaches_for_a_database(tmp_path, call):
     (tmp_path / "bad_dag.py").write_text(f"# an airflow dag file\n{call}\n")
@@ -76,7 +79,7 @@ def test_every_dag_has_owner_tags_and_retries(dagbag, attribute):
 def test_ingest_dag_steps_run_in_order(dagbag):
     dag = dagbag.dags["ingest_police__recorded_crime"]
     order = ["find_new_files", "validate", "load", "mark_done"]
-    for upstream, downstream in zip(order, order[1:]):
+    for upstream, downstream in zip(order, order[1:], strict=False):
         assert downstream in dag.get_task(upstream).downstream_task_ids
 
 
@@ -95,6 +98,10 @@ def test_loads_emit_assets_and_the_transform_dag_is_scheduled_on_them(dagbag):
 
 def test_transform_dag_runs_every_dbt_model_through_cosmos(dagbag):
     task_ids = set(dagbag.dags["transform_warehouse"].task_ids)
-    for model in ("stg_police__recorded_crime", "int_people_linked", "fct_crimes_by_ward_month",
-                  "fct_cross_agency_cohort"):
+    for model in (
+        "stg_police__recorded_crime",
+        "int_people_linked",
+        "fct_crimes_by_ward_month",
+        "fct_cross_agency_cohort",
+    ):
         assert any(model in t for t in task_ids), f"no cosmos task for {model}"

@@ -24,7 +24,8 @@ def test_one_file_per_dataset_and_month_named_as_the_registry_expects(tmp_path):
     assert set(written) == {ds.name for ds in load_registry()}
     for name, files in written.items():
         ds = get_dataset(name)
-        assert [f.name for f in files] == [ds.landing_pattern.replace("*", m) for m in ("2023-11", "2023-12", "2024-01")]
+        months = ("2023-11", "2023-12", "2024-01")
+        assert [f.name for f in files] == [ds.landing_pattern.replace("*", m) for m in months]
         assert all(f.match(ds.landing_pattern) for f in files)
         with open(files[0], newline="") as f:
             assert next(csv.reader(f)) == ds.column_names

@@ -22,7 +22,7 @@ PERSON_KEY_PATTERN = "^[0-9a-f]{64}$"
 TYPE_PATTERNS = {
     "integer": r"^-?[0-9]+$",
     "date": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
-    "datetime": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2})?$",
+    "datetime": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2})?$",
 }
 # How staging casts each type (raw tables hold text: an exact copy of the accepted file).
 SQL_TYPES = {"string": "text", "integer": "integer", "date": "date", "datetime": "timestamp"}

@@ -178,9 +178,9 @@ def init_warehouse(url: str | None = None) -> None:
                     )
                 )
             conn.execute(
-                sql.SQL("alter table raw.{} add column if not exists _loaded_at timestamptz not null default now()").format(
-                    sql.Identifier(ds.name)
-                )
+                sql.SQL(
+                    "alter table raw.{} add column if not exists _loaded_at timestamptz not null default now()"
+                ).format(sql.Identifier(ds.name))
             )
             conn.execute(
                 sql.SQL("create index if not exists {} on raw.{} (_batch_id)").format(

@@ -1,0 +1,177 @@
+"""The README's first command, end to end: generated extracts through the real Airflow DAGs (dag.test()),
+GX, COPY and cosmos/dbt into a real PostgreSQL. Mart values are checked against figures computed here,
+independently, from the generated files and the ONS lookup."""
+
+import csv
+import os
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from partnership import settings, warehouse
+from partnership.registry import get_dataset, load_registry
+
+pytestmark = pytest.mark.integration
+
+PARTNERSHIP = str(Path(sys.executable).with_name("partnership"))
+MONTHS, SCALE = 4, 0.3
+
+
+def run_cli(*args, env):
+    result = subprocess.run([PARTNERSHIP, *args], env=env, capture_output=True, text=True, timeout=900)
+    print(result.stdout[-5000:], result.stderr[-5000:])
+    return result
+
+
+@pytest.fixture(scope="module")
+def first_run(server_url, tmp_path_factory):
+    import uuid
+
+    import psycopg
+    from conftest import with_database
+
+    name = f"partnership_e2e_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    url = with_database(server_url, name)
+    data = tmp_path_factory.mktemp("e2e-data")
+    env = {**os.environ, "WAREHOUSE_URL": url, "PARTNERSHIP_DATA_DIR": str(data)}
+    result = run_cli("run", "--months", str(MONTHS), "--scale", str(SCALE), env=env)
+    yield {"url": url, "data": data, "env": env, "result": result}
+    with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+def query(url, sql, *params):
+    with warehouse.connect(url) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def rows_of(folder: Path, dataset: str):
+    ds = get_dataset(dataset)
+    for path in sorted((folder / ds.landing_subdir).glob(ds.landing_pattern)):
+        with open(path, newline="") as f:
+            yield from csv.DictReader(f)
+
+
+def age_band(age: int) -> str:
+    for upper, band in ((10, "0-9"), (18, "10-17"), (25, "18-24"), (35, "25-34"), (50, "35-49"), (65, "50-64")):
+        if age < upper:
+            return band
+    return "65+"
+
+
+def test_the_run_succeeds_and_reports_where_results_are(first_run):
+    result = first_run["result"]
+    assert result.returncode == 0
+    out = result.stdout
+    for ds in load_registry():
+        assert f"ingest_{ds.name}: success" in out
+    assert "transform_warehouse: success" in out
+    assert "Rows per mart:" in out and "marts.fct_crimes_by_ward_month" in out
+    assert str(first_run["data"] / "landing") in out
+
+
+def test_every_generated_file_is_loaded_exactly_once(first_run):
+    counts = dict(
+        query(
+            first_run["url"], "select dataset, count(*) from audit.load_batch where status = 'loaded' group by dataset"
+        )
+    )
+    assert counts == {ds.name: MONTHS for ds in load_registry()}
+    assert list((first_run["data"] / "landing").rglob("*.csv")) == []
+
+
+def test_crimes_by_ward_month_match_the_police_files(first_run):
+    with open(settings.DBT_PROJECT_DIR / "seeds" / "ons_lsoa11_to_ward19.csv", newline="") as f:
+        ward_of = {r["lsoa11_code"]: r["ward19_code"] for r in csv.DictReader(f)}
+    expected = Counter(
+        (ward_of[r["lsoa_code"]], date.fromisoformat(r["offence_date"]).replace(day=1), r["crime_type"])
+        for r in rows_of(first_run["data"] / "processed", "police__recorded_crime")
+    )
+    actual = {
+        (w, m, t): n
+        for w, m, t, n in query(
+            first_run["url"],
+            "select ward_code, month_start, crime_type, crime_count from marts.fct_crimes_by_ward_month",
+        )
+    }
+    assert actual == dict(expected)
+    assert len({w for w, _, _ in actual}) == 32, "crime falls in every Manchester ward"
+
+
+def test_cross_agency_cohort_matches_the_files(first_run):
+    processed = first_run["data"] / "processed"
+    agencies = defaultdict(set)
+    latest = {}  # person -> (date, age) of their latest contact
+
+    def seen(key, agency, age, day):
+        if not key:
+            return
+        agencies[key].add(agency)
+        contact = (day, int(age))
+        latest[key] = max(latest.get(key, contact), contact)
+
+    for r in rows_of(processed, "police__recorded_crime"):
+        seen(r["victim_person_key"], "police", r["victim_age"] or 0, r["offence_date"])
+        seen(r["suspect_person_key"], "police", r["suspect_age"] or 0, r["offence_date"])
+    for r in rows_of(processed, "youth_justice__cases"):
+        seen(r["child_person_key"], "youth_justice", r["age_at_offence"], r["offence_date"])
+    for r in rows_of(processed, "education__exclusions"):
+        seen(r["pupil_person_key"], "education", r["age_at_start"], r["start_date"])
+    for r in rows_of(processed, "health__ae_assault_attendances"):
+        seen(r["patient_person_key"], "health", r["age"], r["arrival_datetime"][:10])
+
+    expected = Counter((len(agencies[k]), age_band(latest[k][1])) for k in agencies)
+    actual = {
+        (n, band): people
+        for n, band, people in query(
+            first_run["url"], "select agency_count, age_band, people from marts.fct_cross_agency_cohort"
+        )
+    }
+    assert actual == dict(expected)
+    assert any(n == 4 for n, _ in actual), "the planted cohort is known to all four agencies"
+
+
+def test_a_second_run_loads_nothing_twice(first_run):
+    url = first_run["url"]
+    before = query(url, "select dataset, count(*) from audit.load_batch where status = 'loaded' group by 1 order by 1")
+    raw_before = query(url, "select count(*) from raw.police__recorded_crime")
+    result = run_cli("run", "--months", str(MONTHS), "--scale", str(SCALE), env=first_run["env"])
+    assert result.returncode == 0
+    assert (
+        query(url, "select dataset, count(*) from audit.load_batch where status = 'loaded' group by 1 order by 1")
+        == before
+    )
+    assert query(url, "select count(*) from raw.police__recorded_crime") == raw_before
+    skipped = query(url, "select count(*) from audit.load_batch where status = 'skipped_duplicate'")[0][0]
+    assert skipped == MONTHS * len(load_registry())
+    assert "skipped_duplicate" in result.stdout
+
+
+def test_a_bad_file_is_quarantined_and_the_other_datasets_still_load(first_run):
+    from partnership.generator import generate
+
+    url, data = first_run["url"], first_run["data"]
+    landing = data / "landing"
+    generate(landing, first_month="2025-01", months=1, scale=SCALE, seed=99)
+    bad = next((landing / "youth_justice" / "cases").glob("*.csv"))
+    bad.write_text(bad.read_text().replace(",Referral order,", ",Sent to bed early,", 1))
+    police_before = query(url, "select count(*) from raw.police__recorded_crime")[0][0]
+    yj_before = query(url, "select count(*) from raw.youth_justice__cases")[0][0]
+
+    result = run_cli("run", "--no-generate", env=first_run["env"])
+
+    assert result.returncode == 1, "a quarantined file fails its DAG run, visibly"
+    assert "ingest_youth_justice__cases: failed" in result.stdout
+    assert "ingest_police__recorded_crime: success" in result.stdout
+    assert "transform_warehouse: success" in result.stdout
+    assert (data / "quarantine" / "youth_justice" / "cases" / bad.name).exists()
+    assert query(url, "select count(*) from raw.youth_justice__cases")[0][0] == yj_before
+    assert query(url, "select count(*) from raw.police__recorded_crime")[0][0] > police_before
+    status, reason = query(url, "select status, reason from audit.load_batch where file_name = %s", bad.name)[0]
+    assert status == "quarantined" and "column 'outcome'" in reason

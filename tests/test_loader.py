@@ -1,0 +1,146 @@
+"""Loading into a real PostgreSQL: one COPY transaction per file, audited; duplicates skipped; bad files
+quarantined whole with nothing in raw."""
+
+import json
+import shutil
+
+import pytest
+
+from partnership import loader, warehouse
+from partnership.generator import generate
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def landed(data_dir):
+    """Two months of every dataset in the landing zone."""
+    return generate(data_dir / "landing", months=2, scale=0.2)
+
+
+def _scalar(url, query, *params):
+    with warehouse.connect(url) as conn:
+        return conn.execute(query, params).fetchone()[0]
+
+
+def test_a_file_is_loaded_once_with_its_batch_record_and_filed_away(warehouse_url, landed, crimes, data_dir):
+    path = landed["police__recorded_crime"][0]
+    data_rows = sum(1 for _ in open(path)) - 1
+    outcome = loader.ingest_file(crimes, path)
+    assert outcome["status"] == "loaded" and outcome["rows"] == data_rows
+    assert (
+        _scalar(
+            warehouse_url, "select count(*) from raw.police__recorded_crime where _batch_id = %s", outcome["batch_id"]
+        )
+        == data_rows
+    )
+    with warehouse.connect(warehouse_url) as conn:
+        file_name, sha, rows, status, started, finished = conn.execute(
+            "select file_name, file_sha256, row_count, status, started_at, finished_at from audit.load_batch"
+        ).fetchone()
+    assert (file_name, sha, rows, status) == (
+        path.name,
+        loader.sha256_of(data_dir / "processed" / "police" / "recorded_crime" / path.name),
+        data_rows,
+        "loaded",
+    )
+    assert finished >= started
+    assert not path.exists() and (data_dir / "processed" / "police" / "recorded_crime" / path.name).exists()
+
+
+def test_a_file_whose_checksum_was_loaded_is_skipped_not_loaded_twice(warehouse_url, landed, crimes, data_dir):
+    path = landed["police__recorded_crime"][0]
+    copy = path.with_name("recorded_crime_2024-04-resent.csv")
+    shutil.copy(path, copy)
+    first = loader.ingest_file(crimes, path)
+    again = loader.ingest_file(crimes, copy)
+    assert again == {"status": "skipped_duplicate", "file": copy.name, "duplicate_of": first["batch_id"]}
+    assert _scalar(warehouse_url, "select count(*) from raw.police__recorded_crime") == first["rows"]
+    assert (
+        _scalar(
+            warehouse_url,
+            "select count(*) from audit.load_batch where status = 'skipped_duplicate' and duplicate_of = %s",
+            first["batch_id"],
+        )
+        == 1
+    )
+
+
+def test_the_database_refuses_a_second_load_of_the_same_content(warehouse_url, landed, crimes):
+    """Even if two runs validate the same file at once, only one load commits."""
+    path = landed["police__recorded_crime"][0]
+    copy = path.with_name("copy.csv")
+    shutil.copy(path, copy)
+    accepted = loader.validate(crimes, path)
+    accepted_copy = loader.validate(crimes, copy)
+    assert loader.load(crimes, accepted)["status"] == "loaded"
+    assert loader.load(crimes, accepted_copy)["status"] == "skipped_duplicate"
+    assert _scalar(warehouse_url, "select count(*) from raw.police__recorded_crime") == accepted["rows"]
+
+
+def test_a_failing_file_is_quarantined_whole_with_a_reason(warehouse_url, landed, crimes, data_dir):
+    path = landed["police__recorded_crime"][1]
+    lines = path.read_text().splitlines()
+    lines[6] = lines[6].replace(",N,", ",MAYBE,", 1)  # domestic_abuse_flag not Y/N, file row 7
+    path.write_text("\n".join(lines) + "\n")
+
+    with pytest.raises(loader.QuarantinedFile, match="column 'domestic_abuse_flag'"):
+        loader.ingest_file(crimes, path)
+
+    quarantined = data_dir / "quarantine" / "police" / "recorded_crime" / path.name
+    assert quarantined.exists() and not path.exists()
+    reason = json.loads(quarantined.with_name(path.name + ".reason.json").read_text())
+    assert reason["failures"] == [
+        f"{path.name}: column 'domestic_abuse_flag': expect_column_values_to_be_in_set failed for 1 row(s) at rows 7"
+    ]
+    assert _scalar(warehouse_url, "select count(*) from raw.police__recorded_crime") == 0
+    with warehouse.connect(warehouse_url) as conn:
+        status, reason_text = conn.execute("select status, reason from audit.load_batch").fetchone()
+        failed = conn.execute(
+            "select expectation, column_name, unexpected_count from audit.validation_result where not success"
+        ).fetchall()
+    assert status == "quarantined" and "domestic_abuse_flag" in reason_text
+    assert failed == [("expect_column_values_to_be_in_set", "domestic_abuse_flag", 1)]
+
+
+def test_other_datasets_load_while_one_is_quarantined(warehouse_url, landed):
+    from partnership.registry import get_dataset
+
+    bad = landed["youth_justice__cases"][0]
+    bad.write_text("")
+    outcomes = {}
+    for name, files in landed.items():
+        for path in files:
+            try:
+                outcomes[path.name] = loader.ingest_file(get_dataset(name), path)["status"]
+            except loader.QuarantinedFile:
+                outcomes[path.name] = "quarantined"
+    assert outcomes.pop(bad.name) == "quarantined"
+    assert set(outcomes.values()) == {"loaded"} and len(outcomes) == 7
+
+
+def test_a_load_that_fails_part_way_leaves_nothing_behind(warehouse_url, landed, crimes):
+    """The COPY and the batch record share one transaction: a broken row rolls back the whole file."""
+    path = landed["police__recorded_crime"][0]
+    accepted = loader.validate(crimes, path)
+    with open(path, "a") as f:
+        f.write("CR9999999999,2024-04-30,Robbery,E01005065,N,,,,,surplus\n")  # one field too many
+    with pytest.raises(Exception, match="extra data after last expected column"):
+        loader.load(crimes, accepted)
+    assert _scalar(warehouse_url, "select count(*) from raw.police__recorded_crime") == 0
+    assert _scalar(warehouse_url, "select count(*) from audit.load_batch") == 0
+
+
+def test_repeated_keys_across_chunks_are_caught_at_load(warehouse_url, landed, crimes, monkeypatch, data_dir):
+    """GX checks uniqueness chunk by chunk; the loader checks the whole file inside its transaction."""
+    from partnership import validation
+
+    path = landed["police__recorded_crime"][0]
+    lines = path.read_text().splitlines()
+    lines.append(lines[1])  # the first record again, at the end of the file
+    path.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(validation, "CHUNK_ROWS", 50)  # so the two copies fall in different chunks
+    with pytest.raises(loader.QuarantinedFile, match=f"at rows {len(lines)}"):
+        loader.ingest_file(crimes, path)
+    assert _scalar(warehouse_url, "select count(*) from raw.police__recorded_crime") == 0
+    assert (data_dir / "quarantine" / "police" / "recorded_crime" / path.name).exists()
