@@ -33,8 +33,9 @@ print(elapsed, len(bag.dags))
 
 
 def parse_once(path: Path, env: dict) -> tuple[float, int]:
-    out = subprocess.run([sys.executable, "-c", PROBE, str(path)], env=env, capture_output=True, text=True,
-                         check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, str(path)], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
     return float(out[-2]), int(out[-1])
 
 

@@ -153,16 +153,17 @@ def test_a_second_run_loads_nothing_twice(first_run):
     assert "skipped_duplicate" in result.stdout
 
 
-def test_a_bad_file_is_quarantined_and_the_other_datasets_still_load(first_run):
+def test_a_bad_file_is_quarantined_and_everything_else_still_loads(first_run):
     from partnership.generator import generate
 
     url, data = first_run["url"], first_run["data"]
     landing = data / "landing"
-    generate(landing, first_month="2025-01", months=1, scale=SCALE, seed=99)
-    bad = next((landing / "youth_justice" / "cases").glob("*.csv"))
+    generate(landing, first_month="2025-01", months=2, scale=SCALE, seed=99)
+    bad, good = sorted((landing / "youth_justice" / "cases").glob("*.csv"))
     bad.write_text(bad.read_text().replace(",Referral order,", ",Sent to bed early,", 1))
     police_before = query(url, "select count(*) from raw.police__recorded_crime")[0][0]
     yj_before = query(url, "select count(*) from raw.youth_justice__cases")[0][0]
+    good_rows = sum(1 for _ in open(good)) - 1
 
     result = run_cli("run", "--no-generate", env=first_run["env"])
 
@@ -171,7 +172,12 @@ def test_a_bad_file_is_quarantined_and_the_other_datasets_still_load(first_run):
     assert "ingest_police__recorded_crime: success" in result.stdout
     assert "transform_warehouse: success" in result.stdout
     assert (data / "quarantine" / "youth_justice" / "cases" / bad.name).exists()
-    assert query(url, "select count(*) from raw.youth_justice__cases")[0][0] == yj_before
+    assert query(url, "select count(*) from raw.youth_justice__cases")[0][0] == yj_before + good_rows, (
+        "the other file of the same dataset and run still loads"
+    )
     assert query(url, "select count(*) from raw.police__recorded_crime")[0][0] > police_before
     status, reason = query(url, "select status, reason from audit.load_batch where file_name = %s", bad.name)[0]
     assert status == "quarantined" and "column 'outcome'" in reason
+    # New months add to the marts; earlier months are untouched (record ids never clash between extracts).
+    crimes_in_mart = query(url, "select sum(crime_count) from marts.fct_crimes_by_ward_month")[0][0]
+    assert crimes_in_mart == query(url, "select count(*) from raw.police__recorded_crime")[0][0]

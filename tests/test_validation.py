@@ -94,10 +94,32 @@ def test_wrong_encoding_is_rejected(crimes, good_crime_file, tmp_path):
     assert "UTF-8" in report.reason() or "utf-8" in report.reason()
 
 
-def test_a_row_with_too_many_fields_is_reported_by_line(crimes, good_crime_file, tmp_path):
+@pytest.mark.parametrize(
+    "damage, fields",
+    [(lambda line: line + ",surplus", 10), (lambda line: line.rsplit(",", 2)[0], 7), (lambda line: "", 0)],
+    ids=["too-many-fields", "too-few-fields", "blank-line"],
+)
+def test_a_ragged_row_is_reported_by_row_number(crimes, good_crime_file, tmp_path, damage, fields):
     lines = good_crime_file.read_text().splitlines()
-    lines[4] += ",surplus"
+    lines[4] = damage(lines[4])  # file row 5
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("\n".join(lines) + "\n")
     report = validation.validate_file(crimes, ragged)
-    assert "malformed CSV" in report.reason() and "line 5" in report.reason()
+    assert (
+        report.reason() == f"ragged.csv: file: row has {fields} fields, the header has 9 failed for 1 row(s) at rows 5"
+    )
+
+
+def test_impossible_dates_are_rejected(crimes, good_crime_file, tmp_path):
+    def impossible(rows):
+        rows[2][rows[0].index("offence_date")] = "2024-02-30"  # file row 3
+
+    report = validation.validate_file(crimes, _rewrite(good_crime_file, tmp_path / "x.csv", impossible))
+    failed = {(c.column, c.expectation): c.rows for c in report.failures}
+    assert failed == {("offence_date", "expect_column_values_to_match_strftime_format"): [3]}
+
+
+def test_a_byte_order_mark_is_accepted(crimes, good_crime_file, tmp_path):
+    with_bom = tmp_path / "bom.csv"
+    with_bom.write_bytes(b"\xef\xbb\xbf" + good_crime_file.read_bytes())
+    assert validation.validate_file(crimes, with_bom).success

@@ -189,16 +189,16 @@ def generate(
         for i in range(n_cohort)
     ]
     seen_by_yj: set[str] = set()
-    counters = {name: 0 for name in MONTHLY_VOLUME}
     written: dict[str, list[Path]] = {name: [] for name in MONTHLY_VOLUME}
 
     def volume(name: str) -> int:
         base = MONTHLY_VOLUME[name] * scale
         return max(1, int(rng.gauss(base, base * 0.05)))
 
-    def next_id(name: str) -> int:
+    def next_id(name: str, month: date, digits: int) -> str:
+        """Record ids carry their month (CR + YYYYMM + sequence), so extracts of different runs never clash."""
         counters[name] += 1
-        return counters[name]
+        return f"{month:%Y%m}{counters[name]:0{digits}d}"
 
     def young_aged(m: int, low: int, high: int, cohort_share: float) -> Person:
         pool = cohort if rng.random() < cohort_share else young
@@ -210,6 +210,7 @@ def generate(
 
     for m, month in enumerate(month_starts(first_month, months)):
         days = _days_in_month(month)
+        counters = dict.fromkeys(MONTHLY_VOLUME, 0)
 
         def day(month: date = month, days: int = days) -> date:
             return month + timedelta(days=rng.randrange(days))
@@ -224,7 +225,7 @@ def generate(
                 suspect = young_aged(m, 10, 17, 0.5) if rng.random() < 0.25 else rng.choice(adults)
             out.write(
                 {
-                    "crime_reference": f"CR{next_id('police__recorded_crime'):010d}",
+                    "crime_reference": "CR" + next_id("police__recorded_crime", month, 6),
                     "offence_date": day().isoformat(),
                     "crime_type": crime_type,
                     "lsoa_code": rng.choices(places, weights=place_weights)[0].lsoa,
@@ -245,7 +246,7 @@ def generate(
             child = young_aged(m, 10, 17, 0.7)
             out.write(
                 {
-                    "case_id": f"YJ{next_id('youth_justice__cases'):07d}",
+                    "case_id": "YJ" + next_id("youth_justice__cases", month, 4),
                     "child_person_key": child.key,
                     "age_at_offence": child.age(m),
                     "offence_date": day().isoformat(),
@@ -266,7 +267,7 @@ def generate(
             kind = rng.choices(["FIXD", "LNCH", "PERM"], weights=[85, 10, 5])[0]
             out.write(
                 {
-                    "exclusion_id": f"EX{next_id('education__exclusions'):07d}",
+                    "exclusion_id": "EX" + next_id("education__exclusions", month, 4),
                     "pupil_person_key": pupil.key,
                     "school_id": f"SCH{rng.randint(1, 60):03d}",
                     "exclusion_type": kind,
@@ -285,7 +286,7 @@ def generate(
             arrival = day()
             out.write(
                 {
-                    "attendance_id": f"AE{next_id('health__ae_assault_attendances'):08d}",
+                    "attendance_id": "AE" + next_id("health__ae_assault_attendances", month, 5),
                     "patient_person_key": patient.key,
                     "arrival_datetime": f"{arrival.isoformat()}T{rng.randrange(24):02d}:{rng.randrange(60):02d}:00",
                     "age": patient.age(m),

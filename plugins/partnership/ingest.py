@@ -1,16 +1,18 @@
 """Ingest DAGs, one per registry dataset, built by one factory (not copied per dataset).
 
-find_new_files -> validate (mapped per file) -> load (mapped) -> mark_done (mapped)
+find_new_files -> ingest_file (a task group mapped over the files): validate -> load -> mark_done
 
-A file that fails validation is quarantined and its ``validate`` task fails without retries, so the
-Airflow run shows which file it was and why; the other files of the run and other datasets' DAGs go on.
+A file that fails validation is quarantined and its task fails without retries, so the Airflow run shows
+which file it was and why; the other files of the run and other datasets' DAGs go on.
 Each successful load emits the dataset's raw-table Asset, which schedules the transform DAG.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pendulum
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import Asset, dag, task, task_group
 
 from partnership.registry import Dataset, load_registry
 
@@ -29,6 +31,19 @@ def raw_assets() -> list[Asset]:
 
 def _loaded_by(context) -> str:
     return f"airflow:{context['dag'].dag_id}/{context['run_id']}"
+
+
+@contextmanager
+def _quarantine_fails_the_task():
+    """A quarantined file fails its task at once: retrying cannot make a bad file good."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from partnership.loader import QuarantinedFile
+
+    try:
+        yield
+    except QuarantinedFile as exc:
+        raise AirflowFailException(str(exc)) from exc
 
 
 def build_ingest_dag(ds: Dataset):
@@ -51,33 +66,43 @@ def build_ingest_dag(ds: Dataset):
 
             return loader.find_new_files(ds)
 
-        @task(retries=0)
-        def validate(path: str, **context) -> dict:
-            from airflow.exceptions import AirflowFailException, AirflowSkipException
+        # One mapped group per file: a file that fails or is skipped affects only its own validate -> load ->
+        # mark_done chain, never the other files of the run.
+        @task_group
+        def ingest_file(path: str):
+            @task
+            def validate(path: str, **context) -> dict:
+                from airflow.sdk.exceptions import AirflowSkipException
 
-            from partnership import loader
+                from partnership import loader
 
-            try:
-                outcome = loader.validate(ds, path, loaded_by=_loaded_by(context))
-            except loader.QuarantinedFile as exc:
-                raise AirflowFailException(str(exc)) from exc
-            if outcome["status"] == "skipped_duplicate":
-                raise AirflowSkipException(f"{outcome['file']} already loaded as batch {outcome['duplicate_of']}")
-            return outcome
+                with _quarantine_fails_the_task():
+                    outcome = loader.validate(ds, path, loaded_by=_loaded_by(context))
+                if outcome["status"] == "skipped_duplicate":
+                    raise AirflowSkipException(f"{outcome['file']} already loaded as batch {outcome['duplicate_of']}")
+                return outcome
 
-        @task(outlets=[raw_asset(ds)])
-        def load(accepted: dict, **context) -> dict:
-            from partnership import loader
+            @task(outlets=[raw_asset(ds)])
+            def load(accepted: dict, **context) -> dict:
+                from airflow.sdk.exceptions import AirflowSkipException
 
-            return loader.load(ds, accepted, loaded_by=_loaded_by(context))
+                from partnership import loader
 
-        @task
-        def mark_done(loaded: dict) -> str:
-            from partnership import loader
+                with _quarantine_fails_the_task():
+                    loaded = loader.load(ds, accepted, loaded_by=_loaded_by(context))
+                if loaded["status"] == "skipped_duplicate":  # another run loaded it first: no new data
+                    raise AirflowSkipException(f"{loaded['file']} already loaded as batch {loaded['duplicate_of']}")
+                return loaded
 
-            return loader.mark_done(ds, loaded)
+            @task
+            def mark_done(loaded: dict) -> str:
+                from partnership import loader
 
-        mark_done.expand(loaded=load.expand(accepted=validate.expand(path=find_new_files())))
+                return loader.mark_done(ds, loaded)
+
+            mark_done(load(validate(path)))
+
+        ingest_file.expand(path=find_new_files())
 
     return ingest()
 

@@ -15,6 +15,7 @@ import csv
 import hashlib
 import json
 import logging
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ from psycopg import sql
 
 from partnership import settings, warehouse
 from partnership.registry import Dataset
-from partnership.validation import CheckResult, validate_file
+from partnership.validation import ENCODING, CheckResult, validate_file
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ def _record_batch(
         """insert into audit.load_batch
                (dataset, file_name, file_sha256, file_bytes, row_count, status, reason, duplicate_of,
                 loaded_by, finished_at)
-           values (%s, %s, %s, %s, %s, %s, %s, %s, %s, case when %s <> 'loading' then now() end)
+           values (%s, %s, %s, %s, %s, %s, %s, %s, %s, case when %s <> 'loading' then clock_timestamp() end)
            returning batch_id""",
         (ds.name, path.name, sha256, path.stat().st_size, rows, status, reason, duplicate_of, loaded_by, status),
     ).fetchone()[0]
@@ -144,7 +145,7 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
                 loaded_by=loaded_by,
                 reason=f"same content as batch {earlier}",
             )
-            _move(path, settings.processed_dir() / ds.landing_subdir, sha256)
+            _move(path, settings.processed_dir() / ds.landing_subdir / "duplicates", sha256)
             log.info("%s: already loaded as batch %s; skipped", path.name, earlier)
             return {"status": "skipped_duplicate", "file": path.name, "duplicate_of": earlier}
 
@@ -191,7 +192,8 @@ def _quarantine(
         )
         + "\n"
     )
-    raise QuarantinedFile(f"batch {batch_id} quarantined to {target}: {reason}")
+    # "from None": the exception that led here may quote the file's values; it must not reach the task log.
+    raise QuarantinedFile(f"batch {batch_id} quarantined to {target}: {reason}") from None
 
 
 def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
@@ -199,24 +201,26 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
     path = Path(accepted["path"])
     sha256 = accepted["sha256"]
     checks = [CheckResult(**c) for c in accepted.get("checks", [])]
+    if sha256_of(path) != sha256:
+        raise RuntimeError(f"{path.name} changed after it was validated; it will be validated again next run")
     copy = sql.SQL("copy raw.{} (_batch_id, _source_row, {}) from stdin").format(
         sql.Identifier(ds.name), sql.SQL(", ").join(map(sql.Identifier, ds.column_names))
     )
+    row_number = 1  # the file row being copied (the header is row 1)
     try:
         with warehouse.connect() as conn:  # one transaction: commits on success, rolls back on any error
             batch_id = _record_batch(conn, ds, path, sha256, "loading", loaded_by=loaded_by)
-            rows = 0
-            with conn.cursor() as cur, cur.copy(copy) as pipe, open(path, newline="", encoding="utf-8") as f:
+            with conn.cursor() as cur, cur.copy(copy) as pipe, open(path, newline="", encoding=ENCODING) as f:
                 reader = csv.reader(f)
                 next(reader)  # the header, checked against the contract by validate()
                 for row_number, row in enumerate(reader, start=2):
                     pipe.write_row((batch_id, row_number, *(v if v != "" else None for v in row)))
-                    rows += 1
+            rows = row_number - 1
             duplicates = _duplicate_key_rows(conn, ds, batch_id)
             if duplicates:
                 raise _DuplicateKeys(duplicates)
             conn.execute(
-                "update audit.load_batch set status = 'loaded', row_count = %s, finished_at = now() "
+                "update audit.load_batch set status = 'loaded', row_count = %s, finished_at = clock_timestamp() "
                 "where batch_id = %s",
                 (rows, batch_id),
             )
@@ -226,6 +230,16 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
         failed = CheckResult(
             "expect_column_values_to_be_unique", ", ".join(ds.key_columns), False, len(dup.rows), dup.rows
         )
+        _quarantine(ds, path, sha256, [failed], checks + [failed], rows=None, loaded_by=loaded_by)
+    except psycopg.DataError as exc:
+        # The database (or its driver, before sending) refused a record the gate let through. The error text
+        # quotes the record, which may be personal data: keep only the error code and the row number.
+        if exc.sqlstate:  # refused by the server: its context names the COPY line (the header is not sent)
+            line = re.search(r"line (\d+)", exc.diag.context or "")
+            rows_at, what = ([int(line.group(1)) + 1] if line else []), f"SQLSTATE {exc.sqlstate}"
+        else:
+            rows_at, what = [row_number], type(exc).__name__
+        failed = CheckResult(f"database refused the file ({what})", None, False, 1, rows_at)
         _quarantine(ds, path, sha256, [failed], checks + [failed], rows=None, loaded_by=loaded_by)
     except psycopg.errors.UniqueViolation:
         # Another run loaded the same content between our validation and our commit.

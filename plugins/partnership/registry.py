@@ -18,12 +18,10 @@ REGISTRY_DIR = Path(__file__).parent / "registry"
 COLUMN_TYPES = ("string", "integer", "date", "datetime")
 # Pseudonymised person keys are HMAC-SHA256 digests, written as 64 lower-case hex characters.
 PERSON_KEY_PATTERN = "^[0-9a-f]{64}$"
-# Regular expressions that say a text value parses as the column's type (what GX checks before ranges).
-TYPE_PATTERNS = {
-    "integer": r"^-?[0-9]+$",
-    "date": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
-    "datetime": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2})?$",
-}
+# How a text value must look to be of the column's type: integers by pattern; dates and datetimes by strftime
+# format, which GX checks by parsing (so 2024-02-30 is refused, not just oddly shaped values).
+TYPE_PATTERNS = {"integer": r"^-?[0-9]+$"}
+DATE_FORMATS = {"date": "%Y-%m-%d", "datetime": "%Y-%m-%dT%H:%M:%S"}
 # How staging casts each type (raw tables hold text: an exact copy of the accepted file).
 SQL_TYPES = {"string": "text", "integer": "integer", "date": "date", "datetime": "timestamp"}
 
@@ -46,6 +44,10 @@ class Column:
     @property
     def sql_type(self) -> str:
         return SQL_TYPES[self.type]
+
+    @property
+    def date_format(self) -> str | None:
+        return DATE_FORMATS.get(self.type)
 
     @property
     def value_pattern(self) -> str | None:

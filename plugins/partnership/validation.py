@@ -22,6 +22,7 @@ from partnership import settings
 from partnership.registry import Dataset
 
 CHUNK_ROWS = 100_000
+ENCODING = "utf-8-sig"  # UTF-8, with or without a byte-order mark (Excel writes one)
 PARSED_SUFFIX = "__parsed"  # a column's values parsed as numbers or datetimes, for range expectations
 SHOWN_ROWS = 5
 
@@ -74,6 +75,8 @@ def build_suite(ds: Dataset) -> dict:
             expect("expect_column_values_to_not_be_null", column=col.name)
         if col.value_pattern:
             expect("expect_column_values_to_match_regex", column=col.name, regex=col.value_pattern)
+        if col.date_format:
+            expect("expect_column_values_to_match_strftime_format", column=col.name, strftime_format=col.date_format)
         if col.allowed:
             expect("expect_column_values_to_be_in_set", column=col.name, value_set=list(col.allowed))
         if col.min is not None or col.max is not None:
@@ -110,26 +113,41 @@ def read_suite(ds: Dataset) -> dict:
 
 
 def check_contract(ds: Dataset, path: Path) -> CheckResult | None:
-    """The file-level contract; returns the failure, or None when the file may go on to GX."""
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            header = next(csv.reader(f), None)
-            has_rows = next(f, None) is not None
-    except UnicodeDecodeError as exc:
-        return CheckResult(f"file is not UTF-8 text (byte {exc.start} of the first line)", None, False)
-    if header is None:
-        return CheckResult("file is empty", None, False)
-    if not has_rows:
-        return CheckResult("file has a header but no rows", None, False)
+    """The file-level contract; returns the first failure, or None when the file may go on to GX.
+
+    Reads the file once as CSV records, exactly as the loader will copy them: every record must have as
+    many fields as the header (a short, long or blank line would otherwise fail only at COPY time).
+    """
     expected = ds.column_names
-    missing = [c for c in expected if c not in header]
-    extra = [c for c in header if c not in expected]
-    if missing:
-        return CheckResult("required column is missing", missing[0], False, len(missing))
-    if extra:
-        return CheckResult("column is not in the contract", extra[0], False, len(extra))
-    if header != expected:
-        return CheckResult(f"columns are out of order; expected {', '.join(expected)}", None, False)
+    try:
+        with open(path, newline="", encoding=ENCODING) as f:
+            reader = csv.reader(f)
+            header = next(reader, None)
+            if header is None:
+                return CheckResult("file is empty", None, False)
+            missing = [c for c in expected if c not in header]
+            extra = [c for c in header if c not in expected]
+            if missing:
+                return CheckResult("required column is missing", missing[0], False, len(missing))
+            if extra:
+                return CheckResult("column is not in the contract", extra[0], False, len(extra))
+            if header != expected:
+                return CheckResult(f"columns are out of order; expected {', '.join(expected)}", None, False)
+            records = 0
+            for row_number, record in enumerate(reader, start=2):
+                records += 1
+                if len(record) != len(header):
+                    return CheckResult(
+                        f"row has {len(record)} fields, the header has {len(header)}", None, False, 1, [row_number]
+                    )
+    except UnicodeDecodeError as exc:
+        return CheckResult(
+            f"file is not UTF-8 text (undecodable byte at offset {exc.start} of a read block)", None, False
+        )
+    except csv.Error as exc:
+        return CheckResult(f"malformed CSV near row {reader.line_num}: {exc}", None, False)
+    if not records:
+        return CheckResult("file has a header but no rows", None, False)
     return None
 
 
