@@ -20,7 +20,7 @@ def parse_guarded(folder):
     import psycopg
     import psycopg2
     from airflow.dag_processing.dagbag import DagBag
-    from airflow.sdk import BaseHook
+    from airflow.sdk import BaseHook, Variable
 
     def refuse(*args, **kwargs):
         raise NetworkAtParseTime("DAG parsing tried to reach a database or look up a connection")
@@ -31,6 +31,7 @@ def parse_guarded(folder):
         mp.setattr(psycopg, "connect", refuse)
         mp.setattr(psycopg2, "connect", refuse)
         mp.setattr(BaseHook, "get_connection", classmethod(refuse))
+        mp.setattr(Variable, "get", staticmethod(refuse))
         mp.setenv("WAREHOUSE_URL", "postgresql://nobody@db.invalid:5432/nothing")
         return DagBag(dag_folder=str(folder))
 

