@@ -46,6 +46,7 @@ def dagbag(dbt_manifest):
     [
         "import psycopg; psycopg.connect('postgresql://x@127.0.0.1/db')",
         "from airflow.sdk import BaseHook; BaseHook.get_connection('warehouse')",
+        "from airflow.sdk import Variable; Variable.get('anything')",
     ],
 )
 def test_the_guard_catches_a_dag_file_that_reaches_for_a_database(tmp_path, call):
