@@ -5,20 +5,27 @@ import pytest
 from partnership import settings, sync
 from partnership.registry import PERSON_KEY_PATTERN, RegistryError, _parse, load_registry
 
-AGENCIES = {"police", "youth_justice", "education", "health"}
+AGENCIES = {"police", "police_uk", "youth_justice", "education", "health", "council", "probation", "reference"}
 
 
-def test_every_agency_of_the_backbone_has_a_dataset():
+def test_every_agency_has_a_dataset():
     assert {ds.agency for ds in load_registry()} >= AGENCIES
 
 
+def test_public_and_synthetic_sources_say_so():
+    by_name = {ds.name: ds for ds in load_registry()}
+    assert by_name["police_uk__street_crime"].origin == "public"
+    assert by_name["reference__lsoa_population"].origin == "synthetic"
+
+
 @pytest.mark.parametrize("ds", load_registry(), ids=lambda d: d.name)
-def test_dataset_declares_governance_and_a_linkable_person_key(ds):
+def test_dataset_declares_governance_and_its_person_keys_are_pseudonyms(ds):
     assert ds.lawful_basis and ds.sharing_agreement and ds.retention_months > 0
-    assert ds.cadence in {"daily", "weekly", "monthly"}
-    assert ds.person_key_columns, "every backbone dataset carries a pseudonymised person key"
+    assert ds.publication in {"internal_only", "publishable"}
     for name in ds.person_key_columns:
         assert ds.column(name).value_pattern == PERSON_KEY_PATTERN
+    if ds.person_key_columns:
+        assert ds.linkage or ds.agency == "health", f"{ds.name} should say how its person keys link"
 
 
 def test_files_derived_from_the_registry_are_up_to_date():

@@ -1,13 +1,29 @@
 """Seeded synthetic agency extracts, written to the landing zone as the agencies would send them.
 
-Agency data are not public, so the project makes its own: monthly CSV files per dataset, using the real
-Manchester LSOAs (ONS lookup and IMD, copied into ``dbt/seeds``). One pool of pseudonymised people feeds
-every agency, so the same person key turns up in police, youth justice, education and A&E files; a
-cohort of young people is deliberately known to several agencies at once.
+Agency data are not public, so the project makes its own: one CSV file per dataset and month (termly and
+annual datasets when due), named by the registry's landing pattern and laid out by its columns, using the
+real Manchester LSOAs and wards (ONS lookup and IMD, in ``dbt/seeds``). One population of pseudonymised
+people feeds every agency, so the same person key turns up in police, youth justice, education, health and
+probation files.
 
 The same seed and options always write byte-identical files, so a re-run lands files the warehouse has
-already loaded (and the loader skips them by checksum). Rows are written as they are made: nothing holds a
-whole extract in memory.
+already loaded (and the loader skips them by checksum). Rows are written as they are made and people are
+computed from their index (nothing holds the population or an extract in memory), so five million police
+rows fit in a few tens of megabytes.
+
+Planted figures (tests find them back in the warehouse; see :data:`PLANTED` and the README):
+
+- crime concentrates in deprived LSOAs (weight 11 - IMD decile) and the city centre (Deansgate and
+  Piccadilly wards, weight x4);
+- serious-violence victims (Manchester 2022 definition, from the ho_offence_codes seed) are 20 to 34 years
+  old in 60% of crimes; robbery victims are 15 to 23 in 60% and live outside the city in a third;
+- 84% of suspects of serious violence are male;
+- a cohort of young people (300 at scale 1) is known to police (as suspects), youth justice and education;
+- repeat victims (150 at scale 1) are each the victim of a crime every month or so;
+- police volume collapses to 10% in the fourth month generated (as when GMP's recording system changed);
+- stop and search falls on Black people at about three times their share of the population;
+- 59% of alcohol treatment exits are successful; alcohol-specific admissions run at about 1,066 per 100,000
+  residents a year (Manchester 2019/20); the synthetic population is about 550,000.
 """
 
 from __future__ import annotations
@@ -15,6 +31,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import random
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -24,6 +41,25 @@ from partnership.registry import get_dataset
 
 MANCHESTER = "E08000003"
 CITY_CENTRE_WARDS = {"Deansgate", "Piccadilly"}
+
+PLANTED = {
+    "sv_victim_aged_20_to_34": 0.60,
+    "robbery_victim_aged_15_to_23": 0.60,
+    "robbery_victim_outside_city": 1 / 3,
+    "sv_suspect_male": 0.84,
+    "cohort_size_per_scale": 300,  # known to police, youth justice and education
+    "repeat_victims_per_scale": 150,  # each with a crime in most months
+    "collapse_month_index": 3,  # the fourth month generated
+    "collapse_factor": 0.10,
+    "stop_search_black_share": 0.30,  # vs 12% of the population: about three times
+    "alcohol_exits_successful": 0.59,
+    "alcohol_admissions_per_100k_year": 1066,
+}
+
+ETHNIC_GROUPS = ["White", "Asian", "Black", "Mixed", "Other"]
+ETHNIC_WEIGHTS = [57, 21, 12, 5, 5]  # roughly Manchester's population (Census 2021)
+NOT_STATED = 0.08  # share of records with no ethnicity recorded
+
 CRIME_TYPES = {  # police.uk crime type: share of recorded crime (roughly Manchester's mix)
     "Violence and sexual offences": 0.34,
     "Other theft": 0.10,
@@ -39,7 +75,47 @@ CRIME_TYPES = {  # police.uk crime type: share of recorded crime (roughly Manche
     "Possession of weapons": 0.02,
     "Other crime": 0.04,
 }
-VICTIMLESS = {"Drugs", "Possession of weapons", "Public order"}
+VICTIMLESS = {"Drugs", "Possession of weapons", "Public order", "Other crime"}
+# Home Office codes per crime type, with their relative frequency (codes: dbt/seeds/ho_offence_codes.csv).
+HO_CODES = {
+    "Violence and sexual offences": {
+        "001/00": 0.2,
+        "004/01": 0.1,
+        "005/01": 4,
+        "005/10": 0.3,
+        "008/06": 8,
+        "008/10": 25,
+        "105/01": 35,
+        "008/31": 12,
+        "008/71": 6,
+        "019/07": 3,
+        "017/00": 4,
+    },
+    "Robbery": {"034/01": 85, "034/02": 15},
+    "Burglary": {"028/01": 70, "030/01": 30},
+    "Vehicle crime": {"045/00": 65, "048/00": 35},
+    "Theft from the person": {"039/00": 1},
+    "Shoplifting": {"046/00": 1},
+    "Bicycle theft": {"044/00": 1},
+    "Other theft": {"049/00": 1},
+    "Criminal damage and arson": {"056/01": 3, "056/02": 12, "058/01": 45, "058/04": 40},
+    "Drugs": {"092/01": 20, "092/02": 80},
+    "Possession of weapons": {"010/01": 85, "010/02": 15},
+    "Public order": {"125/00": 80, "066/00": 20},
+    "Other crime": {"802/00": 1},
+}
+OUTCOMES = [
+    "Under investigation",
+    "Investigation complete; no suspect identified",
+    "Unable to prosecute suspect",
+    "Local resolution",
+    "Offender given a caution",
+    "Awaiting court outcome",
+    "Charged or summonsed",
+    "Action to be taken by another organisation",
+    "Further investigation is not in the public interest",
+]
+OUTCOME_WEIGHTS = [20, 35, 20, 5, 2, 4, 8, 3, 3]
 YJ_OFFENCES = [
     "Violence against the person",
     "Robbery",
@@ -83,37 +159,73 @@ AE_METHODS = ["Body part", "Blunt object", "Knife or blade", "Firearm", "Glass o
 AE_METHOD_WEIGHTS = [55, 12, 10, 1, 9, 8, 5]
 AE_LOCATIONS = ["Street", "Home", "Licensed premises", "School", "Public transport", "Other", "Unknown"]
 AE_LOCATION_WEIGHTS = [35, 25, 18, 4, 5, 8, 5]
+SEARCH_LEGISLATION = {
+    "Misuse of Drugs Act 1971 (section 23)": ("Controlled drugs", 60),
+    "Police and Criminal Evidence Act 1984 (section 1)": ("Offensive weapons", 30),
+    "Criminal Justice and Public Order Act 1994 (section 60)": ("Offensive weapons", 10),
+}
+SEARCH_OUTCOMES = {
+    "A no further action disposal": 70,
+    "Arrest": 15,
+    "Community resolution": 8,
+    "Khat or Cannabis warning": 3,
+    "Penalty Notice for Disorder": 2,
+    "Summons / charged by post": 2,
+}
+ASB_REQUEST_CATEGORIES = {
+    "Neighbour dispute": 25,
+    "Noise": 20,
+    "Intimidation or harassment": 15,
+    "Public space ASB": 15,
+    "Off-road bikes": 6,
+    "Fly-tipping": 8,
+    "Drug-related": 6,
+    "Other": 5,
+}
+TREATMENT_SUBSTANCES = {"Opiate": 45, "Non-opiate only": 20, "Alcohol only": 25, "Non-opiate and alcohol": 10}
+TREATMENT_EXITS = [
+    "Dropped out",
+    "Transferred in custody",
+    "Transferred not in custody",
+    "Treatment withdrawn",
+    "Died",
+    "Other",
+]
+REFERRALS = {"Criminal justice": 30, "Self": 35, "GP": 15, "Hospital": 8, "Social services": 7, "Other": 5}
+ADMISSION_AGE_BANDS = {"0-17": 2, "18-24": 8, "25-34": 17, "35-49": 33, "50-64": 28, "65+": 12}
 
-# Rows per month at scale 1.
+# Rows per month at scale 1 (the police figure is about Manchester's monthly recorded crime / 7).
 MONTHLY_VOLUME = {
     "police__recorded_crime": 1000,
+    "police__asb_incidents": 600,
+    "police__stop_search": 150,
     "youth_justice__cases": 35,
     "education__exclusions": 120,
+    "education__ap_placements": 12,
     "health__ae_assault_attendances": 80,
+    "health__treatment_episodes": 60,
+    "council__asb_requests": 250,
+    "council__asb_case_reviews": 2,
+    "probation__caseload": 1500,
 }
-
-
-@dataclass
-class Person:
-    key: str
-    age_at_start: int
-    birth_month: int  # 1-12: the month index (from the first month generated) of the first birthday
-    cohort: bool  # one of the young people known to several agencies
-
-    def age(self, month_index: int) -> int:
-        """Age in the given month: no date of birth is ever made, only ages."""
-        return self.age_at_start + (month_index + 12 - self.birth_month) // 12
+POPULATION_TOTAL = 552_000
+# Terms: the month an attendance return is sent -> (term, month and day the term started).
+TERMS = {12: ("Autumn", 9, 1), 3: ("Spring", 1, 4), 7: ("Summer", 4, 15)}
 
 
 @dataclass(frozen=True)
 class Place:
     lsoa: str
+    lsoa_name: str
     ward: str
+    ward_code: str
     weight: float
+    city_centre: bool
 
 
-def load_places(seeds_dir: Path = settings.DBT_PROJECT_DIR / "seeds") -> list[Place]:
+def load_places(seeds_dir: Path | None = None) -> list[Place]:
     """Manchester LSOAs, weighted so crime concentrates in deprived areas and the city centre."""
+    seeds_dir = seeds_dir or settings.DBT_PROJECT_DIR / "seeds"
     with open(seeds_dir / "imd2015_lsoa11.csv", newline="") as f:
         decile = {r["lsoa11_code"]: int(r["imd_decile"]) for r in csv.DictReader(f)}
     places = []
@@ -121,10 +233,11 @@ def load_places(seeds_dir: Path = settings.DBT_PROJECT_DIR / "seeds") -> list[Pl
         for r in csv.DictReader(f):
             if r["district_code"] != MANCHESTER:
                 continue
-            weight = 11 - decile.get(r["lsoa11_code"], 5)
-            if r["ward19_name"] in CITY_CENTRE_WARDS:
-                weight *= 4
-            places.append(Place(r["lsoa11_code"], r["ward19_name"], float(weight)))
+            centre = r["ward19_name"] in CITY_CENTRE_WARDS
+            weight = (11 - decile.get(r["lsoa11_code"], 5)) * (4 if centre else 1)
+            places.append(
+                Place(r["lsoa11_code"], r["lsoa11_name"], r["ward19_name"], r["ward19_code"], float(weight), centre)
+            )
     return places
 
 
@@ -142,26 +255,599 @@ def _days_in_month(first: date) -> int:
     return (nxt - timedelta(days=1)).day
 
 
-class _Extract:
-    """One dataset's monthly file, opened for streaming rows into it."""
+@dataclass(frozen=True)
+class Person:
+    index: int
+    key: str
+    age_at_start: int
+    birth_month: int  # 1-12: the month index (from the first month generated) of the first birthday
+    sex: str
+    ethnicity: str
+    home: Place
+    outside_city: bool  # lives outside Manchester (a visitor to the city)
+    school: str
 
-    def __init__(self, landing: Path, name: str, month: date):
+    def age(self, month_index: int) -> int:
+        """Age in the given month: no date of birth is ever made, only ages."""
+        return self.age_at_start + (month_index + 12 - self.birth_month) // 12
+
+
+class People:
+    """A population computed from the seed: person i is the same person every time it is asked for.
+
+    Index ranges: repeat victims, then adults, then young people (5 to 16 at the start), then the cohort.
+    """
+
+    def __init__(self, seed: int, scale: float, places: list[Place]):
+        self.seed, self.places = seed, places
+        self.repeat = max(int(PLANTED["repeat_victims_per_scale"] * scale), 5)
+        self.adults = max(int(100_000 * scale), 1000)
+        self.young = max(int(20_000 * scale), 500)
+        self.cohort = max(int(PLANTED["cohort_size_per_scale"] * scale), 10)
+        self.first_young = self.repeat + self.adults
+        self.first_cohort = self.first_young + self.young
+
+    def __call__(self, i: int) -> Person:
+        d = hashlib.sha256(f"synthetic-person:{self.seed}:{i}".encode()).digest()
+        key = hashlib.sha256(d).hexdigest()  # the partnership pseudonym, as the agencies would send it
+        if i < self.first_young:
+            age0 = 18 + d[0] % 58
+        elif i < self.first_cohort:
+            age0 = 5 + d[0] % 12
+        else:
+            age0 = 12 + d[0] % 5
+        ethnicity = random.Random(d[1:9]).choices(ETHNIC_GROUPS, weights=ETHNIC_WEIGHTS)[0]
+        home = self.places[int.from_bytes(d[9:12], "big") % len(self.places)]
+        return Person(
+            i,
+            key,
+            age0,
+            1 + d[12] % 12,
+            "M" if d[13] < 128 else "F",
+            ethnicity,
+            home,
+            d[14] < 31,
+            f"SCH{1 + d[15] % 60:03d}",
+        )
+
+    def adult(self, rng: random.Random) -> Person:
+        return self(self.repeat + rng.randrange(self.adults))
+
+    def young_person(self, rng: random.Random) -> Person:
+        return self(self.first_young + rng.randrange(self.young))
+
+    def cohort_members_due(self, month_index: int, months: int) -> list[Person]:
+        """Each cohort member is planted in one month (spread evenly), so any run of months holds all."""
+        return [self(self.first_cohort + j) for j in range(self.cohort) if j % months == month_index]
+
+    def aged(
+        self, rng: random.Random, m: int, low: int, high: int, *, outside: bool | None = None, sex: str | None = None
+    ) -> Person:
+        """A person aged low..high in month m (rejection sampling over the right pools)."""
+        for _ in range(5000):
+            p = self.young_person(rng) if high < 18 or (low < 18 and rng.random() < 0.4) else self.adult(rng)
+            if (
+                low <= p.age(m) <= high
+                and (outside is None or p.outside_city == outside)
+                and (sex is None or p.sex == sex)
+            ):
+                return p
+        return p  # practically unreachable; keeps the generator total
+
+
+class _Extract:
+    """One dataset's file, opened for streaming rows into it in the registry's column order."""
+
+    def __init__(self, landing: Path, name: str, label: str):
         ds = get_dataset(name)
         self.columns = ds.column_names
         folder = landing / ds.landing_subdir
         folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder / ds.landing_pattern.replace("*", f"{month:%Y-%m}")
+        self.path = folder / ds.landing_pattern.replace("*", label)
         self._file = open(self.path, "w", newline="", encoding="utf-8")
-        self._writer = csv.DictWriter(self._file, fieldnames=self.columns, lineterminator="\n")
-        self._writer.writeheader()
+        self._writer = csv.writer(self._file, lineterminator="\n")
+        self._writer.writerow(ds.file_headers)
         self.rows = 0
 
     def write(self, row: dict) -> None:
-        self._writer.writerow(row)
+        self._writer.writerow([row.get(c, "") for c in self.columns])
         self.rows += 1
 
     def close(self) -> None:
         self._file.close()
+
+
+def _ethnicity(rng: random.Random, person: Person) -> str:
+    return "Not stated" if rng.random() < NOT_STATED else person.ethnicity
+
+
+def _sv_codes(seeds_dir: Path | None = None) -> set[str]:
+    seeds_dir = seeds_dir or settings.DBT_PROJECT_DIR / "seeds"
+    with open(seeds_dir / "ho_offence_codes.csv", newline="") as f:
+        return {r["ho_offence_code"] for r in csv.DictReader(f) if r["serious_violence_mcr_2022"] == "Y"}
+
+
+class Generator:
+    def __init__(self, landing: Path, seed: int, first_month: str, months: int, scale: float):
+        self.landing, self.months, self.scale = landing, months, scale
+        self.rng = random.Random(seed)
+        self.places = load_places()
+        self.place_weights = [p.weight for p in self.places]
+        self.people = People(seed, scale, self.places)
+        self.sv_codes = _sv_codes()
+        self.month_list = month_starts(first_month, months)
+        self.seen_by_yj: set[str] = set()
+        self.written: dict[str, list[Path]] = {}
+
+    # -- helpers ---------------------------------------------------------------------------------------
+
+    def open(self, name: str, label: str) -> _Extract:
+        out = _Extract(self.landing, name, label)
+        self.written.setdefault(name, []).append(out.path)
+        return out
+
+    def place(self) -> Place:
+        return self.rng.choices(self.places, weights=self.place_weights)[0]
+
+    def volume(self, name: str, m: int) -> int:
+        base = MONTHLY_VOLUME[name] * self.scale
+        if name.startswith("police__") and m == PLANTED["collapse_month_index"]:
+            base *= PLANTED["collapse_factor"]
+        return max(1, int(self.rng.gauss(base, base * 0.05)))
+
+    def day(self, month: date) -> date:
+        return month + timedelta(days=self.rng.randrange(_days_in_month(month)))
+
+    # -- the run ---------------------------------------------------------------------------------------
+
+    def run(self) -> dict[str, list[Path]]:
+        self.population()
+        for m, month in enumerate(self.month_list):
+            self.police(m, month)
+            self.stop_search(m, month)
+            self.youth_justice(m, month)
+            self.education(m, month)
+            self.health(m, month)
+            self.council(m, month)
+            self.probation(m, month)
+        return self.written
+
+    def population(self) -> None:
+        """Synthetic stand-in for the ONS mid-year estimates: population by LSOA and single year of age."""
+        ref = date(self.month_list[0].year - 1, 6, 30)
+        out = self.open("reference__lsoa_population", str(ref.year))
+        per_lsoa = POPULATION_TOTAL / len(self.places)
+        for place in sorted(self.places, key=lambda p: p.lsoa):
+            for age in range(91):
+                # A young city: most people 18 to 40, more of them in the city centre.
+                share = 0.011 if age < 18 else 0.022 if age < 40 else 0.012 if age < 65 else 0.006
+                if place.city_centre and 18 <= age < 35:
+                    share *= 2.5
+                out.write(
+                    {
+                        "lsoa_code": place.lsoa,
+                        "age": age,
+                        "reference_date": ref.isoformat(),
+                        "population": max(0, int(per_lsoa * share * self.rng.uniform(0.85, 1.15))),
+                    }
+                )
+        out.close()
+
+    def police(self, m: int, month: date) -> None:
+        rng, people = self.rng, self.people
+        label = f"{month:%Y-%m}"
+        crimes = self.open("police__recorded_crime", label)
+        asb = self.open("police__asb_incidents", label)
+        street = self.open("police_uk__street_crime", f"{label}-greater-manchester")
+        seq = 0
+
+        def write_crime(crime_type: str, suspect: Person | None = None) -> None:
+            nonlocal seq
+            seq += 1
+            code = rng.choices(list(HO_CODES[crime_type]), weights=list(HO_CODES[crime_type].values()))[0]
+            serious = code in self.sv_codes
+            place = self.place()
+            hour = rng.choices(
+                range(24), weights=[5, 4, 3, 2, 1, 1, 1, 2, 3, 3, 4, 4, 4, 4, 4, 5, 6, 6, 6, 7, 8, 8, 7, 6]
+            )[0]
+            victim = None
+            if crime_type not in VICTIMLESS and rng.random() < 0.85:
+                if rng.random() < 0.08:
+                    victim = people(rng.randrange(people.repeat))  # a repeat victim
+                elif crime_type == "Robbery":
+                    outside = rng.random() < PLANTED["robbery_victim_outside_city"]
+                    if rng.random() < PLANTED["robbery_victim_aged_15_to_23"]:
+                        victim = people.aged(rng, m, 15, 23, outside=outside)
+                    else:
+                        victim = people.aged(rng, m, 24, 80, outside=outside)
+                elif serious:
+                    young_adult = rng.random() < PLANTED["sv_victim_aged_20_to_34"]
+                    victim = people.aged(rng, m, 20, 34) if young_adult else people.aged(rng, m, 35, 80)
+                elif rng.random() < 0.1:
+                    victim = people.aged(rng, m, 10, 17)
+                else:
+                    victim = people.adult(rng)
+            if suspect is None and rng.random() < (0.6 if serious else 0.3):
+                if serious:
+                    sex = "M" if rng.random() < PLANTED["sv_suspect_male"] else "F"
+                    suspect = people.aged(rng, m, 14, 60, sex=sex)
+                elif rng.random() < 0.25:
+                    suspect = people.aged(rng, m, 10, 17)
+                else:
+                    suspect = people.adult(rng)
+            night = hour >= 20 or hour < 4
+            reference = f"CR{month:%Y%m}{seq:06d}"
+            outcome = rng.choices(OUTCOMES, weights=OUTCOME_WEIGHTS)[0]
+            violent = crime_type == "Violence and sexual offences"
+            crimes.write(
+                {
+                    "crime_reference": reference,
+                    "offence_date": self.day(month).isoformat(),
+                    "offence_time": "" if rng.random() < 0.05 else f"{hour:02d}:{rng.randrange(60):02d}",
+                    "ho_offence_code": code,
+                    "crime_type": crime_type,
+                    "lsoa_code": place.lsoa,
+                    "domestic_abuse_flag": "Y" if violent and rng.random() < 0.25 else "N",
+                    "hate_strand": rng.choice(["Race", "Religion", "Sexual orientation", "Disability", "Transgender"])
+                    if crime_type in ("Violence and sexual offences", "Public order") and rng.random() < 0.04
+                    else "",
+                    "weapon": ("Knife or sharp instrument" if rng.random() < 0.85 else "Firearm")
+                    if (serious and rng.random() < 0.4) or crime_type == "Possession of weapons"
+                    else "",
+                    "night_time_economy_flag": "Y" if place.city_centre and night and rng.random() < 0.7 else "N",
+                    "street_community_flag": "Y" if place.city_centre and rng.random() < 0.05 else "N",
+                    "victim_person_key": victim.key if victim else "",
+                    "victim_age": victim.age(m) if victim else "",
+                    "victim_sex": victim.sex if victim else "",
+                    "victim_ethnicity": _ethnicity(rng, victim) if victim else "",
+                    "victim_home_lsoa": ("Outside Manchester" if victim.outside_city else victim.home.lsoa)
+                    if victim
+                    else "",
+                    "suspect_person_key": suspect.key if suspect else "",
+                    "suspect_age": suspect.age(m) if suspect else "",
+                    "suspect_sex": suspect.sex if suspect else "",
+                    "suspect_ethnicity": _ethnicity(rng, suspect) if suspect else "",
+                    "outcome": outcome,
+                }
+            )
+            street.write(
+                {
+                    "crime_id": hashlib.sha256(reference.encode()).hexdigest(),
+                    "month": label,
+                    "reported_by": "Greater Manchester Police",
+                    "falls_within": "Greater Manchester Police",
+                    "location": f"On or near {place.ward}",
+                    "lsoa_code": place.lsoa,
+                    "lsoa_name": place.lsoa_name,
+                    "crime_type": crime_type,
+                    "last_outcome_category": outcome,
+                }
+            )
+
+        for _ in range(self.volume("police__recorded_crime", m)):
+            write_crime(rng.choices(list(CRIME_TYPES), weights=list(CRIME_TYPES.values()))[0])
+        for member in people.cohort_members_due(m, self.months):  # planted cohort: known to police
+            write_crime(rng.choice(["Violence and sexual offences", "Robbery", "Possession of weapons"]), member)
+        crimes.close()
+
+        for seq_asb in range(1, self.volume("police__asb_incidents", m) + 1):
+            place = self.place()
+            hour = rng.randrange(24)
+            category = rng.choices(["Personal", "Nuisance", "Environmental"], weights=[25, 65, 10])[0]
+            asb.write(
+                {
+                    "incident_reference": f"ASB{month:%Y%m}{seq_asb:06d}",
+                    "incident_datetime": f"{self.day(month).isoformat()}T{hour:02d}:{rng.randrange(60):02d}:00",
+                    "asb_category": category,
+                    "lsoa_code": place.lsoa,
+                    "covid_related_flag": "N",
+                    "night_time_economy_flag": "Y" if place.city_centre and (hour >= 20 or hour < 4) else "N",
+                    "street_community_flag": "Y" if place.city_centre and rng.random() < 0.1 else "N",
+                }
+            )
+            street.write(
+                {
+                    "crime_id": "",
+                    "month": label,
+                    "reported_by": "Greater Manchester Police",
+                    "falls_within": "Greater Manchester Police",
+                    "location": f"On or near {place.ward}",
+                    "lsoa_code": place.lsoa,
+                    "lsoa_name": place.lsoa_name,
+                    "crime_type": "Anti-social behaviour",
+                }
+            )
+        asb.close()
+        street.close()
+
+    def stop_search(self, m: int, month: date) -> None:
+        rng = self.rng
+        out = self.open("police__stop_search", f"{month:%Y-%m}-greater-manchester")
+        black = PLANTED["stop_search_black_share"]
+        weights = [0.70 * (1 - black), 0.20 * (1 - black), black, 0.06 * (1 - black), 0.04 * (1 - black)]
+        for _ in range(self.volume("police__stop_search", m)):
+            legislation = rng.choices(list(SEARCH_LEGISLATION), weights=[w for _, w in SEARCH_LEGISLATION.values()])[0]
+            located = rng.random() < 0.9
+            outcome = rng.choices(list(SEARCH_OUTCOMES), weights=list(SEARCH_OUTCOMES.values()))[0]
+            out.write(
+                {
+                    "search_type": rng.choices(
+                        ["Person search", "Vehicle search", "Person and Vehicle search"], weights=[85, 5, 10]
+                    )[0],
+                    "search_datetime": f"{self.day(month).isoformat()}T{rng.randrange(24):02d}:{rng.randrange(60):02d}"
+                    ":00+00:00",
+                    "part_of_policing_operation": "False",
+                    "latitude": f"{rng.uniform(53.40, 53.54):.6f}" if located else "",
+                    "longitude": f"{rng.uniform(-2.32, -2.15):.6f}" if located else "",
+                    "gender": rng.choices(["Male", "Female", "Other"], weights=[88, 11, 1])[0],
+                    "age_range": rng.choices(["10-17", "18-24", "25-34", "over 34"], weights=[15, 35, 30, 20])[0],
+                    "officer_defined_ethnicity": rng.choices(ETHNIC_GROUPS, weights=weights)[0],
+                    "legislation": legislation,
+                    "object_of_search": SEARCH_LEGISLATION[legislation][0],
+                    "outcome": outcome,
+                    "outcome_linked_to_object": "True"
+                    if outcome != "A no further action disposal" and rng.random() < 0.6
+                    else "False",
+                    "removal_of_more_than_outer_clothing": "True" if rng.random() < 0.03 else "False",
+                }
+            )
+        out.close()
+
+    def youth_justice(self, m: int, month: date) -> None:
+        rng, people = self.rng, self.people
+        out = self.open("youth_justice__cases", f"{month:%Y-%m}")
+        children = [people.aged(rng, m, 10, 17) for _ in range(self.volume("youth_justice__cases", m))]
+        children += people.cohort_members_due(m, self.months)
+        for seq, child in enumerate(children, start=1):
+            offence = self.day(month)
+            outcome = rng.choices(YJ_OUTCOMES, weights=YJ_OUTCOME_WEIGHTS)[0]
+            start = offence + timedelta(days=rng.randint(10, 40)) if outcome != "Community resolution" else None
+            out.write(
+                {
+                    "case_id": f"YJ{month:%Y%m}{seq:04d}",
+                    "child_person_key": child.key,
+                    "age_at_offence": child.age(m),
+                    "offence_date": offence.isoformat(),
+                    "offence_category": rng.choice(YJ_OFFENCES),
+                    "outcome": outcome,
+                    "gravity_score": rng.choices(range(1, 9), weights=[10, 25, 25, 15, 10, 8, 5, 2])[0],
+                    "first_time_entrant": "N" if child.key in self.seen_by_yj else "Y",
+                    "intervention_start_date": start.isoformat() if start else "",
+                    "intervention_end_date": (start + timedelta(days=rng.randint(90, 365))).isoformat()
+                    if start and rng.random() < 0.5
+                    else "",
+                    "home_lsoa_code": "" if child.outside_city else child.home.lsoa,
+                    "sex": child.sex,
+                    "ethnicity": _ethnicity(rng, child),
+                }
+            )
+            self.seen_by_yj.add(child.key)
+        out.close()
+
+    def education(self, m: int, month: date) -> None:
+        rng, people = self.rng, self.people
+        label = f"{month:%Y-%m}"
+        out = self.open("education__exclusions", label)
+        holiday = month.month == 8
+        pupils = [
+            people.aged(rng, m, 5, 16) for _ in range(self.volume("education__exclusions", m) // (10 if holiday else 1))
+        ]
+        pupils += people.cohort_members_due(m, self.months)
+        for seq, pupil in enumerate(pupils, start=1):
+            kind = rng.choices(["FIXD", "LNCH", "PERM"], weights=[85, 10, 5])[0]
+            age = pupil.age(m)
+            out.write(
+                {
+                    "exclusion_id": f"EX{month:%Y%m}{seq:04d}",
+                    "pupil_person_key": pupil.key,
+                    "school_id": pupil.school,
+                    "exclusion_type": kind,
+                    "start_date": self.day(month).isoformat(),
+                    "sessions": 1 if kind == "LNCH" else rng.randint(1, 10),
+                    "reason": rng.choice(EXCLUSION_REASONS),
+                    "age_at_start": age,
+                    "year_group": min(max(age - 5, 0), 13),
+                    "sex": pupil.sex,
+                    "ethnicity": _ethnicity(rng, pupil),
+                }
+            )
+        out.close()
+
+        out = self.open("education__ap_placements", label)
+        for seq in range(1, self.volume("education__ap_placements", m) + 1):
+            pupil = (
+                people(people.first_cohort + rng.randrange(people.cohort))
+                if rng.random() < 0.5
+                else people.aged(rng, m, 11, 16)
+            )
+            start = self.day(month)
+            out.write(
+                {
+                    "placement_id": f"AP{month:%Y%m}{seq:04d}",
+                    "pupil_person_key": pupil.key,
+                    "provider_type": rng.choices(
+                        ["Pupil referral unit", "AP academy", "Independent AP", "Other"], weights=[45, 30, 20, 5]
+                    )[0],
+                    "start_date": start.isoformat(),
+                    "end_date": (start + timedelta(days=rng.randint(30, 200))).isoformat()
+                    if rng.random() < 0.4
+                    else "",
+                    "reason": rng.choices(
+                        ["Permanent exclusion", "Behaviour support", "Medical", "Awaiting school place", "Other"],
+                        weights=[35, 35, 15, 10, 5],
+                    )[0],
+                    "age_at_start": max(pupil.age(m), 4),
+                }
+            )
+        out.close()
+
+        if month.month in TERMS:  # the attendance return for the term just ending
+            term, start_month, start_day = TERMS[month.month]
+            start = date(month.year if start_month <= month.month else month.year - 1, start_month, start_day)
+            out = self.open("education__attendance", label)
+            # A sample of the city's pupils (all of the cohort among them), one row per pupil and term.
+            pupils = range(min(people.young, int(5000 * self.scale) + 100))
+            for j in [*pupils, *range(people.young, people.young + people.cohort)]:
+                pupil = people(people.first_young + j)
+                age = pupil.age(m)
+                if not 5 <= age <= 16:
+                    continue
+                possible = rng.randint(110, 140)
+                absence_rate = (
+                    rng.betavariate(2, 5) * 0.6 if pupil.index >= people.first_cohort else rng.betavariate(1.2, 20)
+                )
+                missed = min(possible, int(possible * absence_rate))
+                out.write(
+                    {
+                        "pupil_person_key": pupil.key,
+                        "school_id": pupil.school,
+                        "term_start_date": start.isoformat(),
+                        "term": term,
+                        "sessions_possible": possible,
+                        "sessions_missed": missed,
+                        "persistent_absence_flag": "Y" if missed >= possible * 0.1 else "N",
+                        "age_at_term_start": age,
+                    }
+                )
+            out.close()
+
+    def health(self, m: int, month: date) -> None:
+        rng, people = self.rng, self.people
+        label = f"{month:%Y-%m}"
+        out = self.open("health__ae_assault_attendances", label)
+        for seq in range(1, self.volume("health__ae_assault_attendances", m) + 1):
+            if rng.random() < 0.1:
+                patient = people(people.first_cohort + rng.randrange(people.cohort))
+            elif rng.random() < 0.2:
+                patient = people.aged(rng, m, 10, 17)
+            else:
+                patient = people.adult(rng)
+            linked = rng.random() < (0.9 if patient.index >= people.first_cohort else 0.6)
+            arrival = self.day(month)
+            out.write(
+                {
+                    "attendance_id": f"AE{month:%Y%m}{seq:05d}",
+                    "patient_person_key": patient.key if linked else "",
+                    "arrival_datetime": f"{arrival.isoformat()}T{rng.randrange(24):02d}:{rng.randrange(60):02d}:00",
+                    "age": patient.age(m),
+                    "sex": patient.sex,
+                    "site": AE_SITES[1] if patient.age(m) < 16 else rng.choice(AE_SITES),
+                    "assault_method": rng.choices(AE_METHODS, weights=AE_METHOD_WEIGHTS)[0],
+                    "location_type": rng.choices(AE_LOCATIONS, weights=AE_LOCATION_WEIGHTS)[0],
+                    "incident_lsoa_code": self.place().lsoa if rng.random() < 0.8 else "",
+                }
+            )
+        out.close()
+
+        # Aggregate by nature: a count per LSOA, month and age band. Tied to the real city's size, not scale.
+        admissions = Counter()
+        expected = PLANTED["alcohol_admissions_per_100k_year"] * POPULATION_TOTAL / 100_000 / 12
+        for _ in range(int(rng.gauss(expected, expected * 0.03))):
+            band = rng.choices(list(ADMISSION_AGE_BANDS), weights=list(ADMISSION_AGE_BANDS.values()))[0]
+            admissions[(self.place().lsoa, band)] += 1
+        out = self.open("health__alcohol_admissions", label)
+        for (lsoa, band), count in sorted(admissions.items()):
+            out.write({"lsoa_code": lsoa, "month": label, "age_band": band, "admissions": count})
+        out.close()
+
+        out = self.open("health__treatment_episodes", label)
+        for seq in range(1, self.volume("health__treatment_episodes", m) + 1):
+            client = people.aged(rng, m, 18, 75)
+            substance = rng.choices(list(TREATMENT_SUBSTANCES), weights=list(TREATMENT_SUBSTANCES.values()))[0]
+            start = self.day(month)
+            exited = rng.random() < 0.6
+            success = PLANTED["alcohol_exits_successful"] if substance == "Alcohol only" else 0.45
+            out.write(
+                {
+                    "episode_id": f"TX{month:%Y%m}{seq:04d}",
+                    "client_person_key": client.key,
+                    "substance_group": substance,
+                    "start_date": start.isoformat(),
+                    "exit_date": (start + timedelta(days=rng.randint(30, 270))).isoformat() if exited else "",
+                    "exit_reason": ("Successful completion" if rng.random() < success else rng.choice(TREATMENT_EXITS))
+                    if exited
+                    else "",
+                    "referral_source": rng.choices(list(REFERRALS), weights=list(REFERRALS.values()))[0],
+                    "age": client.age(m),
+                    "sex": client.sex,
+                }
+            )
+        out.close()
+
+    def council(self, m: int, month: date) -> None:
+        rng = self.rng
+        label = f"{month:%Y-%m}"
+        # Covid-related requests were 40% in 2021/22 (1,224 of 3,027); a few per cent outside the pandemic.
+        covid_share = 0.40 if date(2020, 3, 1) <= month < date(2022, 4, 1) else 0.02
+        out = self.open("council__asb_requests", label)
+        for seq in range(1, self.volume("council__asb_requests", m) + 1):
+            out.write(
+                {
+                    "request_id": f"RFS{month:%Y%m}{seq:06d}",
+                    "received_date": self.day(month).isoformat(),
+                    "ward_code": self.place().ward_code,
+                    "category": rng.choices(
+                        list(ASB_REQUEST_CATEGORIES), weights=list(ASB_REQUEST_CATEGORIES.values())
+                    )[0],
+                    "covid_related_flag": "Y" if rng.random() < covid_share else "N",
+                }
+            )
+        out.close()
+        out = self.open("council__asb_case_reviews", label)
+        for seq in range(1, self.volume("council__asb_case_reviews", m) + 1):
+            applied = self.day(month)
+            met = rng.random() < 0.7
+            out.write(
+                {
+                    "review_id": f"CRV{month:%Y%m}{seq:04d}",
+                    "application_date": applied.isoformat(),
+                    "ward_code": self.place().ward_code,
+                    "threshold_met": "Y" if met else "N",
+                    "action_plan_date": (applied + timedelta(days=rng.randint(10, 40))).isoformat() if met else "",
+                    "outcome": rng.choice(["Action plan agreed", "Referred to another agency", "Open"])
+                    if met
+                    else "No further action",
+                }
+            )
+        out.close()
+
+    def probation(self, m: int, month: date) -> None:
+        rng, people = self.rng, self.people
+        out = self.open("probation__caseload", f"{month:%Y-%m}")
+        caseload = int(MONTHLY_VOLUME["probation__caseload"] * self.scale)
+        for j in range(caseload):  # the same people month after month: a snapshot of the caseload
+            person = people(people.repeat + j)
+            age = person.age(m)
+            d = hashlib.sha256(f"probation:{person.key}".encode()).digest()
+            accommodation = ["Settled", "Settled", "Settled", "Unsettled", "Homeless", "Custody"][d[0] % 6]
+            reoffends = 0.35 if accommodation in ("Unsettled", "Homeless") else 0.15
+            band = (
+                "18-24"
+                if age < 25
+                else "25-34"
+                if age < 35
+                else "35-49"
+                if age < 50
+                else "50-64"
+                if age < 65
+                else "65+"
+            )
+            out.write(
+                {
+                    "person_key": person.key,
+                    "snapshot_month": f"{month:%Y-%m}",
+                    "age_band": band,
+                    "sex": person.sex,
+                    "ethnicity": person.ethnicity,
+                    "accommodation": accommodation,
+                    "ete_status": ["Employed", "Education or training", "Unemployed", "Not available for work"][
+                        d[1] % 4
+                    ],
+                    "cohort": "IOM" if d[2] < 25 else "MAPPA" if d[2] < 40 else "None",
+                    "proven_reoffence_flag": "Y" if rng.random() < reoffends / 12 * (m + 1) else "N",
+                }
+            )
+        out.close()
 
 
 def generate(
@@ -172,133 +858,6 @@ def generate(
     months: int = 12,
     scale: float = 1.0,
 ) -> dict[str, list[Path]]:
-    """Write every dataset's monthly extracts; return the files written per dataset."""
+    """Write every dataset's extracts for the months asked; return the files written per dataset."""
     landing = Path(landing or settings.landing_dir())
-    rng = random.Random(seed)
-    places = load_places()
-    place_weights = [p.weight for p in places]
-
-    def person_key(i: int) -> str:
-        return hashlib.sha256(f"synthetic-person:{seed}:{i}".encode()).hexdigest()
-
-    n_adults, n_young, n_cohort = int(6000 * scale), int(2500 * scale), max(int(200 * scale), 15)
-    adults = [Person(person_key(i), rng.randint(18, 75), rng.randint(1, 12), False) for i in range(n_adults)]
-    young = [Person(person_key(n_adults + i), rng.randint(5, 16), rng.randint(1, 12), False) for i in range(n_young)]
-    cohort = [
-        Person(person_key(n_adults + n_young + i), rng.randint(12, 16), rng.randint(1, 12), True)
-        for i in range(n_cohort)
-    ]
-    seen_by_yj: set[str] = set()
-    written: dict[str, list[Path]] = {name: [] for name in MONTHLY_VOLUME}
-
-    def volume(name: str) -> int:
-        base = MONTHLY_VOLUME[name] * scale
-        return max(1, int(rng.gauss(base, base * 0.05)))
-
-    def next_id(name: str, month: date, digits: int) -> str:
-        """Record ids carry their month (CR + YYYYMM + sequence), so extracts of different runs never clash."""
-        counters[name] += 1
-        return f"{month:%Y%m}{counters[name]:0{digits}d}"
-
-    def young_aged(m: int, low: int, high: int, cohort_share: float) -> Person:
-        pool = cohort if rng.random() < cohort_share else young
-        for _ in range(50):
-            p = rng.choice(pool)
-            if low <= p.age(m) <= high:
-                return p
-        return rng.choice([p for p in young + cohort if low <= p.age(m) <= high])
-
-    for m, month in enumerate(month_starts(first_month, months)):
-        days = _days_in_month(month)
-        counters = dict.fromkeys(MONTHLY_VOLUME, 0)
-
-        def day(month: date = month, days: int = days) -> date:
-            return month + timedelta(days=rng.randrange(days))
-
-        out = _Extract(landing, "police__recorded_crime", month)
-        for _ in range(volume("police__recorded_crime")):
-            crime_type = rng.choices(list(CRIME_TYPES), weights=list(CRIME_TYPES.values()))[0]
-            victim = suspect = None
-            if crime_type not in VICTIMLESS and rng.random() < 0.8:
-                victim = young_aged(m, 10, 17, 0.3) if rng.random() < 0.1 else rng.choice(adults)
-            if rng.random() < 0.3:
-                suspect = young_aged(m, 10, 17, 0.5) if rng.random() < 0.25 else rng.choice(adults)
-            out.write(
-                {
-                    "crime_reference": "CR" + next_id("police__recorded_crime", month, 6),
-                    "offence_date": day().isoformat(),
-                    "crime_type": crime_type,
-                    "lsoa_code": rng.choices(places, weights=place_weights)[0].lsoa,
-                    "domestic_abuse_flag": "Y"
-                    if crime_type == "Violence and sexual offences" and rng.random() < 0.3
-                    else "N",
-                    "victim_person_key": victim.key if victim else "",
-                    "victim_age": victim.age(m) if victim else "",
-                    "suspect_person_key": suspect.key if suspect else "",
-                    "suspect_age": suspect.age(m) if suspect else "",
-                }
-            )
-        out.close()
-        written["police__recorded_crime"].append(out.path)
-
-        out = _Extract(landing, "youth_justice__cases", month)
-        for _ in range(volume("youth_justice__cases")):
-            child = young_aged(m, 10, 17, 0.7)
-            out.write(
-                {
-                    "case_id": "YJ" + next_id("youth_justice__cases", month, 4),
-                    "child_person_key": child.key,
-                    "age_at_offence": child.age(m),
-                    "offence_date": day().isoformat(),
-                    "offence_category": rng.choice(YJ_OFFENCES),
-                    "outcome": rng.choices(YJ_OUTCOMES, weights=YJ_OUTCOME_WEIGHTS)[0],
-                    "first_time_entrant": "N" if child.key in seen_by_yj else "Y",
-                    "home_lsoa_code": rng.choices(places, weights=place_weights)[0].lsoa if rng.random() < 0.95 else "",
-                }
-            )
-            seen_by_yj.add(child.key)
-        out.close()
-        written["youth_justice__cases"].append(out.path)
-
-        out = _Extract(landing, "education__exclusions", month)
-        school_holiday = month.month == 8
-        for _ in range(volume("education__exclusions") // (10 if school_holiday else 1)):
-            pupil = young_aged(m, 5, 16, 0.5)
-            kind = rng.choices(["FIXD", "LNCH", "PERM"], weights=[85, 10, 5])[0]
-            out.write(
-                {
-                    "exclusion_id": "EX" + next_id("education__exclusions", month, 4),
-                    "pupil_person_key": pupil.key,
-                    "school_id": f"SCH{rng.randint(1, 60):03d}",
-                    "exclusion_type": kind,
-                    "start_date": day().isoformat(),
-                    "sessions": 1 if kind == "LNCH" else rng.randint(1, 10),
-                    "reason": rng.choice(EXCLUSION_REASONS),
-                    "age_at_start": pupil.age(m),
-                }
-            )
-        out.close()
-        written["education__exclusions"].append(out.path)
-
-        out = _Extract(landing, "health__ae_assault_attendances", month)
-        for _ in range(volume("health__ae_assault_attendances")):
-            patient = young_aged(m, 10, 17, 0.8) if rng.random() < 0.25 else rng.choice(adults)
-            arrival = day()
-            out.write(
-                {
-                    "attendance_id": "AE" + next_id("health__ae_assault_attendances", month, 5),
-                    "patient_person_key": patient.key,
-                    "arrival_datetime": f"{arrival.isoformat()}T{rng.randrange(24):02d}:{rng.randrange(60):02d}:00",
-                    "age": patient.age(m),
-                    "sex": rng.choices(["M", "F", "U"], weights=[70, 29, 1])[0],
-                    "site": AE_SITES[1] if patient.age(m) < 16 else rng.choice(AE_SITES),
-                    "assault_method": rng.choices(AE_METHODS, weights=AE_METHOD_WEIGHTS)[0],
-                    "location_type": rng.choices(AE_LOCATIONS, weights=AE_LOCATION_WEIGHTS)[0],
-                    "incident_lsoa_code": rng.choices(places, weights=place_weights)[0].lsoa
-                    if rng.random() < 0.8
-                    else "",
-                }
-            )
-        out.close()
-        written["health__ae_assault_attendances"].append(out.path)
-    return written
+    return Generator(landing, seed, first_month, months, scale).run()

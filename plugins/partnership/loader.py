@@ -115,6 +115,8 @@ class _DuplicateKeys(Exception):
 
 def _duplicate_key_rows(conn: psycopg.Connection, ds: Dataset, batch_id: int) -> list[int]:
     """File rows (up to 5) whose key repeats an earlier row of the same batch."""
+    if not ds.key_columns:  # datasets without a record key (police.uk files) cannot repeat one
+        return []
     keys = sql.SQL(", ").join(map(sql.Identifier, ds.key_columns))
     query = sql.SQL(
         "select _source_row from (select _source_row, row_number() over (partition by {keys} order by _source_row)"

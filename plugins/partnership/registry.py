@@ -15,15 +15,23 @@ import yaml
 
 REGISTRY_DIR = Path(__file__).parent / "registry"
 
-COLUMN_TYPES = ("string", "integer", "date", "datetime")
+CADENCES = ("daily", "weekly", "monthly", "termly", "annual")
+COLUMN_TYPES = ("string", "integer", "decimal", "date", "datetime", "month")
 # Pseudonymised person keys are HMAC-SHA256 digests, written as 64 lower-case hex characters.
 PERSON_KEY_PATTERN = "^[0-9a-f]{64}$"
 # How a text value must look to be of the column's type: integers by pattern; dates and datetimes by strftime
 # format, which GX checks by parsing (so 2024-02-30 is refused, not just oddly shaped values).
-TYPE_PATTERNS = {"integer": r"^-?[0-9]+$"}
-DATE_FORMATS = {"date": "%Y-%m-%d", "datetime": "%Y-%m-%dT%H:%M:%S"}
+TYPE_PATTERNS = {"integer": r"^-?[0-9]+$", "decimal": r"^-?[0-9]+(?:\.[0-9]+)?$"}
+DATE_FORMATS = {"date": "%Y-%m-%d", "datetime": "%Y-%m-%dT%H:%M:%S", "month": "%Y-%m"}
 # How staging casts each type (raw tables hold text: an exact copy of the accepted file).
-SQL_TYPES = {"string": "text", "integer": "integer", "date": "date", "datetime": "timestamp"}
+SQL_TYPES = {
+    "string": "text",
+    "integer": "integer",
+    "decimal": "numeric",
+    "date": "date",
+    "datetime": "timestamp",
+    "month": "date",  # the first day of the month
+}
 
 
 class RegistryError(ValueError):
@@ -40,14 +48,23 @@ class Column:
     max: object = None
     pattern: str | None = None
     identifier: str | None = None  # e.g. "person": a pseudonymised key that links people across agencies
+    header: str | None = None  # the column's name in the agency's file, when it is not `name` (police.uk)
+    format: str | None = None  # strftime format of a date/datetime column, when not the default
+    description: str | None = None
+
+    @property
+    def file_header(self) -> str:
+        return self.header or self.name
 
     @property
     def sql_type(self) -> str:
+        if self.type == "datetime" and "%z" in (self.date_format or ""):
+            return "timestamptz"
         return SQL_TYPES[self.type]
 
     @property
     def date_format(self) -> str | None:
-        return DATE_FORMATS.get(self.type)
+        return self.format or DATE_FORMATS.get(self.type)
 
     @property
     def value_pattern(self) -> str | None:
@@ -73,6 +90,8 @@ class Dataset:
     retention_months: int
     publication: str
     columns: tuple[Column, ...] = field(default_factory=tuple)
+    origin: str = "agency extract"  # or "synthetic" (made by the generator), "public" (open data)
+    linkage: str | None = None  # how its person keys link to other agencies' data
 
     @property
     def name(self) -> str:
@@ -92,6 +111,11 @@ class Dataset:
         return [c.name for c in self.columns]
 
     @property
+    def file_headers(self) -> list[str]:
+        """The header row an agency's file must have, in order."""
+        return [c.file_header for c in self.columns]
+
+    @property
     def person_key_columns(self) -> list[str]:
         return [c.name for c in self.columns if c.identifier == "person"]
 
@@ -103,7 +127,10 @@ class Dataset:
 
 
 def _parse(path: Path) -> Dataset:
-    doc = yaml.safe_load(path.read_text())
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise RegistryError(f"{path.name}: not valid YAML: {exc}") from exc
     try:
         columns = tuple(
             Column(**{**c, "allowed": tuple(str(v) for v in c["allowed"]) if c.get("allowed") else None})
@@ -118,6 +145,10 @@ def _parse(path: Path) -> Dataset:
     for c in columns:
         if c.type not in COLUMN_TYPES:
             raise RegistryError(f"{path.name}: column {c.name}: unknown type {c.type!r}")
+    if ds.cadence not in CADENCES:
+        raise RegistryError(f"{path.name}: cadence must be one of {', '.join(CADENCES)}")
+    if ds.publication not in ("internal_only", "publishable"):
+        raise RegistryError(f"{path.name}: publication must be internal_only or publishable")
     for wanted in (*ds.key_columns, ds.record_date_column):
         if wanted not in names:
             raise RegistryError(f"{path.name}: {wanted!r} is not one of its columns")

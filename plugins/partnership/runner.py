@@ -28,6 +28,7 @@ def airflow_environment(url: str) -> dict[str, str]:
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING"),
         "WAREHOUSE_URL": url,
+        "PARTNERSHIP_RETRY_DELAY_SECONDS": os.environ.get("PARTNERSHIP_RETRY_DELAY_SECONDS", "5"),
         # The connection dbt uses through cosmos. The embedded server trusts local socket users, but
         # cosmos requires some password: any placeholder will do there.
         "AIRFLOW_CONN_WAREHOUSE": json.dumps(

@@ -16,17 +16,41 @@ from partnership import settings
 from partnership.registry import Dataset, load_registry
 from partnership.validation import build_suite, suite_path
 
-FRESHNESS_DAYS = {"daily": (2, 4), "weekly": (8, 15), "monthly": (35, 62)}
+FRESHNESS_DAYS = {"daily": (2, 4), "weekly": (8, 15), "monthly": (35, 62), "termly": (130, 200), "annual": (400, 800)}
 
 
 def staging_dir(agency: str) -> Path:
     return settings.DBT_PROJECT_DIR / "models" / "staging" / agency
 
 
+def _source_column(c) -> dict:
+    meta = {"type": c.type}
+    if c.header:
+        meta["file_header"] = c.header
+    if c.identifier:
+        meta.update(sensitive=True, identifier=c.identifier)
+    return {
+        "name": c.name,
+        "data_type": "text",
+        **({"description": c.description} if c.description else {}),
+        "meta": meta,
+    }
+
+
 def sources_yml(agency: str, datasets: list[Dataset]) -> str:
     tables = []
     for ds in datasets:
         warn, error = FRESHNESS_DAYS.get(ds.cadence, (35, 62))
+        meta = {
+            "lawful_basis": ds.lawful_basis,
+            "sharing_agreement": ds.sharing_agreement,
+            "retention_months": ds.retention_months,
+            "publication": ds.publication,
+            "cadence": ds.cadence,
+            "origin": ds.origin,
+        }
+        if ds.linkage:
+            meta["linkage"] = ds.linkage
         tables.append(
             {
                 "name": ds.dataset,
@@ -37,24 +61,8 @@ def sources_yml(agency: str, datasets: list[Dataset]) -> str:
                     "warn_after": {"count": warn, "period": "day"},
                     "error_after": {"count": error, "period": "day"},
                 },
-                "meta": {
-                    "lawful_basis": ds.lawful_basis,
-                    "sharing_agreement": ds.sharing_agreement,
-                    "retention_months": ds.retention_months,
-                    "publication": ds.publication,
-                    "cadence": ds.cadence,
-                },
-                "columns": [
-                    {
-                        "name": c.name,
-                        "data_type": "text",
-                        "meta": {
-                            "type": c.type,
-                            **({"sensitive": True, "identifier": c.identifier} if c.identifier else {}),
-                        },
-                    }
-                    for c in ds.columns
-                ],
+                "meta": meta,
+                "columns": [_source_column(c) for c in ds.columns],
             }
         )
     doc = {
@@ -76,8 +84,35 @@ def sources_yml(agency: str, datasets: list[Dataset]) -> str:
 def staging_sql(ds: Dataset) -> str:
     lines = []
     for c in ds.columns:
-        lines.append(c.name if c.type == "string" else f"cast({c.name} as {c.sql_type}) as {c.name}")
+        if c.type == "string":
+            lines.append(c.name)
+        elif c.type == "month":
+            lines.append(f"cast({c.name} || '-01' as date) as {c.name}")
+        else:
+            lines.append(f"cast({c.name} as {c.sql_type}) as {c.name}")
     columns = ",\n        ".join(lines)
+    if not ds.key_columns:  # no record key (police.uk files): every row of every loaded batch counts
+        return f"""with
+
+source as (
+
+    select * from {{{{ source('{ds.agency}', '{ds.dataset}') }}}}
+
+),
+
+renamed as (
+
+    select
+        {columns},
+        _batch_id as batch_id,
+        _source_row as source_row
+
+    from source
+
+)
+
+select * from renamed
+"""
     keys = ", ".join(ds.key_columns)
     return f"""with
 
@@ -118,7 +153,7 @@ def staging_yml(ds: Dataset) -> str:
     for c in ds.columns:
         tests = []
         if c.name in ds.key_columns:
-            tests += ["unique", "not_null"]
+            tests += ["unique", "not_null"] if len(ds.key_columns) == 1 else ["not_null"]
         elif c.required:
             tests.append("not_null")
         if c.allowed:
@@ -131,17 +166,13 @@ def staging_yml(ds: Dataset) -> str:
         if tests:
             entry["data_tests"] = tests
         columns.append(entry)
-    doc = {
-        "version": 2,
-        "models": [
-            {
-                "name": f"stg_{ds.name}",
-                "description": f"{ds.description} Typed, one row per record.",
-                "columns": columns,
-            }
-        ],
-    }
-    return yaml.safe_dump(doc, sort_keys=False, width=110)
+    model = {"name": f"stg_{ds.name}", "description": f"{ds.description} Typed, one row per record."}
+    if len(ds.key_columns) > 1:  # a compound key: unique as a combination, not column by column
+        model["data_tests"] = [
+            {"unique_combination_of_columns": {"arguments": {"combination_of_columns": list(ds.key_columns)}}}
+        ]
+    model["columns"] = columns
+    return yaml.safe_dump({"version": 2, "models": [model]}, sort_keys=False, width=110)
 
 
 def expected_files() -> dict[Path, str]:

@@ -86,16 +86,19 @@ def build_suite(ds: Dataset) -> dict:
                 min_value=_bound(col.type, col.min),
                 max_value=_bound(col.type, col.max),
             )
-    for key in ds.key_columns:
-        expect("expect_column_values_to_be_unique", column=key)
+    if len(ds.key_columns) == 1:
+        expect("expect_column_values_to_be_unique", column=ds.key_columns[0])
+    elif ds.key_columns:
+        expect("expect_compound_columns_to_be_unique", column_list=list(ds.key_columns))
     return {"name": ds.name, "expectations": expectations}
 
 
 def _bound(col_type: str, value):
     """Range bounds; dates compare as YYYYMMDD numbers (GX compares numbers, not datetimes, reliably)."""
-    if value is None or col_type == "integer":
+    if value is None or col_type in ("integer", "decimal"):
         return value
-    return int(str(value)[:10].replace("-", ""))
+    text = str(value)
+    return int(text[:7].replace("-", "") + "01") if col_type == "month" else int(text[:10].replace("-", ""))
 
 
 def suite_path(ds: Dataset) -> Path:
@@ -118,7 +121,7 @@ def check_contract(ds: Dataset, path: Path) -> CheckResult | None:
     Reads the file once as CSV records, exactly as the loader will copy them: every record must have as
     many fields as the header (a short, long or blank line would otherwise fail only at COPY time).
     """
-    expected = ds.column_names
+    expected = ds.file_headers
     try:
         with open(path, newline="", encoding=ENCODING) as f:
             reader = csv.reader(f)
@@ -188,6 +191,7 @@ def validate_file(ds: Dataset, path: Path) -> ValidationReport:
     try:
         for chunk in reader:
             rows += len(chunk)
+            chunk.columns = ds.column_names  # the file's headers (checked above) -> the registry's names
             _add_parsed_columns(ds, chunk)
             result = batch_definition.get_batch(batch_parameters={"dataframe": chunk}).validate(
                 suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": SHOWN_ROWS}
@@ -217,7 +221,9 @@ def _add_parsed_columns(ds: Dataset, chunk) -> None:
         if col.min is None and col.max is None:
             continue
         values = chunk[col.name]
-        if col.type != "integer":  # dates and datetimes: their YYYYMMDD
+        if col.type == "month":  # months: YYYYMM01
+            values = values.str.slice(0, 7).str.replace("-", "", regex=False) + "01"
+        elif col.type in ("date", "datetime"):  # dates and datetimes: their YYYYMMDD
             values = values.str.slice(0, 10).str.replace("-", "", regex=False)
         chunk[col.name + PARSED_SUFFIX] = pd.to_numeric(values, errors="coerce")
 

@@ -27,6 +27,9 @@ renamed as (
         cast(sessions as integer) as sessions,
         reason,
         cast(age_at_start as integer) as age_at_start,
+        cast(year_group as integer) as year_group,
+        sex,
+        ethnicity,
         _batch_id as batch_id,
         _source_row as source_row
 

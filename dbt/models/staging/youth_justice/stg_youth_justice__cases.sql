@@ -25,7 +25,12 @@ renamed as (
         cast(offence_date as date) as offence_date,
         offence_category,
         outcome,
+        cast(gravity_score as integer) as gravity_score,
         first_time_entrant,
+        cast(intervention_start_date as date) as intervention_start_date,
+        cast(intervention_end_date as date) as intervention_end_date,
+        sex,
+        ethnicity,
         home_lsoa_code,
         _batch_id as batch_id,
         _source_row as source_row

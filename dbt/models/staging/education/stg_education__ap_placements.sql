@@ -1,0 +1,37 @@
+with
+
+source as (
+
+    select * from {{ source('education', 'ap_placements') }}
+
+),
+
+latest as (
+
+    -- A record sent again in a later batch (a corrected extract) replaces the earlier copy.
+    select
+        *,
+        row_number() over (partition by placement_id order by _batch_id desc, _source_row desc) as _version_rank
+    from source
+
+),
+
+renamed as (
+
+    select
+        placement_id,
+        pupil_person_key,
+        provider_type,
+        cast(start_date as date) as start_date,
+        cast(end_date as date) as end_date,
+        reason,
+        cast(age_at_start as integer) as age_at_start,
+        _batch_id as batch_id,
+        _source_row as source_row
+
+    from latest
+    where _version_rank = 1
+
+)
+
+select * from renamed

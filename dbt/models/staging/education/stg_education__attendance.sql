@@ -1,0 +1,38 @@
+with
+
+source as (
+
+    select * from {{ source('education', 'attendance') }}
+
+),
+
+latest as (
+
+    -- A record sent again in a later batch (a corrected extract) replaces the earlier copy.
+    select
+        *,
+        row_number() over (partition by pupil_person_key, school_id, term_start_date order by _batch_id desc, _source_row desc) as _version_rank
+    from source
+
+),
+
+renamed as (
+
+    select
+        pupil_person_key,
+        school_id,
+        cast(term_start_date as date) as term_start_date,
+        term,
+        cast(sessions_possible as integer) as sessions_possible,
+        cast(sessions_missed as integer) as sessions_missed,
+        persistent_absence_flag,
+        cast(age_at_term_start as integer) as age_at_term_start,
+        _batch_id as batch_id,
+        _source_row as source_row
+
+    from latest
+    where _version_rank = 1
+
+)
+
+select * from renamed
