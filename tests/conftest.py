@@ -92,3 +92,24 @@ def dbt_manifest():
 
     runner.dbt("parse", url="postgresql://postgres@localhost/warehouse")  # dbt parse never connects
     return settings.DBT_PROJECT_DIR / "target" / "manifest.json"
+
+
+@pytest.fixture
+def login_role(server_url):
+    """Make LOGIN roles (no password: the test server trusts local connections) that are members of the given
+    group roles; returns (name, url) with the URL for the given database. Dropped afterwards."""
+    made = []
+
+    def make(database_url: str, *member_of: str) -> tuple[str, str]:
+        name = f"pwtest_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
+            conn.execute(f'create role "{name}" login')
+            for role in member_of:
+                conn.execute(f'grant "{role}" to "{name}"')
+        made.append(name)
+        return name, database_url.replace("//postgres@", f"//{name}@", 1)
+
+    yield make
+    with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
+        for name in made:
+            conn.execute(f'drop role if exists "{name}"')

@@ -55,7 +55,7 @@ def test_the_guard_catches_a_dag_file_that_reaches_for_a_database(tmp_path, call
 
 
 def test_dag_files_exist():
-    assert {p.name for p in DAG_FILES} >= {"ingest_sources.py", "transform_warehouse.py"}
+    assert {p.name for p in DAG_FILES} >= {"ingest_sources.py", "transform_warehouse.py", "governance_retention.py"}
 
 
 def test_every_dag_file_imports_without_errors_or_connections(dagbag):
@@ -105,3 +105,13 @@ def test_transform_dag_runs_every_dbt_model_through_cosmos(dagbag):
         "fct_cross_agency_cohort",
     ):
         assert any(model in t for t in task_ids), f"no cosmos task for {model}"
+
+
+def test_governance_dag_runs_retention_daily_and_then_announces_raw_changes(dagbag):
+    dag = dagbag.dags["governance_retention"]
+    assert dag.schedule == "@daily"
+    assert "announce_raw_changes" in dag.get_task("enforce_retention").downstream_task_ids
+    announced = {a.uri for a in dag.get_task("announce_raw_changes").outlets}
+    assert announced == {f"partnership://warehouse/raw/{ds.name}" for ds in load_registry()}, (
+        "deleting raw rows must schedule the transform DAG, which rebuilds the dbt tables without them"
+    )

@@ -5,6 +5,7 @@ partnership generate             write synthetic agency extracts into the landin
 partnership warehouse init|start|stop|url
 partnership registry sync|check  write (or check) the files derived from the source registry
 partnership dbt-parse            write dbt/target/manifest.json for cosmos
+partnership retention [--dry-run] delete (or list) data past each dataset's retention period
 """
 
 from __future__ import annotations
@@ -78,6 +79,19 @@ def cmd_dbt_parse(args) -> int:
     url = os.environ.get("WAREHOUSE_URL") or "postgresql://postgres@localhost/warehouse"  # parse never connects
     runner.dbt("parse", url=url)
     print(f"wrote {settings.DBT_PROJECT_DIR / 'target' / 'manifest.json'}")
+    return 0
+
+
+def cmd_retention(args) -> int:
+    from partnership import retention
+
+    with warehouse_for_cli() as url:
+        deletions = retention.enforce_retention(url, dry_run=args.dry_run)
+    verb = "would delete" if args.dry_run else "deleted"
+    for d in deletions:
+        what = f"{d.rows} rows of batch {d.batch_id}" if d.rows is not None else f"batch {d.batch_id} file"
+        print(f"{verb} {d.dataset}: {what} {d.target} ({d.rule})")
+    print(f"{len(deletions)} deletions" + (" (dry run: nothing deleted)" if args.dry_run else ", recorded in audit"))
     return 0
 
 
@@ -182,6 +196,10 @@ def parser() -> argparse.ArgumentParser:
 
     parse = sub.add_parser("dbt-parse", help="write the dbt manifest cosmos reads")
     parse.set_defaults(func=cmd_dbt_parse)
+
+    ret = sub.add_parser("retention", help="delete rows and files past each dataset's retention period")
+    ret.add_argument("--dry-run", action="store_true", help="list what would be deleted; delete nothing")
+    ret.set_defaults(func=cmd_retention)
     return p
 
 

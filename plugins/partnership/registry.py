@@ -92,6 +92,8 @@ class Dataset:
     columns: tuple[Column, ...] = field(default_factory=tuple)
     origin: str = "agency extract"  # or "synthetic" (made by the generator), "public" (open data)
     linkage: str | None = None  # how its person keys link to other agencies' data
+    # Partners (besides the agency itself) whose restricted analysts may see this agency's person-level rows.
+    shared_with: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -136,7 +138,14 @@ def _parse(path: Path) -> Dataset:
             Column(**{**c, "allowed": tuple(str(v) for v in c["allowed"]) if c.get("allowed") else None})
             for c in doc.pop("columns")
         )
-        ds = Dataset(**{**doc, "key_columns": tuple(doc["key_columns"]), "columns": columns})
+        ds = Dataset(
+            **{
+                **doc,
+                "key_columns": tuple(doc["key_columns"]),
+                "shared_with": tuple(doc.get("shared_with") or ()),
+                "columns": columns,
+            }
+        )
     except (KeyError, TypeError) as exc:
         raise RegistryError(f"{path.name}: {exc}") from exc
     if path.stem != ds.name:
@@ -158,7 +167,14 @@ def _parse(path: Path) -> Dataset:
 @functools.cache
 def load_registry(directory: Path = REGISTRY_DIR) -> tuple[Dataset, ...]:
     """Every dataset, sorted by name. Cheap: a few small YAML files, safe to call at DAG parse time."""
-    return tuple(sorted((_parse(p) for p in Path(directory).glob("*.yml")), key=lambda d: d.name))
+    datasets = tuple(sorted((_parse(p) for p in Path(directory).glob("*.yml")), key=lambda d: d.name))
+    # Row-level security works by agency (person-level tables carry an agency column, not a dataset), so all
+    # datasets of one agency must be shared with the same partners.
+    sharing: dict[str, set[str]] = {}
+    for ds in datasets:
+        if sharing.setdefault(ds.agency, set(ds.shared_with)) != set(ds.shared_with):
+            raise RegistryError(f"{ds.name}: shared_with differs from another {ds.agency} dataset's")
+    return datasets
 
 
 def get_dataset(name: str) -> Dataset:

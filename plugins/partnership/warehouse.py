@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlparse
 import psycopg
 from psycopg import sql
 
-from partnership import settings
+from partnership import security, settings
 from partnership.registry import Dataset, load_registry
 
 log = logging.getLogger(__name__)
@@ -153,6 +153,37 @@ create table if not exists audit.validation_result (
     unexpected_count bigint,
     detail          text
 );
+
+-- Every deletion the retention rules made: rows of one batch from a raw table, or one file (retention.py).
+create table if not exists audit.retention_deletion (
+    deletion_id     bigint generated always as identity primary key,
+    dataset         text        not null,
+    batch_id        bigint,     -- no foreign key: a batch's audit row outlives its data
+    target          text        not null,  -- raw.<table> or the file's path
+    rows_deleted    bigint,     -- null for a file
+    rule            text        not null,
+    deleted_by      text        not null default current_user,
+    deleted_at      timestamptz not null default clock_timestamp()
+);
+
+-- Every change `partnership warehouse init` made to roles, privileges and sharing rules (security.py).
+create table if not exists audit.access_change (
+    change_id       bigint generated always as identity primary key,
+    change          text        not null check (change in ('granted', 'revoked')),
+    kind            text        not null,
+    object          text        not null,
+    detail          text,
+    reason          text,
+    changed_by      text        not null default session_user,
+    changed_at      timestamptz not null default clock_timestamp()
+);
+
+-- Which partner role may see which agency's person-level rows; written from the registry's shared_with.
+create table if not exists audit.partner_access (
+    role_name       text not null,
+    agency          text not null,
+    primary key (role_name, agency)
+);
 """
 
 
@@ -167,7 +198,7 @@ def raw_table_ddl(ds: Dataset) -> sql.Composed:
 
 
 def init_warehouse(url: str | None = None) -> None:
-    """Create schemas, audit tables and one raw table per registry dataset. Safe to run again."""
+    """Create schemas, audit tables, one raw table per registry dataset, roles and grants. Safe to run again."""
     with connect(url) as conn:
         for schema in settings.SCHEMAS:
             conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
@@ -191,3 +222,4 @@ def init_warehouse(url: str | None = None) -> None:
                     sql.Identifier(f"{ds.name}__batch"), sql.Identifier(ds.name)
                 )
             )
+        security.apply(conn)  # last: it grants on the tables created above

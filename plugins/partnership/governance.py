@@ -1,0 +1,47 @@
+"""The governance DAG: enforces every dataset's retention period once a day (see :mod:`partnership.retention`).
+
+enforce_retention -> announce_raw_changes
+
+When raw rows were deleted, the second task emits the raw-table Assets, so the transform DAG rebuilds the
+dbt tables (intermediate, marts) without them; when nothing was deleted it is skipped and dbt does not run.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import dag, task
+
+from partnership.ingest import DEFAULT_ARGS, raw_assets
+
+
+def build_retention_dag():
+    @dag(
+        dag_id="governance_retention",
+        description="Deletes person-level rows and files past each dataset's retention period, with audit.",
+        schedule="@daily",
+        start_date=pendulum.datetime(2024, 1, 1, tz="Europe/London"),
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=["governance", "retention"],
+        doc_md="Retention periods come from the source registry (`retention_months`); every deletion is "
+        "recorded in `audit.retention_deletion`. README: Security and retention.",
+    )
+    def governance_retention():
+        @task
+        def enforce_retention(**context) -> int:
+            from partnership import retention
+
+            deleted = retention.enforce_retention(deleted_by=f"airflow:{context['dag'].dag_id}/{context['run_id']}")
+            return sum(d.rows or 0 for d in deleted)
+
+        @task(outlets=raw_assets())
+        def announce_raw_changes(rows_deleted: int) -> None:
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            if not rows_deleted:
+                raise AirflowSkipException("no raw rows deleted: the dbt models need no rebuild")
+
+        announce_raw_changes(enforce_retention())
+
+    return governance_retention()

@@ -1,0 +1,186 @@
+"""Retention against a real PostgreSQL and real files: exactly the expired raw rows and files are deleted, each
+deletion is recorded, a dry run deletes nothing, and the governance DAG does the same through Airflow."""
+
+import calendar
+import csv
+import os
+import subprocess
+import sys
+from collections import Counter
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from partnership import loader, retention, security, warehouse
+from partnership.generator import generate
+from partnership.registry import get_dataset, load_registry
+
+pytestmark = pytest.mark.integration
+
+TODAY = date(2030, 5, 15)
+# TODAY minus each dataset's retention_months, worked out by hand.
+CUTOFFS = {
+    "police__recorded_crime": (84, date(2023, 5, 15)),
+    "youth_justice__cases": (72, date(2024, 5, 15)),
+    "education__exclusions": (72, date(2024, 5, 15)),
+    "health__ae_assault_attendances": (36, date(2027, 5, 15)),
+}
+
+
+def months_before(day: date, months: int) -> date:
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def set_mtime(path: Path, day: date) -> None:
+    stamp = datetime(day.year, day.month, day.day, 12).timestamp()
+    os.utime(path, (stamp, stamp))
+
+
+def query(url, sql, *params):
+    with warehouse.connect(url) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def expired_rows_by_batch(url, data_dir, cutoffs) -> Counter:
+    """(dataset, batch) -> rows recorded before the cutoff, counted from the loaded files themselves."""
+    batch_of = {(d, f): b for b, d, f in query(url, "select batch_id, dataset, file_name from audit.load_batch")}
+    expected = Counter()
+    for ds in load_registry():
+        for path in (data_dir / "processed" / ds.landing_subdir).glob(ds.landing_pattern):
+            with open(path, newline="") as f:
+                for row in csv.DictReader(f):
+                    if date.fromisoformat(row[ds.record_date_column][:10]) < cutoffs[ds.name]:
+                        expected[(ds.name, batch_of[(ds.name, path.name)])] += 1
+    return expected
+
+
+def raw_counts(url):
+    return {ds.name: query(url, f"select count(*) from {ds.raw_table}")[0][0] for ds in load_registry()}
+
+
+@pytest.fixture
+def landed_and_loaded(warehouse_url, data_dir):
+    """Three months of every dataset loaded; a quarantined police file; a police file waiting in landing."""
+    for name, paths in generate(months=3, scale=0.1).items():
+        for path in paths:
+            assert loader.ingest_file(get_dataset(name), path)["status"] == "loaded"
+    crimes = get_dataset("police__recorded_crime")
+    landing = data_dir / "landing" / crimes.landing_subdir
+    header = (data_dir / "processed" / crimes.landing_subdir / "recorded_crime_2024-04.csv").read_text().splitlines()[0]
+    (landing / "recorded_crime_bad.csv").write_text(header + "\nnot,a,valid,row\n")
+    with pytest.raises(loader.QuarantinedFile):
+        loader.ingest_file(crimes, landing / "recorded_crime_bad.csv")
+    waiting = landing / "recorded_crime_2024-09.csv"
+    waiting.write_text(header + "\n")
+
+    for path in data_dir.rglob("*"):
+        if path.is_file():
+            set_mtime(path, date(2025, 1, 1))  # kept, except for health (cutoff 2027-05-15)
+    quarantined = sorted((data_dir / "quarantine" / crimes.landing_subdir).iterdir())
+    assert [p.name for p in quarantined] == ["recorded_crime_bad.csv", "recorded_crime_bad.csv.reason.json"]
+    for path in quarantined:
+        set_mtime(path, date(2023, 1, 1))  # before police's cutoff: deleted
+    set_mtime(waiting, date(2023, 5, 15))  # on the cutoff day itself: kept
+    return warehouse_url
+
+
+def test_the_cutoffs_are_today_minus_each_retention_period(warehouse_url):
+    with warehouse.connect(warehouse_url) as conn:
+        for name, (months, cutoff) in CUTOFFS.items():
+            assert get_dataset(name).retention_months == months
+            assert retention.cutoff(conn, get_dataset(name), TODAY) == cutoff == months_before(TODAY, months)
+
+
+def test_retention_deletes_exactly_the_expired_rows_and_files_and_records_each(landed_and_loaded, data_dir, login_role):
+    url = landed_and_loaded
+    cutoffs = {name: cutoff for name, (_, cutoff) in CUTOFFS.items()}
+    expected_rows = expired_rows_by_batch(url, data_dir, cutoffs)
+    datasets_hit = {name for name, _ in expected_rows}
+    assert datasets_hit == {"youth_justice__cases", "education__exclusions", "health__ae_assault_attendances"}, (
+        "the data should expire wholly (health), partly (youth justice, education) and not at all (police)"
+    )
+    health = get_dataset("health__ae_assault_attendances")
+    expected_files = {
+        *(data_dir / "processed" / health.landing_subdir).glob("*.csv"),
+        *(data_dir / "quarantine" / "police" / "recorded_crime").iterdir(),
+    }
+    assert len(expected_files) == 3 + 2
+    before = raw_counts(url)
+
+    planned = retention.enforce_retention(url, today=TODAY, dry_run=True)
+    assert raw_counts(url) == before and all(p.exists() for p in expected_files), "a dry run deletes nothing"
+    assert query(url, "select count(*) from audit.retention_deletion") == [(0,)]
+
+    _, loader_url = login_role(url, security.LOADER)  # what the governance DAG connects as in production
+    done = retention.enforce_retention(loader_url, today=TODAY, deleted_by="test")
+    assert done == planned
+
+    recorded_rows = query(
+        url, "select dataset, batch_id, rows_deleted from audit.retention_deletion where rows_deleted is not null"
+    )
+    assert {(d, b): n for d, b, n in recorded_rows} == dict(expected_rows)
+    assert len(recorded_rows) == len(expected_rows), "one record per dataset and batch"
+    after = raw_counts(url)
+    for ds in load_registry():
+        deleted = sum(n for (name, _), n in expected_rows.items() if name == ds.name)
+        assert after[ds.name] == before[ds.name] - deleted
+        oldest = query(url, f"select min(left({ds.record_date_column}, 10)::date) from {ds.raw_table}")[0][0]
+        assert oldest is None or oldest >= cutoffs[ds.name]
+
+    recorded_files = query(
+        url, "select target, batch_id, rule, deleted_by from audit.retention_deletion where rows_deleted is null"
+    )
+    assert {Path(t) for t, _, _, _ in recorded_files} == expected_files
+    assert not any(p.exists() for p in expected_files)
+    assert (data_dir / "landing" / "police" / "recorded_crime" / "recorded_crime_2024-09.csv").exists()
+    assert len(list(data_dir.rglob("*.csv"))) == 3 * 3 + 1, "other datasets' files and the waiting file stay"
+    quarantine_batch = query(url, "select batch_id from audit.load_batch where status = 'quarantined'")[0][0]
+    for target, batch_id, rule, who in recorded_files:
+        assert who == "test"
+        if "quarantine" in target:
+            assert batch_id == quarantine_batch and rule == "retention_months=84: file last modified before 2023-05-15"
+        else:
+            assert batch_id is not None and "retention_months=36" in rule
+
+    assert retention.enforce_retention(url, today=TODAY) == [], "nothing left to delete"
+
+
+def test_the_cli_dry_run_lists_without_deleting(landed_and_loaded, data_dir):
+    url = landed_and_loaded
+    before = raw_counts(url)
+    env = {**os.environ, "WAREHOUSE_URL": url, "PARTNERSHIP_DATA_DIR": str(data_dir)}
+    cli = str(Path(sys.executable).with_name("partnership"))
+    result = subprocess.run([cli, "retention", "--dry-run"], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "(dry run: nothing deleted)" in result.stdout
+    assert raw_counts(url) == before
+    assert query(url, "select count(*) from audit.retention_deletion") == [(0,)]
+
+
+def test_the_governance_dag_enforces_retention_through_airflow(warehouse_url, data_dir, dbt_manifest):
+    """The real DAG, run with dag.test(): health data from 37 months ago expires today, partly."""
+    today = date.today()
+    first = months_before(today, 37).strftime("%Y-%m")
+    for name, paths in generate(first_month=first, months=2, scale=0.1).items():
+        for path in paths:
+            loader.ingest_file(get_dataset(name), path)
+    cutoffs = {ds.name: months_before(today, ds.retention_months) for ds in load_registry()}
+    expected = expired_rows_by_batch(warehouse_url, data_dir, cutoffs)
+    assert {name for name, _ in expected} == {"health__ae_assault_attendances"}
+
+    script = (
+        "import os\n"
+        "from partnership import runner\n"
+        "os.environ.update(runner.airflow_environment(os.environ['WAREHOUSE_URL']))\n"
+        "runner.migrate_airflow_db()\n"
+        "print('state:', runner.run_dag(runner.load_dags()['governance_retention']))\n"
+    )
+    env = {**os.environ, "WAREHOUSE_URL": warehouse_url, "PARTNERSHIP_DATA_DIR": str(data_dir)}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
+    assert "state: success" in result.stdout, result.stdout[-3000:] + result.stderr[-3000:]
+
+    recorded = query(warehouse_url, "select dataset, batch_id, rows_deleted, deleted_by from audit.retention_deletion")
+    assert {(d, b): n for d, b, n, _ in recorded} == dict(expected)
+    assert all(who.startswith("airflow:governance_retention/") for _, _, _, who in recorded)
