@@ -23,7 +23,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from partnership import settings, warehouse
+from partnership import screening, settings, warehouse
 from partnership.registry import Dataset
 from partnership.validation import ENCODING, CheckResult, validate_file
 
@@ -148,6 +148,15 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
             _move(path, settings.processed_dir() / ds.landing_subdir / "duplicates", sha256)
             log.info("%s: already loaded as batch %s; skipped", path.name, earlier)
             return {"status": "skipped_duplicate", "file": path.name, "duplicate_of": earlier}
+
+    # Direct identifiers first: such a file is rejected whole, before GX ever reads its values.
+    findings = screening.screen_file(path, ds, encoding=ENCODING)
+    if findings:
+        checks = [
+            CheckResult(f"identifier screen: {f.rule}", f.column, False, f.count, f.rows, message=f.text)
+            for f in findings
+        ]
+        _quarantine(ds, path, sha256, checks, checks, rows=None, loaded_by=loaded_by)
 
     report = validate_file(ds, path)
     if report.success:

@@ -23,6 +23,8 @@ PERSON_KEY_PATTERN = "^[0-9a-f]{64}$"
 TYPE_PATTERNS = {"integer": r"^-?[0-9]+$"}
 DATE_FORMATS = {"date": "%Y-%m-%d", "datetime": "%Y-%m-%dT%H:%M:%S"}
 # How staging casts each type (raw tables hold text: an exact copy of the accepted file).
+# Raw identifiers an agreement may let an agency send for linkage; each has its own pseudonymisation key.
+PSEUDONYMISE_TYPES = ("nhs_number", "upn", "pnc_id")
 SQL_TYPES = {"string": "text", "integer": "integer", "date": "date", "datetime": "timestamp"}
 
 
@@ -40,6 +42,9 @@ class Column:
     max: object = None
     pattern: str | None = None
     identifier: str | None = None  # e.g. "person": a pseudonymised key that links people across agencies
+    # The agency sends a raw identifier of this type (e.g. "nhs_number") under its data-sharing agreement;
+    # the gate replaces it by a keyed hash before anything is loaded (see partnership.pseudonymise).
+    pseudonymise: str | None = None
 
     @property
     def sql_type(self) -> str:
@@ -54,8 +59,8 @@ class Column:
         """The pattern every non-empty value must match: the declared one, else the type's or key's."""
         if self.pattern:
             return self.pattern
-        if self.identifier == "person":
-            return PERSON_KEY_PATTERN
+        if self.identifier == "person" or self.pseudonymise:
+            return PERSON_KEY_PATTERN  # pseudonymised columns are checked after the gate has replaced them
         return TYPE_PATTERNS.get(self.type)
 
 
@@ -118,6 +123,8 @@ def _parse(path: Path) -> Dataset:
     for c in columns:
         if c.type not in COLUMN_TYPES:
             raise RegistryError(f"{path.name}: column {c.name}: unknown type {c.type!r}")
+        if c.pseudonymise and c.pseudonymise not in PSEUDONYMISE_TYPES:
+            raise RegistryError(f"{path.name}: column {c.name}: cannot pseudonymise {c.pseudonymise!r}")
     for wanted in (*ds.key_columns, ds.record_date_column):
         if wanted not in names:
             raise RegistryError(f"{path.name}: {wanted!r} is not one of its columns")

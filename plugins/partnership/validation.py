@@ -35,8 +35,13 @@ class CheckResult:
     unexpected_count: int = 0
     rows: list[int] = field(default_factory=list)  # file row numbers of the first failures
     severity: str = "critical"
+    observed: str | None = None  # what GX measured (e.g. "92.1% not null"); never a data value
+    threshold: str | None = None  # what the expectation asks (e.g. "mostly 0.95")
+    message: str | None = None  # a complete description, for checks that are not GX expectations
 
     def describe(self, file_name: str) -> str:
+        if self.message:
+            return f"{file_name}: {self.message}"
         where = f"column {self.column!r}" if self.column else "file"
         rows = f" at rows {', '.join(map(str, self.rows))}" if self.rows else ""
         return f"{file_name}: {where}: {self.expectation} failed for {self.unexpected_count} row(s){rows}"
