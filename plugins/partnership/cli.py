@@ -107,6 +107,23 @@ def batch_summary(url: str, since: float) -> list[tuple]:
         ).fetchall()
 
 
+def _demo_pseudonymisation_keys() -> None:
+    """A throwaway key (this process only) for each identifier type the registry pseudonymises but has no key for.
+
+    So that `make run` works on a fresh checkout. Pseudonyms made with it match nothing made in another run:
+    set PSEUDONYMISATION_KEY_<TYPE> (or the Airflow Variable) for real data. The key is never printed.
+    """
+    import secrets
+
+    from partnership.pseudonymise import env_name
+    from partnership.registry import load_registry
+
+    for id_type in sorted({c.pseudonymise for ds in load_registry() for c in ds.columns if c.pseudonymise}):
+        if not os.environ.get(env_name(id_type)):
+            os.environ[env_name(id_type)] = secrets.token_hex(32)
+            print(f"{env_name(id_type)} is not set: using a throwaway key for this run only")
+
+
 def cmd_run(args) -> int:
     from partnership import runner, sync
     from partnership.generator import generate
@@ -119,6 +136,7 @@ def cmd_run(args) -> int:
             file=sys.stderr,
         )
         return 2
+    _demo_pseudonymisation_keys()
     with warehouse_for_cli(keep_running=args.keep_running) as url:
         print(f"warehouse: {warehouse.redacted(url)}")
         warehouse.init_warehouse(url)

@@ -90,7 +90,21 @@ MONTHLY_VOLUME = {
     "youth_justice__cases": 35,
     "education__exclusions": 120,
     "health__ae_assault_attendances": 80,
+    "health__navigator_referrals": 25,
 }
+
+
+def synthetic_nhs_number(person_key: str) -> str:
+    """A fake NHS number for a synthetic person: in the 999 range the NHS keeps for testing, valid modulus 11."""
+    from partnership.screening import nhs_number_valid
+
+    n = int(person_key[:12], 16) % 10**6
+    while True:
+        body = f"999{n:06d}"
+        for check in "0123456789":
+            if nhs_number_valid(body + check):
+                return body + check
+        n = (n + 1) % 10**6  # about 1 in 11 bodies has no valid check digit
 
 
 @dataclass
@@ -189,6 +203,7 @@ def generate(
         for i in range(n_cohort)
     ]
     seen_by_yj: set[str] = set()
+    nav_rng = random.Random(f"{seed}:navigator")
     written: dict[str, list[Path]] = {name: [] for name in MONTHLY_VOLUME}
 
     def volume(name: str) -> int:
@@ -301,4 +316,27 @@ def generate(
             )
         out.close()
         written["health__ae_assault_attendances"].append(out.path)
+
+        # The trust sends raw NHS numbers here (the gate pseudonymises them); its own random stream keeps the
+        # other datasets' files unchanged.
+        out = _Extract(landing, "health__navigator_referrals", month)
+        base = MONTHLY_VOLUME["health__navigator_referrals"] * scale
+        for _ in range(max(1, int(nav_rng.gauss(base, base * 0.05)))):
+            pool = cohort if nav_rng.random() < 0.8 else young
+            young_person = next(
+                (p for p in (nav_rng.choice(pool) for _ in range(50)) if 10 <= p.age(m) <= 17), cohort[0]
+            )
+            nhs = synthetic_nhs_number(young_person.key)
+            out.write(
+                {
+                    "referral_id": "NV" + next_id("health__navigator_referrals", month, 4),
+                    "nhs_number": f"{nhs[:3]} {nhs[3:6]} {nhs[6:]}" if nav_rng.random() < 0.3 else nhs,
+                    "referral_date": (month + timedelta(days=nav_rng.randrange(days))).isoformat(),
+                    "age": young_person.age(m),
+                    "sex": nav_rng.choices(["M", "F"], weights=[75, 25])[0],
+                    "engaged": "Y" if nav_rng.random() < 0.6 else "N",
+                }
+            )
+        out.close()
+        written["health__navigator_referrals"].append(out.path)
     return written

@@ -51,6 +51,8 @@ def sources_yml(agency: str, datasets: list[Dataset]) -> str:
                         "meta": {
                             "type": c.type,
                             **({"sensitive": True, "identifier": c.identifier} if c.identifier else {}),
+                            # Loaded as the gate's HMAC-SHA256 pseudonym of this identifier type, never raw.
+                            **({"pseudonymised": f"hmac-sha256:{c.pseudonymise}"} if c.pseudonymise else {}),
                         },
                     }
                     for c in ds.columns
