@@ -17,6 +17,7 @@ import json
 import logging
 import re
 import shutil
+import statistics
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -91,8 +92,9 @@ def _record_checks(conn: psycopg.Connection, batch_id: int, checks: list[CheckRe
     with conn.cursor() as cur:
         cur.executemany(
             """insert into audit.validation_result
-                   (batch_id, expectation, column_name, success, unexpected_count, detail)
-               values (%s, %s, %s, %s, %s, %s)""",
+                   (batch_id, expectation, column_name, success, unexpected_count, detail, severity, observed,
+                    threshold)
+               values (%s, %s, %s, %s, %s, %s, %s, %s, %s)""",
             [
                 (
                     batch_id,
@@ -101,10 +103,24 @@ def _record_checks(conn: psycopg.Connection, batch_id: int, checks: list[CheckRe
                     c.success,
                     c.unexpected_count,
                     f"first rows: {', '.join(map(str, c.rows))}" if c.rows else None,
+                    c.severity,
+                    c.observed,
+                    c.threshold,
                 )
                 for c in checks
             ],
         )
+
+
+def _replaced_batch(conn: psycopg.Connection, ds: Dataset, path: Path) -> int | None:
+    """The quarantined batch a corrected file replaces: released under the same name (see `partnership quarantine`)."""
+    row = conn.execute(
+        "select batch_id from audit.load_batch b where dataset = %s and file_name = %s and status = 'quarantined'"
+        " and not exists (select 1 from audit.load_batch l where l.replaces_batch = b.batch_id)"
+        " order by batch_id desc limit 1",
+        (ds.name, path.name),
+    ).fetchone()
+    return row[0] if row else None
 
 
 class _DuplicateKeys(Exception):
@@ -184,6 +200,10 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
         if outcome.rows_written == 0:  # every row rejected: nothing would be loaded
             extra = [CheckResult(**{**c.__dict__, "severity": "critical"}) for c in extra]
     checks = extra + report.checks
+    if report.checks:  # the file got as far as GX: compare its volume with the dataset's history
+        volume = _volume_check(ds, report.row_count)
+        if volume:
+            checks.append(volume)
     failures = [c for c in checks if not c.success and c.severity == "critical"]
     if not failures:
         accepted = {
@@ -204,6 +224,40 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
     if outcome:
         outcome.path.unlink(missing_ok=True)
     _quarantine(ds, path, sha256, failures, checks, rows=report.row_count, loaded_by=loaded_by)
+
+
+VOLUME_HISTORY = 12  # loaded batches compared against
+VOLUME_MIN_HISTORY = 3  # fewer than this: no judgement yet
+VOLUME_SHARE = 0.5  # a month under half the usual volume is flagged (as when GMP stopped publishing in 2019)
+
+
+def _volume_check(ds: Dataset, rows: int) -> CheckResult | None:
+    """A warning when a file has far fewer rows than the median of the dataset's previous loaded batches."""
+    with warehouse.connect() as conn:
+        history = [
+            r[0]
+            for r in conn.execute(
+                "select row_count from audit.load_batch where dataset = %s and status = 'loaded'"
+                " and row_count is not null order by batch_id desc limit %s",
+                (ds.name, VOLUME_HISTORY),
+            )
+        ]
+    if len(history) < VOLUME_MIN_HISTORY:
+        return None
+    median = statistics.median(history)
+    ok = rows >= VOLUME_SHARE * median
+    return CheckResult(
+        "volume against the dataset's history",
+        None,
+        ok,
+        severity="warning",
+        observed=f"{rows} rows",
+        threshold=f"at least {VOLUME_SHARE:.0%} of the median ({median:g}) of the last {len(history)} loads",
+        message=None
+        if ok
+        else f"file: volume {rows} rows is under {VOLUME_SHARE:.0%} of the median ({median:g}) of the last "
+        f"{len(history)} loaded batches",
+    )
 
 
 def _quarantine(
@@ -266,10 +320,11 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
             duplicates = _duplicate_key_rows(conn, ds, batch_id)
             if duplicates:
                 raise _DuplicateKeys(duplicates)
+            warnings = [c.describe(original.name) for c in checks if not c.success and c.severity == "warning"]
             conn.execute(
-                "update audit.load_batch set status = 'loaded', row_count = %s, finished_at = clock_timestamp() "
-                "where batch_id = %s",
-                (rows, batch_id),
+                "update audit.load_batch set status = 'loaded', row_count = %s, flags = %s,"
+                " replaces_batch = %s, finished_at = clock_timestamp() where batch_id = %s",
+                (rows, "; ".join(warnings) or None, _replaced_batch(conn, ds, original), batch_id),
             )
             _record_checks(conn, batch_id, checks)
     except _DuplicateKeys as dup:
@@ -308,6 +363,8 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
         _discard_copy(path, original)
         return {"status": "skipped_duplicate", "file": path.name, "duplicate_of": earlier, "path": str(original)}
     log.info("%s: loaded %s rows into %s as batch %s", path.name, rows, ds.raw_table, batch_id)
+    for warning in warnings:  # loaded, but flagged: shown in the task log as well as in audit
+        log.warning("flagged: %s", warning)
     return {
         "status": "loaded",
         "file": path.name,
