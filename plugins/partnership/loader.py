@@ -116,6 +116,7 @@ def _replaced_batch(conn: psycopg.Connection, ds: Dataset, path: Path) -> int | 
     """The quarantined batch a corrected file replaces: released under the same name (see `partnership quarantine`)."""
     row = conn.execute(
         "select batch_id from audit.load_batch b where dataset = %s and file_name = %s and status = 'quarantined'"
+        " and resolution like 'released%%'"
         " and not exists (select 1 from audit.load_batch l where l.replaces_batch = b.batch_id)"
         " order by batch_id desc limit 1",
         (ds.name, path.name),

@@ -160,6 +160,8 @@ alter table audit.validation_result add column if not exists threshold text;
 -- A corrected file names the quarantined batch it replaces.
 alter table audit.load_batch add column if not exists replaces_batch bigint references audit.load_batch (batch_id);
 alter table audit.load_batch add column if not exists flags text;
+-- What became of a quarantined batch: released (with a corrected file) or discarded, when and by whom.
+alter table audit.load_batch add column if not exists resolution text;
 """
 
 
