@@ -15,6 +15,8 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(Path(__file__).resolve().parents[
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_airflow_home / 'airflow.db'}"
 os.environ["AIRFLOW__COSMOS__ENABLE_TELEMETRY"] = "False"
+# A pseudonymisation key made for this test session (tests that need a particular key set their own).
+os.environ.setdefault("PSEUDONYMISATION_KEY_NHS_NUMBER", uuid.uuid4().hex + uuid.uuid4().hex)
 
 import psycopg  # noqa: E402
 import pytest  # noqa: E402

@@ -3,7 +3,9 @@ GX, COPY and cosmos/dbt into a real PostgreSQL. Mart values are checked against 
 independently, from the generated files and the ONS lookup."""
 
 import csv
+import hmac
 import os
+import secrets
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -19,6 +21,7 @@ pytestmark = pytest.mark.integration
 
 PARTNERSHIP = str(Path(sys.executable).with_name("partnership"))
 MONTHS, SCALE = 4, 0.3
+PSEUDONYMISATION_ENV = "PSEUDONYMISATION_KEY_NHS_NUMBER"
 
 
 def run_cli(*args, env):
@@ -39,9 +42,10 @@ def first_run(server_url, tmp_path_factory):
         conn.execute(f'create database "{name}"')
     url = with_database(server_url, name)
     data = tmp_path_factory.mktemp("e2e-data")
-    env = {**os.environ, "WAREHOUSE_URL": url, "PARTNERSHIP_DATA_DIR": str(data)}
+    key = secrets.token_hex(32)  # made for this run: the leak test below searches for it everywhere
+    env = {**os.environ, "WAREHOUSE_URL": url, "PARTNERSHIP_DATA_DIR": str(data), PSEUDONYMISATION_ENV: key}
     result = run_cli("run", "--months", str(MONTHS), "--scale", str(SCALE), env=env)
-    yield {"url": url, "data": data, "env": env, "result": result}
+    yield {"url": url, "data": data, "env": env, "result": result, "key": key, "outputs": [result]}
     with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
         conn.execute(f'drop database if exists "{name}" with (force)')
 
@@ -142,6 +146,7 @@ def test_a_second_run_loads_nothing_twice(first_run):
     before = query(url, "select dataset, count(*) from audit.load_batch where status = 'loaded' group by 1 order by 1")
     raw_before = query(url, "select count(*) from raw.police__recorded_crime")
     result = run_cli("run", "--months", str(MONTHS), "--scale", str(SCALE), env=first_run["env"])
+    first_run["outputs"].append(result)
     assert result.returncode == 0
     assert (
         query(url, "select dataset, count(*) from audit.load_batch where status = 'loaded' group by 1 order by 1")
@@ -166,6 +171,7 @@ def test_a_bad_file_is_quarantined_and_everything_else_still_loads(first_run):
     good_rows = sum(1 for _ in open(good)) - 1
 
     result = run_cli("run", "--no-generate", env=first_run["env"])
+    first_run["outputs"].append(result)
 
     assert result.returncode == 1, "a quarantined file fails its DAG run, visibly"
     assert "ingest_youth_justice__cases: failed" in result.stdout
@@ -181,3 +187,88 @@ def test_a_bad_file_is_quarantined_and_everything_else_still_loads(first_run):
     # New months add to the marts; earlier months are untouched (record ids never clash between extracts).
     crimes_in_mart = query(url, "select sum(crime_count) from marts.fct_crimes_by_ward_month")[0][0]
     assert crimes_in_mart == query(url, "select count(*) from raw.police__recorded_crime")[0][0]
+
+
+def test_navigator_nhs_numbers_arrive_only_as_their_keyed_pseudonyms(first_run):
+    """Every NHS number the trust sent is in raw as HMAC-SHA256 under the run's key, computed here independently."""
+    from partnership.generator import generate
+
+    regenerated = generate(first_run["data"] / "regenerated", months=MONTHS, scale=SCALE)
+    sent = [r for p in regenerated["health__navigator_referrals"] for r in csv.DictReader(open(p, newline=""))]
+    key = first_run["key"].encode()
+    expected = {
+        (
+            r["referral_id"],
+            hmac.new(key, f"nhs_number:{r['nhs_number'].replace(' ', '')}".encode(), "sha256").hexdigest(),
+        )
+        for r in sent
+    }
+    loaded = set(
+        query(
+            first_run["url"],
+            "select referral_id, nhs_number from raw.health__navigator_referrals where referral_id < 'NV2025'",
+        )
+    )
+    assert loaded == expected and len(loaded) > MONTHS
+    linked = query(
+        first_run["url"], "select count(*) from staging.stg_health__navigator_referrals where referral_id < 'NV2025'"
+    )[0][0]
+    assert linked == len(expected)
+    processed = "".join(
+        p.read_text() for p in (first_run["data"] / "processed" / "health" / "navigator_referrals").rglob("*.csv")
+    )
+    assert not any(r["nhs_number"] in processed for r in sent), "no NHS number outlives the gate on disk"
+    for p in regenerated["health__navigator_referrals"]:
+        p.unlink()
+
+
+def _files_containing(needle: bytes, *folders: Path) -> list[str]:
+    found = []
+    for folder in folders:
+        for path in folder.rglob("*"):
+            if path.is_file() and needle in path.read_bytes():
+                found.append(str(path))
+    return found
+
+
+def test_the_pseudonymisation_key_is_nowhere_after_the_runs(first_run, tmp_path):
+    """Logs, every warehouse table, Airflow's metadata (XComs, task logs), GX results, the data folder and dbt's
+    compiled SQL and logs: the key must not be in any of them."""
+    from psycopg import sql
+
+    key = first_run["key"]
+    # The search itself must be able to find it (so that finding nothing means something).
+    (tmp_path / "planted.txt").write_text(f"x{key}y")
+    assert _files_containing(key.encode(), tmp_path) == [str(tmp_path / "planted.txt")]
+
+    for result in first_run["outputs"]:
+        assert key not in result.stdout and key not in result.stderr
+    data, dbt_dir = first_run["data"], settings.DBT_PROJECT_DIR
+    airflow_db = data / "airflow" / "airflow.db"
+    assert airflow_db.exists()
+    folders = [data, dbt_dir / "target", *([dbt_dir / "logs"] if (dbt_dir / "logs").exists() else [])]
+    assert _files_containing(key.encode(), *folders) == []
+
+    with warehouse.connect(first_run["url"]) as conn:
+        tables = conn.execute(
+            "select table_schema, table_name from information_schema.tables"
+            " where table_schema not in ('pg_catalog', 'information_schema')"
+        ).fetchall()
+        assert len(tables) > 10
+        hits = [
+            (s, t)
+            for s, t in tables
+            if conn.execute(
+                sql.SQL("select count(*) from {}.{} r where r::text like %s").format(
+                    sql.Identifier(s), sql.Identifier(t)
+                ),
+                (f"%{key}%",),
+            ).fetchone()[0]
+        ]
+    assert hits == []
+    # XComs: the metadata database holds them (and task instance records); search its rows too, not just bytes.
+    import sqlite3
+
+    with sqlite3.connect(airflow_db) as db:
+        xcoms = db.execute("select count(*), sum(instr(cast(value as text), ?) > 0) from xcom", (key,)).fetchone()
+    assert xcoms[0] > 0 and not xcoms[1]

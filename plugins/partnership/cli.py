@@ -4,6 +4,7 @@ partnership run                  generate data, run every ingest DAG and the tra
 partnership generate             write synthetic agency extracts into the landing zone
 partnership warehouse init|start|stop|url
 partnership registry sync|check  write (or check) the files derived from the source registry
+partnership quarantine list|show|release|discard [BATCH] [--file CORRECTED]
 partnership dbt-parse            write dbt/target/manifest.json for cosmos
 partnership retention [--dry-run] delete (or list) data past each dataset's retention period
 """
@@ -73,6 +74,32 @@ def cmd_warehouse(args) -> int:
     return 0
 
 
+def cmd_quarantine(args) -> int:
+    import json
+    from pathlib import Path
+
+    from partnership import quarantine
+
+    if args.action == "list":
+        for doc in quarantine.list_quarantined():
+            print(f"batch {doc['batch_id']:>6}  {doc['dataset']:34} {doc['file']:40} {doc['quarantined_at']}")
+            print(f"{'':14}{doc['failures'][0] if doc['failures'] else ''}")
+        return 0
+    if args.batch is None:
+        print(f"quarantine {args.action} needs a batch id (see `partnership quarantine list`)", file=sys.stderr)
+        return 2
+    with warehouse_for_cli():
+        if args.action == "show":
+            print(json.dumps(quarantine.show(args.batch), indent=2, default=str))
+        elif args.action == "release":
+            target = quarantine.release(args.batch, Path(args.file) if args.file else None)
+            print(f"released batch {args.batch}: {target} will be validated and loaded by the next run")
+        else:
+            quarantine.discard(args.batch)
+            print(f"discarded batch {args.batch}; its audit record stays")
+    return 0
+
+
 def cmd_dbt_parse(args) -> int:
     from partnership import runner
 
@@ -121,6 +148,23 @@ def batch_summary(url: str, since: float) -> list[tuple]:
         ).fetchall()
 
 
+def _demo_pseudonymisation_keys() -> None:
+    """A throwaway key (this process only) for each identifier type the registry pseudonymises but has no key for.
+
+    So that `make run` works on a fresh checkout. Pseudonyms made with it match nothing made in another run:
+    set PSEUDONYMISATION_KEY_<TYPE> (or the Airflow Variable) for real data. The key is never printed.
+    """
+    import secrets
+
+    from partnership.pseudonymise import env_name
+    from partnership.registry import load_registry
+
+    for id_type in sorted({c.pseudonymise for ds in load_registry() for c in ds.columns if c.pseudonymise}):
+        if not os.environ.get(env_name(id_type)):
+            os.environ[env_name(id_type)] = secrets.token_hex(32)
+            print(f"{env_name(id_type)} is not set: using a throwaway key for this run only")
+
+
 def cmd_run(args) -> int:
     from partnership import runner, sync
     from partnership.generator import generate
@@ -133,6 +177,7 @@ def cmd_run(args) -> int:
             file=sys.stderr,
         )
         return 2
+    _demo_pseudonymisation_keys()
     with warehouse_for_cli(keep_running=args.keep_running) as url:
         print(f"warehouse: {warehouse.redacted(url)}")
         warehouse.init_warehouse(url)
@@ -193,6 +238,12 @@ def parser() -> argparse.ArgumentParser:
     reg = sub.add_parser("registry", help="files derived from the source registry")
     reg.add_argument("action", choices=["sync", "check"])
     reg.set_defaults(func=cmd_registry)
+
+    q = sub.add_parser("quarantine", help="list, explain, release or discard quarantined files")
+    q.add_argument("action", choices=["list", "show", "release", "discard"])
+    q.add_argument("batch", type=int, nargs="?", help="the quarantined batch id (from `list`)")
+    q.add_argument("--file", help="release: the corrected file to land in place of the quarantined one")
+    q.set_defaults(func=cmd_quarantine)
 
     parse = sub.add_parser("dbt-parse", help="write the dbt manifest cosmos reads")
     parse.set_defaults(func=cmd_dbt_parse)

@@ -207,10 +207,24 @@ MONTHLY_VOLUME = {
     "council__asb_requests": 250,
     "council__asb_case_reviews": 2,
     "probation__caseload": 1500,
+    "health__navigator_referrals": 25,
 }
 POPULATION_TOTAL = 552_000
 # Terms: the month an attendance return is sent -> (term, month and day the term started).
 TERMS = {12: ("Autumn", 9, 1), 3: ("Spring", 1, 4), 7: ("Summer", 4, 15)}
+
+
+def synthetic_nhs_number(person_key: str) -> str:
+    """A fake NHS number for a synthetic person: in the 999 range the NHS keeps for testing, valid modulus 11."""
+    from partnership.screening import nhs_number_valid
+
+    n = int(person_key[:12], 16) % 10**6
+    while True:
+        body = f"999{n:06d}"
+        for check in "0123456789":
+            if nhs_number_valid(body + check):
+                return body + check
+        n = (n + 1) % 10**6  # about 1 in 11 bodies has no valid check digit
 
 
 @dataclass(frozen=True)
@@ -748,6 +762,21 @@ class Generator:
         out = self.open("health__alcohol_admissions", label)
         for (lsoa, band), count in sorted(admissions.items()):
             out.write({"lsoa_code": lsoa, "month": label, "age_band": band, "admissions": count})
+        out.close()
+
+        # A&E Navigators: the trust sends raw NHS numbers here (its agreement allows it, for linkage); the gate
+        # replaces each with the partnership pseudonym before anything is loaded.
+        out = self.open("health__navigator_referrals", label)
+        for seq in range(1, self.volume("health__navigator_referrals", m) + 1):
+            young = people(people.first_cohort + rng.randrange(people.cohort)) if rng.random() < 0.8 \
+                else people.aged(rng, m, 10, 17)
+            nhs = synthetic_nhs_number(young.key)
+            out.write({
+                "referral_id": f"NV{month:%Y%m}{seq:04d}",
+                "nhs_number": f"{nhs[:3]} {nhs[3:6]} {nhs[6:]}" if rng.random() < 0.3 else nhs,
+                "referral_date": self.day(month).isoformat(), "age": min(max(young.age(m), 10), 25),
+                "sex": young.sex, "engaged": "Y" if rng.random() < 0.6 else "N",
+            })
         out.close()
 
         out = self.open("health__treatment_episodes", label)

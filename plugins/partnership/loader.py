@@ -17,15 +17,16 @@ import json
 import logging
 import re
 import shutil
+import statistics
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
-from partnership import settings, warehouse
+from partnership import pseudonymise, screening, settings, warehouse
 from partnership.registry import Dataset
-from partnership.validation import ENCODING, CheckResult, validate_file
+from partnership.validation import ENCODING, CheckResult, check_contract, validate_file
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +92,9 @@ def _record_checks(conn: psycopg.Connection, batch_id: int, checks: list[CheckRe
     with conn.cursor() as cur:
         cur.executemany(
             """insert into audit.validation_result
-                   (batch_id, expectation, column_name, success, unexpected_count, detail)
-               values (%s, %s, %s, %s, %s, %s)""",
+                   (batch_id, expectation, column_name, success, unexpected_count, detail, severity, observed,
+                    threshold)
+               values (%s, %s, %s, %s, %s, %s, %s, %s, %s)""",
             [
                 (
                     batch_id,
@@ -101,10 +103,25 @@ def _record_checks(conn: psycopg.Connection, batch_id: int, checks: list[CheckRe
                     c.success,
                     c.unexpected_count,
                     f"first rows: {', '.join(map(str, c.rows))}" if c.rows else None,
+                    c.severity,
+                    c.observed,
+                    c.threshold,
                 )
                 for c in checks
             ],
         )
+
+
+def _replaced_batch(conn: psycopg.Connection, ds: Dataset, path: Path) -> int | None:
+    """The quarantined batch a corrected file replaces: released under the same name (see `partnership quarantine`)."""
+    row = conn.execute(
+        "select batch_id from audit.load_batch b where dataset = %s and file_name = %s and status = 'quarantined'"
+        " and resolution like 'released%%'"
+        " and not exists (select 1 from audit.load_batch l where l.replaces_batch = b.batch_id)"
+        " order by batch_id desc limit 1",
+        (ds.name, path.name),
+    ).fetchone()
+    return row[0] if row else None
 
 
 class _DuplicateKeys(Exception):
@@ -147,21 +164,103 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
                 loaded_by=loaded_by,
                 reason=f"same content as batch {earlier}",
             )
-            _move(path, settings.processed_dir() / ds.landing_subdir / "duplicates", sha256)
+            if any(c.pseudonymise for c in ds.columns):
+                path.unlink()  # it holds raw identifiers, and its pseudonymised copy is already kept
+            else:
+                _move(path, settings.processed_dir() / ds.landing_subdir / "duplicates", sha256)
             log.info("%s: already loaded as batch %s; skipped", path.name, earlier)
             return {"status": "skipped_duplicate", "file": path.name, "duplicate_of": earlier}
 
-    report = validate_file(ds, path)
-    if report.success:
-        return {
+    # Direct identifiers first: such a file is rejected whole, before GX ever reads its values.
+    findings = screening.screen_file(path, ds, encoding=ENCODING)
+    if findings:
+        checks = [
+            CheckResult(f"identifier screen: {f.rule}", f.column, False, f.count, f.rows, message=f.text)
+            for f in findings
+        ]
+        _quarantine(ds, path, sha256, checks, checks, rows=None, loaded_by=loaded_by)
+
+    checked, outcome = path, None
+    if any(c.pseudonymise for c in ds.columns):
+        # Replace raw identifiers before GX sees the file; the copy in work/ is what gets validated and loaded.
+        failed = check_contract(ds, path)
+        if failed:
+            _quarantine(ds, path, sha256, [failed], [failed], rows=None, loaded_by=loaded_by)
+        outcome = pseudonymise.pseudonymise_file(ds, path, encoding=ENCODING)
+        checked = outcome.path
+
+    report = validate_file(ds, checked)
+    extra: list[CheckResult] = []
+    if outcome:
+        for c in report.checks:  # row numbers as in the landed file, which the agency has
+            c.rows = [pseudonymise.source_row(r, outcome.rejected_rows) for r in c.rows]
+        extra = [
+            CheckResult(
+                f"pseudonymise: valid {r.id_type}", r.column, False, r.count, r.rows, severity="warning", message=r.text
+            )
+            for r in outcome.rejected
+        ]
+        if outcome.rows_written == 0:  # every row rejected: nothing would be loaded
+            extra = [CheckResult(**{**c.__dict__, "severity": "critical"}) for c in extra]
+    checks = extra + report.checks
+    if report.checks:  # the file got as far as GX: compare its volume with the dataset's history
+        volume = _volume_check(ds, report.row_count)
+        if volume:
+            checks.append(volume)
+    failures = [c for c in checks if not c.success and c.severity == "critical"]
+    if not failures:
+        accepted = {
             "status": "accepted",
-            "path": str(path),
+            "path": str(checked),
             "sha256": sha256,
             "rows": report.row_count,
-            "checks": [c.__dict__ for c in report.checks],
+            "checks": [c.__dict__ for c in checks],
         }
+        if outcome:
+            accepted |= {
+                "source_path": str(path),
+                "load_sha256": sha256_of(checked),
+                "rejected_rows": outcome.rejected_rows,
+            }
+        return accepted
 
-    _quarantine(ds, path, sha256, report.failures, report.checks, rows=report.row_count, loaded_by=loaded_by)
+    if outcome:
+        outcome.path.unlink(missing_ok=True)
+    _quarantine(ds, path, sha256, failures, checks, rows=report.row_count, loaded_by=loaded_by)
+
+
+VOLUME_HISTORY = 12  # loaded batches compared against
+VOLUME_MIN_HISTORY = 3  # fewer than this: no judgement yet
+VOLUME_SHARE = 0.5  # a month under half the usual volume is flagged (as when GMP stopped publishing in 2019)
+
+
+def _volume_check(ds: Dataset, rows: int) -> CheckResult | None:
+    """A warning when a file has far fewer rows than the median of the dataset's previous loaded batches."""
+    with warehouse.connect() as conn:
+        history = [
+            r[0]
+            for r in conn.execute(
+                "select row_count from audit.load_batch where dataset = %s and status = 'loaded'"
+                " and row_count is not null order by batch_id desc limit %s",
+                (ds.name, VOLUME_HISTORY),
+            )
+        ]
+    if len(history) < VOLUME_MIN_HISTORY:
+        return None
+    median = statistics.median(history)
+    ok = rows >= VOLUME_SHARE * median
+    return CheckResult(
+        "volume against the dataset's history",
+        None,
+        ok,
+        severity="warning",
+        observed=f"{rows} rows",
+        threshold=f"at least {VOLUME_SHARE:.0%} of the median ({median:g}) of the last {len(history)} loads",
+        message=None
+        if ok
+        else f"file: volume {rows} rows is under {VOLUME_SHARE:.0%} of the median ({median:g}) of the last "
+        f"{len(history)} loaded batches",
+    )
 
 
 def _quarantine(
@@ -200,10 +299,12 @@ def _quarantine(
 
 def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
     """COPY an accepted file into its raw table, with its batch record, in one transaction."""
-    path = Path(accepted["path"])
+    path = Path(accepted["path"])  # the pseudonymised copy, for datasets that have one
+    original = Path(accepted.get("source_path") or path)  # the landed file: what is recorded and quarantined
     sha256 = accepted["sha256"]
     checks = [CheckResult(**c) for c in accepted.get("checks", [])]
-    if sha256_of(path) != sha256:
+    rejected_rows = accepted.get("rejected_rows") or []
+    if sha256_of(path) != accepted.get("load_sha256", sha256):
         raise RuntimeError(f"{path.name} changed after it was validated; it will be validated again next run")
     copy = sql.SQL("copy raw.{} (_batch_id, _source_row, {}) from stdin").format(
         sql.Identifier(ds.name), sql.SQL(", ").join(map(sql.Identifier, ds.column_names))
@@ -211,20 +312,22 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
     row_number = 1  # the file row being copied (the header is row 1)
     try:
         with warehouse.connect() as conn:  # one transaction: commits on success, rolls back on any error
-            batch_id = _record_batch(conn, ds, path, sha256, "loading", loaded_by=loaded_by)
+            batch_id = _record_batch(conn, ds, original, sha256, "loading", loaded_by=loaded_by)
             with conn.cursor() as cur, cur.copy(copy) as pipe, open(path, newline="", encoding=ENCODING) as f:
                 reader = csv.reader(f)
                 next(reader)  # the header, checked against the contract by validate()
                 for row_number, row in enumerate(reader, start=2):
-                    pipe.write_row((batch_id, row_number, *(v if v != "" else None for v in row)))
+                    source = pseudonymise.source_row(row_number, rejected_rows) if rejected_rows else row_number
+                    pipe.write_row((batch_id, source, *(v if v != "" else None for v in row)))
             rows = row_number - 1
             duplicates = _duplicate_key_rows(conn, ds, batch_id)
             if duplicates:
                 raise _DuplicateKeys(duplicates)
+            warnings = [c.describe(original.name) for c in checks if not c.success and c.severity == "warning"]
             conn.execute(
-                "update audit.load_batch set status = 'loaded', row_count = %s, finished_at = clock_timestamp() "
-                "where batch_id = %s",
-                (rows, batch_id),
+                "update audit.load_batch set status = 'loaded', row_count = %s, flags = %s,"
+                " replaces_batch = %s, finished_at = clock_timestamp() where batch_id = %s",
+                (rows, "; ".join(warnings) or None, _replaced_batch(conn, ds, original), batch_id),
             )
             _record_checks(conn, batch_id, checks)
     except _DuplicateKeys as dup:
@@ -232,17 +335,20 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
         failed = CheckResult(
             "expect_column_values_to_be_unique", ", ".join(ds.key_columns), False, len(dup.rows), dup.rows
         )
-        _quarantine(ds, path, sha256, [failed], checks + [failed], rows=None, loaded_by=loaded_by)
+        _discard_copy(path, original)
+        _quarantine(ds, original, sha256, [failed], checks + [failed], rows=None, loaded_by=loaded_by)
     except psycopg.DataError as exc:
         # The database (or its driver, before sending) refused a record the gate let through. The error text
         # quotes the record, which may be personal data: keep only the error code and the row number.
         if exc.sqlstate:  # refused by the server: its context names the COPY line (the header is not sent)
             line = re.search(r"line (\d+)", exc.diag.context or "")
-            rows_at, what = ([int(line.group(1)) + 1] if line else []), f"SQLSTATE {exc.sqlstate}"
+            rows_at = [pseudonymise.source_row(int(line.group(1)) + 1, rejected_rows)] if line else []
+            what = f"SQLSTATE {exc.sqlstate}"
         else:
-            rows_at, what = [row_number], type(exc).__name__
+            rows_at, what = [pseudonymise.source_row(row_number, rejected_rows)], type(exc).__name__
         failed = CheckResult(f"database refused the file ({what})", None, False, 1, rows_at)
-        _quarantine(ds, path, sha256, [failed], checks + [failed], rows=None, loaded_by=loaded_by)
+        _discard_copy(path, original)
+        _quarantine(ds, original, sha256, [failed], checks + [failed], rows=None, loaded_by=loaded_by)
     except psycopg.errors.UniqueViolation:
         # Another run loaded the same content between our validation and our commit.
         with warehouse.connect() as conn:
@@ -250,15 +356,18 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
             _record_batch(
                 conn,
                 ds,
-                path,
+                original,
                 sha256,
                 "skipped_duplicate",
                 duplicate_of=earlier,
                 loaded_by=loaded_by,
                 reason=f"same content as batch {earlier}",
             )
-        return {"status": "skipped_duplicate", "file": path.name, "duplicate_of": earlier, "path": str(path)}
+        _discard_copy(path, original)
+        return {"status": "skipped_duplicate", "file": path.name, "duplicate_of": earlier, "path": str(original)}
     log.info("%s: loaded %s rows into %s as batch %s", path.name, rows, ds.raw_table, batch_id)
+    for warning in warnings:  # loaded, but flagged: shown in the task log as well as in audit
+        log.warning("flagged: %s", warning)
     return {
         "status": "loaded",
         "file": path.name,
@@ -266,12 +375,24 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
         "rows": rows,
         "path": str(path),
         "sha256": sha256,
+        **({"source_path": str(original)} if original != path else {}),
     }
 
 
+def _discard_copy(path: Path, original: Path) -> None:
+    if path != original:
+        path.unlink(missing_ok=True)
+
+
 def mark_done(ds: Dataset, loaded: dict) -> str:
-    """File a loaded file away in processed/, so the next run does not see it in the landing zone."""
+    """File a loaded file away in processed/, so the next run does not see it in the landing zone.
+
+    For a pseudonymised dataset the pseudonymised copy is kept, and the landed original, which holds the
+    raw identifiers, is deleted: no copy of the identifiers outlives the gate.
+    """
     path = Path(loaded["path"])
+    if loaded.get("source_path"):
+        Path(loaded["source_path"]).unlink(missing_ok=True)
     if not path.exists():
         return ""
     return str(_move(path, settings.processed_dir() / ds.landing_subdir, loaded.get("sha256") or sha256_of(path)))

@@ -24,6 +24,9 @@ PERSON_KEY_PATTERN = "^[0-9a-f]{64}$"
 TYPE_PATTERNS = {"integer": r"^-?[0-9]+$", "decimal": r"^-?[0-9]+(?:\.[0-9]+)?$"}
 DATE_FORMATS = {"date": "%Y-%m-%d", "datetime": "%Y-%m-%dT%H:%M:%S", "month": "%Y-%m"}
 # How staging casts each type (raw tables hold text: an exact copy of the accepted file).
+# Raw identifiers an agreement may let an agency send for linkage; each has its own pseudonymisation key.
+SEVERITIES = ("critical", "warning")
+PSEUDONYMISE_TYPES = ("nhs_number", "upn", "pnc_id")
 SQL_TYPES = {
     "string": "text",
     "integer": "integer",
@@ -55,6 +58,14 @@ class Column:
     @property
     def file_header(self) -> str:
         return self.header or self.name
+    # The agency sends a raw identifier of this type (e.g. "nhs_number") under its data-sharing agreement;
+    # the gate replaces it by a keyed hash before anything is loaded (see partnership.pseudonymise).
+    pseudonymise: str | None = None
+    # Value checks (pattern, type, allowed, range) quarantine the batch when "critical"; when "warning" the
+    # batch loads and is flagged.
+    severity: str = "critical"
+    # For an optional column: the share of rows that should have a value (a warning below it), e.g. ethnicity.
+    completeness: float | None = None
 
     @property
     def sql_type(self) -> str:
@@ -71,8 +82,8 @@ class Column:
         """The pattern every non-empty value must match: the declared one, else the type's or key's."""
         if self.pattern:
             return self.pattern
-        if self.identifier == "person":
-            return PERSON_KEY_PATTERN
+        if self.identifier == "person" or self.pseudonymise:
+            return PERSON_KEY_PATTERN  # pseudonymised columns are checked after the gate has replaced them
         return TYPE_PATTERNS.get(self.type)
 
 
@@ -154,6 +165,12 @@ def _parse(path: Path) -> Dataset:
     for c in columns:
         if c.type not in COLUMN_TYPES:
             raise RegistryError(f"{path.name}: column {c.name}: unknown type {c.type!r}")
+        if c.severity not in SEVERITIES:
+            raise RegistryError(f"{path.name}: column {c.name}: severity must be one of {', '.join(SEVERITIES)}")
+        if c.completeness is not None and not 0 < c.completeness <= 1:
+            raise RegistryError(f"{path.name}: column {c.name}: completeness is a share between 0 and 1")
+        if c.pseudonymise and c.pseudonymise not in PSEUDONYMISE_TYPES:
+            raise RegistryError(f"{path.name}: column {c.name}: cannot pseudonymise {c.pseudonymise!r}")
     if ds.cadence not in CADENCES:
         raise RegistryError(f"{path.name}: cadence must be one of {', '.join(CADENCES)}")
     if ds.publication not in ("internal_only", "publishable"):

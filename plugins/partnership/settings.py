@@ -28,5 +28,10 @@ def quarantine_dir() -> Path:
     return data_dir() / "quarantine"
 
 
+def work_dir() -> Path:
+    """Pseudonymised copies of landed files, between the gate and the load."""
+    return data_dir() / "work"
+
+
 # Warehouse schemas: raw loads, dbt layers, publishable outputs, audit records, reference data.
 SCHEMAS = ("raw", "staging", "intermediate", "marts", "publish", "audit", "reference")

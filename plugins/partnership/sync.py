@@ -29,6 +29,8 @@ def _source_column(c) -> dict:
         meta["file_header"] = c.header
     if c.identifier:
         meta.update(sensitive=True, identifier=c.identifier)
+    if c.pseudonymise:  # loaded as the gate's HMAC-SHA256 pseudonym of this identifier type, never raw
+        meta["pseudonymised"] = f"hmac-sha256:{c.pseudonymise}"
     return {
         "name": c.name,
         "data_type": "text",

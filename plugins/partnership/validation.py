@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from partnership.registry import Dataset
 CHUNK_ROWS = 100_000
 ENCODING = "utf-8-sig"  # UTF-8, with or without a byte-order mark (Excel writes one)
 PARSED_SUFFIX = "__parsed"  # a column's values parsed as numbers or datetimes, for range expectations
+PERIOD_SUFFIX = "__period"  # the record date column as YYYYMMDD, checked against the file's month
 SHOWN_ROWS = 5
 
 
@@ -35,8 +37,14 @@ class CheckResult:
     unexpected_count: int = 0
     rows: list[int] = field(default_factory=list)  # file row numbers of the first failures
     severity: str = "critical"
+    observed: str | None = None  # what GX measured (e.g. "92.1% not null"); never a data value
+    threshold: str | None = None  # what the expectation asks (e.g. "mostly 0.95")
+    message: str | None = None  # a complete description, for checks that are not GX expectations
+    rows_checked: int = 0
 
     def describe(self, file_name: str) -> str:
+        if self.message:
+            return f"{file_name}: {self.message}"
         where = f"column {self.column!r}" if self.column else "file"
         rows = f" at rows {', '.join(map(str, self.rows))}" if self.rows else ""
         return f"{file_name}: {where}: {self.expectation} failed for {self.unexpected_count} row(s){rows}"
@@ -71,17 +79,23 @@ def build_suite(ds: Dataset) -> dict:
         expectations.append({"type": kind, "kwargs": kwargs, "meta": {"severity": severity}})
 
     for col in ds.columns:
+        level = col.severity
         if col.required:
             expect("expect_column_values_to_not_be_null", column=col.name)
+        elif col.completeness:
+            expect("expect_column_values_to_not_be_null", "warning", column=col.name, mostly=col.completeness)
         if col.value_pattern:
-            expect("expect_column_values_to_match_regex", column=col.name, regex=col.value_pattern)
+            expect("expect_column_values_to_match_regex", level, column=col.name, regex=col.value_pattern)
         if col.date_format:
-            expect("expect_column_values_to_match_strftime_format", column=col.name, strftime_format=col.date_format)
+            expect(
+                "expect_column_values_to_match_strftime_format", level, column=col.name, strftime_format=col.date_format
+            )
         if col.allowed:
-            expect("expect_column_values_to_be_in_set", column=col.name, value_set=list(col.allowed))
+            expect("expect_column_values_to_be_in_set", level, column=col.name, value_set=list(col.allowed))
         if col.min is not None or col.max is not None:
             expect(
                 "expect_column_values_to_be_between",
+                level,
                 column=col.name + PARSED_SUFFIX,
                 min_value=_bound(col.type, col.min),
                 max_value=_bound(col.type, col.max),
@@ -91,6 +105,35 @@ def build_suite(ds: Dataset) -> dict:
     elif ds.key_columns:
         expect("expect_compound_columns_to_be_unique", column_list=list(ds.key_columns))
     return {"name": ds.name, "expectations": expectations}
+
+
+def file_period(path: Path) -> tuple[int, int] | None:
+    """First and last day (as YYYYMMDD) of the month the file name carries (``..._2024-04.csv``), if any."""
+    import calendar
+
+    m = re.search(r"(?<!\d)(\d{4})-(\d{2})(?!\d)", Path(path).name)
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        return None
+    year, month = int(m.group(1)), int(m.group(2))
+    return year * 10000 + month * 100 + 1, year * 10000 + month * 100 + calendar.monthrange(year, month)[1]
+
+
+def period_expectations(ds: Dataset, path: Path) -> list[dict]:
+    """Records dated inside the file's month: depends on the file, so added at validation time, not in the suite."""
+    period = file_period(path)
+    if not period or ds.cadence != "monthly":  # termly and annual files carry their sending month, not a period
+        return []
+    return [
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {
+                "column": ds.record_date_column + PERIOD_SUFFIX,
+                "min_value": period[0],
+                "max_value": period[1],
+            },
+            "meta": {"severity": "critical", "check": "record date inside the file's period"},
+        }
+    ]
 
 
 def _bound(col_type: str, value):
@@ -179,7 +222,10 @@ def validate_file(ds: Dataset, path: Path) -> ValidationReport:
     suite = context.suites.add(
         gx.ExpectationSuite(
             name=spec["name"],
-            expectations=[ExpectationConfiguration(**e).to_domain_obj() for e in spec["expectations"]],
+            expectations=[
+                ExpectationConfiguration(**e).to_domain_obj()
+                for e in spec["expectations"] + period_expectations(ds, path)
+            ],
         )
     )
     batches = context.data_sources.add_pandas("landing").add_dataframe_asset(ds.name)
@@ -217,32 +263,74 @@ def _add_parsed_columns(ds: Dataset, chunk) -> None:
     """Numeric copies of range-checked columns; text that does not parse becomes null (the regex catches it)."""
     import pandas as pd
 
+    def yyyymmdd(col):
+        """Dates and datetimes as their YYYYMMDD number; months (YYYY-MM) as YYYYMM01."""
+        values = chunk[col.name]
+        if col.type == "month":
+            values = values.str.slice(0, 7).str.replace("-", "", regex=False) + "01"
+        else:
+            values = values.str.slice(0, 10).str.replace("-", "", regex=False)
+        return pd.to_numeric(values, errors="coerce")
+
     for col in ds.columns:
         if col.min is None and col.max is None:
             continue
-        values = chunk[col.name]
-        if col.type == "month":  # months: YYYYMM01
-            values = values.str.slice(0, 7).str.replace("-", "", regex=False) + "01"
-        elif col.type in ("date", "datetime"):  # dates and datetimes: their YYYYMMDD
-            values = values.str.slice(0, 10).str.replace("-", "", regex=False)
-        chunk[col.name + PARSED_SUFFIX] = pd.to_numeric(values, errors="coerce")
+        numeric = col.type in ("integer", "decimal")
+        chunk[col.name + PARSED_SUFFIX] = pd.to_numeric(chunk[col.name], errors="coerce") if numeric else yyyymmdd(col)
+    chunk[ds.record_date_column + PERIOD_SUFFIX] = yyyymmdd(ds.column(ds.record_date_column))
+
+
+def _plain(value):
+    """GX hands bounds back as floats: 20240401.0 reads better as 20240401."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _threshold(kwargs: dict) -> str | None:
+    parts = []
+    if kwargs.get("mostly") is not None:
+        parts.append(f"at least {kwargs['mostly']:.0%} of rows")
+    if kwargs.get("min_value") is not None or kwargs.get("max_value") is not None:
+        low, high = (_plain(kwargs.get(k)) for k in ("min_value", "max_value"))
+        parts.append(f"between {low} and {high}")
+    if kwargs.get("regex"):
+        parts.append(f"matches {kwargs['regex']}")
+    if kwargs.get("value_set"):
+        parts.append(f"one of {len(kwargs['value_set'])} allowed values")
+    return "; ".join(parts) or "every row"
 
 
 def _merge(merged: dict, result) -> None:
     """Fold one chunk's GX results into the file's, keeping counts and the first failing rows."""
     for r in result.results:
         config = r.expectation_config
+        meta = config.meta or {}
         column = config.kwargs.get("column")
+        expectation = config.type
+        if column and column.endswith(PERIOD_SUFFIX):
+            column, expectation = column.removesuffix(PERIOD_SUFFIX), f"{config.type} (file period)"
         column = column.removesuffix(PARSED_SUFFIX) if column else None
         check = merged.setdefault(
-            (config.type, column),
-            CheckResult(config.type, column, True, severity=(config.meta or {}).get("severity", "critical")),
+            (expectation, column),
+            CheckResult(expectation, column, True, severity=meta.get("severity", "critical")),
         )
+        check.threshold = _threshold(config.kwargs)
+        check.rows_checked += int(r.result.get("element_count") or 0)
         if _raised(r.exception_info):
             check.success = False
-            check.expectation = config.type + " (could not be evaluated)"
-        elif not r.success:
-            check.success = False
-            check.unexpected_count += int(r.result.get("unexpected_count") or 0)
+            check.expectation = expectation + " (could not be evaluated)"
+            continue
+        unexpected = int(r.result.get("unexpected_count") or 0)
+        check.unexpected_count += unexpected
+        if unexpected:
             index = r.result.get("partial_unexpected_index_list") or []
             check.rows = sorted(check.rows + [int(i) + 2 for i in index])[:SHOWN_ROWS]
+        elements = check.rows_checked
+        check.observed = f"{check.unexpected_count} of {elements} rows unexpected"
+        mostly = config.kwargs.get("mostly")
+        if mostly is not None and elements:
+            # Chunks judged one by one could pass or fail differently from the whole file: judge the whole.
+            share = 1 - check.unexpected_count / elements
+            check.observed = f"{share:.1%} of {elements} rows as expected"
+            check.success = share >= mostly
+        elif not r.success:
+            check.success = False

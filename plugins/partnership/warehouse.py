@@ -184,6 +184,15 @@ create table if not exists audit.partner_access (
     agency          text not null,
     primary key (role_name, agency)
 );
+-- Per batch and expectation: what was measured, what was asked, and whether failing it quarantines.
+alter table audit.validation_result add column if not exists severity text;
+alter table audit.validation_result add column if not exists observed text;
+alter table audit.validation_result add column if not exists threshold text;
+-- A corrected file names the quarantined batch it replaces.
+alter table audit.load_batch add column if not exists replaces_batch bigint references audit.load_batch (batch_id);
+alter table audit.load_batch add column if not exists flags text;
+-- What became of a quarantined batch: released (with a corrected file) or discarded, when and by whom.
+alter table audit.load_batch add column if not exists resolution text;
 """
 
 

@@ -1,0 +1,91 @@
+"""Working with quarantined files: list, explain, release (usually a corrected file) or discard.
+
+A quarantined file sits in ``quarantine/<agency>/<dataset>/`` with ``<file>.reason.json`` beside it and a
+``quarantined`` row in ``audit.load_batch``. Releasing puts a file back in the landing zone under the original
+name, so the next run validates it like any other: a corrected file has a new checksum, and when it loads its
+batch records ``replaces_batch`` = the quarantined one. Discarding deletes the file (it may hold identifiers)
+and keeps the audit trail. Either way the quarantined batch's ``resolution`` says what happened, when and
+by whom.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+from partnership import settings, warehouse
+from partnership.registry import get_dataset
+
+
+def _reason_files() -> list[Path]:
+    return sorted(settings.quarantine_dir().rglob("*.reason.json"))
+
+
+def list_quarantined() -> list[dict]:
+    out = []
+    for reason in _reason_files():
+        doc = json.loads(reason.read_text())
+        doc["quarantined_file"] = str(reason.with_name(reason.name.removesuffix(".reason.json")))
+        out.append(doc)
+    return sorted(out, key=lambda d: d["batch_id"])
+
+
+def find(batch_id: int) -> dict:
+    for doc in list_quarantined():
+        if doc["batch_id"] == batch_id:
+            return doc
+    raise KeyError(f"no file in quarantine for batch {batch_id}")
+
+
+def show(batch_id: int) -> dict:
+    doc = find(batch_id)
+    with warehouse.connect() as conn:
+        doc["checks"] = [
+            dict(zip(("expectation", "column", "severity", "rows", "observed", "threshold", "detail"), r, strict=True))
+            for r in conn.execute(
+                "select expectation, column_name, severity, unexpected_count, observed, threshold, detail"
+                " from audit.validation_result where batch_id = %s and not success",
+                (batch_id,),
+            )
+        ]
+    return doc
+
+
+def _resolve(batch_id: int, what: str) -> None:
+    with warehouse.connect() as conn:
+        updated = conn.execute(
+            "update audit.load_batch set resolution = %s where batch_id = %s and status = 'quarantined'",
+            (f"{what} {datetime.now(UTC).isoformat(timespec='seconds')} by {getpass.getuser()}", batch_id),
+        ).rowcount
+    if not updated:
+        raise KeyError(f"batch {batch_id} is not a quarantined batch in this warehouse")
+
+
+def release(batch_id: int, corrected: Path | None = None) -> Path:
+    """Put the corrected file (or, after a contract change, the quarantined file itself) back in landing."""
+    doc = find(batch_id)
+    ds = get_dataset(doc["dataset"])
+    quarantined = Path(doc["quarantined_file"])
+    target = settings.landing_dir() / ds.landing_subdir / doc["file"]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _resolve(batch_id, "released" + (" with a corrected file" if corrected else ""))
+    if corrected:
+        shutil.copyfile(corrected, target)
+        quarantined.unlink(missing_ok=True)  # superseded; it may hold what got it quarantined
+    else:
+        shutil.move(quarantined, target)
+    reason = quarantined.with_name(quarantined.name + ".reason.json")
+    reason.rename(reason.with_name(quarantined.name + ".released.json"))
+    return target
+
+
+def discard(batch_id: int) -> None:
+    doc = find(batch_id)
+    quarantined = Path(doc["quarantined_file"])
+    _resolve(batch_id, "discarded")
+    quarantined.unlink(missing_ok=True)
+    reason = quarantined.with_name(quarantined.name + ".reason.json")
+    reason.rename(reason.with_name(quarantined.name + ".discarded.json"))
