@@ -115,3 +115,46 @@ def login_role(server_url):
     with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
         for name in made:
             conn.execute(f'drop role if exists "{name}"')
+
+
+PARTNERSHIP = str(Path(__import__("sys").executable).with_name("partnership"))
+# The pipeline the integration tests share: big enough for the planted figures to show through the noise.
+PIPELINE_MONTHS, PIPELINE_SCALE = 6, 1.0
+PSEUDONYMISATION_ENV = "PSEUDONYMISATION_KEY_NHS_NUMBER"
+
+
+def run_cli(*args, env):
+    import subprocess
+
+    result = subprocess.run([PARTNERSHIP, *args], env=env, capture_output=True, text=True, timeout=1200)
+    print(result.stdout[-5000:], result.stderr[-5000:])
+    return result
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(server_url, tmp_path_factory):
+    """The README's first command (`partnership run`), once, into a fresh database; shared by the tests that
+    check what it produced. Tests that load more into it run after those that only read it."""
+    import secrets
+
+    name = f"partnership_e2e_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    url = with_database(server_url, name)
+    data = tmp_path_factory.mktemp("e2e-data")
+    key = secrets.token_hex(32)  # made for this run: the leak test searches for it everywhere
+    env = {**os.environ, "WAREHOUSE_URL": url, "PARTNERSHIP_DATA_DIR": str(data), PSEUDONYMISATION_ENV: key}
+    result = run_cli("run", "--months", str(PIPELINE_MONTHS), "--scale", str(PIPELINE_SCALE), env=env)
+    assert result.returncode == 0, "the pipeline run failed; its output is above"
+    yield {
+        "url": url,
+        "data": data,
+        "env": env,
+        "result": result,
+        "key": key,
+        "outputs": [result],
+        "months": PIPELINE_MONTHS,
+        "scale": PIPELINE_SCALE,
+    }
+    with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')

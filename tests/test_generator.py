@@ -57,9 +57,14 @@ def test_the_same_person_key_appears_in_several_agencies_files(tmp_path):
     assert police & yj & edu & health, "some young people are known to all four agencies"
 
 
-def test_generated_files_pass_their_contract_and_suite(tmp_path):
+def test_generated_files_pass_their_contract_and_suite(tmp_path, data_dir, monkeypatch):
+    monkeypatch.setenv("PSEUDONYMISATION_KEY_NHS_NUMBER", "a-test-key-made-up-for-this-test")
+    from partnership.pseudonymise import pseudonymise_file
     from partnership.validation import validate_file
 
-    for name, files in generate(tmp_path, months=1, first_month="2024-03", scale=0.2).items():
-        report = validate_file(get_dataset(name), files[0])
+    for name, files in generate(tmp_path / "landing", months=1, first_month="2024-03", scale=0.2).items():
+        ds, path = get_dataset(name), files[0]
+        if any(c.pseudonymise for c in ds.columns):  # as the gate does: the pseudonymised copy is validated
+            path = pseudonymise_file(ds, path).path
+        report = validate_file(ds, path)
         assert report.success, report.reason()

@@ -19,7 +19,7 @@ Planted figures (tests find them back in the warehouse; see :data:`PLANTED` and 
   old in 60% of crimes; robbery victims are 15 to 23 in 60% and live outside the city in a third;
 - 84% of suspects of serious violence are male;
 - a cohort of young people (300 at scale 1) is known to police (as suspects), youth justice and education;
-- repeat victims (150 at scale 1) are each the victim of a crime every month or so;
+- repeat victims (150 at scale 1) are each the victim of a crime every other month;
 - police volume collapses to 10% in the fourth month generated (as when GMP's recording system changed);
 - stop and search falls on Black people at about three times their share of the population;
 - 59% of alcohol treatment exits are successful; alcohol-specific admissions run at about 1,066 per 100,000
@@ -48,7 +48,7 @@ PLANTED = {
     "robbery_victim_outside_city": 1 / 3,
     "sv_suspect_male": 0.84,
     "cohort_size_per_scale": 300,  # known to police, youth justice and education
-    "repeat_victims_per_scale": 150,  # each with a crime in most months
+    "repeat_victims_per_scale": 150,  # each the victim of a crime every other month
     "collapse_month_index": 3,  # the fourth month generated
     "collapse_factor": 0.10,
     "stop_search_black_share": 0.30,  # vs 12% of the population: about three times
@@ -203,7 +203,7 @@ MONTHLY_VOLUME = {
     "education__exclusions": 120,
     "education__ap_placements": 12,
     "health__ae_assault_attendances": 80,
-    "health__treatment_episodes": 60,
+    "health__treatment_episodes": 120,
     "council__asb_requests": 250,
     "council__asb_case_reviews": 2,
     "probation__caseload": 1500,
@@ -334,6 +334,10 @@ class People:
         """Each cohort member is planted in one month (spread evenly), so any run of months holds all."""
         return [self(self.first_cohort + j) for j in range(self.cohort) if j % months == month_index]
 
+    def repeat_victims_due(self, month_index: int) -> list[Person]:
+        """Half the planted repeat victims each month, alternating: each is a victim every other month."""
+        return [self(j) for j in range(self.repeat) if (j + month_index) % 2 == 0]
+
     def aged(
         self, rng: random.Random, m: int, low: int, high: int, *, outside: bool | None = None, sex: str | None = None
     ) -> Person:
@@ -431,19 +435,16 @@ class Generator:
         ref = date(self.month_list[0].year - 1, 6, 30)
         out = self.open("reference__lsoa_population", str(ref.year))
         per_lsoa = POPULATION_TOTAL / len(self.places)
+        # A young city: most people 18 to 40 (shares of an LSOA's residents by single year of age).
+        weights = [1.0 if age < 18 else 2.0 if age < 40 else 1.1 if age < 65 else 0.55 for age in range(91)]
+        shares = [w / sum(weights) for w in weights]
+        self.population_total = 0
         for place in sorted(self.places, key=lambda p: p.lsoa):
             for age in range(91):
-                # A young city: most people 18 to 40, more of them in the city centre.
-                share = 0.011 if age < 18 else 0.022 if age < 40 else 0.012 if age < 65 else 0.006
-                if place.city_centre and 18 <= age < 35:
-                    share *= 2.5
+                residents = int(per_lsoa * shares[age] * self.rng.uniform(0.85, 1.15))
+                self.population_total += residents
                 out.write(
-                    {
-                        "lsoa_code": place.lsoa,
-                        "age": age,
-                        "reference_date": ref.isoformat(),
-                        "population": max(0, int(per_lsoa * share * self.rng.uniform(0.85, 1.15))),
-                    }
+                    {"lsoa_code": place.lsoa, "age": age, "reference_date": ref.isoformat(), "population": residents}
                 )
         out.close()
 
@@ -455,7 +456,7 @@ class Generator:
         street = self.open("police_uk__street_crime", f"{label}-greater-manchester")
         seq = 0
 
-        def write_crime(crime_type: str, suspect: Person | None = None) -> None:
+        def write_crime(crime_type: str, suspect: Person | None = None, victim: Person | None = None) -> None:
             nonlocal seq
             seq += 1
             code = rng.choices(list(HO_CODES[crime_type]), weights=list(HO_CODES[crime_type].values()))[0]
@@ -464,11 +465,8 @@ class Generator:
             hour = rng.choices(
                 range(24), weights=[5, 4, 3, 2, 1, 1, 1, 2, 3, 3, 4, 4, 4, 4, 4, 5, 6, 6, 6, 7, 8, 8, 7, 6]
             )[0]
-            victim = None
-            if crime_type not in VICTIMLESS and rng.random() < 0.85:
-                if rng.random() < 0.08:
-                    victim = people(rng.randrange(people.repeat))  # a repeat victim
-                elif crime_type == "Robbery":
+            if victim is None and crime_type not in VICTIMLESS and rng.random() < 0.85:
+                if crime_type == "Robbery":
                     outside = rng.random() < PLANTED["robbery_victim_outside_city"]
                     if rng.random() < PLANTED["robbery_victim_aged_15_to_23"]:
                         victim = people.aged(rng, m, 15, 23, outside=outside)
@@ -541,7 +539,11 @@ class Generator:
         for _ in range(self.volume("police__recorded_crime", m)):
             write_crime(rng.choices(list(CRIME_TYPES), weights=list(CRIME_TYPES.values()))[0])
         for member in people.cohort_members_due(m, self.months):  # planted cohort: known to police
-            write_crime(rng.choice(["Violence and sexual offences", "Robbery", "Possession of weapons"]), member)
+            write_crime(rng.choice(["Shoplifting", "Public order", "Other theft", "Drugs"]), member)
+        for victim in people.repeat_victims_due(m):  # planted repeat victims: a crime every other month
+            write_crime(
+                rng.choice(["Burglary", "Other theft", "Vehicle crime", "Theft from the person"]), victim=victim
+            )
         crimes.close()
 
         for seq_asb in range(1, self.volume("police__asb_incidents", m) + 1):
@@ -755,7 +757,7 @@ class Generator:
 
         # Aggregate by nature: a count per LSOA, month and age band. Tied to the real city's size, not scale.
         admissions = Counter()
-        expected = PLANTED["alcohol_admissions_per_100k_year"] * POPULATION_TOTAL / 100_000 / 12
+        expected = PLANTED["alcohol_admissions_per_100k_year"] * self.population_total / 100_000 / 12
         for _ in range(int(rng.gauss(expected, expected * 0.03))):
             band = rng.choices(list(ADMISSION_AGE_BANDS), weights=list(ADMISSION_AGE_BANDS.values()))[0]
             admissions[(self.place().lsoa, band)] += 1
@@ -768,15 +770,22 @@ class Generator:
         # replaces each with the partnership pseudonym before anything is loaded.
         out = self.open("health__navigator_referrals", label)
         for seq in range(1, self.volume("health__navigator_referrals", m) + 1):
-            young = people(people.first_cohort + rng.randrange(people.cohort)) if rng.random() < 0.8 \
+            young = (
+                people(people.first_cohort + rng.randrange(people.cohort))
+                if rng.random() < 0.8
                 else people.aged(rng, m, 10, 17)
+            )
             nhs = synthetic_nhs_number(young.key)
-            out.write({
-                "referral_id": f"NV{month:%Y%m}{seq:04d}",
-                "nhs_number": f"{nhs[:3]} {nhs[3:6]} {nhs[6:]}" if rng.random() < 0.3 else nhs,
-                "referral_date": self.day(month).isoformat(), "age": min(max(young.age(m), 10), 25),
-                "sex": young.sex, "engaged": "Y" if rng.random() < 0.6 else "N",
-            })
+            out.write(
+                {
+                    "referral_id": f"NV{month:%Y%m}{seq:04d}",
+                    "nhs_number": f"{nhs[:3]} {nhs[3:6]} {nhs[6:]}" if rng.random() < 0.3 else nhs,
+                    "referral_date": self.day(month).isoformat(),
+                    "age": min(max(young.age(m), 10), 25),
+                    "sex": young.sex,
+                    "engaged": "Y" if rng.random() < 0.6 else "N",
+                }
+            )
         out.close()
 
         out = self.open("health__treatment_episodes", label)

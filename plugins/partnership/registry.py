@@ -58,6 +58,7 @@ class Column:
     @property
     def file_header(self) -> str:
         return self.header or self.name
+
     # The agency sends a raw identifier of this type (e.g. "nhs_number") under its data-sharing agreement;
     # the gate replaces it by a keyed hash before anything is loaded (see partnership.pseudonymise).
     pseudonymise: str | None = None
