@@ -43,7 +43,7 @@ REQUIRED_SECRETS = (
     "AIRFLOW_API_SECRET_KEY",
     "AIRFLOW_JWT_SECRET",
     "AIRFLOW_ADMIN_PASSWORD",
-    "PSEUDONYMISATION_KEY_PERSON",
+    "PSEUDONYMISATION_KEY_NHS_NUMBER",
 )
 
 AIRFLOW_SERVICES = (
@@ -330,9 +330,11 @@ def test_secrets_come_from_the_env_file(compose_bin: Path, tmp_path: Path) -> No
     init = services["airflow-init"]["environment"]
     assert init["_AIRFLOW_ADMIN_PASSWORD"] == generated["AIRFLOW_ADMIN_PASSWORD"]
     # The HMAC key reaches only the service that runs tasks.
-    holders = sorted(n for n, s in services.items() if "PSEUDONYMISATION_KEY_PERSON" in (s.get("environment") or {}))
+    holders = sorted(
+        n for n, s in services.items() if "PSEUDONYMISATION_KEY_NHS_NUMBER" in (s.get("environment") or {})
+    )
     assert holders == ["airflow-worker"]
     assert (
-        services["airflow-worker"]["environment"]["PSEUDONYMISATION_KEY_PERSON"]
-        == generated["PSEUDONYMISATION_KEY_PERSON"]
+        services["airflow-worker"]["environment"]["PSEUDONYMISATION_KEY_NHS_NUMBER"]
+        == generated["PSEUDONYMISATION_KEY_NHS_NUMBER"]
     )

@@ -3,6 +3,7 @@ the README's pipeline has run, within the tolerances stated here. Each tolerance
 the test's scale; a broken generator, loader or model misses them by far more."""
 
 import statistics
+from decimal import Decimal
 
 import pytest
 
@@ -14,7 +15,8 @@ pytestmark = pytest.mark.integration
 
 def value(run, sql, *params):
     with warehouse.connect(run["url"]) as conn:
-        return conn.execute(sql, params).fetchone()[0]
+        result = conn.execute(sql, params).fetchone()[0]
+    return float(result) if isinstance(result, Decimal) else result
 
 
 SV_CRIMES = """

@@ -18,6 +18,7 @@ import time
 from contextlib import contextmanager
 
 from partnership import settings, warehouse
+from partnership.defects import KINDS as DEFECT_KINDS
 
 
 @contextmanager
@@ -41,6 +42,12 @@ def cmd_generate(args) -> int:
     written = generate(seed=args.seed, first_month=args.first_month, months=args.months, scale=args.scale)
     for name, files in written.items():
         print(f"{name}: {len(files)} files in {files[0].parent}")
+    if args.defect:
+        from partnership import defects
+        from partnership.registry import get_dataset
+
+        path = defects.inject(get_dataset(args.dataset), written[args.dataset][0], args.defect, seed=args.seed)
+        print(f"wrote a faulty extract ({args.defect}): {path}")
     return 0
 
 
@@ -229,6 +236,12 @@ def parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser("generate", help="write synthetic extracts into the landing zone")
     data_options(gen)
+    gen.add_argument(
+        "--defect",
+        choices=sorted(DEFECT_KINDS),
+        help="then turn the dataset's first file into a faulty extract of this kind",
+    )
+    gen.add_argument("--dataset", default="police__recorded_crime", help="the dataset --defect applies to")
     gen.set_defaults(func=cmd_generate)
 
     wh = sub.add_parser("warehouse", help="the warehouse database")

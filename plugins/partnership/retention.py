@@ -49,7 +49,10 @@ def cutoff(conn: psycopg.Connection, ds: Dataset, today: date) -> date:
 def _expired_rows(conn: psycopg.Connection, ds: Dataset, before: date, dry_run: bool) -> list[tuple[int, int]]:
     """(batch, rows) of raw rows recorded before the cutoff: deleted, or only counted for a dry run."""
     table = sql.Identifier("raw", ds.name)
-    expired = sql.SQL("left({}, 10)::date < %s").format(sql.Identifier(ds.record_date_column))
+    column = sql.Identifier(ds.record_date_column)
+    # Raw columns are text: a month ("2024-04") counts from its first day; dates and datetimes by their date.
+    as_date = "({} || '-01')::date" if ds.column(ds.record_date_column).type == "month" else "left({}, 10)::date"
+    expired = sql.SQL(as_date + " < %s").format(column)
     if dry_run:
         query = sql.SQL("select _batch_id, count(*) from {} where {} group by 1 order by 1").format(table, expired)
     else:
