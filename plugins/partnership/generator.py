@@ -334,6 +334,12 @@ class People:
         """Each cohort member is planted in one month (spread evenly), so any run of months holds all."""
         return [self(self.first_cohort + j) for j in range(self.cohort) if j % months == month_index]
 
+    def cohort_or_aged(self, rng: random.Random, cohort_share: float, m: int, low: int, high: int) -> Person:
+        """A cohort member with the given probability, else anyone aged low..high in month m."""
+        if rng.random() < cohort_share:
+            return self(self.first_cohort + rng.randrange(self.cohort))
+        return self.aged(rng, m, low, high)
+
     def repeat_victims_due(self, month_index: int) -> list[Person]:
         """Half the planted repeat victims each month, alternating: each is a victim every other month."""
         return [self(j) for j in range(self.repeat) if (j + month_index) % 2 == 0]
@@ -671,11 +677,7 @@ class Generator:
 
         out = self.open("education__ap_placements", label)
         for seq in range(1, self.volume("education__ap_placements", m) + 1):
-            pupil = (
-                people(people.first_cohort + rng.randrange(people.cohort))
-                if rng.random() < 0.5
-                else people.aged(rng, m, 11, 16)
-            )
+            pupil = people.cohort_or_aged(rng, 0.5, m, 11, 16)
             start = self.day(month)
             out.write(
                 {
@@ -770,11 +772,7 @@ class Generator:
         # replaces each with the partnership pseudonym before anything is loaded.
         out = self.open("health__navigator_referrals", label)
         for seq in range(1, self.volume("health__navigator_referrals", m) + 1):
-            young = (
-                people(people.first_cohort + rng.randrange(people.cohort))
-                if rng.random() < 0.8
-                else people.aged(rng, m, 10, 17)
-            )
+            young = people.cohort_or_aged(rng, 0.8, m, 10, 17)
             nhs = synthetic_nhs_number(young.key)
             out.write(
                 {
