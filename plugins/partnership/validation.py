@@ -8,6 +8,10 @@ A file is checked in two steps, both of which must pass before any row of it is 
 
 Results name the file, the column and the first failing row numbers (as in the file, header = row 1); they
 never carry the failing values, which may be personal data.
+
+Each file that reaches step 2 also leaves a GX validation result for the whole file (per-chunk counts summed,
+no row values) in ``<data dir>/gx/``, from which GX's SiteBuilder renders static Data Docs into
+``<data dir>/data_docs/`` for information-governance reviewers.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from partnership import settings
@@ -27,6 +32,8 @@ ENCODING = "utf-8-sig"  # UTF-8, with or without a byte-order mark (Excel writes
 PARSED_SUFFIX = "__parsed"  # a column's values parsed as numbers or datetimes, for range expectations
 PERIOD_SUFFIX = "__period"  # the record date column as YYYYMMDD, checked against the file's month
 SHOWN_ROWS = 5
+DOCS_SITE = "partnership"  # the ephemeral context already has a site called local_site
+DOCS_VALIDATIONS_SHOWN = 1000  # the index lists the most recent validation results (it reads each one)
 
 
 @dataclass
@@ -232,7 +239,9 @@ def validate_file(ds: Dataset, path: Path) -> ValidationReport:
     batch_definition = batches.add_batch_definition_whole_dataframe("chunk")
 
     merged: dict[tuple[str, str | None], CheckResult] = {}
+    totals: dict[int, dict] = {}  # per expectation, summed over chunks: what goes into Data Docs
     rows = 0
+    started = datetime.now(UTC)
     reader = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], chunksize=CHUNK_ROWS, encoding="utf-8")
     try:
         for chunk in reader:
@@ -243,11 +252,134 @@ def validate_file(ds: Dataset, path: Path) -> ValidationReport:
                 suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": SHOWN_ROWS}
             )
             _merge(merged, result)
+            _sum_counts(totals, result)
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         # pandas names the line ("Expected 9 fields in line 5, saw 10"), never the values.
         detail = str(exc).splitlines()[-1].removeprefix("Error tokenizing data. C error: ")
         return ValidationReport(path.name, rows, [CheckResult(f"malformed CSV: {detail}", None, False)])
+    try:
+        build_data_docs(context, ds, spec, _file_result(ds, path, rows, totals, merged, started))
+    except Exception:  # the docs are for reviewers; they never decide whether a file is loaded
+        logging.getLogger(__name__).warning("%s: Data Docs were not built", path.name, exc_info=True)
     return ValidationReport(path.name, rows, list(merged.values()))
+
+
+# -- Data Docs -------------------------------------------------------------------------------------------
+
+
+def data_docs_dir() -> Path:
+    return settings.data_dir() / "data_docs"
+
+
+_COUNTED = ("element_count", "unexpected_count", "missing_count")
+
+
+def _sum_counts(totals: dict[int, dict], result) -> None:
+    """Counts only (never GX's partial_unexpected_list, which holds row values), summed over chunks."""
+    for i, r in enumerate(result.results):
+        total = totals.setdefault(i, {"config": r.expectation_config, "raised": False, "counts": {}})
+        total["raised"] = total["raised"] or _raised(r.exception_info)
+        for name in _COUNTED:
+            if name in r.result:
+                total["counts"][name] = total["counts"].get(name, 0) + int(r.result[name] or 0)
+
+
+def _file_result(ds: Dataset, path: Path, rows: int, totals: dict[int, dict], merged: dict, started: datetime):
+    """The whole file's GX validation result, judged as the gate judged it, with counts and no values."""
+    from great_expectations import __version__ as gx_version
+    from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    results = []
+    for total in totals.values():
+        config, counts = total["config"], total["counts"]
+        check = merged[_check_key(config)]
+        result = dict(counts)
+        if counts.get("element_count"):
+            result["unexpected_percent"] = 100 * counts.get("unexpected_count", 0) / counts["element_count"]
+        results.append(
+            ExpectationValidationResult(
+                success=not total["raised"] and check.success,
+                expectation_config=config,
+                result=result,
+                exception_info={
+                    "raised_exception": total["raised"],
+                    "exception_message": None,
+                    "exception_traceback": None,
+                },
+            )
+        )
+    passed = sum(r.success for r in results)
+    run_id = RunIdentifier(run_name=path.name, run_time=started)
+    return ExpectationSuiteValidationResult(
+        success=passed == len(results),
+        results=results,
+        suite_name=ds.name,
+        statistics={
+            "evaluated_expectations": len(results),
+            "successful_expectations": passed,
+            "unsuccessful_expectations": len(results) - passed,
+            "success_percent": 100 * passed / len(results) if results else None,
+        },
+        meta={
+            "run_id": run_id,
+            "validation_time": started.strftime("%Y%m%dT%H%M%S.%fZ"),
+            "great_expectations_version": gx_version,
+            "batch_spec": {"data_asset_name": ds.name, "file": path.name, "rows": rows},
+            "active_batch_definition": {"data_asset_name": ds.name, "batch_identifiers": {"file": path.name}},
+        },
+    )
+
+
+def build_data_docs(context, ds: Dataset, spec: dict, file_result) -> Path:
+    """Store the file's result and the dataset's suite, and (re)build their pages and the index."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    stores = {"docs_expectations": "ExpectationsStore", "docs_validations": "ValidationResultsStore"}
+    for name, class_name in stores.items():
+        folder = settings.data_dir() / "gx" / name.removeprefix("docs_")
+        context.add_store(
+            name,
+            {
+                "class_name": class_name,
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(folder)},
+            },
+        )
+    context.add_data_docs_site(
+        site_name=DOCS_SITE,
+        site_config={
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(data_docs_dir())},
+            "site_index_builder": {
+                "class_name": "DefaultSiteIndexBuilder",
+                "validation_results_limit": DOCS_VALIDATIONS_SHOWN,
+            },
+            "site_section_builders": {
+                "expectations": {"source_store_name": "docs_expectations"},
+                "validations": {"source_store_name": "docs_validations"},
+                "profiling": "None",
+            },
+            "show_how_to_buttons": False,
+        },
+    )
+    suite_key = ExpectationSuiteIdentifier(name=ds.name)
+    suite = gx.ExpectationSuite(
+        name=spec["name"], expectations=[ExpectationConfiguration(**e).to_domain_obj() for e in spec["expectations"]]
+    )
+    context.stores["docs_expectations"].add_or_update(key=suite_key, value=suite)
+    result_key = ValidationResultIdentifier(
+        expectation_suite_identifier=suite_key,
+        run_id=file_result.meta["run_id"],
+        batch_identifier=file_result.meta["batch_spec"]["file"],
+    )
+    context.stores["docs_validations"].set(result_key, file_result)
+    context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=[suite_key, result_key])
+    return data_docs_dir() / "index.html"
 
 
 def _raised(exception_info) -> bool:
@@ -299,16 +431,21 @@ def _threshold(kwargs: dict) -> str | None:
     return "; ".join(parts) or "every row"
 
 
+def _check_key(config) -> tuple[str, str | None]:
+    """The check an expectation reports as: (expectation, column), with helper-column suffixes removed."""
+    column = config.kwargs.get("column")
+    expectation = config.type
+    if column and column.endswith(PERIOD_SUFFIX):
+        column, expectation = column.removesuffix(PERIOD_SUFFIX), f"{config.type} (file period)"
+    return expectation, column.removesuffix(PARSED_SUFFIX) if column else None
+
+
 def _merge(merged: dict, result) -> None:
     """Fold one chunk's GX results into the file's, keeping counts and the first failing rows."""
     for r in result.results:
         config = r.expectation_config
         meta = config.meta or {}
-        column = config.kwargs.get("column")
-        expectation = config.type
-        if column and column.endswith(PERIOD_SUFFIX):
-            column, expectation = column.removesuffix(PERIOD_SUFFIX), f"{config.type} (file period)"
-        column = column.removesuffix(PARSED_SUFFIX) if column else None
+        expectation, column = _check_key(config)
         check = merged.setdefault(
             (expectation, column),
             CheckResult(expectation, column, True, severity=meta.get("severity", "critical")),

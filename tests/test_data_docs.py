@@ -1,0 +1,64 @@
+"""GX Data Docs: every validated file leaves a result that GX renders into data_docs/, without row values."""
+
+import csv
+import re
+
+import pytest
+
+from partnership import defects, settings, validation
+from partnership.generator import generate
+from partnership.registry import get_dataset
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+@pytest.fixture(scope="module")
+def docs(tmp_path_factory):
+    """Data Docs after validating a good police file and a faulty one (an unknown crime type)."""
+    tmp_path = tmp_path_factory.mktemp("docs")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PARTNERSHIP_DATA_DIR", str(tmp_path / "data"))
+        yield _validate_good_and_faulty(tmp_path, get_dataset("police__recorded_crime"))
+
+
+def _validate_good_and_faulty(tmp_path, crimes):
+    files = generate(tmp_path / "landing", months=1, scale=0.2)["police__recorded_crime"]
+    good = files[0]
+    bad = good.with_name("recorded_crime_faulty_2024-04.csv")
+    bad.write_bytes(good.read_bytes())
+    defects.inject(crimes, bad, "unknown_code")
+    with open(bad, newline="") as f:
+        codes = [row["crime_type"] for row in csv.DictReader(f)]
+    (planted,) = set(codes) - set(crimes.column("crime_type").allowed)
+
+    assert validation.validate_file(crimes, good).success
+    report = validation.validate_file(crimes, bad)
+    assert [(c.column, c.expectation) for c in report.failures] == [("crime_type", "expect_column_values_to_be_in_set")]
+    return settings.data_dir() / "data_docs", good.name, bad.name, planted
+
+
+def test_index_lists_the_suite_and_both_files(docs):
+    folder, good, bad, _ = docs
+    index = (folder / "index.html").read_text()
+    assert "police__recorded_crime" in index
+    assert (folder / "expectations" / "police__recorded_crime.html").exists()
+    assert good in index and bad in index
+
+
+def test_the_faulty_file_has_a_page_showing_the_failed_expectation(docs):
+    folder, good, bad, _ = docs
+    pages = {p.name: _text(p.read_text()) for p in (folder / "validations" / "police__recorded_crime").rglob("*.html")}
+    assert set(pages) == {good + ".html", bad + ".html"}
+    assert "Status: Failed" in pages[bad + ".html"]
+    assert "Unsuccessful Expectations 1 " in pages[bad + ".html"]
+    assert "Status: Succeeded" in pages[good + ".html"]
+
+
+def test_no_row_value_reaches_the_docs_or_the_stored_results(docs):
+    folder, _, _, planted = docs
+    written = [p for root in (folder, folder.parent / "gx") for p in root.rglob("*") if p.suffix in (".html", ".json")]
+    assert written
+    for path in written:
+        assert planted not in path.read_text(), path
