@@ -7,6 +7,7 @@ partnership registry sync|check  write (or check) the files derived from the sou
 partnership quarantine list|show|release|discard [BATCH] [--file CORRECTED]
 partnership dbt-parse            write dbt/target/manifest.json for cosmos
 partnership retention [--dry-run] delete (or list) data past each dataset's retention period
+partnership report [--out DIR]   write the IG data-quality report (static HTML)
 """
 
 from __future__ import annotations
@@ -119,6 +120,15 @@ def cmd_retention(args) -> int:
         what = f"{d.rows} rows of batch {d.batch_id}" if d.rows is not None else f"batch {d.batch_id} file"
         print(f"{verb} {d.dataset}: {what} {d.target} ({d.rule})")
     print(f"{len(deletions)} deletions" + (" (dry run: nothing deleted)" if args.dry_run else ", recorded in audit"))
+    return 0
+
+
+def cmd_report(args) -> int:
+    from partnership import report
+
+    with warehouse_for_cli() as url:
+        path = report.build_report(url, args.out, latest=args.latest)
+    print(path)
     return 0
 
 
@@ -251,6 +261,12 @@ def parser() -> argparse.ArgumentParser:
     ret = sub.add_parser("retention", help="delete rows and files past each dataset's retention period")
     ret.add_argument("--dry-run", action="store_true", help="list what would be deleted; delete nothing")
     ret.set_defaults(func=cmd_retention)
+    rep = sub.add_parser("report", help="write the information-governance data-quality report (static HTML)")
+    rep.add_argument("--out", help="folder for index.html (default: <data folder>/reports/ig)")
+    rep.add_argument(
+        "--latest", type=int, help="completeness over each dataset's latest N loaded batches (default: all rows)"
+    )
+    rep.set_defaults(func=cmd_report)
     return p
 
 
