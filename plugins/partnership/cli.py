@@ -176,7 +176,7 @@ def _demo_pseudonymisation_keys() -> None:
 
 
 def cmd_run(args) -> int:
-    from partnership import runner, sync
+    from partnership import report, runner, sync
     from partnership.generator import generate
 
     started = time.time()
@@ -199,7 +199,8 @@ def cmd_run(args) -> int:
         runner.migrate_airflow_db()
         dags = runner.load_dags()
         failed = []
-        for dag_id in sorted(d for d in dags if d.startswith("ingest_")) + ["transform_warehouse"]:
+        # The IG report last: a few counting queries, so it shows this run's loads and quarantines.
+        for dag_id in sorted(d for d in dags if d.startswith("ingest_")) + ["transform_warehouse", "ig_report"]:
             print(f"running DAG {dag_id} ...", flush=True)
             state = runner.run_dag(dags[dag_id])
             print(f"  {dag_id}: {state}")
@@ -214,6 +215,7 @@ def cmd_run(args) -> int:
         print(f"  landing zone   {settings.landing_dir()}")
         print(f"  processed      {settings.processed_dir()}")
         print(f"  quarantine     {settings.quarantine_dir()}")
+        print(f"  IG report      {report.default_out_dir() / 'index.html'}")
         print("\nRows per mart:")
         for table, rows in mart_row_counts(url):
             print(f"  marts.{table:40} {rows:8}")
