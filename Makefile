@@ -6,7 +6,7 @@ UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: run test test-fast install lint clean
+.PHONY: run test test-fast install lint clean chromium
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -22,9 +22,20 @@ install: .venv/.synced
 run: install
 	$(UV) run --frozen --no-sync partnership run
 
-## Every test: fast unit tests and the integration tests (PostgreSQL, Airflow dag.test(), dbt, GX).
-test: install
+## Every test: fast unit tests and the integration tests (PostgreSQL, Airflow dag.test(), dbt, GX, Chromium).
+test: chromium install
 	$(UV) run --frozen --no-sync pytest
+
+## Debian's chromium, in which tests/test_report.py renders the IG report; installed only when it is missing.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "installing Debian's chromium package (for the IG report test)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; \
+	  elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
+	  else echo "chromium is missing and cannot be installed: not root and no sudo; install Debian's chromium package" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium || exit 1; \
+	fi
+	@test -x /usr/bin/chromium || { echo "chromium install failed: /usr/bin/chromium is missing" >&2; exit 1; }
 
 ## Unit tests only.
 test-fast: install

@@ -55,7 +55,12 @@ def test_the_guard_catches_a_dag_file_that_reaches_for_a_database(tmp_path, call
 
 
 def test_dag_files_exist():
-    assert {p.name for p in DAG_FILES} >= {"ingest_sources.py", "transform_warehouse.py", "governance_retention.py"}
+    assert {p.name for p in DAG_FILES} >= {
+        "ingest_sources.py",
+        "transform_warehouse.py",
+        "governance_retention.py",
+        "ig_report.py",
+    }
 
 
 def test_every_dag_file_imports_without_errors_or_connections(dagbag):
@@ -115,3 +120,11 @@ def test_governance_dag_runs_retention_daily_and_then_announces_raw_changes(dagb
     assert announced == {f"partnership://warehouse/raw/{ds.name}" for ds in load_registry()}, (
         "deleting raw rows must schedule the transform DAG, which rebuilds the dbt tables without them"
     )
+
+
+def test_ig_report_dag_runs_after_any_raw_table_changes(dagbag):
+    dag = dagbag.dags["ig_report"]
+    condition = dag.timetable.asset_condition
+    assert type(condition).__name__ == "AssetAny", "the report should be rebuilt after any one source's load"
+    assert {a.uri for a in condition.objects} == {f"partnership://warehouse/raw/{ds.name}" for ds in load_registry()}
+    assert dag.task_ids == ["build_report"]

@@ -7,6 +7,7 @@ partnership registry sync|check  write (or check) the files derived from the sou
 partnership quarantine list|show|release|discard [BATCH] [--file CORRECTED]
 partnership dbt-parse            write dbt/target/manifest.json for cosmos
 partnership retention [--dry-run] delete (or list) data past each dataset's retention period
+partnership report [--out DIR]   write the IG data-quality report (static HTML)
 """
 
 from __future__ import annotations
@@ -129,6 +130,15 @@ def cmd_retention(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from partnership import report
+
+    with warehouse_for_cli() as url:
+        path = report.build_report(url, args.out, latest=args.latest)
+    print(path)
+    return 0
+
+
 def mart_row_counts(url: str) -> list[tuple[str, int]]:
     from psycopg import sql
 
@@ -173,7 +183,7 @@ def _demo_pseudonymisation_keys() -> None:
 
 
 def cmd_run(args) -> int:
-    from partnership import runner, sync
+    from partnership import report, runner, sync
     from partnership.generator import generate
 
     started = time.time()
@@ -196,7 +206,8 @@ def cmd_run(args) -> int:
         runner.migrate_airflow_db()
         dags = runner.load_dags()
         failed = []
-        for dag_id in sorted(d for d in dags if d.startswith("ingest_")) + ["transform_warehouse"]:
+        # The IG report last: a few counting queries, so it shows this run's loads and quarantines.
+        for dag_id in sorted(d for d in dags if d.startswith("ingest_")) + ["transform_warehouse", "ig_report"]:
             print(f"running DAG {dag_id} ...", flush=True)
             state = runner.run_dag(dags[dag_id])
             print(f"  {dag_id}: {state}")
@@ -211,6 +222,7 @@ def cmd_run(args) -> int:
         print(f"  landing zone   {settings.landing_dir()}")
         print(f"  processed      {settings.processed_dir()}")
         print(f"  quarantine     {settings.quarantine_dir()}")
+        print(f"  IG report      {report.default_out_dir() / 'index.html'}")
         print("\nRows per mart:")
         for table, rows in mart_row_counts(url):
             print(f"  marts.{table:40} {rows:8}")
@@ -264,6 +276,12 @@ def parser() -> argparse.ArgumentParser:
     ret = sub.add_parser("retention", help="delete rows and files past each dataset's retention period")
     ret.add_argument("--dry-run", action="store_true", help="list what would be deleted; delete nothing")
     ret.set_defaults(func=cmd_retention)
+    rep = sub.add_parser("report", help="write the information-governance data-quality report (static HTML)")
+    rep.add_argument("--out", help="folder for index.html (default: <data folder>/reports/ig)")
+    rep.add_argument(
+        "--latest", type=int, help="completeness over each dataset's latest N loaded batches (default: all rows)"
+    )
+    rep.set_defaults(func=cmd_report)
     return p
 
 

@@ -1,4 +1,6 @@
-"""The governance DAG: enforces every dataset's retention period once a day (see :mod:`partnership.retention`).
+"""The governance DAGs: retention and the IG data-quality report.
+
+governance_retention enforces every dataset's retention period once a day (see :mod:`partnership.retention`).
 
 enforce_retention -> announce_raw_changes
 
@@ -9,7 +11,7 @@ dbt tables (intermediate, marts) without them; when nothing was deleted it is sk
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import AssetAny, dag, task
 
 from partnership.ingest import DEFAULT_ARGS, raw_assets
 
@@ -45,3 +47,30 @@ def build_retention_dag():
         announce_raw_changes(enforce_retention())
 
     return governance_retention()
+
+
+def build_ig_report_dag():
+    """The IG data-quality report, rebuilt whenever a raw table changes (a load, or a retention deletion)."""
+
+    @dag(
+        dag_id="ig_report",
+        description="Writes the information-governance data-quality report (static HTML) after each load.",
+        schedule=AssetAny(*raw_assets()),
+        start_date=pendulum.datetime(2024, 1, 1, tz="Europe/London"),
+        catchup=False,
+        max_active_runs=1,  # one writer of the report at a time
+        default_args=DEFAULT_ARGS,
+        tags=["governance", "report"],
+        doc_md="Source register, per-load results, quarantined files, completeness by field, volume and failures "
+        "over time. Written to `<data folder>/reports/ig/index.html`. README: The IG data-quality report.",
+    )
+    def ig_report():
+        @task
+        def build_report() -> str:
+            from partnership import report, warehouse
+
+            return str(report.build_report(warehouse.warehouse_url()))
+
+        build_report()
+
+    return ig_report()

@@ -1,0 +1,5 @@
+"""Airflow DAG: the IG data-quality report (static HTML), rebuilt after any raw table is loaded."""
+
+from partnership.governance import build_ig_report_dag
+
+ig_report = build_ig_report_dag()
