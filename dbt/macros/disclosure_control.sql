@@ -48,7 +48,20 @@ Rates built on a suppressed count are nulled as well. The generic test `disclosu
 
 {% macro suppress_small_counts() -%}
 {%- if not execute -%}{{ return('') }}{%- endif -%}  {#- yml config is not merged yet while parsing -#}
-{%- set d = disclosure_config() -%}
+{{ suppression_sql(this, disclosure_config()) }}
+{%- endmacro %}
+
+{#- For `dbt run-operation suppress_table --args '{schema: s, table: t, disclosure: {...}}'`: the same
+    suppression on any table (tests/test_disclosure_control.py checks it against hand-worked tables). -#}
+{% macro suppress_table(schema, table, disclosure) -%}
+{%- set relation = api.Relation.create(database=target.database, schema=schema, identifier=table) -%}
+{%- set d = {'total_dims': [], 'rates': {}, 'threshold': 9, 'total_value': 'All'} -%}
+{%- do d.update(disclosure) -%}
+{%- do run_query(suppression_sql(relation, d)) -%}
+{%- do run_query('commit') -%}
+{%- endmacro %}
+
+{% macro suppression_sql(this, d) -%}
 do $suppress$
 declare
     changed bigint;

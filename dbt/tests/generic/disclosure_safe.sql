@@ -18,10 +18,11 @@ from {{ model }} where {{ c }} is null and not coalesce({{ c }}_suppressed, fals
 union all
 select '{{ c }}: the only suppressed cell in its group along {{ along }}', grp
 from (
-    select {{ _group_key(d.dims, along) }} as grp, count(*) filter (where {{ c }} is null) as suppressed
+    select {{ _group_key(d.dims, along) }} as grp, count(*) filter (where {{ c }} is null) as suppressed,
+           count(*) as cells
     from {{ model }} group by 1
 ) groups
-where suppressed = 1
+where suppressed = 1 and cells > 1  -- a group of one cell (a total with no parts shown) is no equation
 {%- endfor %}
 {%- endfor %}
 {%- for rate, inputs in d.rates.items() %}
