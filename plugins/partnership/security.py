@@ -38,8 +38,9 @@ DBT_READERS = {
 }
 # Audit tables: which roles may do what. The IG reviewer reads them all.
 AUDIT_GRANTS = {
-    "load_batch": {LOADER: "select, insert, update"},
-    "validation_result": {LOADER: "select, insert"},
+    # dbt reads the gate's verdicts for the scorecard's data-quality status (stg_audit__load_months).
+    "load_batch": {LOADER: "select, insert, update", TRANSFORMER: "select"},
+    "validation_result": {LOADER: "select, insert", TRANSFORMER: "select"},
     "retention_deletion": {LOADER: "select, insert"},
     "access_change": {},  # written by init only (as the owner); nobody may rewrite the history of access
     "partner_access": {RESTRICTED_ANALYST: "select"},  # row policies look it up as the querying role
@@ -100,7 +101,8 @@ def _statements(conn: psycopg.Connection) -> list[sql.Composable]:
 
     # audit: the IG reviewer reads everything; the loader writes its own records; restricted analysts' row
     # policies read partner_access (usage on a schema grants no table by itself).
-    q(sql.SQL("grant usage on schema audit to {}").format(_roles((LOADER, IG_REVIEWER, RESTRICTED_ANALYST))))
+    audit_users = (LOADER, TRANSFORMER, IG_REVIEWER, RESTRICTED_ANALYST)
+    q(sql.SQL("grant usage on schema audit to {}").format(_roles(audit_users)))
     q(sql.SQL("grant select on all tables in schema audit to {}").format(_id(IG_REVIEWER)))
     for table, grants in AUDIT_GRANTS.items():
         for role, privileges in grants.items():
