@@ -10,7 +10,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import AssetAny, dag
 from cosmos import DbtTaskGroup, ExecutionConfig, LoadMode, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import InvocationMode
+from cosmos.constants import InvocationMode, TestIndirectSelection
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from partnership import settings
@@ -50,8 +50,12 @@ def build_transform_dag():
                     conn_id=WAREHOUSE_CONN_ID, profile_args={"schema": "public", "threads": 2}
                 ),
             ),
-            # dbt runs in the task's own process (dbtRunner), from the same environment as Airflow.
-            execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER),
+            # dbt runs in the task's own process (dbtRunner), from the same environment as Airflow. A node's test
+            # task runs the tests whose other parents are its ancestors ("buildable"): a relationships test from a
+            # mart to a seed runs after the mart, not with the seed's tests before the mart exists.
+            execution_config=ExecutionConfig(
+                invocation_mode=InvocationMode.DBT_RUNNER, test_indirect_selection=TestIndirectSelection.BUILDABLE
+            ),
             # Assets for dbt models would carry the warehouse host in their URIs (a socket path when
             # embedded); the raw-table Assets already drive scheduling.
             render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, emit_datasets=False),
