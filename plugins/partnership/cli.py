@@ -8,6 +8,7 @@ partnership quarantine list|show|release|discard [BATCH] [--file CORRECTED]
 partnership dbt-parse            write dbt/target/manifest.json for cosmos
 partnership retention [--dry-run] delete (or list) data past each dataset's retention period
 partnership report [--out DIR]   write the IG data-quality report (static HTML)
+partnership docs                 write the dbt docs site (models, tests, lineage, exposures) into the data folder
 """
 
 from __future__ import annotations
@@ -139,6 +140,38 @@ def cmd_report(args) -> int:
     return 0
 
 
+DBT_DOCS_FILES = ("index.html", "manifest.json", "catalog.json", "static_index.html")
+
+
+def dbt_docs_dir():
+    return settings.data_dir() / "docs" / "dbt"
+
+
+def write_dbt_docs(url: str):
+    """`dbt docs generate` against the warehouse, then copy the site out of dbt/target into the data folder.
+
+    index.html reads manifest.json and catalog.json next to it, so it needs a web server (`python -m
+    http.server` in the folder); static_index.html (`--static`) has both inlined and opens from the file.
+    """
+    import shutil
+
+    from partnership import runner
+
+    runner.dbt("docs", "generate", "--static", url=url)
+    out = dbt_docs_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    for name in DBT_DOCS_FILES:
+        shutil.copy2(settings.DBT_PROJECT_DIR / "target" / name, out / name)
+    return out / "index.html"
+
+
+def cmd_docs(args) -> int:
+    with warehouse_for_cli() as url:
+        index = write_dbt_docs(url)
+    print(f"dbt docs: {index} (serve the folder: python -m http.server -d {index.parent}; or open static_index.html)")
+    return 0
+
+
 def mart_row_counts(url: str) -> list[tuple[str, int]]:
     from psycopg import sql
 
@@ -214,6 +247,15 @@ def cmd_run(args) -> int:
             if state != "success":
                 failed.append(dag_id)
 
+        # Last, so the catalog describes the tables this run built.
+        print("writing the dbt docs ...", flush=True)
+        try:
+            docs_index = write_dbt_docs(url)
+        except Exception as exc:  # the run's data is there; say what failed and fail the run at the end
+            print(f"  dbt docs failed: {exc}", file=sys.stderr)
+            docs_index = None
+            failed.append("dbt docs")
+
         print("\nFiles this run (audit.load_batch):")
         for dataset, status, files, rows in batch_summary(url, started):
             print(f"  {dataset:34} {status:18} {files:3} files {rows:9} rows")
@@ -223,6 +265,7 @@ def cmd_run(args) -> int:
         print(f"  processed      {settings.processed_dir()}")
         print(f"  quarantine     {settings.quarantine_dir()}")
         print(f"  IG report      {report.default_out_dir() / 'index.html'}")
+        print(f"  dbt docs       {docs_index or 'not written (see above)'}  (models, lineage, exposures)")
         print("\nRows per mart:")
         for table, rows in mart_row_counts(url):
             print(f"  marts.{table:40} {rows:8}")
@@ -282,6 +325,9 @@ def parser() -> argparse.ArgumentParser:
         "--latest", type=int, help="completeness over each dataset's latest N loaded batches (default: all rows)"
     )
     rep.set_defaults(func=cmd_report)
+
+    docs = sub.add_parser("docs", help="write the dbt docs site into <data folder>/docs/dbt")
+    docs.set_defaults(func=cmd_docs)
     return p
 
 

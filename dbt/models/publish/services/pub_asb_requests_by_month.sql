@@ -1,0 +1,23 @@
+-- fct_asb_requests for publication at city level: requests and Covid-19-related requests by financial year,
+-- month and category, with totals over months (month 'All': the financial year) and over categories
+-- (category 'All'); small counts suppressed (post-hook, cells in the yml).
+--
+-- The year totals are cells of this table, not of another one, so secondary suppression protects the
+-- months against them: a year total published elsewhere with a different suppression pattern could give a
+-- suppressed month away.
+
+with
+
+requests as (
+    select * from {{ ref('fct_asb_requests') }}
+)
+
+select
+    financial_year,
+    case when grouping(month_start) = 1 then 'All' else to_char(month_start, 'YYYY-MM') end as month,
+    case when grouping(category) = 1 then 'All' else category end as category,
+    sum(requests)::bigint as requests,
+    sum(covid_related_requests)::bigint as covid_related_requests,
+    round(100.0 * sum(covid_related_requests) / sum(requests), 1) as covid_related_pct
+from requests
+group by financial_year, cube(month_start, category)
