@@ -109,9 +109,7 @@ def test_analysts_read_the_cohort_marts_but_not_the_person_level_base(pipeline_r
 def test_a_restricted_analyst_links_the_cohort_across_shared_agencies_only(pipeline_run, login_role):
     # Probation is shared police data only (registry shared_with): it sees each young person as police know
     # them, and nobody's youth justice, education or A&E contacts.
-    _, probation = login_role(
-        pipeline_run["url"], security.RESTRICTED_ANALYST, security.partner_role("probation")
-    )
+    _, probation = login_role(pipeline_run["url"], security.RESTRICTED_ANALYST, security.partner_role("probation"))
     with psycopg.connect(warehouse.conninfo(probation)) as conn:
         seen = conn.execute(
             """select count(*), count(*) filter (where known_to_youth_justice or known_to_education
