@@ -1,6 +1,7 @@
 -- fct_disproportionality for publication, with each stage's total over ethnic groups ('All'). Completeness is
 -- withheld for a stage whose 'Not stated' count ends up suppressed (model post-hook): completeness and the
--- total together would give that count back.
+-- total together would give that count back. Likewise the relative rate index where White's count is
+-- suppressed: with a group's published rate it gives White's count back.
 
 with
 
