@@ -1,0 +1,105 @@
+-- Victims of crime by financial quarter and crime category, and how many of them were repeat victims: the
+-- victim of two or more crimes in the twelve months to the end of the quarter. Categories come in two schemes
+-- (Home Office offence group and police.uk crime type), each with an 'All' row (distinct victims, which are not
+-- the sum of the categories: one person can be a victim in several).
+
+with
+
+crimes as (
+    select crime_reference, offence_date, victim_person_key, offence_group, crime_type
+    from {{ ref('int_crimes_classified') }}
+    where victim_person_key is not null
+),
+
+dates as (
+    select date_day, financial_year_quarter, quarter_start from {{ ref('dim_date') }}
+),
+
+first_crime as (
+    select min(offence_date) as first_offence_date from crimes
+),
+
+victimisations as (
+    select
+        crimes.*,
+        dates.financial_year_quarter,
+        dates.quarter_start,
+        cast(dates.quarter_start + interval '3 months' - interval '1 day' as date) as quarter_end
+    from crimes
+    inner join dates on dates.date_day = crimes.offence_date
+),
+
+categorised as (
+    select
+        victimisations.*,
+        'offence_group' as category_scheme,
+        coalesce(offence_group, 'Unclassified') as crime_category
+    from victimisations
+    union all
+    select victimisations.*, 'police_uk_crime_type', coalesce(crime_type, 'Unclassified')
+    from victimisations
+),
+
+with_all_categories as (
+    select * from categorised
+    union all
+    select victimisations.*, scheme.category_scheme, 'All'
+    from victimisations
+    cross join (values ('offence_group'), ('police_uk_crime_type')) as scheme (category_scheme)
+),
+
+victim_quarters as (
+    -- Each victim once per quarter and category they were a victim in.
+    select
+        category_scheme, crime_category, financial_year_quarter, quarter_start, quarter_end, victim_person_key,
+        count(*) as crimes_in_quarter
+    from with_all_categories
+    group by category_scheme, crime_category, financial_year_quarter, quarter_start, quarter_end, victim_person_key
+),
+
+crimes_in_twelve_months as (
+    -- For each victim and quarter: their crimes of any kind, and of this category, in the twelve months to
+    -- the quarter's end.
+    select
+        victim_quarters.category_scheme,
+        victim_quarters.crime_category,
+        victim_quarters.financial_year_quarter,
+        victim_quarters.victim_person_key,
+        count(distinct earlier.crime_reference) as crimes_any_category,
+        count(distinct earlier.crime_reference) filter (
+            where victim_quarters.crime_category = 'All' or earlier.crime_category = victim_quarters.crime_category
+        ) as crimes_same_category
+    from victim_quarters
+    inner join categorised as earlier
+        on earlier.victim_person_key = victim_quarters.victim_person_key
+        and earlier.category_scheme = victim_quarters.category_scheme
+        and earlier.offence_date > victim_quarters.quarter_end - interval '12 months'
+        and earlier.offence_date <= victim_quarters.quarter_end
+    group by 1, 2, 3, 4
+)
+
+select
+    victim_quarters.financial_year_quarter,
+    victim_quarters.quarter_start,
+    victim_quarters.category_scheme,
+    victim_quarters.crime_category,
+    sum(victim_quarters.crimes_in_quarter)::bigint as crimes,
+    count(*) as victims,
+    count(*) filter (where twelve.crimes_any_category >= 2) as repeat_victims,
+    round(100.0 * count(*) filter (where twelve.crimes_any_category >= 2) / count(*), 1) as repeat_rate_pct,
+    count(*) filter (where twelve.crimes_same_category >= 2) as repeat_victims_same_category,
+    round(100.0 * count(*) filter (where twelve.crimes_same_category >= 2) / count(*), 1)
+        as repeat_rate_same_category_pct,
+    -- Fewer than 12 while the warehouse holds less than a year before the quarter's end: rates then undercount.
+    least(
+        12,
+        (extract(year from age(victim_quarters.quarter_end + 1, date_trunc('month', first_crime.first_offence_date)))
+            * 12
+         + extract(month from age(victim_quarters.quarter_end + 1, date_trunc('month', first_crime.first_offence_date))))
+    )::integer as lookback_months_available
+from victim_quarters
+inner join crimes_in_twelve_months as twelve using (category_scheme, crime_category, financial_year_quarter, victim_person_key)
+cross join first_crime
+group by
+    victim_quarters.financial_year_quarter, victim_quarters.quarter_start, victim_quarters.quarter_end,
+    victim_quarters.category_scheme, victim_quarters.crime_category, first_crime.first_offence_date

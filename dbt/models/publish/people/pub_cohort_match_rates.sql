@@ -1,0 +1,4 @@
+-- fct_cohort_match_rates for publication. No total row: a person known to several agencies is in several
+-- rows, so the rows do not add up.
+
+select * from {{ ref('fct_cohort_match_rates') }}
