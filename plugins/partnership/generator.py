@@ -21,6 +21,9 @@ Planted figures (tests find them back in the warehouse; see :data:`PLANTED` and 
 - a cohort of young people (300 at scale 1) is known to police (as suspects), youth justice and education;
 - repeat victims (150 at scale 1) are each the victim of a crime every other month;
 - police volume collapses to 10% in the fourth month generated (as when GMP's recording system changed);
+- the GMP police.uk street-level file covers all ten Greater Manchester districts, with Manchester at 27% of
+  the force's victim-based crime (Community Safety Strategy 2022-25, 2021/22); the other districts' rows are
+  drawn from their own random stream, so Manchester's rows (and every other extract) are unchanged;
 - stop and search falls on Black people at about three times their share of the population;
 - 59% of alcohol treatment exits are successful; alcohol-specific admissions run at about 1,066 per 100,000
   residents a year (Manchester 2019/20); the synthetic population is about 550,000.
@@ -54,6 +57,7 @@ PLANTED = {
     "stop_search_black_share": 0.30,  # vs 12% of the population: about three times
     "alcohol_exits_successful": 0.59,
     "alcohol_admissions_per_100k_year": 1066,
+    "manchester_share_of_gm_victim_based": 0.27,  # of police.uk victim-based crime in GMP's street-level file
 }
 
 ETHNIC_GROUPS = ["White", "Asian", "Black", "Mixed", "Other"]
@@ -76,6 +80,8 @@ CRIME_TYPES = {  # police.uk crime type: share of recorded crime (roughly Manche
     "Other crime": 0.04,
 }
 VICTIMLESS = {"Drugs", "Possession of weapons", "Public order", "Other crime"}
+VICTIM_BASED_TYPES = {t: w for t, w in CRIME_TYPES.items() if t not in VICTIMLESS}
+OTHER_TYPES = {t: w for t, w in CRIME_TYPES.items() if t in VICTIMLESS}
 # Home Office codes per crime type, with their relative frequency (codes: dbt/seeds/ho_offence_codes.csv).
 HO_CODES = {
     "Violence and sexual offences": {
@@ -255,6 +261,26 @@ def load_places(seeds_dir: Path | None = None) -> list[Place]:
     return places
 
 
+def load_gm_places(seeds_dir: Path | None = None) -> list[Place]:
+    """The other nine Greater Manchester districts' LSOAs, weighted by deprivation as Manchester's are."""
+    seeds_dir = seeds_dir or settings.DBT_PROJECT_DIR / "seeds"
+    with open(seeds_dir / "imd2015_lsoa11.csv", newline="") as f:
+        decile = {r["lsoa11_code"]: int(r["imd_decile"]) for r in csv.DictReader(f)}
+    with open(seeds_dir / "ons_lsoa11_to_ward19.csv", newline="") as f:
+        return [
+            Place(
+                r["lsoa11_code"],
+                r["lsoa11_name"],
+                r["ward19_name"],
+                r["ward19_code"],
+                float(11 - decile.get(r["lsoa11_code"], 5)),
+                False,
+            )
+            for r in csv.DictReader(f)
+            if r["district_code"] != MANCHESTER
+        ]
+
+
 def month_starts(first: str, months: int) -> list[date]:
     year, month = (int(x) for x in first.split("-"))
     out = []
@@ -393,9 +419,11 @@ def _sv_codes(seeds_dir: Path | None = None) -> set[str]:
 
 class Generator:
     def __init__(self, landing: Path, seed: int, first_month: str, months: int, scale: float):
-        self.landing, self.months, self.scale = landing, months, scale
+        self.landing, self.months, self.scale, self.seed = landing, months, scale, seed
         self.rng = random.Random(seed)
         self.places = load_places()
+        self.gm_places = load_gm_places()
+        self.gm_place_weights = [p.weight for p in self.gm_places]
         self.place_weights = [p.weight for p in self.places]
         self.people = People(seed, scale, self.places)
         self.sv_codes = _sv_codes()
@@ -461,6 +489,7 @@ class Generator:
         asb = self.open("police__asb_incidents", label)
         street = self.open("police_uk__street_crime", f"{label}-greater-manchester")
         seq = 0
+        mcr_street = Counter()  # Manchester's rows in the street-level file: victim-based, other crime, ASB
 
         def write_crime(crime_type: str, suspect: Person | None = None, victim: Person | None = None) -> None:
             nonlocal seq
@@ -528,6 +557,7 @@ class Generator:
                     "outcome": outcome,
                 }
             )
+            mcr_street["other" if crime_type in VICTIMLESS else "victim_based"] += 1
             street.write(
                 {
                     "crime_id": hashlib.sha256(reference.encode()).hexdigest(),
@@ -567,6 +597,7 @@ class Generator:
                     "street_community_flag": "Y" if place.city_centre and rng.random() < 0.1 else "N",
                 }
             )
+            mcr_street["asb"] += 1
             street.write(
                 {
                     "crime_id": "",
@@ -580,7 +611,41 @@ class Generator:
                 }
             )
         asb.close()
+        self.rest_of_greater_manchester(street, label, mcr_street)
         street.close()
+
+    def rest_of_greater_manchester(self, street: _Extract, label: str, mcr: Counter) -> None:
+        """GMP's street-level file also holds the other nine districts: rows sized so that Manchester makes
+        the planted share of the force's victim-based crime (and of its other crime and ASB). Drawn from a
+        stream of their own, so adding them changes none of the rows above or of any later extract."""
+        rng = random.Random(f"gm-street:{self.seed}:{label}")
+        share = PLANTED["manchester_share_of_gm_victim_based"]
+        others = (1 - share) / share
+        batches = [
+            (round(mcr["victim_based"] * others), VICTIM_BASED_TYPES),
+            (round(mcr["other"] * others), OTHER_TYPES),
+            (round(mcr["asb"] * others), {"Anti-social behaviour": 1}),
+        ]
+        seq = 0
+        for rows, types in batches:
+            for _ in range(rows):
+                seq += 1
+                crime_type = rng.choices(list(types), weights=list(types.values()))[0]
+                place = rng.choices(self.gm_places, weights=self.gm_place_weights)[0]
+                asb = crime_type == "Anti-social behaviour"
+                street.write(
+                    {
+                        "crime_id": "" if asb else hashlib.sha256(f"GM{label}{seq:07d}".encode()).hexdigest(),
+                        "month": label,
+                        "reported_by": "Greater Manchester Police",
+                        "falls_within": "Greater Manchester Police",
+                        "location": f"On or near {place.ward}",
+                        "lsoa_code": place.lsoa,
+                        "lsoa_name": place.lsoa_name,
+                        "crime_type": crime_type,
+                        "last_outcome_category": "" if asb else rng.choices(OUTCOMES, weights=OUTCOME_WEIGHTS)[0],
+                    }
+                )
 
     def stop_search(self, m: int, month: date) -> None:
         rng = self.rng

@@ -1,0 +1,58 @@
+-- fct_deprivation_gradient for publication. The least deprived deciles the mart pools as its reference
+-- (reference_deciles, '6-9') are published as one cell, so the rate ratio is always against a published
+-- cell; the city total is the 'All' row. Small counts are suppressed by the folder's post-hook; a ratio
+-- would give the reference cell's rate away, so when that cell is suppressed every ratio of its year and
+-- group is withheld too (the model's own post-hook, which runs after the folder's).
+
+{{ config(post_hook=[
+    "update {{ this }} as cell set rate_ratio_vs_least_deprived = null
+     from {{ this }} as reference
+     where reference.financial_year = cell.financial_year and reference.crime_group = cell.crime_group
+       and reference.is_reference and reference.crime_count is null"
+]) }}
+
+with
+
+gradient as (
+    select * from {{ ref('fct_deprivation_gradient') }}
+),
+
+banded as (
+    select
+        *,
+        case
+            when imd_decile between split_part(reference_deciles, '-', 1)::int and split_part(reference_deciles, '-', 2)::int
+                then reference_deciles
+            else imd_decile::text
+        end as imd_deciles
+    from gradient
+),
+
+cells as (
+    select
+        financial_year,
+        crime_group,
+        case when grouping(imd_deciles) = 1 then 'All' else imd_deciles end as imd_deciles,
+        sum(lsoa_count)::bigint as lsoa_count,
+        sum(population)::bigint as population,
+        sum(crime_count)::bigint as crime_count,
+        max(months_covered) as months_covered,
+        max(reference_deciles) as reference_deciles,
+        1000.0 * sum(crime_count) / nullif(sum(population), 0) as rate
+    from banded
+    group by financial_year, crime_group, cube(imd_deciles)
+)
+
+select
+    financial_year,
+    crime_group,
+    imd_deciles,
+    imd_deciles = reference_deciles as is_reference,
+    lsoa_count,
+    population,
+    crime_count,
+    months_covered,
+    round(rate, 2) as rate_per_1000,
+    round(rate / nullif(max(rate) filter (where imd_deciles = reference_deciles)
+        over (partition by financial_year, crime_group), 0), 2) as rate_ratio_vs_least_deprived
+from cells
