@@ -39,6 +39,15 @@ def test_every_publish_table_declares_its_cells(pipeline_run, publish_models):
     assert tables == declared  # nothing lands in publish without disclosure control
 
 
+def test_every_mart_says_whether_it_may_be_published(manifest):
+    marts = {
+        node["name"]: node["config"]["meta"].get("publication")
+        for node in models(manifest)
+        if node["schema"] == "marts"
+    }
+    assert {name: status for name, status in marts.items() if status not in ("publishable", "internal_only")} == {}
+
+
 def test_every_publishable_fact_mart_has_a_suppressed_version(manifest, publish_models):
     publishable = {
         node["unique_id"]
