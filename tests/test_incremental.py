@@ -187,3 +187,20 @@ def test_one_more_month_adds_only_its_rows_and_replaces_only_corrected_records(
             assert query(warehouse_url, f"select {column} from {copy.relation} where {key[0]} = %s", k[0]) == [
                 (corrected[copy.dataset][1],)
             ]
+
+
+def test_every_incremental_model_is_keyed_indexed_by_batch_and_open_to_retention(dbt_manifest):
+    """What retention and the next month's build rely on, for every incremental model (dbt parse only)."""
+    nodes = [n for n in json.loads(dbt_manifest.read_text())["nodes"].values() if n["resource_type"] == "model"]
+    incremental = [n for n in nodes if n["config"]["materialized"] == "incremental"]
+    assert len(incremental) >= 4
+    copies = {c.model for found in retention.incremental_copies(dbt_manifest).values() for c in found}
+    for node in incremental:
+        config = node["config"]
+        assert node["name"] in copies, "names its retention source and record date"
+        assert config["unique_key"] and config["incremental_strategy"] == "delete+insert", node["name"]
+        assert {"columns": ["batch_id"]} in [{"columns": i["columns"]} for i in config["indexes"]], node["name"]
+        hooks = " ".join(h["sql"] for h in config["post-hook"])
+        assert "allow_retention_deletes()" in hooks, f"{node['name']}: the loader may delete its expired rows"
+        if node["schema"] == "intermediate" and node["name"] != "int_street_crime_located":  # person-level
+            assert "restrict_rows_to_partners" in hooks, node["name"]
