@@ -1,8 +1,10 @@
 """Retention against a real PostgreSQL and real files: exactly the expired raw rows and files are deleted, each
-deletion is recorded, a dry run deletes nothing, and the governance DAG does the same through Airflow."""
+deletion is recorded, a dry run deletes nothing, the incremental dbt models lose their copies of the expired
+rows too, and the governance DAG does the same through Airflow."""
 
 import calendar
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -12,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from partnership import loader, retention, security, warehouse
+from partnership import loader, retention, runner, security, warehouse
 from partnership.generator import generate
 from partnership.registry import get_dataset, load_registry
 
@@ -63,7 +65,7 @@ def raw_counts(url):
 
 
 @pytest.fixture
-def landed_and_loaded(warehouse_url, data_dir):
+def landed_and_loaded(warehouse_url, data_dir, dbt_manifest):
     """Three months of every dataset loaded; a quarantined police file; a police file waiting in landing."""
     for name, paths in generate(months=3, scale=0.1).items():
         for path in paths:
@@ -154,6 +156,75 @@ def test_retention_deletes_exactly_the_expired_rows_and_files_and_records_each(l
                 assert batch_id is not None
 
     assert retention.enforce_retention(url, today=TODAY) == [], "nothing left to delete"
+
+
+def test_retention_deletes_the_expired_copies_in_incremental_models(warehouse_url, data_dir, dbt_manifest, login_role):
+    """Incremental models keep their own copies of raw rows: retention deletes the expired ones there too, found
+    through the manifest, one audit record per model and batch, as the loader (the governance DAG's role)."""
+    for name, paths in generate(months=3, scale=0.1).items():
+        for path in paths:
+            assert loader.ingest_file(get_dataset(name), path)["status"] == "loaded"
+    runner.dbt("build", "--select", "+config.materialized:incremental", url=warehouse_url)
+    copies = retention.incremental_copies(dbt_manifest)
+    ae_copy = "intermediate.int_ae_assault_attendances_located"
+    assert [c.relation for c in copies["health__ae_assault_attendances"]] == [ae_copy]
+    assert {c.relation for found in copies.values() for c in found} >= {
+        "intermediate.int_crimes_classified",
+        "intermediate.int_asb_incidents_located",
+        "intermediate.int_street_crime_located",
+    }
+
+    # Two years on, A&E (36 months) expires up to 2024-05-15, part way through the data; the rest (84 and 240
+    # months) keep everything.
+    today = date(2027, 5, 15)
+    cutoffs = {ds.name: months_before(today, ds.retention_months) for ds in load_registry()}
+    assert cutoffs["health__ae_assault_attendances"] == date(2024, 5, 15)
+    expected = expired_rows_by_batch(warehouse_url, data_dir, cutoffs)
+    expected_ae = {b: n for (d, b), n in expected.items() if d == "health__ae_assault_attendances"}
+    assert len(expected_ae) == 2, "April wholly and May partly"
+    counts_before = {
+        c.relation: query(warehouse_url, f"select count(*) from {c.relation}")[0][0]
+        for found in copies.values()
+        for c in found
+    }
+
+    _, loader_url = login_role(warehouse_url, security.LOADER)
+    done = retention.enforce_retention(loader_url, today=today, deleted_by="test", manifest=dbt_manifest)
+
+    copy_deletions = {(d.target, d.batch_id): d.rows for d in done if d.target.startswith("intermediate.")}
+    assert copy_deletions == {(ae_copy, b): n for b, n in expected_ae.items()}, "the generator sends no corrections"
+    recorded = query(
+        warehouse_url,
+        "select batch_id, rows_deleted, rule from audit.retention_deletion where target = %s order by 1",
+        ae_copy,
+    )
+    assert {b: n for b, n, _ in recorded} == expected_ae
+    assert all("incremental model int_ae_assault_attendances_located: arrival_date" in r for _, _, r in recorded)
+    # The copy now holds exactly what a full rebuild from staging would: the records raw still has.
+    assert query(warehouse_url, f"select min(arrival_date) >= '2024-05-15' from {ae_copy}") == [(True,)]
+    assert set(query(warehouse_url, f"select attendance_id from {ae_copy}")) == set(
+        query(warehouse_url, "select attendance_id from staging.stg_health__ae_assault_attendances")
+    )
+    for relation, rows in counts_before.items():
+        deleted = sum(n for (target, _), n in copy_deletions.items() if target == relation)
+        assert query(warehouse_url, f"select count(*) from {relation}")[0][0] == rows - deleted
+
+    assert retention.enforce_retention(loader_url, today=today, manifest=dbt_manifest) == [], "nothing left"
+
+
+def test_an_incremental_model_without_retention_meta_stops_retention_before_any_deletion(
+    landed_and_loaded, tmp_path, dbt_manifest
+):
+    manifest = json.loads(dbt_manifest.read_text())
+    node = next(n for n in manifest["nodes"].values() if n["name"] == "int_asb_incidents_located")
+    del node["config"]["meta"]["retention_source"]
+    broken = tmp_path / "manifest.json"
+    broken.write_text(json.dumps(manifest))
+    before = raw_counts(landed_and_loaded)
+    with pytest.raises(ValueError, match="int_asb_incidents_located must name the registry dataset"):
+        retention.enforce_retention(landed_and_loaded, today=TODAY, manifest=broken)
+    assert raw_counts(landed_and_loaded) == before
+    assert query(landed_and_loaded, "select count(*) from audit.retention_deletion") == [(0,)]
 
 
 def test_the_cli_dry_run_lists_without_deleting(landed_and_loaded, data_dir):

@@ -119,9 +119,11 @@ def cmd_dbt_parse(args) -> int:
 
 
 def cmd_retention(args) -> int:
-    from partnership import retention
+    from partnership import retention, runner
 
     with warehouse_for_cli() as url:
+        if not (settings.DBT_PROJECT_DIR / "target" / "manifest.json").exists():
+            runner.dbt("parse", url=url)  # retention finds the incremental models' copies in the manifest
         deletions = retention.enforce_retention(url, dry_run=args.dry_run)
     verb = "would delete" if args.dry_run else "deleted"
     for d in deletions:

@@ -8,8 +8,15 @@ For each registry dataset, the cutoff is today minus ``retention_months``:
 - files in the dataset's landing, processed and quarantine folders last modified before the cutoff are deleted,
   one audit row per file (with the batch that loaded or quarantined it, when there is one).
 
-Staging models are views over raw, so they forget deleted rows at once; the intermediate table is rebuilt
-from staging by the next dbt run, which the governance DAG triggers when raw rows were deleted.
+- rows of the incremental dbt models built on the dataset, whose record date is before the cutoff, are deleted
+  too, one audit row per model and batch: an incremental model keeps its own copy of every row it has built
+  and is not rebuilt from staging. The models are found in the dbt manifest (``dbt/target/manifest.json``):
+  each incremental model names the dataset it copies and its record-date column in ``config.meta``
+  (``retention_source``, ``retention_date_column``), and one that does not stops retention before anything is
+  deleted.
+
+Staging models are views over raw, so they forget deleted rows at once; the tables dbt rebuilds in full are
+rebuilt from staging by the next dbt run, which the governance DAG triggers when raw rows were deleted.
 The governance DAG (:mod:`partnership.governance`) and ``partnership retention [--dry-run]`` both call
 :func:`enforce_retention`.
 """
@@ -34,7 +41,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Deletion:
     dataset: str
-    target: str  # raw.<table> or a file's path
+    target: str  # raw.<table>, <schema>.<model> (an incremental model's copy) or a file's path
     batch_id: int | None
     rows: int | None  # rows deleted from raw; None for a file
     rule: str
@@ -59,6 +66,66 @@ def _expired_rows(conn: psycopg.Connection, ds: Dataset, before: date, dry_run: 
         query = sql.SQL(
             "with gone as (delete from {} where {} returning _batch_id) "
             "select _batch_id, count(*) from gone group by 1 order by 1"
+        ).format(table, expired)
+    return conn.execute(query, (before,)).fetchall()
+
+
+@dataclass(frozen=True)
+class IncrementalCopy:
+    """An incremental dbt model's table, which keeps its own copy of the rows of one registry dataset."""
+
+    model: str
+    schema: str
+    table: str
+    dataset: str
+    date_column: str
+
+    @property
+    def relation(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+
+def incremental_copies(manifest: Path | None = None) -> dict[str, list[IncrementalCopy]]:
+    """The incremental models of the dbt manifest, by the registry dataset each copies (its config.meta)."""
+    path = manifest or settings.DBT_PROJECT_DIR / "target" / "manifest.json"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} is missing: run `partnership dbt-parse` first (retention reads the incremental models there)"
+        )
+    datasets = {ds.name for ds in load_registry()}
+    copies: dict[str, list[IncrementalCopy]] = {}
+    for node in json.loads(path.read_text())["nodes"].values():
+        config = node.get("config") or {}
+        if node["resource_type"] != "model" or config.get("materialized") != "incremental":
+            continue
+        meta = config.get("meta") or {}
+        dataset, column = meta.get("retention_source"), meta.get("retention_date_column")
+        if dataset not in datasets or not column:
+            raise ValueError(
+                f"incremental model {node['name']} must name the registry dataset it copies and its record date "
+                f"in config.meta (retention_source, retention_date_column), so that retention deletes its "
+                f"expired rows; it has {meta.get('retention_source')!r}, {meta.get('retention_date_column')!r}"
+            )
+        copy = IncrementalCopy(node["name"], node["schema"], node.get("alias") or node["name"], dataset, column)
+        copies.setdefault(dataset, []).append(copy)
+    return {name: sorted(found, key=lambda c: c.relation) for name, found in copies.items()}
+
+
+def _expired_copies(
+    conn: psycopg.Connection, copy: IncrementalCopy, before: date, dry_run: bool
+) -> list[tuple[int, int]]:
+    """(batch, rows) of an incremental model's rows recorded before the cutoff: deleted, or only counted."""
+    if conn.execute("select to_regclass(%s)", (copy.relation,)).fetchone()[0] is None:
+        return []  # not built yet: dbt will build it from staging, which no longer has the expired rows
+    table = sql.Identifier(copy.schema, copy.table)
+    # The model's record date is typed (a date, or a month's first day), the same instant as raw's text.
+    expired = sql.SQL("cast({} as date) < %s").format(sql.Identifier(copy.date_column))
+    if dry_run:
+        query = sql.SQL("select batch_id, count(*) from {} where {} group by 1 order by 1").format(table, expired)
+    else:
+        query = sql.SQL(
+            "with gone as (delete from {} where {} returning batch_id) "
+            "select batch_id, count(*) from gone group by 1 order by 1"
         ).format(table, expired)
     return conn.execute(query, (before,)).fetchall()
 
@@ -93,10 +160,16 @@ def _record(conn: psycopg.Connection, d: Deletion, deleted_by: str) -> None:
 
 
 def enforce_retention(
-    url: str | None = None, *, today: date | None = None, dry_run: bool = False, deleted_by: str = "cli"
+    url: str | None = None,
+    *,
+    today: date | None = None,
+    dry_run: bool = False,
+    deleted_by: str = "cli",
+    manifest: Path | None = None,
 ) -> list[Deletion]:
     """Delete (or, with dry_run, only list) everything past retention; return the deletions, each recorded."""
     today = today or date.today()
+    copies = incremental_copies(manifest)  # first: a model retention cannot handle stops it before any deletion
     deletions: list[Deletion] = []
     # autocommit: each dataset's transaction below commits on its own, so a failure later cannot undo the
     # audit records of files already deleted.
@@ -111,6 +184,12 @@ def enforce_retention(
                     deletions.append(Deletion(ds.name, ds.raw_table, batch_id, rows, rule))
                     if not dry_run:
                         _record(conn, deletions[-1], deleted_by)
+                for copy in copies.get(ds.name, []):
+                    copy_rule = f"{rule} (copy in incremental model {copy.model}: {copy.date_column})"
+                    for batch_id, rows in _expired_copies(conn, copy, before, dry_run):
+                        deletions.append(Deletion(ds.name, copy.relation, batch_id, rows, copy_rule))
+                        if not dry_run:
+                            _record(conn, deletions[-1], deleted_by)
                 file_rule = f"retention_months={ds.retention_months}: file last modified before {before}"
                 for path in _expired_files(ds, before):
                     deletions.append(Deletion(ds.name, str(path), _batch_of(conn, ds, path), None, file_rule))

@@ -36,6 +36,8 @@ DBT_READERS = {
     "publish": (ANALYST,),
     "reference": (IG_REVIEWER,),
 }
+# dbt schemas holding incremental models, whose expired rows retention deletes (as the loader).
+RETENTION_SCHEMAS = ("intermediate",)
 # Audit tables: which roles may do what. The IG reviewer reads them all.
 AUDIT_GRANTS = {
     # dbt reads the gate's verdicts for the scorecard's data-quality status (stg_audit__load_months).
@@ -107,6 +109,12 @@ def _statements(conn: psycopg.Connection) -> list[sql.Composable]:
     for table, grants in AUDIT_GRANTS.items():
         for role, privileges in grants.items():
             q(sql.SQL("grant {} on {} to {}").format(sql.SQL(privileges), _id("audit", table), _id(role)))
+
+    # Incremental dbt models keep their own copies of raw rows, so retention (run as the loader) deletes there
+    # too: usage on the schema here; on each table, delete and select on only its batch and record-date
+    # columns, from the models' post-hook allow_retention_deletes (dbt/macros). No person-level column.
+    for schema in RETENTION_SCHEMAS:
+        q(sql.SQL("grant usage on schema {} to {}").format(_id(schema), _id(LOADER)))
 
     # dbt's schemas: the transformer creates there; readers get select on what exists now and, through default
     # privileges, on every table or view the transformer (or the role running init, which runs dbt in

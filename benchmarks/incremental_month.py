@@ -1,0 +1,136 @@
+"""What loading one more month costs dbt, with the large fact models incremental by load batch (issue 5).
+
+    uv run python benchmarks/incremental_month.py [--months 12] [--scale 1] [--server URL] [--keep]
+
+In a throwaway database on the server (default: the local one, or WAREHOUSE_URL's), it generates months + 1
+months of extracts, loads the first `months` with the loader (the ingest DAGs' own code; loading is not timed),
+then times three `dbt build`s of the whole project (models, seeds, data and unit tests):
+
+1. the first, full build of `months` months;
+2. after one more month is loaded: the incremental models add that month's batch only;
+3. the same data rebuilt with --full-refresh: what every month would cost if the models were tables.
+
+For each it prints the whole build's wall time and, per incremental model, dbt's execution time and the rows
+the build wrote (dbt's rows_affected). This is a benchmark, not a test: timings depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+
+from partnership import loader, runner, settings, warehouse
+from partnership.generator import generate, month_starts
+from partnership.registry import get_dataset
+
+
+def with_database(url: str, name: str) -> str:
+    base, _, query = url.partition("?")
+    return base.rsplit("/", 1)[0] + "/" + name + (f"?{query}" if query else "")
+
+
+def load(files: list[Path]) -> int:
+    rows = 0
+    for dataset, path in files:
+        result = loader.ingest_file(get_dataset(dataset), path)
+        assert result["status"] == "loaded", (path, result)
+        rows += result.get("rows", 0) or 0
+    return rows
+
+
+def build(url: str, target: Path, *extra: str) -> dict:
+    """`dbt build` of the whole project; (wall seconds, {incremental model: (seconds, rows written)})."""
+    env = {**os.environ, **runner.dbt_environment(url)}
+    dbt = Path(sys.executable).with_name("dbt")
+    start = time.perf_counter()
+    subprocess.run(
+        [str(dbt), "build", "--target-path", str(target), "--quiet", *extra],
+        cwd=settings.DBT_PROJECT_DIR,
+        env=env,
+        check=True,
+    )
+    wall = time.perf_counter() - start
+    manifest = json.loads((target / "manifest.json").read_text())["nodes"]
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    incremental = {
+        manifest[r["unique_id"]]["name"]: (r["execution_time"], (r.get("adapter_response") or {}).get("rows_affected"))
+        for r in results
+        if r["unique_id"].startswith("model.") and manifest[r["unique_id"]]["config"]["materialized"] == "incremental"
+    }
+    models = sum(1 for r in results if r["unique_id"].startswith("model."))
+    return {"wall": wall, "incremental": incremental, "models": models, "nodes": len(results)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--months", type=int, default=12)
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument(
+        "--server", default=os.environ.get("WAREHOUSE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    args = parser.parse_args()
+
+    name = f"pw_bench_incremental_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(warehouse.conninfo(args.server), autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    url = with_database(args.server, name)
+    folder = Path(tempfile.mkdtemp(prefix="incremental-bench-"))
+    os.environ["PARTNERSHIP_DATA_DIR"] = str(folder)  # the loader's processed folder
+    os.environ["WAREHOUSE_URL"] = url
+    # Navigator referrals carry NHS numbers: a key made for this run, as `partnership run` does for a demo.
+    os.environ.setdefault("PSEUDONYMISATION_KEY_NHS_NUMBER", secrets.token_hex(32))
+    try:
+        warehouse.init_warehouse(url)
+        files = generate(folder / "generated", months=args.months + 1, scale=args.scale)
+        new_month = f"{month_starts('2024-04', args.months + 1)[-1]:%Y-%m}"
+        every = [(d, p) for d, paths in files.items() for p in paths]
+        earlier = [(d, p) for d, p in every if new_month not in p.name]
+        later = [(d, p) for d, p in every if new_month in p.name]
+
+        start = time.perf_counter()
+        rows = load(earlier)
+        print(f"loaded {args.months} months, {len(earlier)} files, {rows} rows in {time.perf_counter() - start:.0f} s")
+        full = build(url, folder / "target-full")
+        rows = load(later)
+        print(f"loaded one more month ({new_month}): {len(later)} files, {rows} rows")
+        incremental = build(url, folder / "target-incremental")
+        refresh = build(url, folder / "target-refresh", "--full-refresh")
+    finally:
+        if not args.keep:
+            with psycopg.connect(warehouse.conninfo(args.server), autocommit=True) as conn:
+                conn.execute(f'drop database if exists "{name}" with (force)')
+        shutil.rmtree(folder, ignore_errors=True)
+
+    runs = [
+        (f"first build ({args.months} months)", full),
+        ("one more month, incremental", incremental),
+        (f"same {args.months + 1} months, --full-refresh", refresh),
+    ]
+    print(f"\nscale {args.scale}; whole project: {full['models']} models, {full['nodes']} nodes with seeds and tests")
+    print(f"{'build':36} {'whole project s':>16} {'incremental models s':>21}")
+    for label, run in runs:
+        seconds = sum(t for t, _ in run["incremental"].values())
+        print(f"{label:36} {run['wall']:16.1f} {seconds:21.2f}")
+    print(f"\n{'incremental model':40} " + " ".join(f"{label[:24]:>26}" for label, _ in runs))
+    for model in sorted(full["incremental"]):
+        cells = []
+        for _, run in runs:
+            seconds, written = run["incremental"][model]
+            cells.append(f"{seconds:7.2f} s {written if written is not None else '?':>9} rows")
+        print(f"{model:40} " + " ".join(f"{c:>26}" for c in cells))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+-- One row per assault-related A&E attendance (latest version), with the incident's ward and locality where the
+-- patient gave one, the arrival's periods and hour of the week, and the Navigator pseudonym where linkage
+-- applies. Person-level health data: restricted, under row security.
+--
+-- Incremental by load batch, as int_crimes_classified: a corrected attendance in a new batch replaces the earlier
+-- row (delete+insert on attendance_id).
+{{
+    config(
+        materialized='incremental',
+        unique_key='attendance_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        indexes=[{'columns': ['batch_id']}, {'columns': ['arrival_date']}],
+        post_hook=["{{ restrict_rows_to_partners('agency') }}", "{{ allow_retention_deletes() }}"]
+    )
+}}
+
+with
+
+attendances as (
+    select * from {{ ref('stg_health__ae_assault_attendances') }}
+    {% if is_incremental() %}
+    where batch_id not in (select distinct batch_id from {{ this }})
+    {% endif %}
+),
+
+geography as (
+    select * from {{ ref('dim_geography') }}
+),
+
+dates as (
+    select * from {{ ref('dim_date') }}
+)
+
+select
+    attendances.attendance_id,
+    'health' as agency,
+    attendances.arrival_datetime,
+    cast(attendances.arrival_datetime as date) as arrival_date,
+    dates.month_start,
+    dates.financial_year,
+    dates.financial_year_quarter,
+    dates.pandemic_phase,
+    (dates.iso_day_of_week - 1) * 24 + cast(extract(hour from attendances.arrival_datetime) as integer)
+        as hour_of_week,
+    attendances.patient_person_key,
+    attendances.age,
+    attendances.sex,
+    attendances.site,
+    attendances.assault_method,
+    attendances.location_type,
+    attendances.incident_lsoa_code,
+    -- The incident location is optional in the ISTV data set (about 60% complete): no LSOA, no ward.
+    case
+        when attendances.incident_lsoa_code is null then 'not recorded'
+        else coalesce(geography.ward_code, 'unmatched')
+    end as ward_code,
+    case
+        when attendances.incident_lsoa_code is null then 'Incident location not recorded'
+        else coalesce(geography.ward_name, 'LSOA not in the ONS lookup')
+    end as ward_name,
+    coalesce(geography.locality, 'Unknown') as locality,
+    geography.district_name,
+    geography.imd_decile,
+    coalesce(geography.is_city_centre, false) as is_city_centre,
+    attendances.batch_id
+from attendances
+left join geography on geography.lsoa_code = attendances.incident_lsoa_code
+left join dates on dates.date_day = cast(attendances.arrival_datetime as date)

@@ -1,0 +1,62 @@
+-- One row per ASB incident reported to the police (latest version), placed in its ward and locality, with its
+-- periods and hour of the week: the base for the ASB and hotspot marts. Internal-only police data, so it sits in
+-- intermediate under row security like the other police tables.
+--
+-- Incremental by load batch, as int_crimes_classified: a run adds only the rows of batches it has not built yet;
+-- staging keeps the latest version of each incident, so a corrected incident in a new batch replaces the earlier
+-- row (delete+insert on incident_reference).
+{{
+    config(
+        materialized='incremental',
+        unique_key='incident_reference',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        indexes=[{'columns': ['batch_id']}, {'columns': ['incident_date']}],
+        post_hook=["{{ restrict_rows_to_partners('agency') }}", "{{ allow_retention_deletes() }}"]
+    )
+}}
+
+with
+
+incidents as (
+    select * from {{ ref('stg_police__asb_incidents') }}
+    {% if is_incremental() %}
+    where batch_id not in (select distinct batch_id from {{ this }})
+    {% endif %}
+),
+
+geography as (
+    select * from {{ ref('dim_geography') }}
+),
+
+dates as (
+    select * from {{ ref('dim_date') }}
+)
+
+select
+    incidents.incident_reference,
+    'police' as agency,
+    incidents.incident_datetime,
+    cast(incidents.incident_datetime as date) as incident_date,
+    dates.month_start,
+    dates.financial_year,
+    dates.financial_year_quarter,
+    dates.pandemic_phase,
+    -- Hour of the week, 0 = Monday 00:00-00:59, as in int_crimes_classified.
+    (dates.iso_day_of_week - 1) * 24 + cast(extract(hour from incidents.incident_datetime) as integer)
+        as hour_of_week,
+    incidents.asb_category,
+    incidents.covid_related_flag = 'Y' as is_covid_related,
+    incidents.night_time_economy_flag = 'Y' as is_night_time_economy,
+    incidents.street_community_flag = 'Y' as is_street_community,
+    incidents.lsoa_code,
+    coalesce(geography.ward_code, 'unmatched') as ward_code,
+    coalesce(geography.ward_name, 'LSOA not in the ONS lookup') as ward_name,
+    coalesce(geography.locality, 'Unknown') as locality,
+    geography.district_name,
+    geography.imd_decile,
+    coalesce(geography.is_city_centre, false) as is_city_centre,
+    incidents.batch_id
+from incidents
+left join geography on geography.lsoa_code = incidents.lsoa_code
+left join dates on dates.date_day = cast(incidents.incident_datetime as date)

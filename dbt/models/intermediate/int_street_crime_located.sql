@@ -1,0 +1,65 @@
+-- One row per published police.uk street-level record (crime or ASB) of every loaded file, placed in its ward
+-- and locality where its LSOA is in Greater Manchester. Open data with no person keys, so no row security; it
+-- is in intermediate because marts aggregate it (and it is the one large fact table without a record key).
+--
+-- Incremental by load batch: police.uk rows have no record key (ASB rows have no Crime ID), so a row is its
+-- batch and its row in the file; a batch is built once, and no later batch replaces it.
+{{
+    config(
+        materialized='incremental',
+        unique_key=['batch_id', 'source_row'],
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        indexes=[{'columns': ['batch_id']}, {'columns': ['month_start']}],
+        post_hook=["{{ allow_retention_deletes() }}"]
+    )
+}}
+
+with
+
+street_crime as (
+    select * from {{ ref('stg_police_uk__street_crime') }}
+    {% if is_incremental() %}
+    where batch_id not in (select distinct batch_id from {{ this }})
+    {% endif %}
+),
+
+geography as (
+    select * from {{ ref('dim_geography') }}
+),
+
+dates as (
+    select * from {{ ref('dim_date') }}
+)
+
+select
+    street_crime.batch_id,
+    street_crime.source_row,
+    street_crime.crime_id,
+    street_crime.month as month_start,
+    dates.financial_year,
+    dates.financial_year_quarter,
+    dates.pandemic_phase,
+    street_crime.crime_type,
+    street_crime.crime_type = 'Anti-social behaviour' as is_anti_social_behaviour,
+    street_crime.last_outcome_category,
+    street_crime.reported_by,
+    street_crime.falls_within,
+    street_crime.longitude,
+    street_crime.latitude,
+    street_crime.location,
+    street_crime.lsoa_code,
+    street_crime.lsoa_name,
+    -- A force's file includes LSOAs outside its area, and some rows have no location at all.
+    case
+        when street_crime.lsoa_code is null then 'no location'
+        else coalesce(geography.ward_code, 'outside Greater Manchester')
+    end as ward_code,
+    geography.ward_name,
+    coalesce(geography.locality, case when street_crime.lsoa_code is null then 'Unknown' else 'Outside Greater Manchester' end)
+        as locality,
+    geography.district_name,
+    coalesce(geography.is_manchester, false) as is_manchester
+from street_crime
+left join geography on geography.lsoa_code = street_crime.lsoa_code
+left join dates on dates.date_day = street_crime.month
