@@ -174,18 +174,18 @@ def cmd_docs(args) -> int:
     return 0
 
 
-def mart_row_counts(url: str) -> list[tuple[str, int]]:
+def mart_row_counts(url: str, schema: str = "marts") -> list[tuple[str, int]]:
     from psycopg import sql
 
     with warehouse.connect(url) as conn:
         tables = [
             r[0]
             for r in conn.execute(
-                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+                "select table_name from information_schema.tables where table_schema = %s order by 1", (schema,)
             )
         ]
         return [
-            (t, conn.execute(sql.SQL("select count(*) from marts.{}").format(sql.Identifier(t))).fetchone()[0])
+            (t, conn.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(schema, t))).fetchone()[0])
             for t in tables
         ]
 
@@ -271,6 +271,9 @@ def cmd_run(args) -> int:
         print("\nRows per mart:")
         for table, rows in mart_row_counts(url):
             print(f"  marts.{table:40} {rows:8}")
+        print("\nRows per publishable table (small counts suppressed):")
+        for table, rows in mart_row_counts(url, "publish"):
+            print(f"  publish.{table:38} {rows:8}")
     print(f"\nfinished in {time.time() - started:.0f} s" + (f"; failed DAGs: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
 
