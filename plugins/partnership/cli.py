@@ -9,6 +9,8 @@ partnership dbt-parse            write dbt/target/manifest.json for cosmos
 partnership retention [--dry-run] delete (or list) data past each dataset's retention period
 partnership report [--out DIR]   write the IG data-quality report (static HTML)
 partnership docs                 write the dbt docs site (models, tests, lineage, exposures) into the data folder
+partnership publish-protect      protect publish_staging's tables together and replace the publish schema's
+partnership publish-audit        try to work suppressed counts back from the publish schema, as an attacker would
 """
 
 from __future__ import annotations
@@ -174,6 +176,43 @@ def cmd_docs(args) -> int:
     return 0
 
 
+def cmd_publish_protect(args) -> int:
+    from partnership import publish
+
+    with warehouse_for_cli() as url:
+        if not publish.manifest_path().exists():
+            from partnership import runner
+
+            runner.dbt("parse", url=url)
+        try:
+            summary = publish.protect_publish(url)
+        except publish.DisclosureAuditFailed as exc:
+            print(exc, file=sys.stderr)
+            return 1
+    for p in summary:
+        share = f"{p.suppressed:6} of {p.count_cells:6} count cells suppressed ({p.suppressed_pct:4.1f}%)"
+        print(f"publish.{p.table:40} {share}")
+    return 0
+
+
+def cmd_publish_audit(args) -> int:
+    from partnership import disclosure_audit, publish
+
+    with warehouse_for_cli() as url:
+        if not publish.manifest_path().exists():
+            from partnership import runner
+
+            runner.dbt("parse", url=url)
+        result = disclosure_audit.audit_publish_schema(url, schema=args.schema)
+    for finding in result.findings:
+        print(f"LEAK {finding}")
+    print(
+        f"{len(result.tables)} publish tables audited, {result.suppressed_cells} suppressed cells, "
+        f"{len(result.findings)} recoverable below the protection width ({result.seconds:.1f} s)"
+    )
+    return 0 if result.ok else 1
+
+
 def mart_row_counts(url: str, schema: str = "marts") -> list[tuple[str, int]]:
     from psycopg import sql
 
@@ -333,6 +372,11 @@ def parser() -> argparse.ArgumentParser:
 
     docs = sub.add_parser("docs", help="write the dbt docs site into <data folder>/docs/dbt")
     docs.set_defaults(func=cmd_docs)
+    prot = sub.add_parser("publish-protect", help="protect the publish candidates and replace the publish schema")
+    prot.set_defaults(func=cmd_publish_protect)
+    aud = sub.add_parser("publish-audit", help="the attacker's audit of the publish schema (exit 1 on any leak)")
+    aud.add_argument("--schema", default="publish", help="the schema holding the published tables")
+    aud.set_defaults(func=cmd_publish_audit)
     return p
 
 

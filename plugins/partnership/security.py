@@ -33,7 +33,8 @@ DBT_READERS = {
     "staging": (),  # typed copies of raw, person-level and not row-filtered: the transformer only
     "intermediate": (RESTRICTED_ANALYST,),
     "marts": (ANALYST,),
-    "publish": (ANALYST,),
+    "publish_staging": (),  # unprotected candidates for publication: the transformer only
+    "publish": (ANALYST,),  # written by partnership.publish (the transformer), not by dbt
     "reference": (IG_REVIEWER,),
 }
 # dbt schemas holding incremental models, whose expired rows retention deletes (as the loader).

@@ -33,5 +33,6 @@ def work_dir() -> Path:
     return data_dir() / "work"
 
 
-# Warehouse schemas: raw loads, dbt layers, publishable outputs, audit records, reference data.
-SCHEMAS = ("raw", "staging", "intermediate", "marts", "publish", "audit", "reference")
+# Warehouse schemas: raw loads, dbt layers, candidates for publication (dbt) and their protected copies
+# (partnership.publish), audit records, reference data.
+SCHEMAS = ("raw", "staging", "intermediate", "marts", "publish_staging", "publish", "audit", "reference")

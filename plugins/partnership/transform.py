@@ -1,4 +1,4 @@
-"""The transform DAG: dbt through astronomer-cosmos, scheduled on the raw-table Assets.
+"""The transform DAG: dbt through astronomer-cosmos, scheduled on the raw-table Assets, then disclosure control.
 
 The dbt graph is read from ``dbt/target/manifest.json`` (``LoadMode.DBT_MANIFEST``), so parsing this DAG
 runs no dbt command; ``partnership dbt-parse`` (or ``dbt parse``) writes the manifest. dbt reaches the
@@ -8,7 +8,7 @@ warehouse through the Airflow connection ``warehouse``, looked up when a task ru
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import AssetAny, dag
+from airflow.sdk import AssetAny, dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, LoadMode, ProfileConfig, ProjectConfig, RenderConfig, TestBehavior
 from cosmos.constants import InvocationMode, TestIndirectSelection
 from cosmos.profiles import PostgresUserPasswordProfileMapping
@@ -38,7 +38,7 @@ def build_transform_dag():
         tags=["transform", "dbt"],
     )
     def transform_warehouse():
-        DbtTaskGroup(
+        dbt_models = DbtTaskGroup(
             group_id="dbt",
             project_config=ProjectConfig(
                 dbt_project_path=settings.DBT_PROJECT_DIR, manifest_path=manifest_path(), project_name="partnership"
@@ -69,5 +69,17 @@ def build_transform_dag():
             ),
             operator_args={"install_deps": False},
         )
+
+        @task
+        def protect_publish() -> list[str]:
+            """dbt wrote the candidates into publish_staging; protect them together, audit, replace publish."""
+            from partnership import publish
+
+            return [
+                f"{p.table}: {p.suppressed} of {p.count_cells} count cells suppressed ({p.primary} small)"
+                for p in publish.protect_publish()
+            ]
+
+        dbt_models >> protect_publish()
 
     return transform_warehouse()

@@ -1,15 +1,7 @@
 -- fct_deprivation_gradient for publication. The least deprived deciles the mart pools as its reference
 -- (reference_deciles, '6-9') are published as one cell, so the rate ratio is always against a published
--- cell; the city total is the 'All' row. Small counts are suppressed by the folder's post-hook; a ratio
--- would give the reference cell's rate away, so when that cell is suppressed every ratio of its year and
--- group is withheld too (the model's own post-hook, which runs after the folder's).
-
-{{ config(post_hook=[
-    "update {{ this }} as cell set rate_ratio_vs_least_deprived = null
-     from {{ this }} as reference
-     where reference.financial_year = cell.financial_year and reference.crime_group = cell.crime_group
-       and reference.is_reference and reference.crime_count is null"
-]) }}
+-- cell; the city total is the 'All' row. Disclosure control (partnership.publish, declared in the yml)
+-- withholds every ratio of a year and group whose reference cell is suppressed: a ratio would give it away.
 
 with
 

@@ -1,10 +1,9 @@
 -- fct_substance_misuse for publication: the indicators with their counts, small counts suppressed and the
--- value nulled where its numerator or denominator is (post-hook, cells in the yml).
+-- value nulled where its numerator or denominator is (partnership.publish, cells declared in the yml).
 --
 -- Both totals a reader could subtract from are declared cells: the substance group 'All' (already in the
 -- mart) and the financial year, as financial_quarter 'All' (a year's admissions, exits and referrals are
--- the sum of its quarters'). For admissions the denominator is the resident population, the same in every
--- row of a year: it never sums over quarters, but it is never small either.
+-- the sum of its quarters'). For admissions the resident population is published as `population`.
 
 select
     financial_year,
@@ -12,7 +11,10 @@ select
     indicator,
     substance_group,
     numerator,
-    denominator,
+    -- Admissions are per resident: the population is no count of people in treatment, and the same in every
+    -- quarter of a year, so it is published apart and the denominator (exits, referrals) sums over quarters.
+    case when indicator <> 'alcohol_specific_admissions_per_100k' then denominator end as denominator,
+    case when indicator = 'alcohol_specific_admissions_per_100k' then denominator end as population,
     months_covered,
     value,
     unit,

@@ -1,0 +1,168 @@
+"""The publish schema: the only tables that leave the partnership.
+
+dbt builds each publish model (dbt/models/publish) into ``publish_staging``, which only the transformer can
+read. :func:`protect_publish` then reads all of them with their disclosure declarations (the dbt manifest's
+``config.meta.disclosure``), protects them together (``partnership.disclosure``: linked tables in one pass), and
+replaces the tables in ``publish`` in one transaction, so a reader sees all the new tables or all the old ones,
+and never an unprotected one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from partnership import disclosure, settings, warehouse
+
+log = logging.getLogger(__name__)
+
+STAGING_SCHEMA = "publish_staging"
+PUBLISH_SCHEMA = "publish"
+
+
+def manifest_path() -> Path:
+    return settings.DBT_PROJECT_DIR / "target" / "manifest.json"
+
+
+def publish_nodes(manifest: dict) -> list[dict]:
+    """The dbt models in the publish folder."""
+    return sorted(
+        (n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["fqn"][1:2] == ["publish"]),
+        key=lambda n: n["name"],
+    )
+
+
+def declarations(manifest: dict | None = None) -> dict[str, disclosure.Disclosure]:
+    """Every publish model's disclosure declaration, from the dbt manifest."""
+    if manifest is None:
+        path = manifest_path()
+        if not path.exists():
+            raise FileNotFoundError(f"{path} is missing: run `partnership dbt-parse` first")
+        manifest = json.loads(path.read_text())
+    out = {}
+    for node in publish_nodes(manifest):
+        meta = node["config"].get("meta") or {}
+        out[node["name"]] = disclosure.parse_declaration(node["name"], meta.get("disclosure"))
+    for d in out.values():
+        for link in d.links:
+            if link.table not in out:
+                raise disclosure.DeclarationError(f"{d.table}: links to {link.table}, which is no publish model")
+    return out
+
+
+def read_tables(
+    conn: psycopg.Connection, schema: str, decls: dict[str, disclosure.Disclosure], published: bool
+) -> tuple[dict[str, disclosure.Table], dict]:
+    """The tables' rows, and for each declared link the (this key, other key) pairs its condition joins."""
+    tables = {}
+    with conn.cursor(row_factory=dict_row) as cur:
+        for name, d in decls.items():
+            rows = cur.execute(sql.SQL("select * from {}").format(sql.Identifier(schema, name))).fetchall()
+            tables[name] = disclosure.Table(d, rows, published=published)
+    pairs = {}
+    for name, d in decls.items():
+        for i, link in enumerate(d.links):
+            query = sql.SQL("select {}, {} from {} as this inner join {} as other on {}").format(
+                sql.SQL(", ").join(sql.Identifier("this", c) for c in d.dims),
+                sql.SQL(", ").join(sql.Identifier("other", c) for c in decls[link.table].dims),
+                sql.Identifier(schema, name),
+                sql.Identifier(schema, link.table),
+                sql.SQL(link.where),  # written by the model's author in its yml, like the model's own SQL
+            )
+            n = len(d.dims)
+            pairs[(name, i)] = [
+                (tuple(disclosure._text(v) for v in row[:n]), tuple(disclosure._text(v) for v in row[n:]))
+                for row in conn.execute(query)
+            ]
+    return tables, pairs
+
+
+@dataclass
+class Published:
+    table: str
+    rows: int
+    count_cells: int
+    suppressed: int
+    primary: int
+
+    @property
+    def suppressed_pct(self) -> float:
+        return 100.0 * self.suppressed / self.count_cells if self.count_cells else 0.0
+
+
+class DisclosureAuditFailed(RuntimeError):
+    def __init__(self, findings: list[str]):
+        self.findings = findings
+        shown = "\n  ".join(findings[:20])
+        more = f"\n  ... and {len(findings) - 20} more" if len(findings) > 20 else ""
+        super().__init__(f"the protected tables failed the attacker's audit; publish is unchanged:\n  {shown}{more}")
+
+
+def protect_publish(url: str | None = None, manifest: dict | None = None) -> list[Published]:
+    """Protect every publish_staging table together, audit the result as an attacker would, and only then
+    replace the publish schema's tables, in one transaction. Raises :class:`DisclosureAuditFailed` otherwise."""
+    from partnership import disclosure_audit  # it reads publish tables with this module's helpers
+
+    started = time.monotonic()
+    decls = declarations(manifest)
+    with warehouse.connect(url) as conn:
+        tables, pairs = read_tables(conn, STAGING_SCHEMA, decls, published=False)
+        system = disclosure.build_system(tables, pairs, include_rates=False)
+        protection = disclosure.protect(system)
+        published = {
+            name: disclosure.Table(t.declaration, disclosure.apply(t, protection), published=True)
+            for name, t in tables.items()
+        }
+        # The attacker's audit on exactly what would be published, before anything is written.
+        result = disclosure_audit.audit_tables(published, pairs)
+        if not result.ok:
+            raise DisclosureAuditFailed(result.findings)
+        summary = []
+        with conn.transaction():
+            for name, table in published.items():
+                rows = table.rows
+                _replace_table(conn, name, table.declaration, rows)
+                cells = [c for c, kind in system.cells.items() if kind == "count" and c[0] == name]
+                summary.append(
+                    Published(
+                        name,
+                        len(rows),
+                        len(cells),
+                        sum(c in protection.suppressed for c in cells),
+                        sum(c in protection.primary for c in cells),
+                    )
+                )
+    log.info(
+        "protected %d publish tables in %.1f s (%d rounds; audit %.1f s)",
+        len(summary),
+        time.monotonic() - started,
+        protection.rounds,
+        result.seconds,
+    )
+    return summary
+
+
+def _replace_table(conn: psycopg.Connection, name: str, d: disclosure.Disclosure, rows: list[dict]) -> None:
+    target, source = sql.Identifier(PUBLISH_SCHEMA, name), sql.Identifier(STAGING_SCHEMA, name)
+    conn.execute(sql.SQL("drop table if exists {}").format(target))
+    conn.execute(sql.SQL("create table {} (like {})").format(target, source))
+    for column in d.counts:
+        conn.execute(
+            sql.SQL("alter table {} add column {} boolean not null default false").format(
+                target, sql.Identifier(f"{column}_suppressed")
+            )
+        )
+    columns = [c for c in rows[0]] if rows else []
+    if not columns:
+        return
+    copy = sql.SQL("copy {} ({}) from stdin").format(target, sql.SQL(", ").join(map(sql.Identifier, columns)))
+    with conn.cursor().copy(copy) as cp:
+        for row in rows:
+            cp.write_row([row[c] for c in columns])
