@@ -219,3 +219,13 @@ def test_a_publish_model_on_a_source_missing_from_the_registry_is_a_violation():
 )
 def test_levels_are_ordered(level, audience, allowed):
     assert Publication(level, "c").allows(audience) is allowed
+
+
+def test_the_ig_register_shows_each_level_and_its_clause():
+    from partnership import report
+
+    html = report._register(load_registry(), [], {})
+    for ds in load_registry():
+        row = html[html.index(f'<tr data-dataset="{ds.name}">') :].split("</tr>")[0]
+        assert f'data-publication="{ds.publication.aggregates}"><b>{ds.publication.aggregates}</b>' in row
+        assert report.e(ds.publication.clause) in row
