@@ -3,7 +3,7 @@
 import pytest
 
 from partnership import settings, sync
-from partnership.registry import PERSON_KEY_PATTERN, RegistryError, _parse, load_registry
+from partnership.registry import PERSON_KEY_PATTERN, PUBLICATION_LEVELS, RegistryError, _parse, load_registry
 
 AGENCIES = {"police", "police_uk", "youth_justice", "education", "health", "council", "probation", "reference"}
 
@@ -21,7 +21,9 @@ def test_public_and_synthetic_sources_say_so():
 @pytest.mark.parametrize("ds", load_registry(), ids=lambda d: d.name)
 def test_dataset_declares_governance_and_its_person_keys_are_pseudonyms(ds):
     assert ds.lawful_basis and ds.sharing_agreement and ds.retention_months > 0
-    assert ds.publication in {"internal_only", "publishable"}
+    assert ds.publication.aggregates in PUBLICATION_LEVELS
+    if ds.publication.aggregates != "none":
+        assert ds.agreement_reference in ds.publication.clause
     for name in ds.person_key_columns:
         assert ds.column(name).value_pattern == PERSON_KEY_PATTERN
     if ds.person_key_columns:
@@ -44,7 +46,7 @@ def test_a_registry_entry_naming_an_unknown_key_column_is_rejected(tmp_path):
     entry.write_text(
         "agency: police\ndataset: broken\ndescription: x\nlanding_pattern: 'b_*.csv'\ncadence: monthly\n"
         "record_date_column: day\nkey_columns: [nope]\nlawful_basis: x\nsharing_agreement: x\n"
-        "retention_months: 12\npublication: internal_only\ncolumns:\n  - {name: day, type: date}\n"
+        "retention_months: 12\npublication: {aggregates: none}\ncolumns:\n  - {name: day, type: date}\n"
     )
     with pytest.raises(RegistryError, match="'nope' is not one of its columns"):
         _parse(entry)
@@ -55,7 +57,41 @@ def test_a_registry_file_must_be_named_after_its_dataset(tmp_path):
     entry.write_text(
         "agency: police\ndataset: ok\ndescription: x\nlanding_pattern: 'b_*.csv'\ncadence: monthly\n"
         "record_date_column: day\nkey_columns: [day]\nlawful_basis: x\nsharing_agreement: x\n"
-        "retention_months: 12\npublication: internal_only\ncolumns:\n  - {name: day, type: date}\n"
+        "retention_months: 12\npublication: {aggregates: none}\ncolumns:\n  - {name: day, type: date}\n"
     )
     with pytest.raises(RegistryError, match="police__ok.yml"):
         _parse(entry)
+
+
+def entry_with_publication(tmp_path, publication: str):
+    entry = tmp_path / "police__pub.yml"
+    entry.write_text(
+        "agency: police\ndataset: pub\ndescription: x\nlanding_pattern: 'p_*.csv'\ncadence: monthly\n"
+        "record_date_column: day\nkey_columns: [day]\nlawful_basis: x\nsharing_agreement: MCSP-DSA-001 (GMP)\n"
+        f"retention_months: 12\npublication: {publication}\ncolumns:\n  - {{name: day, type: date}}\n"
+    )
+    return entry
+
+
+def test_a_publication_level_and_its_clause_are_read(tmp_path):
+    entry = entry_with_publication(
+        tmp_path, "{aggregates: partnership, clause: 'MCSP-DSA-001 (GMP) s.6: to the Board'}"
+    )
+    pub = _parse(entry).publication
+    assert (pub.aggregates, pub.clause) == ("partnership", "MCSP-DSA-001 (GMP) s.6: to the Board")
+    assert pub.allows("partnership") and not pub.allows("public")
+
+
+@pytest.mark.parametrize(
+    ("publication", "error"),
+    [
+        ("{aggregates: public}", "publication public needs the agreement clause"),
+        ("{aggregates: partnership, clause: ''}", "publication partnership needs the agreement clause"),
+        ("{aggregates: publishable, clause: 'MCSP-DSA-001'}", "aggregates must be one of none, partnership, public"),
+        ("internal_only", "publication must be a mapping"),  # the old flat form
+        ("{aggregates: public, clause: 'MCSP-DSA-004 s.6: may be published'}", "must name its sharing agreement"),
+    ],
+)
+def test_a_publication_without_a_known_level_and_its_agreement_clause_is_rejected(tmp_path, publication, error):
+    with pytest.raises(RegistryError, match=error):
+        _parse(entry_with_publication(tmp_path, publication))

@@ -62,7 +62,15 @@ def cmd_registry(args) -> int:
         stale = sync.out_of_date()
         for path in stale:
             print(f"out of date: {path} (run `partnership registry sync`)")
-        return 1 if stale else 0
+        from partnership import publication, runner
+
+        if not publication.manifest_is_current():  # publication is checked on the dbt project as it is now
+            runner.dbt("parse", url=os.environ.get("WAREHOUSE_URL") or "postgresql://postgres@localhost/warehouse")
+        found = publication.violations(publication.load_manifest())
+        for message in found:
+            print(f"publication not allowed: {message}")
+        print(f"publication: {len(found)} violations of the registry's permissions")
+        return 1 if stale or found else 0
     for path in sync.sync():
         print(f"wrote {path}")
     return 0

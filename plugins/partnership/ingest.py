@@ -62,7 +62,7 @@ def build_ingest_dag(ds: Dataset):
         catchup=False,
         max_active_runs=1,  # two runs of one dataset must not race for the same landed files
         default_args=DEFAULT_ARGS,
-        tags=["ingest", ds.agency, ds.publication],
+        tags=["ingest", ds.agency, f"publication:{ds.publication.aggregates}"],
         doc_md=f"Loads `{ds.landing_subdir}/{ds.landing_pattern}` into `{ds.raw_table}`. "
         f"Lawful basis: {ds.lawful_basis}. Agreement: {ds.sharing_agreement}.",
     )

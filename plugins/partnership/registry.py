@@ -27,6 +27,14 @@ DATE_FORMATS = {"date": "%Y-%m-%d", "datetime": "%Y-%m-%dT%H:%M:%S", "month": "%
 # Raw identifiers an agreement may let an agency send for linkage; each has its own pseudonymisation key.
 SEVERITIES = ("critical", "warning")
 PSEUDONYMISE_TYPES = ("nhs_number", "upn", "pnc_id")
+# What may be done with aggregates derived from a dataset, from the most to the least restricted:
+#   none        no aggregate leaves the analysts: no publish model may use it;
+#   partnership disclosure-controlled aggregates may go to the partnership's own bodies (CSP Board, Core Group),
+#               not to public papers;
+#   public      aggregates may be published after the partnership's disclosure control.
+# `partnership` and `public` need the clause of the dataset's agreement that grants them
+# (partnership.publication checks the dbt manifest against these levels).
+PUBLICATION_LEVELS = ("none", "partnership", "public")
 SQL_TYPES = {
     "string": "text",
     "integer": "integer",
@@ -39,6 +47,21 @@ SQL_TYPES = {
 
 class RegistryError(ValueError):
     """A registry file is malformed."""
+
+
+@dataclass(frozen=True)
+class Publication:
+    """What may be done with aggregates derived from a dataset, and the agreement clause that says so."""
+
+    aggregates: str  # one of PUBLICATION_LEVELS
+    clause: str | None = None  # the agreement's reference and clause granting the level
+
+    def allows(self, level: str) -> bool:
+        """Whether aggregates may go to an audience at ``level`` (``partnership`` or ``public``)."""
+        return PUBLICATION_LEVELS.index(self.aggregates) >= PUBLICATION_LEVELS.index(level)
+
+    def __str__(self) -> str:
+        return f"{self.aggregates}: {self.clause}" if self.clause else self.aggregates
 
 
 @dataclass(frozen=True)
@@ -100,7 +123,7 @@ class Dataset:
     lawful_basis: str
     sharing_agreement: str
     retention_months: int
-    publication: str
+    publication: Publication
     columns: tuple[Column, ...] = field(default_factory=tuple)
     origin: str = "agency extract"  # or "synthetic" (made by the generator), "public" (open data)
     linkage: str | None = None  # how its person keys link to other agencies' data
@@ -111,6 +134,11 @@ class Dataset:
     def name(self) -> str:
         """``<agency>__<dataset>``: the raw table, the GX suite and the dbt source table are named so."""
         return f"{self.agency}__{self.dataset}"
+
+    @property
+    def agreement_reference(self) -> str:
+        """The sharing agreement's reference: its text before any parenthesis, e.g. ``MCSP-DSA-001``."""
+        return self.sharing_agreement.split("(")[0].strip()
 
     @property
     def raw_table(self) -> str:
@@ -140,6 +168,19 @@ class Dataset:
         raise KeyError(f"{self.name} has no column {name!r}")
 
 
+def _publication(path: Path, value) -> Publication:
+    if not isinstance(value, dict) or set(value) - {"aggregates", "clause"}:
+        raise RegistryError(
+            f"{path.name}: publication must be a mapping {{aggregates: none|partnership|public, clause: ...}}"
+        )
+    level, clause = value.get("aggregates"), (value.get("clause") or "").strip() or None
+    if level not in PUBLICATION_LEVELS:
+        raise RegistryError(f"{path.name}: publication aggregates must be one of {', '.join(PUBLICATION_LEVELS)}")
+    if level != "none" and not clause:
+        raise RegistryError(f"{path.name}: publication {level} needs the agreement clause that allows it")
+    return Publication(aggregates=level, clause=clause)
+
+
 def _parse(path: Path) -> Dataset:
     try:
         doc = yaml.safe_load(path.read_text())
@@ -155,6 +196,7 @@ def _parse(path: Path) -> Dataset:
                 **doc,
                 "key_columns": tuple(doc["key_columns"]),
                 "shared_with": tuple(doc.get("shared_with") or ()),
+                "publication": _publication(path, doc["publication"]),
                 "columns": columns,
             }
         )
@@ -174,8 +216,11 @@ def _parse(path: Path) -> Dataset:
             raise RegistryError(f"{path.name}: column {c.name}: cannot pseudonymise {c.pseudonymise!r}")
     if ds.cadence not in CADENCES:
         raise RegistryError(f"{path.name}: cadence must be one of {', '.join(CADENCES)}")
-    if ds.publication not in ("internal_only", "publishable"):
-        raise RegistryError(f"{path.name}: publication must be internal_only or publishable")
+    pub = ds.publication
+    if pub.clause and ds.agreement_reference not in pub.clause:
+        raise RegistryError(
+            f"{path.name}: publication clause must name its sharing agreement {ds.agreement_reference!r}"
+        )
     for wanted in (*ds.key_columns, ds.record_date_column):
         if wanted not in names:
             raise RegistryError(f"{path.name}: {wanted!r} is not one of its columns")

@@ -197,6 +197,7 @@ h3 { margin: 16px 0 4px; font-size: 15px; }
 table { border-collapse: collapse; margin: 8px 0; font-size: 13px; }
 th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: left; vertical-align: top; }
 th { background: #eef3f8; } td.time, td.nowrap { white-space: nowrap; } td.basis { min-width: 200px; }
+td.publication { min-width: 260px; } .clause { color: #555; }
 #register { font-size: 12px; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.loaded td.status { color: #106b21; } tr.quarantined td.status, .bad { color: #b00020; font-weight: 600; }
@@ -225,7 +226,7 @@ def _register(datasets, batches: list[Batch], held: dict[str, int | None]) -> st
         by_dataset[b.dataset].append(b)
     head = (
         "<tr><th>agency</th><th>dataset</th><th>lawful basis</th><th>sharing agreement</th><th>retention</th>"
-        "<th>cadence</th><th>publication</th><th>origin</th><th>last loaded</th><th>last batch</th>"
+        "<th>cadence</th><th>publication of aggregates</th><th>origin</th><th>last loaded</th><th>last batch</th>"
         "<th>files loaded</th><th>quarantined</th><th>rows loaded</th><th>rows held</th></tr>"
     )
     body = []
@@ -239,7 +240,11 @@ def _register(datasets, batches: list[Batch], held: dict[str, int | None]) -> st
         body.append(
             f'<tr data-dataset="{e(ds.name)}"><td>{e(ds.agency)}</td><td>{e(ds.dataset)}</td>'
             f'<td class="basis">{e(ds.lawful_basis)}</td><td>{e(ds.sharing_agreement)}</td>'
-            f"<td>{e(ds.retention_months)} months</td><td>{e(ds.cadence)}</td><td>{e(ds.publication)}</td>"
+            f"<td>{e(ds.retention_months)} months</td><td>{e(ds.cadence)}</td>"
+            f'<td class="publication" data-publication="{e(ds.publication.aggregates)}">'
+            f"<b>{e(ds.publication.aggregates)}</b>"
+            + (f'<br><span class="clause">{e(ds.publication.clause)}</span>' if ds.publication.clause else "")
+            + "</td>"
             f"<td>{e(ds.origin)}</td>"
             f'<td data-metric="last-loaded" data-dataset="{e(ds.name)}">'
             f"{e(_fmt_time(last_loaded)) or 'never'}</td>"

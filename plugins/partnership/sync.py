@@ -47,7 +47,8 @@ def sources_yml(agency: str, datasets: list[Dataset]) -> str:
             "lawful_basis": ds.lawful_basis,
             "sharing_agreement": ds.sharing_agreement,
             "retention_months": ds.retention_months,
-            "publication": ds.publication,
+            # What may be done with aggregates derived from it, and the agreement clause that allows it.
+            "publication": {"aggregates": ds.publication.aggregates, "clause": ds.publication.clause},
             "cadence": ds.cadence,
             "origin": ds.origin,
         }
