@@ -74,10 +74,14 @@ def test_analyst_reads_aggregate_marts_and_publish_and_nothing_else(built, login
     assert {"marts.fct_crimes_by_ward_month", "marts.fct_cross_agency_cohort", "publish.pub_example"} <= set(readable)
     for relation in readable:
         assert can_read(analyst, relation), relation
-    forbidden = relations(built, "raw", "staging", "intermediate", "audit", "reference")
-    assert {"intermediate.int_people_linked", "staging.stg_police__recorded_crime", "audit.load_batch"} <= set(
-        forbidden
-    )
+    # publish_staging holds the publish models before disclosure control: nobody but the transformer reads it.
+    forbidden = relations(built, "raw", "staging", "intermediate", "publish_staging", "audit", "reference")
+    assert {
+        "intermediate.int_people_linked",
+        "staging.stg_police__recorded_crime",
+        "publish_staging.pub_cohort_overlap",
+        "audit.load_batch",
+    } <= set(forbidden)
     for relation in forbidden:
         assert not can_read(analyst, relation), relation
 
@@ -165,6 +169,7 @@ def test_dbt_grants_agree_with_the_default_privileges():
     assert models["intermediate"]["+grants"]["select"] == list(security.DBT_READERS["intermediate"])
     assert models["marts"]["+grants"]["select"] == list(security.DBT_READERS["marts"])
     assert "+grants" not in models["staging"] and security.DBT_READERS["staging"] == ()
+    assert "+grants" not in models["publish"] and security.DBT_READERS["publish_staging"] == ()
     assert project["seeds"]["partnership"]["+grants"]["select"] == list(security.DBT_READERS["reference"])
 
 
