@@ -323,7 +323,7 @@ def test_deprivation_gradient_reconciles_with_classified_crimes(pipeline_run):
     ("table", "count"),
     [
         ("pub_victim_based_crime_share", "victim_based_crimes"),
-        ("pub_serious_violence_by_ward_month", "sv_count"),
+        ("pub_serious_violence_by_ward_quarter", "sv_count"),
         ("pub_serious_violence_profile", "person_count"),
         ("pub_deprivation_gradient", "crime_count"),
     ],

@@ -42,8 +42,8 @@ def test_the_real_exposures_keep_their_readers(manifest):
     assert board["meta"]["audience_level"] == "partnership"
     assert scrutiny["meta"]["audience_level"] == "public"
     # The Core Group's report keeps GMP's tables; the public update keeps what may be published.
-    assert PREFIX + "pub_crimes_by_ward_month" in board["depends_on"]["nodes"]
-    assert PREFIX + "pub_crimes_by_ward_month" not in scrutiny["depends_on"]["nodes"]
+    assert PREFIX + "pub_crimes_by_ward_quarter" in board["depends_on"]["nodes"]
+    assert PREFIX + "pub_crimes_by_ward_quarter" not in scrutiny["depends_on"]["nodes"]
     assert PREFIX + "pub_victim_based_crime_share" in scrutiny["depends_on"]["nodes"]
 
 
@@ -56,11 +56,11 @@ def test_gmp_crime_is_for_the_partnership_not_the_public():
 def test_putting_gmp_crime_back_in_the_public_update_is_a_violation(manifest):
     bad = copy.deepcopy(manifest)
     bad["exposures"]["exposure.partnership.scrutiny_committee_update"]["depends_on"]["nodes"].append(
-        PREFIX + "pub_crimes_by_ward_month"
+        PREFIX + "pub_crimes_by_ward_quarter"
     )
     (message,) = publication.violations(bad)
     assert "public exposure scrutiny_committee_update" in message
-    assert "pub_crimes_by_ward_month" in message
+    assert "pub_crimes_by_ward_quarter" in message
     assert "police__recorded_crime (registry publication: partnership" in message
 
 
@@ -87,7 +87,9 @@ def test_registry_check_fails_on_a_violation(manifest, monkeypatch, capsys):
     monkeypatch.setattr(publication, "load_registry", lambda: with_level("police__recorded_crime", "none"))
     assert cli.main(["registry", "check"]) == 1
     out = capsys.readouterr().out
-    assert "publication not allowed: publish model pub_crimes_by_ward_month is built from police__recorded_crime" in out
+    assert (
+        "publication not allowed: publish model pub_crimes_by_ward_quarter is built from police__recorded_crime" in out
+    )
 
 
 # -- a small hand-made manifest ------------------------------------------------------------------------------

@@ -12,8 +12,9 @@ Each publish model declares, in its yml ``config.meta.disclosure``, every relati
   published column that is not a count (a population); or ``{column: {inputs: [...]}}`` for any other figure
   built on counts. A rate is withheld when any count it is built on is;
 - ``labels``: ``{label column: value column}``, e.g. a RAG rating, withheld with its value;
-- ``links``: cells of other publish tables that sum to a cell of this one (``{table, column, to, where}``,
-  ``where`` an SQL condition over the rows ``this`` and ``other``);
+- ``links``: cells of other publish tables (or of this one) that sum to a cell of this one
+  (``{table, column, to, where}``, ``where`` an SQL condition over the rows ``this`` and ``other``), or whose
+  sum the cell is part of (``remainder: true``: the difference is a count of its own, never published);
 - ``threshold`` (default 9) and ``protection_width`` (default 5), set by information governance.
 
 From the declarations and the tables, :func:`build_system` makes the attacker's linear system (all tables
@@ -70,6 +71,7 @@ class Link:
     column: str
     to: str
     where: str  # SQL over the rows `this` and `other`: which cells of the other table sum to this one
+    remainder: bool = False  # this is at most the sum: the difference is a count of its own, never published
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,7 @@ def parse_declaration(table: str, spec: Mapping) -> Disclosure:
     links = []
     for link in spec.get("links") or []:
         try:
-            links.append(Link(link["table"], link["column"], link["to"], link["where"]))
+            links.append(Link(link["table"], link["column"], link["to"], link["where"], bool(link.get("remainder"))))
         except KeyError as exc:
             raise DeclarationError(f"{table}: a link needs table, column, to and where: {link!r}") from exc
         if link["to"] not in counts:
@@ -298,7 +300,16 @@ def build_system(
                 if this is None or not parts:
                     continue
                 why = f"{name}.{link.to} at {this_key} is the sum of {link.table}.{link.column}"
-                relations.append(Relation(((this, 1.0), *((p, -1.0) for p in parts)), "=", 0.0, why))
+                terms = [(this, 1.0), *((p, -1.0) for p in parts)]
+                if link.remainder:
+                    why = f"{name}.{link.to} at {this_key} is part of the sum of {link.table}.{link.column}"
+                    rest = (name, f"{link.to} short of link {i + 1}", this_key)
+                    cells[rest] = "hidden"
+                    known = [values[c] for c, _ in terms]
+                    truth = None if None in known else sum(values[p] for p in parts) - values[this]
+                    values[rest] = None if table.published else truth
+                    terms.append((rest, 1.0))
+                relations.append(Relation(tuple(terms), "=", 0.0, why))
         if include_rates:
             relations.extend(_rate_relations(table, cell))
     return System(relations, cells, values, declarations)

@@ -126,6 +126,12 @@ def protect_publish(url: str | None = None, manifest: dict | None = None) -> lis
             raise DisclosureAuditFailed(result.findings)
         summary = []
         with conn.transaction():
+            # A publish model renamed or removed leaves no table behind: publish holds exactly what is declared.
+            for (stale,) in conn.execute(
+                "select table_name from information_schema.tables where table_schema = %s and not table_name = any(%s)",
+                (PUBLISH_SCHEMA, list(published)),
+            ).fetchall():
+                conn.execute(sql.SQL("drop table {}").format(sql.Identifier(PUBLISH_SCHEMA, stale)))
             for name, table in published.items():
                 rows = table.rows
                 _replace_table(conn, name, table.declaration, rows)

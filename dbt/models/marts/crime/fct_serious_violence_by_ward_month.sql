@@ -103,6 +103,8 @@ select
     -- Per 100,000 residents in the month (not annualised).
     round(100000.0 * counted.sv_count / nullif(ward_population.population, 0), 2) as rate_per_100k,
     city_totals.city_sv_count,
+    proxy_share.manchester_proxy_crimes,
+    proxy_share.gm_proxy_crimes,
     round(100.0 * proxy_share.manchester_proxy_crimes / nullif(proxy_share.gm_proxy_crimes, 0), 1)
         as manchester_share_of_gm_proxy_pct,
     -- The ward's share of the estimated GM count of this type: GM = city count / Manchester's proxy share.
