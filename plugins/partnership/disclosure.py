@@ -535,6 +535,11 @@ class _IntervalLP:
         self.h.changeObjectiveSense(hs.ObjSense.kMaximize if maximise else hs.ObjSense.kMinimize)
         self.h.run()
         status = self.h.getModelStatus()
+        if status not in (hs.HighsModelStatus.kOptimal, hs.HighsModelStatus.kUnbounded):
+            # A re-solve from the last basis can end undecided (after unbounded runs, say): solve afresh.
+            self.h.clearSolver()
+            self.h.run()
+            status = self.h.getModelStatus()
         if status == hs.HighsModelStatus.kUnbounded:
             return math.inf if maximise else -math.inf
         if status != hs.HighsModelStatus.kOptimal:
@@ -596,7 +601,7 @@ def protect(system: System) -> Protection:
     rounds = 0
     while True:
         rounds += 1
-        added = False
+        added, stuck = False, []
         for cells, relations in components(system, unknown):
             if cells in safe_groups:
                 continue
@@ -604,11 +609,15 @@ def protect(system: System) -> Protection:
             if not exposures:
                 safe_groups.add(cells)
                 continue
+            # A group whose candidates another group took earlier this round is grouped afresh next round.
             choice = _next_suppression(system, exposures, relations, relations_of, unknown)
             if choice is None:
-                raise DeclarationError(f"cannot protect {exposures[0].describe()}: no cell left to suppress")
+                stuck.append(exposures[0])
+                continue
             unknown.add(choice)
             added = True
+        if stuck and not added:
+            raise DeclarationError(f"cannot protect {stuck[0].describe()}: no cell left to suppress")
         if not added:
             return Protection({c for c in unknown if system.cells[c] == "count"}, primary, rounds)
 
