@@ -213,7 +213,7 @@ def test_profile_groups_reconcile_with_classified_crimes(pipeline_run):
         for r in rows(
             pipeline_run,
             """select sum(person_count) from marts.fct_serious_violence_profile
-            where sv_definition = 'serious_violence_mcr' and sv_type = 'All' and role = 'Suspect'
+            where sv_definition = 'serious_violence_mcr' and role = 'Suspect'
             group by profile_dimension""",
         )
     }
@@ -231,7 +231,7 @@ def test_published_profile_keeps_the_planted_male_share(pipeline_run):
         """select sum(person_count) filter (where category = 'Male'),
                   sum(person_count) filter (where category in ('Male', 'Female'))
         from publish.pub_serious_violence_profile
-        where sv_definition = 'serious_violence_mcr' and sv_type = 'All' and role = 'Suspect'
+        where sv_definition = 'serious_violence_mcr' and role = 'Suspect'
           and profile_dimension = 'Sex'""",
     )[0]
     assert float(male) / float(total) == pytest.approx(PLANTED["sv_suspect_male"], abs=0.06)

@@ -15,7 +15,7 @@ dates as (
     select date_day, financial_year_quarter, quarter_start from {{ ref('dim_date') }}
 ),
 
-first_crime as (
+first_crime as materialized (  -- once: inlined, the planner re-ran it for every output row
     select min(offence_date) as first_offence_date from crimes
 ),
 

@@ -16,10 +16,9 @@ select
     sum(records)::bigint as records,
     max(ethnicity_completeness_pct) as ethnicity_completeness_pct,
     sum(population)::bigint as population,
-    case
-        when grouping(ethnic_group) = 1 then round(1000.0 * sum(records) / nullif(sum(population), 0), 3)
-        else max(rate_per_1000)
-    end as rate_per_1000,
+    -- On the population as published (whole people), so rate x population gives back the count beside it and
+    -- nothing else: the disclosure audit relies on that relation.
+    round(1000.0 * sum(records) / nullif(sum(population)::bigint, 0), 3) as rate_per_1000,
     case when grouping(ethnic_group) = 0 then max(relative_rate_index) end as relative_rate_index
 from groups
 group by financial_year, stage, rollup(ethnic_group)
