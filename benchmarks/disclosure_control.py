@@ -58,9 +58,8 @@ def main() -> int:
         all_suppressed += suppressed
         share = 100.0 * suppressed / len(cells) if cells else 0.0
         print(f"{name:42} {len(cells):11} {primary:7} {suppressed:10} {share:5.1f}%")
-    print(
-        f"{'all publish tables':42} {all_cells:11} {'':7} {all_suppressed:10} {100.0 * all_suppressed / all_cells:5.1f}%"
-    )
+    overall = 100.0 * all_suppressed / all_cells
+    print(f"{'all publish tables':42} {all_cells:11} {'':7} {all_suppressed:10} {overall:5.1f}%")
     print(f"\n{len(system.relations)} relations, {protection.rounds} rounds of secondary suppression")
     for step, values in timings.items():
         print(f"{step:8} median {statistics.median(values):6.2f} s  (min {min(values):.2f}, max {max(values):.2f})")

@@ -19,8 +19,7 @@ import random
 from decimal import Decimal
 
 import numpy as np
-import pytest
-from hypothesis import HealthCheck, assume, given, reject, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from partnership import disclosure, disclosure_audit
@@ -28,8 +27,9 @@ from partnership.disclosure import Table, parse_declaration
 
 TABLE = "pub_grid"
 ALL = "All"
+TINY = [(2, 2), (2, 3), (3, 2)]  # small enough to enumerate every completion
 # modest example counts, no deadline (the LP takes a few ms per group), and no example database in the repo
-FAST = settings(max_examples=400, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=50, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def declaration(with_part: bool, with_rate: bool) -> disclosure.Disclosure:
@@ -65,19 +65,24 @@ def rate(numerator: int, denominator: int, scale: int) -> Decimal | None:
 
 
 @st.composite
-def grids(draw, max_count: int = 30, sizes: tuple[int, int] = (2, 4)):
-    n_rows = draw(st.integers(*sizes))
-    n_cols = draw(st.integers(*sizes))
+def grids(draw, max_count: int = 30, shapes: list[tuple[int, int]] | None = None):
+    """Counts from 0 to max_count in 2-4 rows by 2-4 columns (or one of ``shapes``)."""
+    if shapes:
+        n_rows, n_cols = draw(st.sampled_from(shapes))
+    else:
+        n_rows, n_cols = draw(st.integers(2, 4)), draw(st.integers(2, 4))
     counts = draw(st.lists(st.lists(st.integers(0, max_count), min_size=n_cols, max_size=n_cols),
                            min_size=n_rows, max_size=n_rows))  # fmt: skip
     return counts
 
 
 @st.composite
-def tables(draw):
-    """(declaration, unprotected rows): a grid, optionally with a part-of column and rates on a population."""
+def tables(draw, with_rates: bool = False):
+    """(declaration, unprotected rows): a grid, optionally with a part-of column and rates on a population
+    (one or both of them when ``with_rates``)."""
     crimes = draw(grids())
-    with_part, with_rate = draw(st.booleans()), draw(st.booleans())
+    options = [(True, False), (False, True), (True, True)] + ([] if with_rates else [(False, False)])
+    with_part, with_rate = draw(st.sampled_from(options))
     solved = [[draw(st.integers(0, n)) for n in row] for row in crimes] if with_part else None
     population = [[draw(st.integers(200, 5000)) for _ in row] for row in crimes] if with_rate else None
     d = declaration(with_part, with_rate)
@@ -100,14 +105,7 @@ def tables(draw):
 def protect_and_publish(d: disclosure.Disclosure, rows: list[dict]):
     truth = Table(d, rows)
     system = disclosure.build_system({TABLE: truth}, include_rates=False)
-    try:
-        protection = disclosure.protect(system)
-    except disclosure.InconsistentTables:
-        # ENGINE BUG (see test_protect_survives_an_unbounded_cell_after_warm_started_solves): HiGHS reports
-        # "Unknown" for an unbounded maximum after warm-started re-solves, and protect takes it for inconsistent
-        # tables. Such examples say nothing about the properties below; they are left out, not hidden: the
-        # xfail test pins the bug.
-        reject()
+    protection = disclosure.protect(system)
     published = Table(d, disclosure.apply(truth, protection), published=True)
     return truth, system, protection, published
 
@@ -162,10 +160,9 @@ def test_protection_does_not_depend_on_row_order(example):
 
 
 @FAST
-@given(tables())
+@given(tables(with_rates=True))
 def test_rates_are_withheld_exactly_where_a_count_they_use_is_suppressed(example):
     d, rows = example
-    assume(d.rates)
     truth, _, protection, published = protect_and_publish(d, rows)
     for key, row in published.by_key.items():
         for r in d.rates:
@@ -227,11 +224,10 @@ def brute_force_intervals(published: Table, n_rows: int, n_cols: int, limit: int
     return {k: (int(x[k][ok].min()), int(x[k][ok].max())) for k, v in value.items() if v is None}
 
 
-@settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
-@given(grids(sizes=(2, 3)))
+@settings(max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(grids(shapes=TINY))
 def test_brute_force_agrees_every_suppressed_cell_is_protected(crimes):
     n_rows, n_cols = len(crimes), len(crimes[0])
-    assume(n_rows * n_cols <= 6)
     d = declaration(with_part=False, with_rate=False)
     rows = [{"area": a, "offence": o, "crimes": n} for (a, o), n in with_totals(crimes).items()]
     truth, _, protection, published = protect_and_publish(d, rows)
@@ -244,13 +240,12 @@ def test_brute_force_agrees_every_suppressed_cell_is_protected(crimes):
         assert high - low >= d.protection_width, f"{key} is within [{low}, {high}]"
 
 
-@settings(max_examples=400, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
-@given(grids(max_count=15, sizes=(2, 3)), st.data())
+@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(grids(max_count=15, shapes=TINY), st.data())
 def test_the_audit_flags_exactly_the_cells_a_brute_force_narrows(crimes, data):
     """Arbitrary suppression patterns (of non-zero cells, the grand total shown): the LP audit's findings are the
     cells whose integer completions span less than the width, with the same interval."""
     n_rows, n_cols = len(crimes), len(crimes[0])
-    assume(n_rows * n_cols <= 6)
     d = declaration(with_part=False, with_rate=False)
     cells = with_totals(crimes)
     candidates = sorted(k for k, v in cells.items() if v > 0 and k != (ALL, ALL))
@@ -270,8 +265,8 @@ def test_the_audit_flags_exactly_the_cells_a_brute_force_narrows(crimes, data):
     exposed = {e.cell[2]: (e.low, e.high) for e in disclosure.exposed_cells(system, unknown)}
     assert exposed == narrow
     result = disclosure_audit.audit_tables({TABLE: published}, {})
-    assert result.ok == (not narrow)
-    assert len(result.findings) == len(narrow)
+    solved = [f for f in result.findings if "narrowed" in f]  # the rest: small counts shown, by construction
+    assert sorted(f.split(": ")[0] for f in solved) == sorted(f"{TABLE}.crimes at {key}" for key in narrow)
 
 
 # -- a worked example the properties rest on ---------------------------------------------------------------------
@@ -297,23 +292,33 @@ def test_brute_force_on_a_known_table():
         assert brute_force_intervals(Table(d, rows, published=True), 2, 2) == expected
 
 
-# -- an engine bug the properties found ---------------------------------------------------------------------------
+# -- regressions: engine bugs the properties found (fixed in 85fc398) ------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=disclosure.InconsistentTables,
-    reason="ENGINE BUG: _IntervalLP.extreme re-solves from the last basis; after a run of unbounded maxima HiGHS "
-    "returns model status Unknown (a cold solve says Unbounded), which extreme() raises as InconsistentTables, "
-    "so protect (and the audit) fail on a consistent table",
-)
 def test_protect_survives_an_unbounded_cell_after_warm_started_solves():
-    # r0: 1 1 | 2; r1: 1 10 | 11; all: 2 11 | 13. The four 1s and 2s are primary; protection goes on to the column
-    # total 11, the grand total 13 and r1/c1 10, and the maximum of a cell with the grand total hidden is
-    # unbounded (add t to r0/c0, r0, c0 and the grand total).
+    # r0: 1 1 | 2; r1: 1 10 | 11; all: 2 11 | 13. The three 1s and both 2s are primary; protection goes on to the
+    # column total 11, the grand total 13, then r1/c1 10, and with the grand total hidden a cell's maximum is
+    # unbounded (add t to r0/c0, r0's total, c0's total and the grand total). The LP object has by then re-solved
+    # a run of unbounded maxima from its last basis, and HiGHS answered the next one "Unknown": protect raised
+    # InconsistentTables("the relations have no solution (Unknown)") on tables that satisfy every relation.
     d = declaration(with_part=False, with_rate=False)
     rows = [{"area": a, "offence": o, "crimes": n} for (a, o), n in with_totals([[1, 1], [1, 10]]).items()]
     system = disclosure.build_system({TABLE: Table(d, rows)}, include_rates=False)
     protection = disclosure.protect(system)
     published = Table(d, disclosure.apply(Table(d, rows), protection), published=True)
+    assert disclosure_audit.audit_tables({TABLE: published}, {}).ok
+
+
+def test_protect_does_not_give_up_on_a_group_whose_candidates_went_earlier_in_the_round():
+    # crimes  r0: 11 11 | 22   r1: 11  1 | 12   all: 22 12 | 34
+    # solved  r0:  1 10 | 11   r1: 10  0 | 10   all: 11 10 | 21   (solved is part of crimes)
+    # Round 3 suppresses solved r0/c1 for the group of solved r0/c0 (1); the group of the hidden crimes - solved
+    # at r0/c1 (11 - 10 = 1), formed before, then found both its cells suppressed and protect gave up ("no cell
+    # left to suppress"), though suppressing more (the next round, with the groups merged) protects every cell.
+    d = declaration(with_part=True, with_rate=False)
+    crimes, solved = with_totals([[11, 11], [11, 1]]), with_totals([[1, 10], [10, 0]])
+    rows = [{"area": a, "offence": o, "crimes": n, "solved": solved[(a, o)]} for (a, o), n in crimes.items()]
+    truth = Table(d, rows)
+    protection = disclosure.protect(disclosure.build_system({TABLE: truth}, include_rates=False))
+    published = Table(d, disclosure.apply(truth, protection), published=True)
     assert disclosure_audit.audit_tables({TABLE: published}, {}).ok

@@ -374,7 +374,7 @@ class Exposure:
     def describe(self) -> str:
         table, column, key = self.cell
         hi = "unbounded" if math.isinf(self.high) else f"{self.high:g}"
-        what = "exactly" if self.low == self.high else f"to [{self.low:g}, {hi}]"
+        what = f"exactly to {self.low:g}" if self.low == self.high else f"to [{self.low:g}, {hi}]"
         return f"{table}.{column} at {key}: narrowed {what}"
 
 
@@ -565,18 +565,30 @@ class Protection:
         return {key for t, c, key in self.suppressed if t == table and c == column}
 
 
+def broken_relations(system: System, values: Mapping[Cell, float | None] | None = None) -> list[str]:
+    """The declared relations whose cells are all known (``values``, default the system's) and do not hold."""
+    values = system.values if values is None else values
+    broken = []
+    for c, kind in system.cells.items():
+        if kind == "hidden" and values.get(c) is not None and values[c] < 0:
+            broken.append(f"declared complement is negative: {c[0]}.{c[1]} at {c[2]} = {values[c]:g}")
+    for rel in system.relations:
+        if any(values.get(c) is None for c, _ in rel.terms):
+            continue
+        lhs = sum(coef * values[c] for c, coef in rel.terms)
+        if abs(lhs - rel.rhs) <= EPSILON if rel.sense == "=" else lhs <= rel.rhs + EPSILON:
+            continue
+        terms = ", ".join(f"{c[1]} {c[2]} = {values[c]:g}" for c, _ in rel.terms[:6])
+        more = ", ..." if len(rel.terms) > 6 else ""
+        broken.append(f"declared relation does not hold: {rel.why} ({terms}{more})")
+    return broken
+
+
 def check_relations(system: System) -> None:
     """The unprotected tables must satisfy every declared relation, or the audit would reason from a false one."""
-    for c, kind in system.cells.items():
-        if kind == "hidden" and system.values[c] < 0:
-            raise DeclarationError(f"declared complement is negative: {c[0]}.{c[1]} at {c[2]} = {system.values[c]:g}")
-    for rel in system.relations:
-        lhs = sum(coef * system.values[c] for c, coef in rel.terms)
-        ok = abs(lhs - rel.rhs) <= EPSILON if rel.sense == "=" else lhs <= rel.rhs + EPSILON
-        if not ok:
-            terms = ", ".join(f"{c[1]} {c[2]} = {system.values[c]:g}" for c, _ in rel.terms[:6])
-            more = ", ..." if len(rel.terms) > 6 else ""
-            raise DeclarationError(f"declared relation does not hold: {rel.why} ({terms}{more})")
+    broken = broken_relations(system)
+    if broken:
+        raise DeclarationError(broken[0])
 
 
 def protect(system: System) -> Protection:

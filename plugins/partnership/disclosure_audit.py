@@ -58,6 +58,11 @@ def audit_tables(tables: dict[str, disclosure.Table], link_pairs: dict) -> Audit
     started = time.monotonic()
     findings = [f for t in tables.values() for f in structural_findings(t)]
     system = disclosure.build_system(tables, link_pairs, include_rates=True)
+    # A published figure that contradicts its declaration (a rate on another count than declared, say) tells
+    # the reader something the audit cannot model: the declaration or the model is wrong.
+    findings += [
+        f"the published figures contradict their declaration: {b}" for b in disclosure.broken_relations(system)
+    ]
     unknown = {c for c, v in system.values.items() if v is None}
     try:
         exposures = disclosure.exposed_cells(system, unknown)

@@ -114,6 +114,8 @@ def protect_publish(url: str | None = None, manifest: dict | None = None) -> lis
     decls = declarations(manifest)
     with warehouse.connect(url) as conn:
         tables, pairs = read_tables(conn, STAGING_SCHEMA, decls, published=False)
+        # Every declared relation, rates included, must hold on the unprotected tables before anything else.
+        disclosure.check_relations(disclosure.build_system(tables, pairs, include_rates=True))
         system = disclosure.build_system(tables, pairs, include_rates=False)
         protection = disclosure.protect(system)
         published = {

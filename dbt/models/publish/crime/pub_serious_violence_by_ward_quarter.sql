@@ -1,14 +1,21 @@
--- fct_serious_violence_by_ward_month for publication, by financial quarter and definition: each ward's serious
--- violence (type 'All'), and the city's by type (ward 'All'). Not ward by type: those cells are mostly from 1
--- to 9, so nearly all would be suppressed (94% of ward x month x type cells were). Rates and the estimated GM
--- share are built on the count beside them; disclosure control withholds them with it. The estimated share
--- of Greater Manchester is the cell's share of the city's count of its type, times Manchester's share of the
--- GM police.uk proxy in the quarter.
+-- fct_serious_violence_by_ward_month for publication: serious violence offences per ward and financial
+-- quarter under both definitions, with the city total (ward 'All'), as the scorecard counts them.
+--
+-- Coarser than the mart, for what a reader could work out:
+-- - no type split (94% of ward x month x type cells were suppressed); and no city-by-type either: the Duty's
+--   definition is Manchester's plus sexual assault, domestic abuse with injury and domestic homicide, so the
+--   two definitions' totals beside the first two types would give a quarter's domestic homicides away;
+-- - offences only: the personal antisocial behaviour both definitions add is published with ASB
+--   (pub_asb_*, the scorecard's ASB_POLICE), and left out of the scorecard's serious-violence KPIs, whose
+--   localities are sums of these wards (declared links in the scorecard's yml).
+-- Rates and the estimated GM share are built on the count beside them; disclosure control withholds them
+-- with it.
 
 with
 
 serious_violence as (
     select * from {{ ref('fct_serious_violence_by_ward_month') }}
+    where sv_type <> 'Antisocial behaviour'
 ),
 
 quarters as (
@@ -26,11 +33,12 @@ ward_population as (
     select 'All', 'All', sum(population) from geography
 ),
 
--- Manchester's proxy share of GM, over the quarter's proxy crimes (the same for every ward and type).
+-- Manchester's share of the GM police.uk proxy over the quarter (the same for every ward).
 proxy_share as (
     select
         quarters.financial_year_quarter,
-        round(100.0 * sum(manchester_proxy_crimes) / nullif(sum(gm_proxy_crimes), 0), 2) as manchester_share_of_gm_proxy_pct
+        round(100.0 * sum(months.manchester_proxy_crimes) / nullif(sum(months.gm_proxy_crimes), 0), 2)
+            as manchester_share_of_gm_proxy_pct
     from (
         select distinct month_start, manchester_proxy_crimes, gm_proxy_crimes from serious_violence
     ) as months
@@ -46,14 +54,10 @@ cells as (
         case when grouping(serious_violence.ward_code) = 1 then 'All' else serious_violence.ward_code end as ward_code,
         case when grouping(serious_violence.ward_code) = 1 then 'All wards' else max(serious_violence.ward_name) end
             as ward_name,
-        case when grouping(serious_violence.sv_type) = 1 then 'All' else serious_violence.sv_type end as sv_type,
         sum(serious_violence.sv_count)::bigint as sv_count
     from serious_violence
     inner join quarters using (month_start)
-    group by
-        quarters.financial_year_quarter,
-        serious_violence.sv_definition,
-        grouping sets ((serious_violence.ward_code), (serious_violence.sv_type), ())
+    group by quarters.financial_year_quarter, serious_violence.sv_definition, rollup(serious_violence.ward_code)
 )
 
 select
@@ -63,15 +67,15 @@ select
     cells.ward_code,
     cells.ward_name,
     ward_population.locality,
-    cells.sv_type,
     cells.sv_count,
     ward_population.population,
     round(100000.0 * cells.sv_count / nullif(ward_population.population, 0), 2) as rate_per_100k,
     proxy_share.manchester_share_of_gm_proxy_pct,
+    -- The ward's share of the estimated GM count: GM = the city's count / Manchester's share of the proxy.
     round(
         cells.sv_count * proxy_share.manchester_share_of_gm_proxy_pct
         / nullif(sum(cells.sv_count) filter (where cells.ward_code = 'All')
-            over (partition by cells.financial_year_quarter, cells.sv_definition, cells.sv_type), 0),
+            over (partition by cells.financial_year_quarter, cells.sv_definition), 0),
         3
     ) as estimated_share_of_gm_pct
 from cells
