@@ -631,7 +631,22 @@ def protect(system: System) -> Protection:
         if stuck and not added:
             raise DeclarationError(f"cannot protect {stuck[0].describe()}: no cell left to suppress")
         if not added:
+            _publish_what_is_not_needed(system, unknown, primary)
             return Protection({c for c in unknown if system.cells[c] == "count"}, primary, rounds)
+
+
+def _publish_what_is_not_needed(system: System, unknown: set[Cell], primary: set[Cell]) -> None:
+    """The greedy rounds can suppress a cell that later choices made unnecessary. Try showing each secondary
+    cell again, largest first (the most information back): keep it shown if its group of suppressed cells
+    still has nothing exposed without it. Deterministic, like the rounds."""
+    secondary = sorted((c for c in unknown if system.cells[c] == "count" and c not in primary),
+                       key=lambda c: (-system.values[c], c))  # fmt: skip
+    for cell in secondary:
+        group = next(cells for cells, _ in components(system, unknown) if cell in cells)
+        unknown.discard(cell)
+        rest = set(group) - {cell}
+        if any(_solve_component(system, cells, rels, system.values) for cells, rels in components(system, rest)):
+            unknown.add(cell)
 
 
 def _next_suppression(system, exposures, component_relations, relations_of, unknown) -> Cell | None:
