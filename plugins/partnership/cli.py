@@ -184,14 +184,19 @@ def cmd_docs(args) -> int:
     return 0
 
 
+def _ensure_manifest(url: str) -> None:
+    """The publish models' disclosure declarations are read from the dbt manifest."""
+    from partnership import publish, runner
+
+    if not publish.manifest_path().exists():
+        runner.dbt("parse", url=url)
+
+
 def cmd_publish_protect(args) -> int:
     from partnership import publish
 
     with warehouse_for_cli() as url:
-        if not publish.manifest_path().exists():
-            from partnership import runner
-
-            runner.dbt("parse", url=url)
+        _ensure_manifest(url)
         try:
             summary = publish.protect_publish(url)
         except publish.DisclosureAuditFailed as exc:
@@ -204,13 +209,10 @@ def cmd_publish_protect(args) -> int:
 
 
 def cmd_publish_audit(args) -> int:
-    from partnership import disclosure_audit, publish
+    from partnership import disclosure_audit
 
     with warehouse_for_cli() as url:
-        if not publish.manifest_path().exists():
-            from partnership import runner
-
-            runner.dbt("parse", url=url)
+        _ensure_manifest(url)
         result = disclosure_audit.audit_publish_schema(url, schema=args.schema)
     for finding in result.findings:
         print(f"LEAK {finding}")
