@@ -112,6 +112,16 @@ def test_transform_dag_runs_every_dbt_model_through_cosmos(dagbag):
         assert any(model in t for t in task_ids), f"no cosmos task for {model}"
 
 
+def test_the_publish_schema_is_written_only_after_every_dbt_task(dagbag):
+    # dbt builds the publish candidates into publish_staging; disclosure control runs after all of dbt, so the
+    # publish schema never holds a table whose linked tables are not protected with it.
+    transform = dagbag.dags["transform_warehouse"]
+    protect = transform.get_task("protect_publish")
+    dbt_tasks = {t for t in transform.task_ids if t.startswith("dbt.")}
+    assert any("pub_cohort_overlap" in t for t in dbt_tasks)
+    assert dbt_tasks <= protect.get_flat_relative_ids(upstream=True)
+
+
 def test_governance_dag_runs_retention_daily_and_then_announces_raw_changes(dagbag):
     dag = dagbag.dags["governance_retention"]
     assert dag.schedule == "@daily"
