@@ -6,15 +6,16 @@ Each publish model declares, in its yml ``config.meta.disclosure``, every relati
 - ``totals``: ``{dim: sum}`` where the row whose dim is ``total_value`` ('All') is the sum of the others with
   the remaining dims fixed, or ``{dim: distinct}`` where it counts distinct people (at most the sum, at least
   each part);
-- ``complements``: ``[{part: a, whole: b}]`` where a is part of b in the same row, so b - a is a count too;
+- ``complements``: ``[{part: a, whole: b}]`` where a is part of b in the same row, so b - a is a count too
+  (``totals: [dim]`` where those differences add up along a total dim);
 - ``rates``: ``{column: {numerator, denominator, scale}}`` for value = scale x numerator / denominator, where
   the denominator is a count (optionally ``{column, at: {dim: value}}``, the same count in another row) or a
   published column that is not a count (a population); or ``{column: {inputs: [...]}}`` for any other figure
   built on counts. A rate is withheld when any count it is built on is;
 - ``labels``: ``{label column: value column}``, e.g. a RAG rating, withheld with its value;
 - ``links``: cells of other publish tables (or of this one) that sum to a cell of this one
-  (``{table, column, to, where}``, ``where`` an SQL condition over the rows ``this`` and ``other``), or whose
-  sum the cell is part of (``remainder: true``: the difference is a count of its own, never published);
+  (``{table, column, to, where}``, ``where`` an SQL condition over the rows ``this`` and ``other``), or bound it
+  (``relation: at_most`` or ``at_least`` the sum: the difference is a count of its own, never published);
 - ``threshold`` (default 9) and ``protection_width`` (default 5), set by information governance.
 
 From the declarations and the tables, :func:`build_system` makes the attacker's linear system (all tables
@@ -66,12 +67,27 @@ class Rate:
 
 
 @dataclass(frozen=True)
+class Complement:
+    """``part`` is part of ``whole`` in every row: whole - part is a count too, never published. With ``totals``,
+    those differences add up along the dims given (e.g. victims who are not repeat victims have one category)."""
+
+    part: str
+    whole: str
+    totals: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Link:
     table: str
     column: str
     to: str
     where: str  # SQL over the rows `this` and `other`: which cells of the other table sum to this one
-    remainder: bool = False  # this is at most the sum: the difference is a count of its own, never published
+    # "equal" to the sum of the linked cells, or "at_most" / "at_least" it: the difference is then a count of
+    # its own, never published (a hidden cell the protection treats like a complement)
+    relation: str = "equal"
+
+
+LINK_RELATIONS = ("equal", "at_most", "at_least")
 
 
 @dataclass(frozen=True)
@@ -81,7 +97,7 @@ class Disclosure:
     counts: tuple[str, ...]
     totals: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # dim -> {count: sum|distinct|none}
     total_value: str = "All"
-    complements: tuple[tuple[str, str], ...] = ()
+    complements: tuple[Complement, ...] = ()
     rates: tuple[Rate, ...] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
     links: tuple[Link, ...] = ()
@@ -122,7 +138,9 @@ def parse_declaration(table: str, spec: Mapping) -> Disclosure:
     for c in spec.get("complements") or []:
         if c.get("part") not in counts or c.get("whole") not in counts:
             raise DeclarationError(f"{table}: complements: part and whole must both be counts: {c!r}")
-        complements.append((c["part"], c["whole"]))
+        if set(c.get("totals") or ()) - set(dims):
+            raise DeclarationError(f"{table}: complements: totals must be dims: {c!r}")
+        complements.append(Complement(c["part"], c["whole"], tuple(c.get("totals") or ())))
     rates = []
     for column, r in (spec.get("rates") or {}).items():
         if "numerator" in r:
@@ -145,11 +163,13 @@ def parse_declaration(table: str, spec: Mapping) -> Disclosure:
     links = []
     for link in spec.get("links") or []:
         try:
-            links.append(Link(link["table"], link["column"], link["to"], link["where"], bool(link.get("remainder"))))
+            links.append(Link(link["table"], link["column"], link["to"], link["where"], link.get("relation", "equal")))
         except KeyError as exc:
             raise DeclarationError(f"{table}: a link needs table, column, to and where: {link!r}") from exc
         if link["to"] not in counts:
             raise DeclarationError(f"{table}: link to {link['to']}, which is not a count")
+        if links[-1].relation not in LINK_RELATIONS:
+            raise DeclarationError(f"{table}: a link's relation is one of {', '.join(LINK_RELATIONS)}")
     policy = spec.get("policy", "suppression")
     if policy not in POLICIES:
         raise DeclarationError(f"{table}: policy must be one of {', '.join(POLICIES)}")
@@ -276,7 +296,8 @@ def build_system(
                     else:
                         relations.append(Relation(((total, 1.0), *((p, -1.0) for p in parts)), "<=", 0.0, why))
                         relations.extend(Relation(((p, 1.0), (total, -1.0)), "<=", 0.0, why) for p in parts)
-        for part, whole in d.complements:
+        for complement in d.complements:
+            part, whole = complement.part, complement.whole
             for key in table.by_key:
                 p, w = cell(table, part, key), cell(table, whole, key)
                 if p is None or w is None:
@@ -287,6 +308,8 @@ def build_system(
                 values[rest] = None if table.published else tv
                 why = f"{name}: {part} is part of {whole} at {key}"
                 relations.append(Relation(((w, 1.0), (p, -1.0), (rest, -1.0)), "=", 0.0, why))
+            differences = [c for c in cells if c[0] == name and c[1] == hidden_column(part, whole)]
+            relations.extend(_hidden_totals(d, differences, complement.totals))
         for i, link in enumerate(d.links):
             other = tables.get(link.table)
             if other is None:
@@ -299,20 +322,38 @@ def build_system(
                 parts = [c for k in other_keys if (c := cell(other, link.column, k))]
                 if this is None or not parts:
                     continue
-                why = f"{name}.{link.to} at {this_key} is the sum of {link.table}.{link.column}"
+                why = f"{name}.{link.to} at {this_key} is {link.relation} the sum of {link.table}.{link.column}"
                 terms = [(this, 1.0), *((p, -1.0) for p in parts)]
-                if link.remainder:
-                    why = f"{name}.{link.to} at {this_key} is part of the sum of {link.table}.{link.column}"
-                    rest = (name, f"{link.to} short of link {i + 1}", this_key)
+                if link.relation != "equal":
+                    # this + rest = sum (at_most), or this = sum + rest (at_least), rest >= 0
+                    sign = 1.0 if link.relation == "at_most" else -1.0
+                    rest = (name, f"{link.to} {link.relation.replace('_', ' ')} link {i + 1}", this_key)
                     cells[rest] = "hidden"
                     known = [values[c] for c, _ in terms]
-                    truth = None if None in known else sum(values[p] for p in parts) - values[this]
+                    truth = None if None in known else sign * (sum(values[p] for p in parts) - values[this])
                     values[rest] = None if table.published else truth
-                    terms.append((rest, 1.0))
+                    terms.append((rest, sign))
                 relations.append(Relation(tuple(terms), "=", 0.0, why))
         if include_rates:
             relations.extend(_rate_relations(table, cell))
     return System(relations, cells, values, declarations)
+
+
+def _hidden_totals(d: Disclosure, hidden: list[Cell], dims: tuple[str, ...]) -> list[Relation]:
+    """Hidden cells that add up along a total dim, like the counts they are the difference of."""
+    out = []
+    for dim in dims:
+        i = d.dims.index(dim)
+        groups: dict[tuple, list] = defaultdict(list)
+        for c in hidden:
+            groups[c[2][:i] + c[2][i + 1 :]].append(c)
+        for group in groups.values():
+            total = [c for c in group if c[2][i] == d.total_value]
+            parts = [c for c in group if c[2][i] != d.total_value]
+            if total and parts:
+                why = f"{d.table}.{total[0][1]}: total along {dim} at {total[0][2]}"
+                out.append(Relation(((total[0], 1.0), *((p, -1.0) for p in parts)), "=", 0.0, why))
+    return out
 
 
 def _half_unit(value) -> float:
