@@ -629,7 +629,8 @@ def check_relations(system: System) -> None:
     """The unprotected tables must satisfy every declared relation, or the audit would reason from a false one."""
     broken = broken_relations(system)
     if broken:
-        raise DeclarationError(broken[0])
+        more = f" (and {len(broken) - 3} more)" if len(broken) > 3 else ""
+        raise DeclarationError("; ".join(broken[:3]) + more)
 
 
 def protect(system: System) -> Protection:
