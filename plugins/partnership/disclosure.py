@@ -244,9 +244,10 @@ class System:
     def width(self, cell: Cell) -> int:
         return self.declarations[cell[0]].protection_width
 
-    def is_total(self, cell: Cell) -> bool:
+    def total_level(self, cell: Cell) -> int:
+        """How many of the cell's dims are totals: 0 for an inner cell, 1 for a margin, more for a grand total."""
         d = self.declarations[cell[0]]
-        return any(k == d.total_value for dim, k in zip(d.dims, cell[2], strict=True) if dim in d.totals)
+        return sum(k == d.total_value for dim, k in zip(d.dims, cell[2], strict=True) if dim in d.totals)
 
 
 def hidden_column(part: str, whole: str) -> str:
@@ -638,7 +639,7 @@ def protect(system: System) -> Protection:
     hidden complement that may be small) can be narrowed below its protection width, from all tables together.
 
     Each round takes, for every group of suppressed cells that still has an exposed cell, one more cell from the
-    relations of its first exposed cell: preferring cells that are not totals, that sit in the most relations
+    relations of its first exposed cell: preferring inner cells to totals, then cells that sit in the most relations
     with an exposed cell (closing the loop), that are at least as large as the width still missing, then the
     smallest, then by name, so the same tables always give the same result.
     """
@@ -712,7 +713,7 @@ def _next_suppression(system, exposures, component_relations, relations_of, unkn
     def cost(c):
         touching = sum(any(t in exposed_cells_ for t, _ in rel.terms) for rel in relations_of[c])
         value = system.values[c]
-        return (system.is_total(c), -touching, value < need, value, c)
+        return (system.total_level(c) > 0, -touching, value < need, value, c)
 
     return min(pool, key=cost)
 
