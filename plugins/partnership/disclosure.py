@@ -38,7 +38,6 @@ from decimal import Decimal
 
 DEFAULT_THRESHOLD = 9
 DEFAULT_PROTECTION_WIDTH = 5
-POLICIES = ("suppression",)
 
 # A cell: (table, column, key), the key being the row's dims as text in declaration order.
 Cell = tuple[str, str, tuple[str, ...]]
@@ -103,7 +102,6 @@ class Disclosure:
     links: tuple[Link, ...] = ()
     threshold: int = DEFAULT_THRESHOLD
     protection_width: int = DEFAULT_PROTECTION_WIDTH
-    policy: str = "suppression"
 
     def key(self, row: Mapping) -> tuple[str, ...]:
         return tuple(_text(row[d]) for d in self.dims)
@@ -170,9 +168,6 @@ def parse_declaration(table: str, spec: Mapping) -> Disclosure:
             raise DeclarationError(f"{table}: link to {link['to']}, which is not a count")
         if links[-1].relation not in LINK_RELATIONS:
             raise DeclarationError(f"{table}: a link's relation is one of {', '.join(LINK_RELATIONS)}")
-    policy = spec.get("policy", "suppression")
-    if policy not in POLICIES:
-        raise DeclarationError(f"{table}: policy must be one of {', '.join(POLICIES)}")
     return Disclosure(
         table=table,
         dims=dims,
@@ -185,7 +180,6 @@ def parse_declaration(table: str, spec: Mapping) -> Disclosure:
         links=tuple(links),
         threshold=int(spec.get("threshold", DEFAULT_THRESHOLD)),
         protection_width=int(spec.get("protection_width", DEFAULT_PROTECTION_WIDTH)),
-        policy=policy,
     )
 
 
