@@ -213,7 +213,7 @@ def test_profile_groups_reconcile_with_classified_crimes(pipeline_run):
         for r in rows(
             pipeline_run,
             """select sum(person_count) from marts.fct_serious_violence_profile
-            where sv_definition = 'serious_violence_mcr' and role = 'Suspect'
+            where sv_definition = 'serious_violence_mcr' and sv_type = 'All' and role = 'Suspect'
             group by profile_dimension""",
         )
     }
