@@ -40,9 +40,10 @@ def publish_cells(cells, declaration=DECLARATION):
 def test_small_counts_and_enough_others_are_suppressed():
     published, table = publish_cells(CELLS)
     suppressed = {key for key, row in published.items() if row["crimes_suppressed"]}
-    # A rectangle A/X, A/Y, C/X, C/Y: each row and column has two hidden cells, and moving 1 between them
-    # keeps every total, so A/X could be anything from 1 to 13 and C/Y from 1 to 15.
-    assert suppressed == {("A", "X"), ("C", "Y"), ("C", "X"), ("A", "Y")}
+    # The rectangle A/X, A/Y, C/X, C/Y would do against a reader who only adds up, but one who replays the
+    # protection knows C/X (12) was not small, so C/Y = 15 - C/X is at most 5: too narrow. Instead B/X, B/Y and
+    # the A and C totals: then A/X + C/Y = 8, so each could be anything from 1 to 7, even to that reader.
+    assert suppressed == {("A", "X"), ("C", "Y"), ("B", "X"), ("B", "Y"), ("A", "All"), ("C", "All")}
     for key, row in published.items():
         if row["crimes_suppressed"]:
             assert row["crimes"] is None and row["crimes_per_1000"] is None  # the rate would give it back
@@ -81,3 +82,26 @@ def test_a_declaration_without_counts_is_refused():
         disclosure.parse_declaration(
             "pub_x", {"dims": ["w"], "counts": ["n"], "rates": {"r": {"numerator": "m", "denominator": "n"}}}
         )
+
+
+def test_a_reader_who_replays_the_protection_learns_nothing_narrower():
+    # Three small cells (9, 8, 9) next to 40 and 50 in a row of 116: hiding the three is enough against a reader
+    # who only subtracts (26 between them: each from 1 to 24). But the protection is public: a reader who runs
+    # it on every table they think possible sees that a cell of 10 or more would have been shown, so all three
+    # are from 1 to 9, and each is then at least 26 - 18 = 8. The protection assumes that reader.
+    d = disclosure.parse_declaration("row", {"dims": ["k"], "totals": {"k": "sum"}, "counts": ["n"]})
+    values = {"All": 116, "a": 9, "b": 8, "c": 9, "d": 40, "e": 50}
+    truth = disclosure.Table(d, [{"k": k, "n": n} for k, n in values.items()])
+    system = disclosure.build_system({"row": truth}, include_rates=False)
+    protection = disclosure.protect(system)
+    assert protection.suppressed > protection.primary  # a 40 or 50 had to go too
+    # The reader who knows which hidden cells are small: every interval at least the width.
+    for cells, relations in disclosure.components(system, set(protection.suppressed)):
+        assert disclosure._solve_component(system, cells, relations, system.values, protection.primary) == []
+    # Without the extra cell that reader narrows each small one to [8, 9].
+    narrowed = {
+        e.cell[2][0]: (e.low, e.high)
+        for cells, relations in disclosure.components(system, set(protection.primary))
+        for e in disclosure._solve_component(system, cells, relations, system.values, protection.primary)
+    }
+    assert narrowed == {"a": (8.0, 9.0), "b": (8.0, 9.0), "c": (8.0, 9.0)}

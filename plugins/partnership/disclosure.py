@@ -460,7 +460,12 @@ def components(system: System, unknown: set[Cell]) -> list[tuple[frozenset, list
     return [(frozenset(m), rels[root]) for root, m in sorted(members.items(), key=lambda kv: min(kv[1]))]
 
 
-def _solve_component(system: System, cells: frozenset, relations: list[Relation], known) -> list[Exposure]:
+def _solve_component(
+    system: System, cells: frozenset, relations: list[Relation], known, primary: set[Cell] | None = None
+) -> list[Exposure]:
+    """The exposed cells of one group. With ``primary`` (the protection, which knows it), the attacker is assumed to
+    know which suppressed counts are small (from 1 to the threshold) and which are not: replaying the protection
+    on the tables a reader thinks possible can tell them that much."""
     determined = _propagate(cells, relations, known)
     exposures = [Exposure(c, v, v) for c, v in determined.items() if is_exposed(system, c, v, v)]
     free = sorted(cells - determined.keys())
@@ -480,7 +485,18 @@ def _solve_component(system: System, cells: frozenset, relations: list[Relation]
         if not coefs:
             continue
         rows.append((coefs, rhs if rel.sense == "=" else -math.inf, rhs))
-    lp = _IntervalLP(len(free), [lower_bound(system, c) for c in free], rows)
+    if primary is None:
+        bounds = [(lower_bound(system, c), math.inf) for c in free]
+    else:
+        bounds = [
+            (0.0, math.inf)
+            if system.cells[c] == "hidden"
+            else (1.0, float(system.threshold(c)))
+            if c in primary
+            else (system.threshold(c) + 1.0, math.inf)
+            for c in free
+        ]
+    lp = _IntervalLP(len(free), bounds, rows)
     for c in free:
         i = index[c]
         if lp.seen_width(i) >= system.width(c):
@@ -528,7 +544,7 @@ class _IntervalLP:
     solution found is remembered: a variable already seen at values the protection width apart needs no solve.
     """
 
-    def __init__(self, n: int, lower: list[float], rows: list[tuple[dict, float, float]]):
+    def __init__(self, n: int, bounds: list[tuple[float, float]], rows: list[tuple[dict, float, float]]):
         import highspy
         import numpy as np
 
@@ -539,8 +555,8 @@ class _IntervalLP:
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = n, len(rows)
         lp.col_cost_ = np.zeros(n)
-        lp.col_lower_ = np.array(lower, dtype=float)
-        lp.col_upper_ = np.full(n, inf)
+        lp.col_lower_ = np.array([lo for lo, _ in bounds], dtype=float)
+        lp.col_upper_ = np.array([inf if math.isinf(hi) else hi for _, hi in bounds], dtype=float)
         lp.row_lower_ = np.array([-inf if math.isinf(lo) else lo for _, lo, _ in rows], dtype=float)
         lp.row_upper_ = np.array([up for _, _, up in rows], dtype=float)
         starts, index, value = [0], [], []
@@ -654,7 +670,7 @@ def protect(system: System) -> Protection:
         for cells, relations in components(system, unknown):
             if cells in safe_groups:
                 continue
-            exposures = sorted(_solve_component(system, cells, relations, system.values), key=lambda e: e.cell)
+            exposures = sorted(_solve_component(system, cells, relations, system.values, primary), key=lambda e: e.cell)
             if not exposures:
                 safe_groups.add(cells)
                 continue
@@ -682,7 +698,7 @@ def _publish_what_is_not_needed(system: System, unknown: set[Cell], primary: set
         group = next(cells for cells, _ in components(system, unknown) if cell in cells)
         unknown.discard(cell)
         rest = set(group) - {cell}
-        if any(_solve_component(system, cells, rels, system.values) for cells, rels in components(system, rest)):
+        if any(_solve_component(system, c, rels, system.values, primary) for c, rels in components(system, rest)):
             unknown.add(cell)
 
 

@@ -13,7 +13,14 @@ select
     denominator,
     value,
     unit,
-    rag,
+    -- The rating compares the value with the mean of up to four earlier quarters' values, so it bounds them:
+    -- withheld where one of them is built on a small count (disclosure control withholds it with this row's).
+    case
+        when max(case when numerator between 1 and 9 or denominator between 1 and 9 then 1 else 0 end) over (
+            partition by kpi_code, geography order by financial_year_quarter rows between 4 preceding and 1 preceding
+        ) = 1 then null
+        else rag
+    end as rag,
     definition_version,
     data_quality_status
 from {{ ref('fct_partnership_scorecard') }}
