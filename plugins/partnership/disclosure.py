@@ -104,10 +104,11 @@ class Disclosure:
     protection_width: int = DEFAULT_PROTECTION_WIDTH
 
     def key(self, row: Mapping) -> tuple[str, ...]:
-        return tuple(_text(row[d]) for d in self.dims)
+        return tuple(key_text(row[d]) for d in self.dims)
 
 
-def _text(value) -> str:
+def key_text(value) -> str:
+    """A dim's value as it appears in a cell's key."""
     return "" if value is None else str(value)
 
 
@@ -238,10 +239,9 @@ class System:
     def width(self, cell: Cell) -> int:
         return self.declarations[cell[0]].protection_width
 
-    def total_level(self, cell: Cell) -> int:
-        """How many of the cell's dims are totals: 0 for an inner cell, 1 for a margin, more for a grand total."""
+    def is_total(self, cell: Cell) -> bool:
         d = self.declarations[cell[0]]
-        return sum(k == d.total_value for dim, k in zip(d.dims, cell[2], strict=True) if dim in d.totals)
+        return any(k == d.total_value for dim, k in zip(d.dims, cell[2], strict=True) if dim in d.totals)
 
 
 def hidden_column(part: str, whole: str) -> str:
@@ -293,17 +293,18 @@ def build_system(
                         relations.extend(Relation(((p, 1.0), (total, -1.0)), "<=", 0.0, why) for p in parts)
         for complement in d.complements:
             part, whole = complement.part, complement.whole
+            differences = []
             for key in table.by_key:
                 p, w = cell(table, part, key), cell(table, whole, key)
                 if p is None or w is None:
                     continue
                 rest = (name, hidden_column(part, whole), key)
                 cells[rest] = "hidden"
+                differences.append(rest)
                 tv = values[w] - values[p] if values[w] is not None and values[p] is not None else None
                 values[rest] = None if table.published else tv
                 why = f"{name}: {part} is part of {whole} at {key}"
                 relations.append(Relation(((w, 1.0), (p, -1.0), (rest, -1.0)), "=", 0.0, why))
-            differences = [c for c in cells if c[0] == name and c[1] == hidden_column(part, whole)]
             relations.extend(_hidden_totals(d, differences, complement.totals))
         for i, link in enumerate(d.links):
             other = tables.get(link.table)
@@ -723,7 +724,7 @@ def _next_suppression(system, exposures, component_relations, relations_of, unkn
     def cost(c):
         touching = sum(any(t in exposed_cells_ for t, _ in rel.terms) for rel in relations_of[c])
         value = system.values[c]
-        return (system.total_level(c) > 0, -touching, value < need, value, c)
+        return (system.is_total(c), -touching, value < need, value, c)
 
     return min(pool, key=cost)
 

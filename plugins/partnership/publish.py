@@ -19,7 +19,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from partnership import disclosure, settings, warehouse
+from partnership import disclosure, disclosure_audit, security, settings, warehouse
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def read_tables(
             )
             n = len(d.dims)
             pairs[(name, i)] = [
-                (tuple(disclosure._text(v) for v in row[:n]), tuple(disclosure._text(v) for v in row[n:]))
+                (tuple(disclosure.key_text(v) for v in row[:n]), tuple(disclosure.key_text(v) for v in row[n:]))
                 for row in conn.execute(query)
             ]
     return tables, pairs
@@ -86,6 +86,8 @@ def read_tables(
 
 @dataclass
 class Published:
+    """What protection cost one table: its count cells, the small ones and all those suppressed."""
+
     table: str
     rows: int
     count_cells: int
@@ -97,6 +99,23 @@ class Published:
         return 100.0 * self.suppressed / self.count_cells if self.count_cells else 0.0
 
 
+@dataclass
+class ProtectedTables:
+    tables: dict[str, disclosure.Table]  # as they would be published
+    system: disclosure.System
+    protection: disclosure.Protection
+    audit: disclosure_audit.AuditResult
+
+    def summary(self) -> list[Published]:
+        out = []
+        for name, table in sorted(self.tables.items()):
+            cells = [c for c, kind in self.system.cells.items() if kind == "count" and c[0] == name]
+            suppressed = sum(c in self.protection.suppressed for c in cells)
+            primary = sum(c in self.protection.primary for c in cells)
+            out.append(Published(name, len(table.rows), len(cells), suppressed, primary))
+        return out
+
+
 class DisclosureAuditFailed(RuntimeError):
     def __init__(self, findings: list[str]):
         self.findings = findings
@@ -105,56 +124,46 @@ class DisclosureAuditFailed(RuntimeError):
         super().__init__(f"the protected tables failed the attacker's audit; publish is unchanged:\n  {shown}{more}")
 
 
+def protect_tables(tables: dict[str, disclosure.Table], pairs: dict) -> ProtectedTables:
+    """Protect unprotected tables together (in memory) and audit the result as an attacker would."""
+    # Every declared relation, rates included, must hold on the unprotected tables before anything else.
+    disclosure.check_relations(disclosure.build_system(tables, pairs, include_rates=True))
+    system = disclosure.build_system(tables, pairs, include_rates=False)
+    protection = disclosure.protect(system)
+    published = {
+        name: disclosure.Table(t.declaration, disclosure.apply(t, protection), published=True)
+        for name, t in tables.items()
+    }
+    return ProtectedTables(published, system, protection, disclosure_audit.audit_tables(published, pairs))
+
+
 def protect_publish(url: str | None = None, manifest: dict | None = None) -> list[Published]:
     """Protect every publish_staging table together, audit the result as an attacker would, and only then
     replace the publish schema's tables, in one transaction. Raises :class:`DisclosureAuditFailed` otherwise."""
-    from partnership import disclosure_audit  # it reads publish tables with this module's helpers
-
     started = time.monotonic()
     decls = declarations(manifest)
     with warehouse.connect(url) as conn:
         tables, pairs = read_tables(conn, STAGING_SCHEMA, decls, published=False)
-        # Every declared relation, rates included, must hold on the unprotected tables before anything else.
-        disclosure.check_relations(disclosure.build_system(tables, pairs, include_rates=True))
-        system = disclosure.build_system(tables, pairs, include_rates=False)
-        protection = disclosure.protect(system)
-        published = {
-            name: disclosure.Table(t.declaration, disclosure.apply(t, protection), published=True)
-            for name, t in tables.items()
-        }
-        # The attacker's audit on exactly what would be published, before anything is written.
-        result = disclosure_audit.audit_tables(published, pairs)
-        if not result.ok:
-            raise DisclosureAuditFailed(result.findings)
-        summary = []
+        result = protect_tables(tables, pairs)
+        if not result.audit.ok:  # the audit ran on exactly what would be published: nothing is written
+            raise DisclosureAuditFailed(result.audit.findings)
         with conn.transaction():
             # A publish model renamed or removed leaves no table behind: publish holds exactly what is declared.
             for (stale,) in conn.execute(
                 "select table_name from information_schema.tables where table_schema = %s and not table_name = any(%s)",
-                (PUBLISH_SCHEMA, list(published)),
+                (PUBLISH_SCHEMA, list(result.tables)),
             ).fetchall():
                 conn.execute(sql.SQL("drop table {}").format(sql.Identifier(PUBLISH_SCHEMA, stale)))
-            for name, table in published.items():
-                rows = table.rows
-                _replace_table(conn, name, table.declaration, rows)
-                cells = [c for c, kind in system.cells.items() if kind == "count" and c[0] == name]
-                summary.append(
-                    Published(
-                        name,
-                        len(rows),
-                        len(cells),
-                        sum(c in protection.suppressed for c in cells),
-                        sum(c in protection.primary for c in cells),
-                    )
-                )
+            for name, table in result.tables.items():
+                _replace_table(conn, name, table.declaration, table.rows)
     log.info(
         "protected %d publish tables in %.1f s (%d rounds; audit %.1f s)",
-        len(summary),
+        len(result.tables),
         time.monotonic() - started,
-        protection.rounds,
-        result.seconds,
+        result.protection.rounds,
+        result.audit.seconds,
     )
-    return summary
+    return result.summary()
 
 
 def _replace_table(conn: psycopg.Connection, name: str, d: disclosure.Disclosure, rows: list[dict]) -> None:
@@ -174,3 +183,9 @@ def _replace_table(conn: psycopg.Connection, name: str, d: disclosure.Disclosure
     with conn.cursor().copy(copy) as cp:
         for row in rows:
             cp.write_row([row[c] for c in columns])
+    # Explicitly, as dbt's +grants do: default privileges only cover tables made by the roles init knew of.
+    readers = security.DBT_READERS[PUBLISH_SCHEMA]
+    if readers:
+        conn.execute(
+            sql.SQL("grant select on {} to {}").format(target, sql.SQL(", ").join(map(sql.Identifier, readers)))
+        )
