@@ -73,7 +73,7 @@ def find_new_files(ds: Dataset) -> list[str]:
 
 def _move(path: Path, folder: Path, tag: str) -> Path:
     """Move a landed file into folder (0600 in 0700 folders), never overwriting a file of the same name: a name
-    taken gets ``.<tag>`` added (a checksum or batch), then a counter. Its upload marker goes with it."""
+    taken gets ``.<tag>`` added (a checksum or batch), then a counter. Its upload marker is removed."""
     settings.private_folder(folder)
     names = itertools.chain(
         (path.name, f"{path.stem}.{tag}{path.suffix}"),
