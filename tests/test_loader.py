@@ -8,6 +8,7 @@ import pytest
 
 from partnership import loader, warehouse
 from partnership.generator import generate
+from partnership.registry import get_dataset
 
 pytestmark = pytest.mark.integration
 
@@ -163,3 +164,71 @@ def test_repeated_keys_across_chunks_are_caught_at_load(warehouse_url, landed, c
         loader.ingest_file(crimes, path)
     assert _scalar(warehouse_url, "select count(*) from raw.police__recorded_crime") == 0
     assert (data_dir / "quarantine" / "police" / "recorded_crime" / path.name).exists()
+
+
+def test_a_file_still_being_written_is_not_picked_up(warehouse_url, landed, crimes, data_dir):
+    """Complete means a `<name>.done` marker beside it, or (unless the registry asks for a marker) no change for
+    the dataset's quiet period. Files are aged with os.utime, not by waiting."""
+    import dataclasses
+    import os
+    import time
+
+    from partnership.registry import UploadComplete
+
+    sent = landed["police__recorded_crime"][0]
+    marker = sent.with_name(sent.name + ".done")
+    assert marker.exists(), "the generator writes a marker after each file, as an agency should"
+    assert str(sent) in loader.find_new_files(crimes)
+    assert not any(name.endswith(".done") for name in loader.find_new_files(crimes))
+
+    half = sent.with_name("recorded_crime_2024-09.csv")  # still uploading: the first rows only, cut at a row end
+    half.write_text("".join(sent.read_text().splitlines(keepends=True)[:5]))
+    assert str(half) not in loader.find_new_files(crimes)
+    half.with_name(half.name + ".done").touch()
+    assert str(half) in loader.find_new_files(crimes)
+    half.with_name(half.name + ".done").unlink()
+    quiet = crimes.upload_complete.quiet_seconds
+    os.utime(half, (time.time() - quiet + 60,) * 2)
+    assert str(half) not in loader.find_new_files(crimes)
+    os.utime(half, (time.time() - quiet - 1,) * 2)
+    assert str(half) in loader.find_new_files(crimes)
+    marker_only = dataclasses.replace(crimes, upload_complete=UploadComplete(marker=True))
+    assert str(half) not in loader.find_new_files(marker_only), "this dataset's agency always sends a marker"
+
+    loader.ingest_file(crimes, sent)
+    assert not marker.exists(), "the marker goes when its file is filed away"
+
+
+def test_files_and_folders_the_gate_writes_are_private(warehouse_url, landed, crimes, data_dir):
+    """Pseudonymised copies, processed and quarantined files and reason files: 0600 in 0700 folders."""
+    import os
+    import stat
+
+    os.umask(0o022)  # the usual default, which would make them readable by everyone
+    nav = get_dataset("health__navigator_referrals")
+    loaded = loader.ingest_file(nav, landed[nav.name][0])
+    filed = data_dir / "processed" / nav.landing_subdir / landed[nav.name][0].name
+    assert filed.exists() and loaded["status"] == "loaded"
+    bad = landed["police__recorded_crime"][0]
+    bad.write_text(bad.read_text().splitlines()[0] + "\nnot,a,valid,row\n")
+    with pytest.raises(loader.QuarantinedFile):
+        loader.ingest_file(crimes, bad)
+    quarantined = data_dir / "quarantine" / crimes.landing_subdir / bad.name
+
+    def mode(path):
+        return stat.S_IMODE(path.stat().st_mode)
+
+    for path in (filed, quarantined, quarantined.with_name(bad.name + ".reason.json")):
+        assert mode(path) == 0o600, path
+    work = data_dir / "work" / nav.landing_subdir
+    for folder in (
+        work,
+        work.parent,
+        work.parent.parent,
+        filed.parent,
+        filed.parent.parent,
+        filed.parent.parent.parent,
+    ):
+        assert mode(folder) == 0o700, folder
+    for folder in (quarantined.parent, quarantined.parent.parent, quarantined.parent.parent.parent):
+        assert mode(folder) == 0o700, folder

@@ -95,3 +95,28 @@ def test_a_publication_level_and_its_clause_are_read(tmp_path):
 def test_a_publication_without_a_known_level_and_its_agreement_clause_is_rejected(tmp_path, publication, error):
     with pytest.raises(RegistryError, match=error):
         _parse(entry_with_publication(tmp_path, publication))
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("upload_complete: {quiet_seconds: 0}", "quiet_seconds"),
+        ("upload_complete: {marker: maybe}", "marker"),
+        ("upload_complete: {wait: 5}", "upload_complete"),
+        ("quarantine_identifier_days: 0", "quarantine_identifier_days"),
+    ],
+)
+def test_file_handling_settings_are_checked(tmp_path, setting, message):
+    entry = entry_with_publication(tmp_path, "{aggregates: none}")
+    entry.write_text(entry.read_text() + setting + "\n")
+    with pytest.raises(RegistryError, match=message):
+        _parse(entry)
+
+
+def test_file_handling_defaults():
+    ds = load_registry()[0]
+    assert (ds.upload_complete.marker, ds.upload_complete.quiet_seconds, ds.quarantine_identifier_days) == (
+        False,
+        300,
+        30,
+    )

@@ -264,3 +264,124 @@ def test_the_governance_dag_enforces_retention_through_airflow(warehouse_url, da
     recorded = query(warehouse_url, "select dataset, batch_id, rows_deleted, deleted_by from audit.retention_deletion")
     assert {(d, b): n for d, b, n, _ in recorded} == dict(expected)
     assert all(who.startswith("airflow:governance_retention/") for _, _, _, who in recorded)
+
+
+# -- files on disk: work/ leftovers, quarantined identifiers, one failure at a time -------------------------
+
+
+def quarantine_with_an_nhs_number(path):
+    """Add an NHS-number column (values made now) to a generated youth justice file, so the screen rejects it."""
+    import random
+
+    from synthetic_ids import nhs_number
+
+    rng = random.Random(21)
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    rows[0].append("nhs_number")
+    for r in rows[1:]:
+        r.append(nhs_number(rng))
+    with open(path, "w", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+    with pytest.raises(loader.QuarantinedFile):
+        loader.ingest_file(get_dataset("youth_justice__cases"), path)
+
+
+def test_quarantined_files_holding_identifiers_are_purged_after_a_short_period(
+    warehouse_url, data_dir, dbt_manifest, login_role
+):
+    """Kept 30 days (the registry's quarantine_identifier_days) for IG to look at, not the dataset's 6 years; the
+    reason file stays as the trail. A file quarantined for another reason keeps the dataset's retention."""
+    from datetime import timedelta
+
+    from partnership import quarantine
+
+    cases = get_dataset("youth_justice__cases")
+    assert cases.quarantine_identifier_days == 30
+    with_ids, wrong_value = generate(data_dir / "landing", months=2, scale=0.2)["youth_justice__cases"]
+    quarantine_with_an_nhs_number(with_ids)
+    wrong_value.write_text(wrong_value.read_text().replace(",Referral order,", ",Sent to bed early,", 1))
+    with pytest.raises(loader.QuarantinedFile):
+        loader.ingest_file(cases, wrong_value)
+    (ids_batch,) = query(warehouse_url, "select batch_id from audit.load_batch where file_name = %s", with_ids.name)[0]
+    folder = data_dir / "quarantine" / cases.landing_subdir
+    _, loader_url = login_role(warehouse_url, security.LOADER)  # the governance DAG's role
+
+    soon = retention.enforce_retention(loader_url, today=date.today() + timedelta(days=29), manifest=dbt_manifest)
+    assert soon == [] and (folder / with_ids.name).exists()
+
+    done = retention.enforce_retention(
+        loader_url, today=date.today() + timedelta(days=31), deleted_by="test", manifest=dbt_manifest
+    )
+    assert [(d.target, d.batch_id) for d in done] == [(str(folder / with_ids.name), ids_batch)]
+    assert not (folder / with_ids.name).exists()
+    assert not (folder / f"{with_ids.name}.reason.json").exists()
+    trail = json.loads((folder / f"{with_ids.name}.purged.json").read_text())
+    assert trail["batch_id"] == ids_batch, "the reason file stays, for the IG trail"
+    assert (folder / wrong_value.name).exists() and (folder / f"{wrong_value.name}.reason.json").exists()
+    (rule, who), *more = query(
+        warehouse_url, "select rule, deleted_by from audit.retention_deletion where batch_id = %s", ids_batch
+    )
+    assert not more and who == "test" and rule.startswith("quarantine_identifier_days=30")
+    (resolution,) = query(warehouse_url, "select resolution from audit.load_batch where batch_id = %s", ids_batch)[0]
+    assert resolution.startswith("purged")
+    assert [d["file"] for d in quarantine.list_quarantined()] == [wrong_value.name]
+
+
+def test_leftovers_in_work_are_swept_by_retention_and_at_the_start_of_each_ingest_run(
+    warehouse_url, data_dir, dbt_manifest
+):
+    from partnership.ingest import build_ingest_dag
+
+    nav = get_dataset("health__navigator_referrals")
+    # A run that crashed after its load committed and before mark_done: the pseudonymised copy stays in work/.
+    landed = generate(data_dir / "landing", months=1, scale=0.2)[nav.name][0]
+    loaded = loader.load(nav, loader.validate(nav, landed))
+    interrupted = Path(loaded["path"])
+    assert interrupted.parent == data_dir / "work" / nav.landing_subdir and interrupted.exists()
+    stale = interrupted.with_name("navigator_referrals_2023-01.csv.partial")  # a pseudonymisation cut short
+    stale.write_text("referral_id\n")
+    set_mtime(stale, date(2024, 1, 1))
+
+    # Retention sweeps what is older than a day (an ingest run may be using a newer copy).
+    done = retention.enforce_retention(warehouse_url, deleted_by="test", manifest=dbt_manifest)
+    assert [d.target for d in done] == [str(stale)]
+    assert not stale.exists() and interrupted.exists()
+
+    # The ingest DAG's first step sweeps everything left there: one run per dataset at a time.
+    dag = build_ingest_dag(nav)
+    found = dag.get_task("find_new_files").python_callable(dag=dag, run_id="manual__sweep")
+    assert found == [str(landed)], "the landed original waits, to be skipped as already loaded"
+    assert not interrupted.exists()
+    recorded = query(
+        warehouse_url, "select target, batch_id, rule, deleted_by from audit.retention_deletion order by deletion_id"
+    )
+    assert [(t, b) for t, b, _, _ in recorded] == [(str(stale), None), (str(interrupted), loaded["batch_id"])]
+    assert all("work" in rule for _, _, rule, _ in recorded)
+    assert recorded[1][3] == f"airflow:{dag.dag_id}/manual__sweep"
+
+
+def test_a_corrupt_reason_file_fails_alone_and_retention_goes_on(warehouse_url, data_dir, dbt_manifest, capsys):
+    """A reason file cut short (as a crash mid-write leaves it) is a failure of its own: the files before it keep
+    their committed audit records, later datasets are still done, and the command ends non-zero."""
+    from partnership import cli
+
+    health, cases = get_dataset("health__ae_assault_attendances"), get_dataset("youth_justice__cases")
+    first = data_dir / "processed" / health.landing_subdir / "ae_assault_attendances_2020-01.csv"
+    corrupt = data_dir / "quarantine" / health.landing_subdir / "ae_assault_attendances_2020-02.csv.reason.json"
+    later = data_dir / "processed" / cases.landing_subdir / "cases_2010-01.csv"
+    for path, text in ((first, "attendance_id\n"), (corrupt, '{"dataset": "health__ae_ass'), (later, "case_id\n")):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        set_mtime(path, date(2005, 1, 1))  # past every retention period
+
+    with pytest.raises(retention.RetentionIncomplete) as incomplete:
+        retention.enforce_retention(warehouse_url, deleted_by="test", manifest=dbt_manifest)
+    assert [f.target for f in incomplete.value.failures] == [str(corrupt)]
+    assert [d.target for d in incomplete.value.deletions] == [str(first), str(later)]
+    assert corrupt.exists() and not first.exists() and not later.exists()
+    recorded = query(warehouse_url, "select target from audit.retention_deletion order by deletion_id")
+    assert recorded == [(str(first),), (str(later),)], "committed, although a later file failed"
+
+    assert cli.main(["retention"]) == 1
+    assert str(corrupt) in capsys.readouterr().err

@@ -111,7 +111,11 @@ def cmd_quarantine(args) -> int:
         if args.action == "show":
             print(json.dumps(quarantine.show(args.batch), indent=2, default=str))
         elif args.action == "release":
-            target = quarantine.release(args.batch, Path(args.file) if args.file else None)
+            try:
+                target = quarantine.release(args.batch, Path(args.file) if args.file else None)
+            except (ValueError, FileExistsError) as exc:  # an unsafe name or a landed file in the way
+                print(f"not released: {exc}", file=sys.stderr)
+                return 1
             print(f"released batch {args.batch}: {target} will be validated and loaded by the next run")
         else:
             quarantine.discard(args.batch)
@@ -134,13 +138,18 @@ def cmd_retention(args) -> int:
     with warehouse_for_cli() as url:
         if not (settings.DBT_PROJECT_DIR / "target" / "manifest.json").exists():
             runner.dbt("parse", url=url)  # retention finds the incremental models' copies in the manifest
-        deletions = retention.enforce_retention(url, dry_run=args.dry_run)
+        try:
+            deletions, failures = retention.enforce_retention(url, dry_run=args.dry_run), []
+        except retention.RetentionIncomplete as exc:  # everything else was done; say what was not, exit 1
+            deletions, failures = exc.deletions, exc.failures
     verb = "would delete" if args.dry_run else "deleted"
     for d in deletions:
         what = f"{d.rows} rows of batch {d.batch_id}" if d.rows is not None else f"batch {d.batch_id} file"
         print(f"{verb} {d.dataset}: {what} {d.target} ({d.rule})")
     print(f"{len(deletions)} deletions" + (" (dry run: nothing deleted)" if args.dry_run else ", recorded in audit"))
-    return 0
+    for f in failures:
+        print(f"could not delete {f}", file=sys.stderr)
+    return 1 if failures else 0
 
 
 def cmd_report(args) -> int:

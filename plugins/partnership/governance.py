@@ -2,10 +2,11 @@
 
 governance_retention enforces every dataset's retention period once a day (see :mod:`partnership.retention`).
 
-enforce_retention -> announce_raw_changes
+enforce_retention -> announce_raw_changes, all_deletions_done
 
-When raw rows were deleted, the second task emits the raw-table Assets, so the transform DAG rebuilds the
+When raw rows were deleted, announce_raw_changes emits the raw-table Assets, so the transform DAG rebuilds the
 dbt tables (intermediate, marts) without them; when nothing was deleted it is skipped and dbt does not run.
+A deletion that failed (one file; the rest were done) fails all_deletions_done, so the run shows it.
 """
 
 from __future__ import annotations
@@ -31,20 +32,33 @@ def build_retention_dag():
     )
     def governance_retention():
         @task
-        def enforce_retention(**context) -> int:
+        def enforce_retention(**context) -> dict:
             from partnership import retention
 
-            deleted = retention.enforce_retention(deleted_by=f"airflow:{context['dag'].dag_id}/{context['run_id']}")
-            return sum(d.rows or 0 for d in deleted)
+            try:
+                deleted = retention.enforce_retention(deleted_by=f"airflow:{context['dag'].dag_id}/{context['run_id']}")
+                failures = []
+            except retention.RetentionIncomplete as exc:  # the rest was done: the rebuild must still happen
+                deleted, failures = exc.deletions, [str(f) for f in exc.failures]
+            return {"rows_deleted": sum(d.rows or 0 for d in deleted), "failures": failures}
 
         @task(outlets=raw_assets())
-        def announce_raw_changes(rows_deleted: int) -> None:
+        def announce_raw_changes(outcome: dict) -> None:
             from airflow.sdk.exceptions import AirflowSkipException
 
-            if not rows_deleted:
+            if not outcome["rows_deleted"]:
                 raise AirflowSkipException("no raw rows deleted: the dbt models need no rebuild")
 
-        announce_raw_changes(enforce_retention())
+        @task
+        def all_deletions_done(outcome: dict) -> None:
+            from airflow.sdk.exceptions import AirflowFailException
+
+            if outcome["failures"]:
+                raise AirflowFailException("retention could not delete: " + "; ".join(outcome["failures"]))
+
+        outcome = enforce_retention()
+        announce_raw_changes(outcome)
+        all_deletions_done(outcome)
 
     return governance_retention()
 

@@ -2,6 +2,9 @@
 
 find_new_files -> ingest_file (a task group mapped over the files): validate -> load -> mark_done
 
+find_new_files first sweeps the dataset's work/ folder of copies an interrupted run left, then lists the landed
+files that are complete (the registry's upload_complete rule).
+
 A file that fails validation is quarantined and its task fails without retries, so the Airflow run shows
 which file it was and why; the other files of the run and other datasets' DAGs go on.
 Each successful load emits the dataset's raw-table Asset, which schedules the transform DAG.
@@ -9,6 +12,7 @@ Each successful load emits the dataset's raw-table Asset, which schedules the tr
 
 from __future__ import annotations
 
+import logging
 import os
 from contextlib import contextmanager
 
@@ -17,6 +21,7 @@ from airflow.sdk import Asset, dag, task, task_group
 
 from partnership.registry import Dataset, load_registry
 
+log = logging.getLogger(__name__)
 OWNER = "partnership-data-engineering"
 # The retry delay can be shortened for command-line runs (dag.test() waits it out in the foreground).
 DEFAULT_ARGS = {
@@ -68,9 +73,13 @@ def build_ingest_dag(ds: Dataset):
     )
     def ingest():
         @task
-        def find_new_files() -> list[str]:
-            from partnership import loader
+        def find_new_files(**context) -> list[str]:
+            from partnership import loader, retention
 
+            try:  # no other run of this dataset is going (max_active_runs=1): whatever is in work/ is stale
+                retention.sweep_work(ds, deleted_by=_loaded_by(context))
+            except retention.RetentionIncomplete as exc:  # new files still load; retention reports it too
+                log.warning("%s", exc)
             return loader.find_new_files(ds)
 
         # One mapped group per file: a file that fails or is skipped affects only its own validate -> load ->

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import json
 import logging
 import re
 import shutil
 import statistics
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -43,18 +45,44 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def upload_complete(ds: Dataset, path: Path) -> bool:
+    """Whether the sender has finished the file: its marker is there, or it has been quiet long enough."""
+    if settings.upload_marker(path).exists():
+        return True
+    rule = ds.upload_complete
+    return not rule.marker and time.time() - path.stat().st_mtime >= rule.quiet_seconds
+
+
 def find_new_files(ds: Dataset) -> list[str]:
+    """The complete files in the dataset's landing folder (registry upload_complete); the others wait."""
     folder = settings.landing_dir() / ds.landing_subdir
-    return [str(p) for p in sorted(folder.glob(ds.landing_pattern)) if p.is_file()]
+    found = []
+    for p in sorted(folder.glob(ds.landing_pattern)):
+        if not p.is_file() or p.name.endswith(".done"):
+            continue
+        if upload_complete(ds, p):
+            found.append(str(p))
+        else:
+            log.info(
+                "%s: not complete yet (no .done marker, or changed in the last %ss)",
+                p.name,
+                ds.upload_complete.quiet_seconds,
+            )
+    return found
 
 
-def _move(path: Path, folder: Path, sha256: str) -> Path:
-    """Move a file into folder, never overwriting a different file of the same name."""
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / path.name
-    if target.exists():
-        target = folder / f"{path.stem}.{sha256[:12]}{path.suffix}"
+def _move(path: Path, folder: Path, tag: str) -> Path:
+    """Move a landed file into folder (0600 in 0700 folders), never overwriting a file of the same name: a name
+    taken gets ``.<tag>`` added (a checksum or batch), then a counter. Its upload marker is removed."""
+    settings.private_folder(folder)
+    names = itertools.chain(
+        (path.name, f"{path.stem}.{tag}{path.suffix}"),
+        (f"{path.stem}.{tag}-{n}{path.suffix}" for n in itertools.count(2)),
+    )
+    target = next(folder / name for name in names if not (folder / name).exists())
     shutil.move(str(path), target)
+    target.chmod(settings.PRIVATE_FILE)
+    settings.upload_marker(path).unlink(missing_ok=True)
     return target
 
 
@@ -166,8 +194,9 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
             )
             if any(c.pseudonymise for c in ds.columns):
                 path.unlink()  # it holds raw identifiers, and its pseudonymised copy is already kept
+                settings.upload_marker(path).unlink(missing_ok=True)
             else:
-                _move(path, settings.processed_dir() / ds.landing_subdir / "duplicates", sha256)
+                _move(path, settings.processed_dir() / ds.landing_subdir / "duplicates", sha256[:12])
             log.info("%s: already loaded as batch %s; skipped", path.name, earlier)
             return {"status": "skipped_duplicate", "file": path.name, "duplicate_of": earlier}
 
@@ -278,8 +307,10 @@ def _quarantine(
     with warehouse.connect() as conn:
         batch_id = _record_batch(conn, ds, path, sha256, "quarantined", reason=reason, rows=rows, loaded_by=loaded_by)
         _record_checks(conn, batch_id, checks)
-    target = _move(path, settings.quarantine_dir() / ds.landing_subdir, sha256)
-    target.with_name(target.name + ".reason.json").write_text(
+    # Named by its batch when the name is taken: each quarantined copy keeps a reason file of its own.
+    target = _move(path, settings.quarantine_dir() / ds.landing_subdir, f"batch-{batch_id}")
+    settings.write_private_atomically(
+        target.with_name(target.name + ".reason.json"),
         json.dumps(
             {
                 "dataset": ds.name,
@@ -291,7 +322,7 @@ def _quarantine(
             },
             indent=2,
         )
-        + "\n"
+        + "\n",
     )
     # "from None": the exception that led here may quote the file's values; it must not reach the task log.
     raise QuarantinedFile(f"batch {batch_id} quarantined to {target}: {reason}") from None
@@ -393,9 +424,11 @@ def mark_done(ds: Dataset, loaded: dict) -> str:
     path = Path(loaded["path"])
     if loaded.get("source_path"):
         Path(loaded["source_path"]).unlink(missing_ok=True)
+        settings.upload_marker(Path(loaded["source_path"])).unlink(missing_ok=True)
     if not path.exists():
         return ""
-    return str(_move(path, settings.processed_dir() / ds.landing_subdir, loaded.get("sha256") or sha256_of(path)))
+    sha256 = loaded.get("sha256") or sha256_of(path)
+    return str(_move(path, settings.processed_dir() / ds.landing_subdir, sha256[:12]))
 
 
 def ingest_file(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:

@@ -115,12 +115,15 @@ def pseudonymise_file(ds: Dataset, source: Path, encoding: str = "utf-8-sig") ->
     columns = [(ds.column_names.index(c.name), c) for c in ds.columns if c.pseudonymise]
     keys = {c.pseudonymise: get_key(c.pseudonymise) for _, c in columns}
     target = work_path(ds, source)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    settings.private_folder(target.parent)  # a copy left by a crash is swept at the next run (retention.sweep_work)
     rejected = {c.name: Rejected(c.name, c.pseudonymise) for _, c in columns}
     rejected_rows: list[int] = []
     written = 0
     partial = target.with_name(target.name + ".partial")
-    with open(source, newline="", encoding=encoding) as src, open(partial, "w", newline="", encoding="utf-8") as out:
+    with (
+        open(source, newline="", encoding=encoding) as src,
+        open(partial, "w", newline="", encoding="utf-8", opener=settings.private_opener) as out,
+    ):
         reader, writer = csv.reader(src), csv.writer(out, lineterminator="\n")
         writer.writerow(next(reader))
         for row_number, record in enumerate(reader, start=2):

@@ -5,19 +5,24 @@ A quarantined file sits in ``quarantine/<agency>/<dataset>/`` with ``<file>.reas
 name, so the next run validates it like any other: a corrected file has a new checksum, and when it loads its
 batch records ``replaces_batch`` = the quarantined one. Discarding deletes the file (it may hold identifiers)
 and keeps the audit trail. Either way the quarantined batch's ``resolution`` says what happened, when and
-by whom.
+by whom. A file quarantined for holding direct identifiers is purged by retention after the dataset's
+``quarantine_identifier_days`` (its reason file becomes ``.purged.json``).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import getpass
 import json
+import logging
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 from partnership import settings, warehouse
-from partnership.registry import get_dataset
+from partnership.registry import Dataset, get_dataset
+
+log = logging.getLogger(__name__)
 
 
 def _reason_files() -> list[Path]:
@@ -27,7 +32,11 @@ def _reason_files() -> list[Path]:
 def list_quarantined() -> list[dict]:
     out = []
     for reason in _reason_files():
-        doc = json.loads(reason.read_text())
+        try:
+            doc = json.loads(reason.read_text())
+        except (OSError, ValueError) as exc:  # one unreadable reason file must not hide the others
+            log.warning("%s: unreadable reason file (%s); left for a person to look at", reason, type(exc).__name__)
+            continue
         doc["quarantined_file"] = str(reason.with_name(reason.name.removesuffix(".reason.json")))
         out.append(doc)
     return sorted(out, key=lambda d: d["batch_id"])
@@ -64,12 +73,34 @@ def _resolve(batch_id: int, what: str) -> None:
         raise KeyError(f"batch {batch_id} is not a quarantined batch in this warehouse")
 
 
+def _landing_name(ds: Dataset, name: object) -> str:
+    """The reason file's ``file``, if it is a plain name the dataset's agency could have sent; it is read from
+    disk, so a path in it (``../../etc/x.csv``) must not decide where release writes."""
+    plain = (
+        isinstance(name, str)
+        and name not in ("", ".", "..")
+        and "/" not in name
+        and "\\" not in name
+        and "\0" not in name
+        and fnmatch.fnmatchcase(name, ds.landing_pattern)
+    )
+    if not plain:
+        raise ValueError(f"the reason file's file field is not a plain file name matching {ds.landing_pattern!r}")
+    return name
+
+
 def release(batch_id: int, corrected: Path | None = None) -> Path:
-    """Put the corrected file (or, after a contract change, the quarantined file itself) back in landing."""
+    """Put the corrected file (or, after a contract change, the quarantined file itself) back in landing.
+
+    It lands with its ``.done`` marker, so the next run takes it at once. A landed file of the same name (the
+    agency may have sent one meanwhile) is never overwritten: release refuses, and nothing changes.
+    """
     doc = find(batch_id)
     ds = get_dataset(doc["dataset"])
     quarantined = Path(doc["quarantined_file"])
-    target = settings.landing_dir() / ds.landing_subdir / doc["file"]
+    target = settings.landing_dir() / ds.landing_subdir / _landing_name(ds, doc["file"])
+    if target.exists() or settings.upload_marker(target).exists():
+        raise FileExistsError(f"{target} is already in the landing zone: load or move it first, then release")
     target.parent.mkdir(parents=True, exist_ok=True)
     _resolve(batch_id, "released" + (" with a corrected file" if corrected else ""))
     if corrected:
@@ -77,6 +108,8 @@ def release(batch_id: int, corrected: Path | None = None) -> Path:
         quarantined.unlink(missing_ok=True)  # superseded; it may hold what got it quarantined
     else:
         shutil.move(quarantined, target)
+    target.chmod(settings.PRIVATE_FILE)
+    settings.upload_marker(target).touch(mode=settings.PRIVATE_FILE)
     reason = quarantined.with_name(quarantined.name + ".reason.json")
     reason.rename(reason.with_name(quarantined.name + ".released.json"))
     return target

@@ -65,6 +65,16 @@ class Publication:
 
 
 @dataclass(frozen=True)
+class UploadComplete:
+    """When a landed file counts as complete, so that a file still being uploaded is never read (README:
+    Upload-complete rule): a ``<name>.done`` marker beside it always counts; without one, the file must not have
+    changed for ``quiet_seconds``, unless the dataset asks for a marker (``marker: true``)."""
+
+    marker: bool = False
+    quiet_seconds: int = 300
+
+
+@dataclass(frozen=True)
 class Column:
     name: str
     type: str = "string"
@@ -129,6 +139,10 @@ class Dataset:
     linkage: str | None = None  # how its person keys link to other agencies' data
     # Partners (besides the agency itself) whose restricted analysts may see this agency's person-level rows.
     shared_with: tuple[str, ...] = ()
+    upload_complete: UploadComplete = UploadComplete()
+    # Days a file quarantined for holding direct identifiers (an identifier-screen finding) is kept for IG to
+    # look at before retention deletes it; other quarantined files keep the dataset's retention_months.
+    quarantine_identifier_days: int = 30
 
     @property
     def name(self) -> str:
@@ -181,6 +195,19 @@ def _publication(path: Path, value) -> Publication:
     return Publication(aggregates=level, clause=clause)
 
 
+def _upload_complete(path: Path, value) -> UploadComplete:
+    if value is None:
+        return UploadComplete()
+    if not isinstance(value, dict) or set(value) - {"marker", "quiet_seconds"}:
+        raise RegistryError(f"{path.name}: upload_complete must be a mapping {{marker: true|false, quiet_seconds: N}}")
+    rule = UploadComplete(**value)
+    if not isinstance(rule.marker, bool):
+        raise RegistryError(f"{path.name}: upload_complete marker must be true or false")
+    if type(rule.quiet_seconds) is not int or rule.quiet_seconds < 1:
+        raise RegistryError(f"{path.name}: upload_complete quiet_seconds must be a whole number of seconds, at least 1")
+    return rule
+
+
 def _parse(path: Path) -> Dataset:
     try:
         doc = yaml.safe_load(path.read_text())
@@ -197,6 +224,7 @@ def _parse(path: Path) -> Dataset:
                 "key_columns": tuple(doc["key_columns"]),
                 "shared_with": tuple(doc.get("shared_with") or ()),
                 "publication": _publication(path, doc["publication"]),
+                "upload_complete": _upload_complete(path, doc.get("upload_complete")),
                 "columns": columns,
             }
         )
@@ -214,6 +242,8 @@ def _parse(path: Path) -> Dataset:
             raise RegistryError(f"{path.name}: column {c.name}: completeness is a share between 0 and 1")
         if c.pseudonymise and c.pseudonymise not in PSEUDONYMISE_TYPES:
             raise RegistryError(f"{path.name}: column {c.name}: cannot pseudonymise {c.pseudonymise!r}")
+    if type(ds.quarantine_identifier_days) is not int or ds.quarantine_identifier_days < 1:
+        raise RegistryError(f"{path.name}: quarantine_identifier_days must be a whole number of days, at least 1")
     if ds.cadence not in CADENCES:
         raise RegistryError(f"{path.name}: cadence must be one of {', '.join(CADENCES)}")
     pub = ds.publication

@@ -15,6 +15,21 @@ For each registry dataset, the cutoff is today minus ``retention_months``:
   (``retention_source``, ``retention_date_column``), and one that does not stops retention before anything is
   deleted.
 
+Files go one at a time: each deletion is recorded in audit and committed, then the file is unlinked, so no
+file is ever deleted without its record. A file that cannot be read or deleted (a corrupt reason file, a
+permission error) is logged and counted as a failure of its own; everything else is still done, and
+:class:`RetentionIncomplete` is raised at the end (``partnership retention`` exits 1, the DAG run fails).
+
+Besides the retention period, two shorter rules for files:
+
+- a file quarantined for holding direct identifiers (an identifier-screen finding) is deleted after the
+  dataset's ``quarantine_identifier_days`` (30 by default); its reason file is kept, renamed
+  ``.purged.json``, and the batch's ``resolution`` says ``purged``;
+- the working folder (``work/<agency>/<dataset>/``: pseudonymised copies between the gate and the load, and
+  ``.partial`` files) holds only what a running ingest run needs, so a file there older than a day was left by
+  an interrupted run and is deleted. Each ingest run also sweeps its dataset's folder at its start
+  (:func:`sweep_work`), when no other run of the dataset can be using it (``max_active_runs=1``).
+
 Staging models are views over raw, so they forget deleted rows at once; the tables dbt rebuilds in full are
 rebuilt from staging by the next dbt run, which the governance DAG triggers when raw rows were deleted.
 The governance DAG (:mod:`partnership.governance`) and ``partnership retention [--dry-run]`` both call
@@ -23,10 +38,13 @@ The governance DAG (:mod:`partnership.governance`) and ``partnership retention [
 
 from __future__ import annotations
 
+import functools
+import getpass
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -45,6 +63,24 @@ class Deletion:
     batch_id: int | None
     rows: int | None  # rows deleted from raw; None for a file
     rule: str
+
+
+@dataclass(frozen=True)
+class Failure:
+    dataset: str
+    target: str
+    error: str  # the exception's type and message: paths and positions, never file contents
+
+    def __str__(self) -> str:
+        return f"{self.dataset}: {self.target}: {self.error}"
+
+
+class RetentionIncomplete(RuntimeError):
+    """Raised at the end of a run in which some deletions failed; every other deletion was done and recorded."""
+
+    def __init__(self, deletions: list[Deletion], failures: list[Failure]):
+        super().__init__(f"{len(failures)} deletion(s) failed: " + "; ".join(map(str, failures)))
+        self.deletions, self.failures = deletions, failures
 
 
 def cutoff(conn: psycopg.Connection, ds: Dataset, today: date) -> date:
@@ -143,7 +179,7 @@ def _expired_files(ds: Dataset, before: date) -> list[Path]:
 
 def _batch_of(conn: psycopg.Connection, ds: Dataset, path: Path) -> int | None:
     """The batch that loaded, skipped or quarantined a file (a quarantine reason file names its batch)."""
-    if path.name.endswith(".reason.json"):
+    if path.name.endswith(".json"):  # a reason file: .reason.json, or .released/.discarded/.purged.json
         return json.loads(path.read_text()).get("batch_id")
     return conn.execute(
         "select max(batch_id) from audit.load_batch where dataset = %s and file_sha256 = %s",
@@ -159,6 +195,125 @@ def _record(conn: psycopg.Connection, d: Deletion, deleted_by: str) -> None:
     )
 
 
+class _Deleter:
+    """Deletes files one at a time, each recorded and committed before it goes; a failure stays its own."""
+
+    def __init__(self, conn: psycopg.Connection, deleted_by: str, dry_run: bool):
+        self.conn, self.deleted_by, self.dry_run = conn, deleted_by, dry_run
+        self.deletions: list[Deletion] = []
+        self.failures: list[Failure] = []
+        self.seen: set[str] = set()  # files already dealt with in this run (a dry run deletes nothing)
+
+    def failed(self, dataset: str, target: str, exc: Exception) -> None:
+        error = f"{type(exc).__name__}: {exc}"
+        log.error("retention could not finish with %s (%s): %s", target, dataset, error)
+        if target not in {f.target for f in self.failures}:
+            self.failures.append(Failure(dataset, target, error))
+
+    def file(
+        self,
+        dataset: str,
+        path: Path,
+        batch_of: Callable[[], int | None],
+        rule: str,
+        *,
+        also: Callable[[psycopg.Connection], object] | None = None,
+        then: Callable[[], object] | None = None,
+    ) -> None:
+        """Record the file's deletion (and ``also`` more audit, same transaction), commit, unlink, ``then``."""
+        if str(path) in self.seen:
+            return
+        self.seen.add(str(path))
+        try:
+            d = Deletion(dataset, str(path), batch_of(), None, rule)
+            if not self.dry_run:
+                with self.conn.transaction():  # committed before the file goes: no deletion without its record
+                    _record(self.conn, d, self.deleted_by)
+                    if also:
+                        also(self.conn)
+                path.unlink(missing_ok=True)
+                if then:
+                    then()
+            self.deletions.append(d)
+        except Exception as exc:
+            self.failed(dataset, str(path), exc)
+
+
+def _batch_of_work_copy(conn: psycopg.Connection, ds: Dataset, path: Path) -> int | None:
+    """A copy has its landed file's name (or that and .partial): the batch, if that file got one."""
+    return conn.execute(
+        "select max(batch_id) from audit.load_batch where dataset = %s and file_name = %s",
+        (ds.name, path.name.removesuffix(".partial")),
+    ).fetchone()[0]
+
+
+def _work_copies(deleter: _Deleter, ds: Dataset, before: date | None) -> None:
+    """Files in the dataset's working folder (modified before ``before``, if given): left by an interrupted run."""
+    folder = settings.work_dir() / ds.landing_subdir
+    if before is None:
+        rule = "work/ swept at the start of an ingest run: a copy left by an interrupted run"
+    else:
+        rule = f"work/ file last modified before {before}: a copy left by an interrupted ingest run"
+    for path in sorted(folder.rglob("*")):
+        try:
+            if not path.is_file() or (before and datetime.fromtimestamp(path.stat().st_mtime).date() >= before):
+                continue
+        except OSError as exc:
+            deleter.failed(ds.name, str(path), exc)
+            continue
+        deleter.file(ds.name, path, functools.partial(_batch_of_work_copy, deleter.conn, ds, path), rule)
+
+
+def sweep_work(ds: Dataset, url: str | None = None, *, deleted_by: str = "cli") -> list[Deletion]:
+    """Delete, with audit, every file in the dataset's working folder. Only when no ingest run of the dataset can
+    be using one: the ingest DAG's first step (one run per dataset at a time)."""
+    with warehouse.connect(url, autocommit=True) as conn:
+        deleter = _Deleter(conn, deleted_by, dry_run=False)
+        _work_copies(deleter, ds, before=None)
+    if deleter.failures:
+        raise RetentionIncomplete(deleter.deletions, deleter.failures)
+    return deleter.deletions
+
+
+# The identifier screen's findings are recorded as "identifier screen: <rule>" (loader.validate).
+HOLDS_IDENTIFIERS = """
+    select b.finished_at::date from audit.load_batch b
+    where b.batch_id = %s and b.dataset = %s and b.status = 'quarantined' and b.resolution is null
+      and exists (select 1 from audit.validation_result v
+                  where v.batch_id = b.batch_id and not v.success and v.expectation like 'identifier screen%%')"""
+
+
+def _identifier_files(deleter: _Deleter, ds: Dataset, today: date) -> None:
+    """Quarantined files holding direct identifiers, quarantined more than quarantine_identifier_days ago."""
+    days = ds.quarantine_identifier_days
+    for reason in sorted((settings.quarantine_dir() / ds.landing_subdir).glob("*.reason.json")):
+        if str(reason) in deleter.seen:
+            continue  # deleted (or failed) under the retention period already
+        quarantined = reason.with_name(reason.name.removesuffix(".reason.json"))
+        try:
+            batch_id = json.loads(reason.read_text())["batch_id"]
+            found = deleter.conn.execute(HOLDS_IDENTIFIERS, (batch_id, ds.name)).fetchone()
+        except Exception as exc:
+            deleter.seen.add(str(reason))
+            deleter.failed(ds.name, str(reason), exc)
+            continue
+        if found is None or found[0] >= today - timedelta(days=days):
+            continue
+        stamp = (
+            f"purged {datetime.now(UTC).isoformat(timespec='seconds')} by {deleter.deleted_by} ({getpass.getuser()})"
+        )
+        deleter.file(
+            ds.name,
+            quarantined,
+            lambda b=batch_id: b,
+            f"quarantine_identifier_days={days}: quarantined on {found[0]} holding direct identifiers",
+            also=lambda conn, b=batch_id, s=stamp: conn.execute(
+                "update audit.load_batch set resolution = %s where batch_id = %s", (s, b)
+            ),
+            then=lambda r=reason, q=quarantined: r.rename(r.with_name(q.name + ".purged.json")),
+        )
+
+
 def enforce_retention(
     url: str | None = None,
     *,
@@ -167,36 +322,43 @@ def enforce_retention(
     deleted_by: str = "cli",
     manifest: Path | None = None,
 ) -> list[Deletion]:
-    """Delete (or, with dry_run, only list) everything past retention; return the deletions, each recorded."""
+    """Delete (or, with dry_run, only list) everything past retention; return the deletions, each recorded.
+
+    Raises :class:`RetentionIncomplete` at the end if any deletion failed (the others were done)."""
     today = today or date.today()
     copies = incremental_copies(manifest)  # first: a model retention cannot handle stops it before any deletion
-    deletions: list[Deletion] = []
-    # autocommit: each dataset's transaction below commits on its own, so a failure later cannot undo the
-    # audit records of files already deleted.
+    # autocommit: each transaction below commits on its own, so a failure later cannot undo the audit records of
+    # what was already deleted.
     with warehouse.connect(url, autocommit=True) as conn:
+        deleter = _Deleter(conn, deleted_by, dry_run)
+        deletions = deleter.deletions
         for ds in load_registry():
             if conn.execute("select to_regclass(%s)", (ds.raw_table,)).fetchone()[0] is None:
                 continue  # not initialised yet (`partnership warehouse init`): nothing loaded, nothing to delete
-            with conn.transaction():  # one dataset's rows and their audit records commit together
-                before = cutoff(conn, ds, today)
-                rule = f"retention_months={ds.retention_months}: {ds.record_date_column} before {before}"
-                for batch_id, rows in _expired_rows(conn, ds, before, dry_run):
-                    deletions.append(Deletion(ds.name, ds.raw_table, batch_id, rows, rule))
-                    if not dry_run:
-                        _record(conn, deletions[-1], deleted_by)
-                for copy in copies.get(ds.name, []):
-                    copy_rule = f"{rule} (copy in incremental model {copy.model}: {copy.date_column})"
-                    for batch_id, rows in _expired_copies(conn, copy, before, dry_run):
-                        deletions.append(Deletion(ds.name, copy.relation, batch_id, rows, copy_rule))
-                        if not dry_run:
-                            _record(conn, deletions[-1], deleted_by)
-                file_rule = f"retention_months={ds.retention_months}: file last modified before {before}"
-                for path in _expired_files(ds, before):
-                    deletions.append(Deletion(ds.name, str(path), _batch_of(conn, ds, path), None, file_rule))
-                    if not dry_run:
-                        path.unlink()
-                        _record(conn, deletions[-1], deleted_by)
+            before = cutoff(conn, ds, today)
+            rule = f"retention_months={ds.retention_months}: {ds.record_date_column} before {before}"
+            try:
+                with conn.transaction():  # one dataset's rows and their audit records commit together
+                    rows: list[Deletion] = []
+                    for batch_id, n in _expired_rows(conn, ds, before, dry_run):
+                        rows.append(Deletion(ds.name, ds.raw_table, batch_id, n, rule))
+                    for copy in copies.get(ds.name, []):
+                        copy_rule = f"{rule} (copy in incremental model {copy.model}: {copy.date_column})"
+                        for batch_id, n in _expired_copies(conn, copy, before, dry_run):
+                            rows.append(Deletion(ds.name, copy.relation, batch_id, n, copy_rule))
+                    for d in rows if not dry_run else ():
+                        _record(conn, d, deleted_by)
+                deletions.extend(rows)
+            except psycopg.Error as exc:
+                deleter.failed(ds.name, ds.raw_table, exc)
+            file_rule = f"retention_months={ds.retention_months}: file last modified before {before}"
+            for path in _expired_files(ds, before):
+                deleter.file(ds.name, path, functools.partial(_batch_of, conn, ds, path), file_rule)
+            _identifier_files(deleter, ds, today)
+            _work_copies(deleter, ds, before=today - timedelta(days=1))  # a run may be using a newer copy
     verb = "would delete" if dry_run else "deleted"
     for d in deletions:
         log.info("%s %s: %s (batch %s, %s rows): %s", verb, d.dataset, d.target, d.batch_id, d.rows, d.rule)
+    if deleter.failures:
+        raise RetentionIncomplete(deletions, deleter.failures)
     return deletions

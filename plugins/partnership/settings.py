@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +32,50 @@ def quarantine_dir() -> Path:
 def work_dir() -> Path:
     """Pseudonymised copies of landed files, between the gate and the load."""
     return data_dir() / "work"
+
+
+def upload_marker(path: Path) -> Path:
+    """``<name>.done`` beside a landed file: the sender's word that the file is complete (registry upload_complete)."""
+    return path.with_name(path.name + ".done")
+
+
+# Files the project writes under the data folder (copies, reason files, processed and quarantined files) may hold
+# personal data: readable by the owner only, whatever the process's umask.
+PRIVATE_FILE, PRIVATE_FOLDER = 0o600, 0o700
+
+
+def private_folder(folder: Path) -> Path:
+    """``mkdir -p``, each folder it creates 0700 (folders that already exist are left as they are)."""
+    missing, parent = [], folder
+    while not parent.exists():
+        missing.append(parent)
+        parent = parent.parent
+    for f in reversed(missing):
+        f.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)
+        f.chmod(PRIVATE_FOLDER)  # mkdir's mode is masked by the umask
+    return folder
+
+
+def private_opener(path: str, flags: int) -> int:
+    """For ``open(..., opener=private_opener)``: the file is 0600 from its first byte."""
+    fd = os.open(path, flags, PRIVATE_FILE)
+    os.fchmod(fd, PRIVATE_FILE)  # an existing file keeps its mode through os.open
+    return fd
+
+
+def write_private_atomically(path: Path, text: str) -> None:
+    """Write a whole file or nothing: a temporary file in the same folder, then os.replace (0600)."""
+    private_folder(path.parent)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mkstemp makes it 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
 
 
 # Warehouse schemas: raw loads, dbt layers, candidates for publication (dbt) and their protected copies
