@@ -328,6 +328,32 @@ def test_quarantined_files_holding_identifiers_are_purged_after_a_short_period(
     assert [d["file"] for d in quarantine.list_quarantined()] == [wrong_value.name]
 
 
+def test_a_quarantined_file_of_a_dataset_sending_raw_nhs_numbers_is_purged_after_the_short_period(
+    warehouse_url, data_dir, dbt_manifest
+):
+    """Whatever got it quarantined (here a wrong sex code), the quarantined original holds the raw NHS numbers
+    the agreement lets the agency send for pseudonymisation: it goes after 30 days too, not after 3 years."""
+    from datetime import timedelta
+
+    nav = get_dataset("health__navigator_referrals")
+    landed = generate(data_dir / "landing", months=1, scale=0.2)[nav.name][0]
+    with open(landed, newline="") as f:
+        rows = list(csv.reader(f))
+    rows[1][rows[0].index("sex")] = "Q"
+    with open(landed, "w", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+    with pytest.raises(loader.QuarantinedFile):
+        loader.ingest_file(nav, landed)
+    quarantined = data_dir / "quarantine" / nav.landing_subdir / landed.name
+    assert quarantined.exists()
+
+    retention.enforce_retention(warehouse_url, today=date.today() + timedelta(days=29), manifest=dbt_manifest)
+    assert quarantined.exists()
+    done = retention.enforce_retention(warehouse_url, today=date.today() + timedelta(days=31), manifest=dbt_manifest)
+    assert [d.target for d in done] == [str(quarantined)]
+    assert not quarantined.exists() and quarantined.with_name(landed.name + ".purged.json").exists()
+
+
 def test_leftovers_in_work_are_swept_by_retention_and_at_the_start_of_each_ingest_run(
     warehouse_url, data_dir, dbt_manifest
 ):

@@ -275,24 +275,27 @@ def sweep_work(ds: Dataset, url: str | None = None, *, deleted_by: str = "cli") 
     return deleter.deletions
 
 
-# The identifier screen's findings are recorded as "identifier screen: <rule>" (loader.validate).
+# The identifier screen's findings are recorded as "identifier screen: <rule>" (loader.validate). A quarantined
+# file of a dataset that sends raw identifiers for pseudonymisation holds them whatever got it quarantined: the
+# original is quarantined, not the pseudonymised copy.
 HOLDS_IDENTIFIERS = """
     select b.finished_at::date from audit.load_batch b
     where b.batch_id = %s and b.dataset = %s and b.status = 'quarantined' and b.resolution is null
-      and exists (select 1 from audit.validation_result v
-                  where v.batch_id = b.batch_id and not v.success and v.expectation like 'identifier screen%%')"""
+      and (%s or exists (select 1 from audit.validation_result v
+                  where v.batch_id = b.batch_id and not v.success and v.expectation like 'identifier screen%%'))"""
 
 
 def _identifier_files(deleter: _Deleter, ds: Dataset, today: date) -> None:
     """Quarantined files holding direct identifiers, quarantined more than quarantine_identifier_days ago."""
     days = ds.quarantine_identifier_days
+    sends_raw = any(c.pseudonymise for c in ds.columns)
     for reason in sorted((settings.quarantine_dir() / ds.landing_subdir).glob("*.reason.json")):
         if str(reason) in deleter.seen:
             continue  # deleted (or failed) under the retention period already
         quarantined = reason.with_name(reason.name.removesuffix(".reason.json"))
         try:
             batch_id = json.loads(reason.read_text())["batch_id"]
-            found = deleter.conn.execute(HOLDS_IDENTIFIERS, (batch_id, ds.name)).fetchone()
+            found = deleter.conn.execute(HOLDS_IDENTIFIERS, (batch_id, ds.name, sends_raw)).fetchone()
         except Exception as exc:
             deleter.seen.add(str(reason))
             deleter.failed(ds.name, str(reason), exc)
