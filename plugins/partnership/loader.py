@@ -48,12 +48,12 @@ def find_new_files(ds: Dataset) -> list[str]:
     return [str(p) for p in sorted(folder.glob(ds.landing_pattern)) if p.is_file()]
 
 
-def _move(path: Path, folder: Path, sha256: str) -> Path:
-    """Move a file into folder, never overwriting a different file of the same name."""
+def _move(path: Path, folder: Path, sha256: str, name: str | None = None) -> Path:
+    """Move a file into folder (as ``name``, if given), never overwriting a different file of the same name."""
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / path.name
+    target = folder / (name or path.name)
     if target.exists():
-        target = folder / f"{path.stem}.{sha256[:12]}{path.suffix}"
+        target = folder / f"{target.stem}.{sha256[:12]}{target.suffix}"
     shutil.move(str(path), target)
     return target
 
@@ -77,6 +77,7 @@ def _record_batch(
     rows: int | None = None,
     duplicate_of: int | None = None,
     loaded_by: str = "cli",
+    file_name: str | None = None,
 ) -> int:
     return conn.execute(
         """insert into audit.load_batch
@@ -84,7 +85,18 @@ def _record_batch(
                 loaded_by, finished_at)
            values (%s, %s, %s, %s, %s, %s, %s, %s, %s, case when %s <> 'loading' then clock_timestamp() end)
            returning batch_id""",
-        (ds.name, path.name, sha256, path.stat().st_size, rows, status, reason, duplicate_of, loaded_by, status),
+        (
+            ds.name,
+            file_name or path.name,
+            sha256,
+            path.stat().st_size,
+            rows,
+            status,
+            reason,
+            duplicate_of,
+            loaded_by,
+            status,
+        ),
     ).fetchone()[0]
 
 
@@ -151,6 +163,13 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
     """
     path = Path(path)
     sha256 = sha256_of(path)
+    # A name that holds an identifier is never recorded or kept: the file is quarantined under a neutral one.
+    named = screening.screen_file_name(path.name)
+    if named:
+        findings = named + screening.screen_file(path, ds, encoding=ENCODING)
+        checks = _screen_checks(findings)
+        failures = [c for c in checks if c.severity == "critical"]
+        _quarantine(ds, path, sha256, failures, checks, rows=None, loaded_by=loaded_by, name=_withheld(path, sha256))
     with warehouse.connect() as conn:
         earlier = _loaded_batch(conn, ds, sha256)
         if earlier is not None:
@@ -172,13 +191,11 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
             return {"status": "skipped_duplicate", "file": path.name, "duplicate_of": earlier}
 
     # Direct identifiers first: such a file is rejected whole, before GX ever reads its values.
-    findings = screening.screen_file(path, ds, encoding=ENCODING)
-    if findings:
-        checks = [
-            CheckResult(f"identifier screen: {f.rule}", f.column, False, f.count, f.rows, message=f.text)
-            for f in findings
-        ]
-        _quarantine(ds, path, sha256, checks, checks, rows=None, loaded_by=loaded_by)
+    # A name in free text is a warning unless the registry raises it: the file loads, flagged.
+    screened = _screen_checks(screening.screen_file(path, ds, encoding=ENCODING))
+    if any(c.severity == "critical" for c in screened):
+        failures = [c for c in screened if c.severity == "critical"]
+        _quarantine(ds, path, sha256, failures, screened, rows=None, loaded_by=loaded_by)
 
     checked, outcome = path, None
     if any(c.pseudonymise for c in ds.columns):
@@ -202,7 +219,7 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
         ]
         if outcome.rows_written == 0:  # every row rejected: nothing would be loaded
             extra = [CheckResult(**{**c.__dict__, "severity": "critical"}) for c in extra]
-    checks = extra + report.checks
+    checks = screened + extra + report.checks
     if report.checks:  # the file got as far as GX: compare its volume with the dataset's history
         volume = _volume_check(ds, report.row_count)
         if volume:
@@ -227,6 +244,20 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
     if outcome:
         outcome.path.unlink(missing_ok=True)
     _quarantine(ds, path, sha256, failures, checks, rows=report.row_count, loaded_by=loaded_by)
+
+
+def _screen_checks(findings: list[screening.Finding]) -> list[CheckResult]:
+    return [
+        CheckResult(
+            f"identifier screen: {f.rule}", f.column, False, f.count, f.rows, severity=f.severity, message=f.text
+        )
+        for f in findings
+    ]
+
+
+def _withheld(path: Path, sha256: str) -> str:
+    """The name a file is recorded and kept under when its own name holds an identifier."""
+    return f"name-withheld-{sha256[:12]}{path.suffix}"
 
 
 VOLUME_HISTORY = 12  # loaded batches compared against
@@ -272,22 +303,29 @@ def _quarantine(
     *,
     rows: int | None,
     loaded_by: str,
+    name: str | None = None,
 ) -> None:
-    """Record the batch as quarantined, move the file to quarantine/ with a reason file, and raise."""
-    reason = "; ".join(c.describe(path.name) for c in failures)
+    """Record the batch as quarantined, move the file to quarantine/ with a reason file, and raise.
+
+    ``name``: what to record and keep the file as, when its own name must not be (it holds an identifier).
+    """
+    name = name or path.name
+    reason = "; ".join(c.describe(name) for c in failures)
     with warehouse.connect() as conn:
-        batch_id = _record_batch(conn, ds, path, sha256, "quarantined", reason=reason, rows=rows, loaded_by=loaded_by)
+        batch_id = _record_batch(
+            conn, ds, path, sha256, "quarantined", reason=reason, rows=rows, loaded_by=loaded_by, file_name=name
+        )
         _record_checks(conn, batch_id, checks)
-    target = _move(path, settings.quarantine_dir() / ds.landing_subdir, sha256)
+    target = _move(path, settings.quarantine_dir() / ds.landing_subdir, sha256, name=name)
     target.with_name(target.name + ".reason.json").write_text(
         json.dumps(
             {
                 "dataset": ds.name,
-                "file": path.name,
+                "file": name,
                 "sha256": sha256,
                 "batch_id": batch_id,
                 "quarantined_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "failures": [c.describe(path.name) for c in failures],
+                "failures": [c.describe(name) for c in failures],
             },
             indent=2,
         )

@@ -90,6 +90,8 @@ class Column:
     severity: str = "critical"
     # For an optional column: the share of rows that should have a value (a warning below it), e.g. ethnicity.
     completeness: float | None = None
+    # Text the agency's staff type freely (notes, descriptions): screened for people's names as well.
+    free_text: bool = False
 
     @property
     def sql_type(self) -> str:
@@ -129,6 +131,8 @@ class Dataset:
     linkage: str | None = None  # how its person keys link to other agencies' data
     # Partners (besides the agency itself) whose restricted analysts may see this agency's person-level rows.
     shared_with: tuple[str, ...] = ()
+    # A person's name found in a free-text column: "warning" (loads, flagged) or "critical" (quarantined).
+    name_screen: str = "warning"
 
     @property
     def name(self) -> str:
@@ -214,6 +218,10 @@ def _parse(path: Path) -> Dataset:
             raise RegistryError(f"{path.name}: column {c.name}: completeness is a share between 0 and 1")
         if c.pseudonymise and c.pseudonymise not in PSEUDONYMISE_TYPES:
             raise RegistryError(f"{path.name}: column {c.name}: cannot pseudonymise {c.pseudonymise!r}")
+        if not isinstance(c.free_text, bool) or (c.free_text and c.type != "string"):
+            raise RegistryError(f"{path.name}: column {c.name}: free_text is true or false, on a string column")
+    if ds.name_screen not in SEVERITIES:
+        raise RegistryError(f"{path.name}: name_screen must be one of {', '.join(SEVERITIES)}")
     if ds.cadence not in CADENCES:
         raise RegistryError(f"{path.name}: cadence must be one of {', '.join(CADENCES)}")
     pub = ds.publication
