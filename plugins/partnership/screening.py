@@ -32,6 +32,7 @@ from pathlib import Path
 from partnership.registry import Dataset
 
 SHOWN_ROWS = 5
+JUDGED_CELLS = 100_000  # distinct cell values remembered while one file is screened (bounds the memory)
 
 # -- check digits ------------------------------------------------------------------------------------------
 
@@ -164,17 +165,21 @@ def _postcode(cell: str) -> bool:
     return _POSTCODE.search(cell) is not None
 
 
+_SPACES = re.compile(r"[\s\u00a0\u2000-\u200b\u202f]+")
+
+
 def _real_date(day: int, month: int) -> bool:
     return 1 <= day <= 31 and 1 <= month <= 12
 
 
 def _date(cell: str) -> bool:
     """A calendar date in any common writing (12/03/09, 2009/03/12, 20090312, 12 March 2009...)."""
-    cell = re.sub(r"[\s\u00a0\u2000-\u200b\u202f]+", " ", cell)
-    if any(_real_date(int(m.group(1)), int(m.group(3))) for m in _DMY.finditer(cell)):
-        return True
-    if any(_real_date(int(m.group(4)), int(m.group(3))) for m in _YMD.finditer(cell)):
-        return True
+    cell = _SPACES.sub(" ", cell)
+    if "/" in cell or "." in cell or "-" in cell:
+        if any(_real_date(int(m.group(1)), int(m.group(3))) for m in _DMY.finditer(cell)):
+            return True
+        if any(_real_date(int(m.group(4)), int(m.group(3))) for m in _YMD.finditer(cell)):
+            return True
     if any(_real_date(int(m.group(3)), int(m.group(2))) for m in _COMPACT.finditer(cell)):
         return True
     if any(1 <= int(m.group(1)) <= 31 for m in _DAY_MONTH_YEAR.finditer(cell)):
@@ -285,12 +290,20 @@ def normalise_name(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
 
 
+_DIGIT = re.compile(r"\d")
+# Cells no content rule can trip, passed over before the rules run (most cells with digits are these): numbers
+# of up to 7 digits or with at most 9 digits in all (ages, counts, coordinates, amounts), and ISO dates and
+# timestamps in the columns declared as dates.
+_SHORT_NUMBER = re.compile(r"-?\d{1,7}|-?\d{1,3}\.\d{1,6}")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}(?:-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?)?")
+
+
 def content_rules(cell: str, *, dates: bool = True, names: bool = False) -> list[str]:
-    """The rules a cell trips. Fast path: every rule but names needs a digit or an "@"."""
-    rules = []
-    if not cell or _HEX_KEY.match(cell):
+    """The rules a cell trips. ``dates``: look for dates of birth; ``names``: for people's names (free text)."""
+    rules: list[str] = []
+    if len(cell) < 5 or _HEX_KEY.match(cell):  # the shortest identifiers: "M15RU", "Mr Li"
         return rules
-    if any(ch.isdigit() for ch in cell):
+    if _DIGIT.search(cell) and not _SHORT_NUMBER.fullmatch(cell) and (dates or not _ISO_DATE.fullmatch(cell)):
         normalised = _normalised(cell)
         rules += [rule for rule, test in CONTENT_RULES if test(normalised)]
         if dates and _date(cell):
@@ -345,10 +358,16 @@ def screen_file(path: Path, ds: Dataset | None = None, encoding: str = "utf-8-si
     known = set(ds.file_headers) if ds else None
     name_severity = ds.name_screen if ds else "warning"
     hits: dict[tuple[int, str], Finding] = {}
+    judged: dict[tuple[str, bool, bool], list[str]] = {}
     findings: list[Finding] = []
     try:
         with open(path, newline="", encoding=encoding) as f:
-            reader = csv.reader(f)
+            # Cells as the writer meant them: a file sent with another delimiter is screened column by column
+            # (its wrong delimiter is the contract check's to report, not a date of birth in one long cell).
+            first_line = f.readline()
+            f.seek(0)
+            delimiter = next((d for d in ",;|\t" if d in first_line), ",")
+            reader = csv.reader(f, delimiter=delimiter)
             header = next(reader, None)
             if header is None:
                 return []
@@ -369,9 +388,16 @@ def screen_file(path: Path, ds: Dataset | None = None, encoding: str = "utf-8-si
                         break
                     cell = record[i]
                     # Fast path: a cell with no digit and no "@" can only hold a name, looked for in free text.
-                    if not (names or "@" in cell or any(ch.isdigit() for ch in cell)):
+                    if not (names or "@" in cell or _DIGIT.search(cell)):
                         continue
-                    for rule in content_rules(cell, dates=dates, names=names):
+                    # Extracts repeat values (codes, place names): each distinct one is judged once per file.
+                    key = (cell, dates, names)
+                    rules = judged.get(key)
+                    if rules is None:
+                        rules = content_rules(cell, dates=dates, names=names)
+                        if len(judged) < JUDGED_CELLS:
+                            judged[key] = rules
+                    for rule in rules:
                         severity = name_severity if rule == NAME_RULE else "critical"
                         _hit(hits, i, column, rule, severity, row_number)
     except (UnicodeDecodeError, csv.Error):
