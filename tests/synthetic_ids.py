@@ -34,3 +34,152 @@ def pnc_id(rng: random.Random) -> str:
 def wrong_upn(rng: random.Random) -> str:
     good = upn(rng)
     return next(c for c in UPN_LETTERS if c != good[0]) + good[1:]
+
+
+POSTCODE_INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
+
+
+def postcode(rng: random.Random) -> str:
+    """A full postcode of the right shape (not checked against the postcode file: shape is what is screened)."""
+    outward = rng.choice(["M", "SK", "OL", "WA", "BL"]) + str(rng.randrange(1, 30))
+    inward = str(rng.randrange(10)) + "".join(rng.choice(POSTCODE_INWARD_LETTERS) for _ in range(2))
+    return f"{outward} {inward}"
+
+
+def birth_date(rng: random.Random) -> tuple[int, int, int]:
+    """(year, month, day) of a child's date of birth; day 13 or later so day and month cannot be swapped."""
+    return rng.randrange(2000, 2016), rng.randrange(1, 13), rng.randrange(13, 29)
+
+
+def person_name(rng: random.Random) -> tuple[str, str]:
+    """A forename and surname from the screen's own lists, neither of which is also a street or place word."""
+    from partnership.screening import FORENAMES, PLACE_WORDS, SURNAMES
+
+    forename = rng.choice(sorted(FORENAMES - PLACE_WORDS))
+    surname = rng.choice(sorted(SURNAMES - PLACE_WORDS - FORENAMES))
+    return forename, surname
+
+
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December"]  # fmt: skip
+
+
+def crafted_variants(seed: int = 11) -> list[tuple[str, str, str]]:
+    """(label, cell value, the rule that must catch it): the ways an identifier gets typed into a free-text cell.
+
+    Built at run time from synthetic identifiers with valid check digits; the unit tests and
+    benchmarks/identifier_screen.py both use this list.
+    """
+    rng = random.Random(seed)
+    n = nhs_number(rng)
+    a, b, c = n[:3], n[3:6], n[6:]
+    g4 = (n[:4], n[4:7], n[7:])
+    nhs = [
+        ("NHS number, plain", n),
+        ("NHS number, 3-3-4 spaces", f"{a} {b} {c}"),
+        ("NHS number, no-break spaces", f"{a}\u00a0{b}\u00a0{c}"),
+        ("NHS number, narrow no-break spaces", f"{a}\u202f{b}\u202f{c}"),
+        ("NHS number, thin spaces", f"{a}\u2009{b}\u2009{c}"),
+        ("NHS number, figure spaces", f"{a}\u2007{b}\u2007{c}"),
+        ("NHS number, tabs", f"{a}\t{b}\t{c}"),
+        ("NHS number, dots", f"{a}.{b}.{c}"),
+        ("NHS number, hyphens", f"{a}-{b}-{c}"),
+        ("NHS number, en dashes", f"{a}\u2013{b}\u2013{c}"),
+        ("NHS number, em dashes", f"{a}\u2014{b}\u2014{c}"),
+        ("NHS number, underscores", f"{a}_{b}_{c}"),
+        ("NHS number, spaced hyphens", f"{a} - {b} - {c}"),
+        ("NHS number, 4-3-3 spaces", " ".join(g4)),
+        ("NHS number, 4-3-3 hyphens", "-".join(g4)),
+        ("NHS number, prefix NHS", f"NHS{n}"),
+        ("NHS number, prefix nhs_", f"nhs_{n}"),
+        ("NHS number, prefix NHS no:", f"NHS no: {n}"),
+        ("NHS number, prefix NHS No. grouped", f"NHS No. {a} {b} {c}"),
+        ("NHS number, prefix NHS# ", f"NHS#{n}"),
+        ("NHS number, in brackets in text", f"referred by GP ({a} {b} {c}) last week"),
+        ("NHS number, in a sentence", f"seen with NHS number {n} at the walk-in centre"),
+    ]
+    m = f"7700{rng.randrange(900000, 1000000)}"  # a mobile number in Ofcom's drama range
+    phones = [
+        ("phone, +44 hyphens", f"+44-{m[:4]}-{m[4:]}"),
+        ("phone, +44 dots", f"+44.{m[:4]}.{m[4:]}"),
+        ("phone, +44 compact", f"+44{m}"),
+        ("phone, +44 (0)", f"+44 (0){m[:4]} {m[4:]}"),
+        ("phone, 0044", f"0044 {m[:4]} {m[4:]}"),
+        ("phone, 07 dotted", f"0{m[:4]}.{m[4:7]}.{m[7:]}"),
+        ("phone, 07 spaced", f"0{m[:4]} {m[4:]}"),
+        ("phone, 07 en dash", f"0{m[:4]}\u2013{m[4:]}"),
+        ("phone, 07 no-break space", f"0{m[:4]}\u00a0{m[4:]}"),
+        ("phone, landline dotted", f"0161.496.{rng.randrange(1000, 10000)}"),
+        ("phone, in text", f"mum rang from 0{m} twice"),
+    ]
+    pc = postcode(rng)
+    out, inward = pc.split()
+    postcodes = [
+        ("postcode, double space", f"{out}  {inward}"),
+        ("postcode, hyphen", f"{out}-{inward}"),
+        ("postcode, no space", f"{out}{inward}"),
+        ("postcode, lower case", pc.lower()),
+        ("postcode, no-break space", f"{out}\u00a0{inward}"),
+        ("postcode, tab", f"{out}\t{inward}"),
+        ("postcode, in text", f"moved to {pc}, Manchester"),
+    ]
+    y, mo, d = birth_date(rng)
+    month = MONTHS[mo - 1]
+    dates = [
+        ("date, dd/mm/yy", f"{d:02d}/{mo:02d}/{y % 100:02d}"),
+        ("date, dd/mm/yyyy", f"{d:02d}/{mo:02d}/{y}"),
+        ("date, d/m/yyyy", f"{d}/{mo}/{y}"),
+        ("date, dd.mm.yyyy", f"{d:02d}.{mo:02d}.{y}"),
+        ("date, dd-mm-yyyy", f"{d:02d}-{mo:02d}-{y}"),
+        ("date, yyyy/mm/dd", f"{y}/{mo:02d}/{d:02d}"),
+        ("date, yyyy-mm-dd", f"{y}-{mo:02d}-{d:02d}"),
+        ("date, yyyymmdd", f"{y}{mo:02d}{d:02d}"),
+        ("date, d Month yyyy", f"{d} {month} {y}"),
+        ("date, dth Month yyyy", f"{d}th {month} {y}"),
+        ("date, d Mon yyyy", f"{d} {month[:3]} {y}"),
+        ("date, d-Mon-yy", f"{d}-{month[:3]}-{y % 100:02d}"),
+        ("date, Month d, yyyy", f"{month} {d}, {y}"),
+        ("date, inside text", f"child born {d:02d}/{mo:02d}/{y} lives with aunt"),
+        ("date, after DOB", f"DOB {y}-{mo:02d}-{d:02d}"),
+    ]
+    u = upn(rng)
+    upns = [
+        ("UPN, plain", u),
+        ("UPN, spaces", f"{u[:4]} {u[4:8]} {u[8:12]} {u[12:]}"),
+        ("UPN, hyphens", f"{u[:1]}-{u[1:5]}-{u[5:9]}-{u[9:]}"),
+        ("UPN, lower case", u.lower()),
+        ("UPN, prefixed", f"UPN: {u}"),
+    ]
+    year, serial = f"{rng.randrange(100):02d}", f"{rng.randrange(10**5, 10**7):07d}"
+    from partnership.screening import pnc_check_letter
+
+    letter = pnc_check_letter(year, serial)
+    short = str(int(serial))
+    pncs = [
+        ("PNC ID, slash", f"{year}/{serial}{letter}"),
+        ("PNC ID, no slash", f"{year}{serial}{letter}"),
+        ("PNC ID, four-digit year", f"{'20' if int(year) < 50 else '19'}{year}/{serial}{letter}"),
+        ("PNC ID, space for slash", f"{year} {short}{letter}"),
+        ("PNC ID, lower-case letter", f"{year}/{short}{letter.lower()}"),
+        ("PNC ID, in text", f"known to police as {year}/{short}{letter}"),
+    ]
+    forename, surname = person_name(rng)
+    names = [
+        ("name, title and surname", f"spoke to Mrs {surname} at the door"),
+        ("name, Dr and surname", f"GP is Dr {surname}"),
+        ("name, forename and surname", f"{forename} {surname} attended with her mother"),
+        ("name, at the start", f"{forename} {surname}"),
+        ("name, after a comma", f"victim, {forename} {surname}, declined"),
+    ]
+    emails = [("email", "contact jo.bloggs@example.org"), ("email, upper case", "JO.BLOGGS@EXAMPLE.ORG")]
+    rules = {
+        "NHS number": nhs,
+        "UK phone number": phones,
+        "full UK postcode": postcodes,
+        "dates in a column": dates,
+        "UPN": upns,
+        "PNC ID": pncs,
+        "person name": names,
+        "email address": emails,
+    }
+    return [(label, value, rule) for rule, variants in rules.items() for label, value in variants]

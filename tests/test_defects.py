@@ -9,13 +9,13 @@ from partnership.registry import get_dataset
 # What the gate must say about each kind (a fragment of the reason).
 EXPECTED_REASON = {
     "missing_column": "required column is missing",
-    "extra_column": "column 'free_text_notes': column is not in the contract",
+    "extra_column": "is not in the contract",
     "wrong_type": "expect_column_values_to_match_strftime_format",
     "date_out_of_range": "expect_column_values_to_be_between",
     "future_date": "file period",
     "duplicate_records": "expect_column_values_to_be_unique",
     "unknown_code": "expect_column_values_to_be_in_set",
-    "direct_identifier": "nhs_number",
+    "direct_identifier": "NHS number column",
     "wrong_encoding": "not UTF-8",
     "truncated_file": "fields, the header has",
     "empty_file": "file is empty",

@@ -120,3 +120,33 @@ def test_file_handling_defaults():
         300,
         30,
     )
+
+
+def entry_with_screening(tmp_path, name_screen: str, note_column: str):
+    entry = tmp_path / "police__notes.yml"
+    entry.write_text(
+        "agency: police\ndataset: notes\ndescription: x\nlanding_pattern: 'n_*.csv'\ncadence: monthly\n"
+        "record_date_column: day\nkey_columns: [day]\nlawful_basis: x\nsharing_agreement: x\n"
+        f"retention_months: 12\npublication: {{aggregates: none}}\n{name_screen}"
+        f"columns:\n  - {{name: day, type: date}}\n  - {note_column}\n"
+    )
+    return entry
+
+
+def test_free_text_columns_and_the_name_screen_severity_are_read(tmp_path):
+    ds = _parse(entry_with_screening(tmp_path, "name_screen: critical\n", "{name: note, free_text: true}"))
+    assert ds.name_screen == "critical" and ds.column("note").free_text and not ds.column("day").free_text
+    assert _parse(entry_with_screening(tmp_path, "", "{name: note}")).name_screen == "warning"  # the default
+
+
+@pytest.mark.parametrize(
+    ("name_screen", "note_column", "error"),
+    [
+        ("name_screen: block\n", "{name: note}", "name_screen must be one of critical, warning"),
+        ("", "{name: note, free_text: 'yes'}", "free_text is true or false, on a string column"),
+        ("", "{name: note, type: integer, free_text: true}", "free_text is true or false, on a string column"),
+    ],
+)
+def test_a_bad_free_text_flag_or_name_screen_is_rejected(tmp_path, name_screen, note_column, error):
+    with pytest.raises(RegistryError, match=error):
+        _parse(entry_with_screening(tmp_path, name_screen, note_column))

@@ -3,9 +3,11 @@ verified; the generated (pseudonymised) extracts raise nothing."""
 
 import csv
 import random
+import re
+from pathlib import Path
 
 import pytest
-from synthetic_ids import invalid_nhs_number, nhs_number, pnc_id, upn, wrong_upn
+from synthetic_ids import crafted_variants, invalid_nhs_number, nhs_number, person_name, pnc_id, upn, wrong_upn
 
 from partnership import screening
 from partnership.generator import generate
@@ -58,7 +60,11 @@ def test_check_digit_algorithms():
     ],
 )
 def test_identifier_column_names_are_found(column):
-    assert [f.column for f in screening.screen_header(["case_id", column])] == [column]
+    findings = screening.screen_header(["case_id", column])
+    assert [f.cell for f in findings] == [2]
+    # A header the contract does not know is never quoted: it could hold anything.
+    assert findings[0].text.startswith("header cell 2 is named as a direct identifier")
+    assert repr(column) not in findings[0].describe("x.csv")
 
 
 @pytest.mark.parametrize(
@@ -133,6 +139,26 @@ def test_identifiers_hidden_in_free_text_are_found_by_rule_and_row(tmp_path, mak
         "2024-04-01T13:05:00",
         "1234567890",  # ten digits failing modulus 11
         "0123456789ab" * 5 + "cdef",
+        # Place descriptions as police.uk writes them: street names are often people's names.
+        "On or near Victoria Road",
+        "On or near Paterson Wilson Road",
+        "On or near Lady Margaret Road",
+        "On or near Mary Rose Close",
+        "On or near John Kennedy Way",
+        "On or near Victoria Park",
+        "On or near Hope Fountain",
+        "On or near Berry Meade",
+        "Manchester Victoria Station",
+        "Operation Sceptre",
+        "Arun 009D",
+        "-0.537719",
+        "50.812414",
+        "2024-04-01 13:05",
+        "Section 60 Criminal Justice and Public Order Act 1994",
+        "Misuse of Drugs Act 1971 (section 23)",
+        "extract 2024-04",
+        "12.5",
+        "1,234,567",
     ],
 )
 def test_allowed_values_pass(tmp_path, value):
@@ -148,19 +174,124 @@ def test_invalid_check_digits_are_not_identifiers(tmp_path):
     assert screening.screen_file(_file(tmp_path, ["a", "b"], rows)) == []
 
 
+# -- the crafted variants: every one caught, none echoed --------------------------------------------------
+
+CRAFTED = crafted_variants()
+
+
+def test_the_crafted_list_covers_every_rule_with_at_least_60_variants():
+    assert len(CRAFTED) >= 60
+    assert len({label for label, _, _ in CRAFTED}) == len(CRAFTED)
+
+
+@pytest.mark.parametrize("label, value, rule", CRAFTED, ids=[label for label, _, _ in CRAFTED])
+def test_each_crafted_variant_is_caught_by_its_rule(tmp_path, label, value, rule):
+    rows = [[f"YJ{i:010d}", "Other"] for i in range(4)]
+    rows[1][1] = value  # file row 3
+    findings = screening.screen_file(_file(tmp_path, ["case_id", "notes"], rows))
+    # One value may trip two rules (a mobile number can pass the NHS check too): the right one must be there.
+    assert {(f.column, tuple(f.rows)) for f in findings} == {("notes", (3,))}, label
+    assert any(rule in f.rule for f in findings), [f.rule for f in findings]
+    assert all(value not in f.describe("x.csv") for f in findings)
+
+
+def test_names_are_looked_for_only_in_free_text_columns(tmp_path):
+    """The registry says which columns are free text; elsewhere a name-like value is the column's business."""
+    forename, surname = person_name(random.Random(5))
+    ds = get_dataset("police_uk__street_crime")
+    header = ds.file_headers
+    row = {h: "" for h in header} | {"Month": "2022-11", "Reported by": "Surrey Police"}
+    row |= {"Falls within": f"{forename} {surname}", "Crime type": "Drugs"}
+    path = _file(tmp_path, header, [list(row.values())])
+    assert screening.screen_file(path, ds) == []
+    row["Context"] = f"{forename} {surname} was seen"
+    (finding,) = screening.screen_file(_file(tmp_path, header, [list(row.values())]), ds)
+    assert (finding.column, finding.rows, finding.severity) == ("Context", [2], "warning")
+    assert "person name" in finding.rule and surname not in finding.describe(path.name)
+
+
+def test_a_dataset_can_raise_the_name_screen_to_critical(tmp_path):
+    import dataclasses
+
+    ds = dataclasses.replace(get_dataset("police_uk__street_crime"), name_screen="critical")
+    row = ["", "2022-11", "Surrey Police", "Surrey Police", "", "", "", "", "", "Drugs", "", "Mr Smith"]
+    (finding,) = screening.screen_file(_file(tmp_path, ds.file_headers, [row]), ds)
+    assert finding.severity == "critical"
+
+
+# -- header cells and file names ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("label, value, rule", CRAFTED[::4], ids=[label for label, _, _ in CRAFTED[::4]])
+def test_an_identifier_in_a_header_cell_is_found_and_not_echoed(tmp_path, label, value, rule):
+    findings = screening.screen_file(_file(tmp_path, ["case_id", "outcome", f"notes {value}"], [["a", "b", "c"]]))
+    assert {(f.cell, f.column) for f in findings} == {(3, None)}, label
+    assert all(f.text.startswith("header cell 3 ") for f in findings)  # "nhs_..." is also named as one
+    assert any(f.text.startswith("header cell 3 holds an identifier (") and rule in f.rule for f in findings)
+    assert all(value not in f.describe("x.csv") for f in findings)
+
+
+@pytest.mark.parametrize("label, value, rule", CRAFTED[1::4], ids=[label for label, _, _ in CRAFTED[1::4]])
+def test_an_identifier_in_the_file_name_is_found_and_not_echoed(label, value, rule):
+    if rule == "dates in a column":
+        pytest.skip("a date in a file name is the extract's date, not a date of birth")
+    value = value.replace("/", "-")  # a slash cannot be in a file's name
+    findings = screening.screen_file_name(f"cases_2024-04_{value}.csv")
+    assert findings and all(f.text == f"file name holds an identifier ({f.rule})" for f in findings), label
+    assert any(rule in f.rule for f in findings) and all(f.severity == "critical" for f in findings)
+
+
+@pytest.mark.parametrize("name", ["cases_2024-04.csv", "2022-11-surrey-street.csv", "asb_2024-04-30.csv"])
+def test_ordinary_file_names_pass(name):
+    assert screening.screen_file_name(name) == []
+
+
+def test_values_in_unknown_columns_are_reported_by_header_cell(tmp_path):
+    """A header the contract does not know may itself be personal data: findings under it name its position."""
+    n = nhs_number(random.Random(2))
+    header = get_dataset("police_uk__street_crime").file_headers + ["Jo Bloggs notes"]
+    row = ["", "2022-11", "Surrey Police", "Surrey Police", "", "", "", "", "", "Drugs", "", "", n]
+    (finding,) = screening.screen_file(_file(tmp_path, header, [row]), get_dataset("police_uk__street_crime"))
+    assert finding.column is None and finding.text.startswith("header cell 13 (not in the contract): ")
+    assert "Jo Bloggs" not in finding.describe("x.csv")
+
+
+def test_the_contract_check_does_not_quote_an_unknown_header(tmp_path):
+    from partnership import validation
+
+    ds = get_dataset("police_uk__street_crime")
+    n = nhs_number(random.Random(4))
+    row = ["", "2022-11", "Surrey Police", "Surrey Police", "", "", "", "", "", "Drugs", "", "", "x"]
+    failed = validation.check_contract(ds, _file(tmp_path, ds.file_headers + [f"Patient {n}"], [row]))
+    assert failed.column is None
+    assert failed.describe("x.csv") == "x.csv: header cell 13 is not in the contract"
+
+
+# -- no false alarms ---------------------------------------------------------------------------------------
+
+POLICE_UK_FILES = sorted((Path(__file__).parent / "data" / "police_uk").glob("*-street.csv"))
+
+
+@pytest.mark.parametrize("path", POLICE_UK_FILES, ids=[p.name for p in POLICE_UK_FILES])
+def test_no_false_alarms_on_real_police_uk_files(path):
+    assert screening.screen_file(path, get_dataset("police_uk__street_crime")) == []
+    assert screening.screen_file_name(path.name) == []
+
+
 # -- the gate, against a real PostgreSQL ------------------------------------------------------------------
 
 
-def _quarantined_whole(warehouse_url, path, data_dir, rule_text, column):
+def _quarantined_whole(warehouse_url, path, data_dir, rule_text, where, column):
+    """Quarantined with `rule_text` reported at `where` (e.g. "column 'outcome'"); audit names `column`."""
     import json
 
     from partnership import loader, warehouse
 
-    with pytest.raises(loader.QuarantinedFile, match=f"column '{column}': direct identifier"):
+    with pytest.raises(loader.QuarantinedFile, match=re.escape(f"{where}")):
         loader.ingest_file(get_dataset("youth_justice__cases"), path)
     reason_file = data_dir / "quarantine" / "youth_justice" / "cases" / (path.name + ".reason.json")
     reason = json.loads(reason_file.read_text())
-    assert any(rule_text in f and column in f for f in reason["failures"])
+    assert any(rule_text in f and where in f for f in reason["failures"])
     with warehouse.connect(warehouse_url) as conn:
         assert conn.execute("select count(*) from raw.youth_justice__cases").fetchone()[0] == 0
         status, text = conn.execute("select status, reason from audit.load_batch").fetchone()
@@ -170,6 +301,105 @@ def _quarantined_whole(warehouse_url, path, data_dir, rule_text, column):
     assert status == "quarantined" and rule_text in text
     assert any(c == column and e.startswith("identifier screen") for e, c in checks)
     return text + reason_file.read_text()
+
+
+def _everything_recorded(warehouse_url, data_dir, raised: str) -> str:
+    """All the text the gate left about a file: the exception, audit rows, reason files and their names."""
+    from partnership import warehouse
+
+    with warehouse.connect(warehouse_url) as conn:
+        batches = conn.execute("select file_name, reason, flags from audit.load_batch").fetchall()
+        checks = conn.execute(
+            "select expectation, column_name, detail, observed, threshold from audit.validation_result"
+        ).fetchall()
+    files = sorted(p for p in data_dir.rglob("*") if p.is_file())
+    reasons = [p.read_text() for p in files if p.name.endswith(".reason.json")]
+    return "\n".join([raised, repr(batches), repr(checks), *reasons, *(str(p) for p in files)])
+
+
+def _crime_file(data_dir):
+    return generate(data_dir / "landing", months=1, scale=0.2)["police__recorded_crime"][0]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("separator", [" ", "\u00a0", "-"])
+def test_an_identifier_in_a_header_cell_is_quarantined_and_never_echoed(warehouse_url, data_dir, separator):
+    from partnership import loader
+
+    n = nhs_number(random.Random(21))
+    shown = separator.join([n[:3], n[3:6], n[6:]])
+    path = _crime_file(data_dir)
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    rows[0].append(f"NHS {shown}")
+    for r in rows[1:]:
+        r.append("")
+    with open(path, "w", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+    with pytest.raises(loader.QuarantinedFile) as raised:
+        loader.validate(get_dataset("police__recorded_crime"), path)
+    text = _everything_recorded(warehouse_url, data_dir, str(raised.value))
+    assert f"header cell {len(rows[0])} holds an identifier (NHS number" in text
+    assert n not in text and shown not in text and n[6:] not in text
+
+
+@pytest.mark.integration
+def test_an_identifier_in_the_file_name_is_quarantined_and_never_echoed(warehouse_url, data_dir):
+    from partnership import loader
+
+    n = nhs_number(random.Random(22))
+    path = _crime_file(data_dir)
+    named = path.rename(path.with_name(path.name.replace(".csv", f"_{n[:3]} {n[3:6]} {n[6:]}.csv")))
+    with pytest.raises(loader.QuarantinedFile) as raised:
+        loader.validate(get_dataset("police__recorded_crime"), named)
+    text = _everything_recorded(warehouse_url, data_dir, str(raised.value))
+    assert "file name holds an identifier (NHS number" in text
+    assert n[6:] not in text and not named.exists()
+    assert list((data_dir / "quarantine").rglob("*.csv")), "the file itself is kept in quarantine, renamed"
+
+
+@pytest.mark.integration
+def test_an_unknown_header_is_never_echoed(warehouse_url, data_dir):
+    from partnership import loader
+
+    forename, surname = person_name(random.Random(23))
+    path = _crime_file(data_dir)
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    rows[0].append(f"notes about {forename} {surname}")
+    for r in rows[1:]:
+        r.append("")
+    with open(path, "w", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+    with pytest.raises(loader.QuarantinedFile) as raised:
+        loader.validate(get_dataset("police__recorded_crime"), path)
+    text = _everything_recorded(warehouse_url, data_dir, str(raised.value))
+    assert f"header cell {len(rows[0])}" in text and surname not in text
+
+
+@pytest.mark.integration
+def test_a_name_in_free_text_loads_flagged_and_never_echoed(warehouse_url, data_dir):
+    """Severity warning (the registry's default): the file loads, and audit flags the column and rows."""
+    import shutil
+
+    from partnership import loader, warehouse
+
+    forename, surname = person_name(random.Random(24))
+    ds = get_dataset("police_uk__street_crime")
+    landed = data_dir / "landing" / "police_uk" / "street_crime"
+    landed.mkdir(parents=True)
+    path = shutil.copy(POLICE_UK_FILES[0], landed / POLICE_UK_FILES[0].name)
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    rows[3][rows[0].index("Context")] = f"Victim {forename} {surname} gave a statement"  # file row 4
+    with open(path, "w", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+    loaded = loader.ingest_file(ds, path)
+    assert loaded["status"] == "loaded"
+    with warehouse.connect(warehouse_url) as conn:
+        (flags,) = conn.execute("select flags from audit.load_batch").fetchone()
+    assert "column 'Context': direct identifier (person name" in flags and "at rows 4" in flags
+    assert surname not in _everything_recorded(warehouse_url, data_dir, "")
 
 
 @pytest.mark.integration
@@ -183,7 +413,8 @@ def test_a_file_with_an_nhs_number_column_is_rejected_whole(warehouse_url, data_
         r.append(nhs_number(rng))
     with open(path, "w", newline="") as f:
         csv.writer(f, lineterminator="\n").writerows(rows)
-    text = _quarantined_whole(warehouse_url, path, data_dir, "NHS number column", "nhs_number")
+    where = f"header cell {len(rows[0])} is named as a direct identifier"
+    text = _quarantined_whole(warehouse_url, path, data_dir, "NHS number column", where, None)
     assert all(r[-1] not in text for r in rows[1:])
 
 
@@ -199,6 +430,6 @@ def test_nhs_numbers_hidden_in_a_free_text_column_are_rejected_whole(warehouse_u
     rows[4][outcome] = f"Referral order (NHS {hidden[:3]} {hidden[3:6]} {hidden[6:]})"  # file row 5
     with open(path, "w", newline="") as f:
         csv.writer(f, lineterminator="\n").writerows(rows)
-    text = _quarantined_whole(warehouse_url, path, data_dir, "NHS number (10 digits", "outcome")
+    text = _quarantined_whole(warehouse_url, path, data_dir, "NHS number (10 digits", "column 'outcome'", "outcome")
     assert "at rows 5" in text
     assert hidden not in text and f"{hidden[:3]} {hidden[3:6]} {hidden[6:]}" not in text

@@ -71,15 +71,18 @@ def find_new_files(ds: Dataset) -> list[str]:
     return found
 
 
-def _move(path: Path, folder: Path, tag: str) -> Path:
-    """Move a landed file into folder (0600 in 0700 folders), never overwriting a file of the same name: a name
-    taken gets ``.<tag>`` added (a checksum or batch), then a counter. Its upload marker is removed."""
+def _move(path: Path, folder: Path, tag: str, name: str | None = None) -> Path:
+    """Move a landed file into folder (as ``name``, if given; 0600 in 0700 folders), never overwriting a file of
+    the same name: a name taken gets ``.<tag>`` added (a checksum or batch), then a counter. Its upload marker is
+    removed."""
     settings.private_folder(folder)
+    name = name or path.name
+    stem, suffix = Path(name).stem, Path(name).suffix
     names = itertools.chain(
-        (path.name, f"{path.stem}.{tag}{path.suffix}"),
-        (f"{path.stem}.{tag}-{n}{path.suffix}" for n in itertools.count(2)),
+        (name, f"{stem}.{tag}{suffix}"),
+        (f"{stem}.{tag}-{n}{suffix}" for n in itertools.count(2)),
     )
-    target = next(folder / name for name in names if not (folder / name).exists())
+    target = next(folder / n for n in names if not (folder / n).exists())
     shutil.move(str(path), target)
     target.chmod(settings.PRIVATE_FILE)
     settings.upload_marker(path).unlink(missing_ok=True)
@@ -105,6 +108,7 @@ def _record_batch(
     rows: int | None = None,
     duplicate_of: int | None = None,
     loaded_by: str = "cli",
+    file_name: str | None = None,
 ) -> int:
     return conn.execute(
         """insert into audit.load_batch
@@ -112,7 +116,18 @@ def _record_batch(
                 loaded_by, finished_at)
            values (%s, %s, %s, %s, %s, %s, %s, %s, %s, case when %s <> 'loading' then clock_timestamp() end)
            returning batch_id""",
-        (ds.name, path.name, sha256, path.stat().st_size, rows, status, reason, duplicate_of, loaded_by, status),
+        (
+            ds.name,
+            file_name or path.name,
+            sha256,
+            path.stat().st_size,
+            rows,
+            status,
+            reason,
+            duplicate_of,
+            loaded_by,
+            status,
+        ),
     ).fetchone()[0]
 
 
@@ -179,6 +194,13 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
     """
     path = Path(path)
     sha256 = sha256_of(path)
+    # A name that holds an identifier is never recorded or kept: the file is quarantined under a neutral one.
+    named = screening.screen_file_name(path.name)
+    if named:
+        findings = named + screening.screen_file(path, ds, encoding=ENCODING)
+        checks = _screen_checks(findings)
+        failures = [c for c in checks if c.severity == "critical"]
+        _quarantine(ds, path, sha256, failures, checks, rows=None, loaded_by=loaded_by, name=_withheld(path, sha256))
     with warehouse.connect() as conn:
         earlier = _loaded_batch(conn, ds, sha256)
         if earlier is not None:
@@ -201,13 +223,11 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
             return {"status": "skipped_duplicate", "file": path.name, "duplicate_of": earlier}
 
     # Direct identifiers first: such a file is rejected whole, before GX ever reads its values.
-    findings = screening.screen_file(path, ds, encoding=ENCODING)
-    if findings:
-        checks = [
-            CheckResult(f"identifier screen: {f.rule}", f.column, False, f.count, f.rows, message=f.text)
-            for f in findings
-        ]
-        _quarantine(ds, path, sha256, checks, checks, rows=None, loaded_by=loaded_by)
+    # A name in free text is a warning unless the registry raises it: the file loads, flagged.
+    screened = _screen_checks(screening.screen_file(path, ds, encoding=ENCODING))
+    if any(c.severity == "critical" for c in screened):
+        failures = [c for c in screened if c.severity == "critical"]
+        _quarantine(ds, path, sha256, failures, screened, rows=None, loaded_by=loaded_by)
 
     checked, outcome = path, None
     if any(c.pseudonymise for c in ds.columns):
@@ -231,7 +251,7 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
         ]
         if outcome.rows_written == 0:  # every row rejected: nothing would be loaded
             extra = [CheckResult(**{**c.__dict__, "severity": "critical"}) for c in extra]
-    checks = extra + report.checks
+    checks = screened + extra + report.checks
     if report.checks:  # the file got as far as GX: compare its volume with the dataset's history
         volume = _volume_check(ds, report.row_count)
         if volume:
@@ -256,6 +276,20 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
     if outcome:
         outcome.path.unlink(missing_ok=True)
     _quarantine(ds, path, sha256, failures, checks, rows=report.row_count, loaded_by=loaded_by)
+
+
+def _screen_checks(findings: list[screening.Finding]) -> list[CheckResult]:
+    return [
+        CheckResult(
+            f"identifier screen: {f.rule}", f.column, False, f.count, f.rows, severity=f.severity, message=f.text
+        )
+        for f in findings
+    ]
+
+
+def _withheld(path: Path, sha256: str) -> str:
+    """The name a file is recorded and kept under when its own name holds an identifier."""
+    return f"name-withheld-{sha256[:12]}{path.suffix}"
 
 
 VOLUME_HISTORY = 12  # loaded batches compared against
@@ -301,24 +335,31 @@ def _quarantine(
     *,
     rows: int | None,
     loaded_by: str,
+    name: str | None = None,
 ) -> None:
-    """Record the batch as quarantined, move the file to quarantine/ with a reason file, and raise."""
-    reason = "; ".join(c.describe(path.name) for c in failures)
+    """Record the batch as quarantined, move the file to quarantine/ with a reason file, and raise.
+
+    ``name``: what to record and keep the file as, when its own name must not be (it holds an identifier).
+    """
+    name = name or path.name
+    reason = "; ".join(c.describe(name) for c in failures)
     with warehouse.connect() as conn:
-        batch_id = _record_batch(conn, ds, path, sha256, "quarantined", reason=reason, rows=rows, loaded_by=loaded_by)
+        batch_id = _record_batch(
+            conn, ds, path, sha256, "quarantined", reason=reason, rows=rows, loaded_by=loaded_by, file_name=name
+        )
         _record_checks(conn, batch_id, checks)
     # Named by its batch when the name is taken: each quarantined copy keeps a reason file of its own.
-    target = _move(path, settings.quarantine_dir() / ds.landing_subdir, f"batch-{batch_id}")
+    target = _move(path, settings.quarantine_dir() / ds.landing_subdir, f"batch-{batch_id}", name=name)
     settings.write_private_atomically(
         target.with_name(target.name + ".reason.json"),
         json.dumps(
             {
                 "dataset": ds.name,
-                "file": path.name,
+                "file": name,
                 "sha256": sha256,
                 "batch_id": batch_id,
                 "quarantined_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "failures": [c.describe(path.name) for c in failures],
+                "failures": [c.describe(name) for c in failures],
             },
             indent=2,
         )

@@ -100,6 +100,8 @@ class Column:
     severity: str = "critical"
     # For an optional column: the share of rows that should have a value (a warning below it), e.g. ethnicity.
     completeness: float | None = None
+    # Text the agency's staff type freely (notes, descriptions): screened for people's names as well.
+    free_text: bool = False
 
     @property
     def sql_type(self) -> str:
@@ -143,6 +145,8 @@ class Dataset:
     # Days a file quarantined for holding direct identifiers (an identifier-screen finding) is kept for IG to
     # look at before retention deletes it; other quarantined files keep the dataset's retention_months.
     quarantine_identifier_days: int = 30
+    # A person's name found in a free-text column: "warning" (loads, flagged) or "critical" (quarantined).
+    name_screen: str = "warning"
 
     @property
     def name(self) -> str:
@@ -244,6 +248,10 @@ def _parse(path: Path) -> Dataset:
             raise RegistryError(f"{path.name}: column {c.name}: cannot pseudonymise {c.pseudonymise!r}")
     if type(ds.quarantine_identifier_days) is not int or ds.quarantine_identifier_days < 1:
         raise RegistryError(f"{path.name}: quarantine_identifier_days must be a whole number of days, at least 1")
+        if not isinstance(c.free_text, bool) or (c.free_text and c.type != "string"):
+            raise RegistryError(f"{path.name}: column {c.name}: free_text is true or false, on a string column")
+    if ds.name_screen not in SEVERITIES:
+        raise RegistryError(f"{path.name}: name_screen must be one of {', '.join(SEVERITIES)}")
     if ds.cadence not in CADENCES:
         raise RegistryError(f"{path.name}: cadence must be one of {', '.join(CADENCES)}")
     pub = ds.publication

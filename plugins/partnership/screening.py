@@ -1,19 +1,25 @@
 """Identifier screening: the first gate. A landed file that carries a direct identifier is rejected whole.
 
 Pseudonymised data is still personal data, but a direct identifier (NHS number, UPN, PNC ID, name, date of
-birth, full postcode, email, phone number) must never reach the warehouse. Two screens, both streaming over
-the file once:
+birth, full postcode, email, phone number) must never reach the warehouse. The screens, streaming over the
+file once:
 
-- by column name: a header that names an identifier (``nhs_number``, ``surname``, ``dob``, ``postcode``...);
+- the file name, and each header cell: named as an identifier (``nhs_number``, ``surname``, ``dob``...) or
+  holding one (a header the agency typed a value into);
 - by content, in every column: values that look like an identifier, with check digits verified where the
   identifier has them (NHS modulus 11, the DfE UPN check letter, the PNC check letter) so ordinary numbers do
-  not trip the screen.
+  not trip the screen. Separators and labels are taken out first: ``401\u00a0023\u00a02137``, ``401.023.2137``,
+  ``NHS4010232137`` and ``nhs_4010232137`` are one number;
+- people's names in the columns the registry marks ``free_text``: a title and a capitalised word, or a known
+  forename followed by a known surname, outside place names ("On or near Victoria Road"). A warning unless
+  the dataset's ``name_screen`` is ``critical``: the lists are published name lists, and miss some names.
 
-Allowed: LSOA codes, postcode districts and sectors (``M14``, ``M14 5``), ages, age bands and the 64-hex
-pseudonymised keys. A column the registry declares ``pseudonymise: <type>`` is exempt: the agreement lets the
-agency send that identifier there, and the gate replaces it (see :mod:`partnership.pseudonymise`).
+Allowed: LSOA codes, postcode districts and sectors (``M14``, ``M14 5``), ages, age bands, timestamps and the
+64-hex pseudonymised keys. A column the registry declares ``pseudonymise: <type>`` is exempt: the agreement
+lets the agency send that identifier there, and the gate replaces it (see :mod:`partnership.pseudonymise`).
 
-Findings name the column, the rule and row numbers; never the value.
+Findings name the column, the rule and row numbers; never the value. A header the contract does not know is
+never quoted either (it may be the identifier): it is named by its position, "header cell 7".
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from pathlib import Path
 from partnership.registry import Dataset
 
 SHOWN_ROWS = 5
+JUDGED_CELLS = 100_000  # distinct cell values remembered while one file is screened (bounds the memory)
 
 # -- check digits ------------------------------------------------------------------------------------------
 
@@ -93,27 +100,56 @@ NAME_RULES: list[tuple[str, re.Pattern]] = [
     ("address column", re.compile(r"(^|_)(home_|street_)?address(_?line_?\d)?$")),
 ]
 
-_NHS = re.compile(r"(?<![\w/])(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?![\w/])")
-_UPN = re.compile(r"(?<!\w)([A-Za-z]\d{11}[0-9A-Za-z])(?!\w)")
-_PNC = re.compile(r"(?<![\w/])(\d{2}|\d{4})/(\d{1,7})([A-Za-z])(?!\w)")
+# What people type between the parts of an identifier: every Unicode space (no-break, thin, figure, tab...),
+# dots, hyphens and dashes, underscores. Content rules match on the cell with each run of these made one space.
+_SEPARATORS = re.compile(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff._\-\u2010-\u2015\u2212]+")
+# A label written in front of an identifier ("NHS4010232137", "nhs_...", "NHS no: ...", "UPN: ..."): taken
+# out, so the identifier stands alone.
+_LABEL = re.compile(r"(?i)(?<![a-z])(?:nhs|upn|pnc)(?: ?(?:no|num|number|id)(?![a-z]))?[ :#=]*")
+
+# Ten digits, written whole or grouped 3-3-4 or 4-3-3.
+_NHS = re.compile(r"(?<![\w/])(?:\d{3} ?\d{3} ?\d{4}|\d{4} ?\d{3} ?\d{3})(?![\w/])")
+_UPN = re.compile(r"(?<![A-Za-z0-9])([A-Za-z])((?: ?\d){11}) ?([0-9A-Za-z])(?![A-Za-z0-9])")
+# YY/serial or YYYY/serial and the check letter; the slash may be a space, or left out when the serial is
+# written in full (seven digits): "24/123A", "24 123A", "241234567A".
+_PNC = re.compile(r"(?<![\w/])(\d{2}|\d{4})( ?/ ?| )?(\d{1,7})([A-Za-z])(?!\w)")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-# UK numbers: +44 or 0, then 9 or 10 digits starting 1, 2, 3, 7 or 8, with spaces, hyphens or brackets.
-_PHONE = re.compile(r"(?<![\w+])(?:\+44\s?(?:\(0\)\s?)?|0044\s?|\(?0)([1-37-8][\d\s()-]{8,13}\d)(?![\w])")
+# UK numbers: +44 or 0, then 9 or 10 digits starting 1, 2, 3, 7 or 8, with spaces or brackets.
+_PHONE = re.compile(r"(?<![\w+])(?:\+44 ?(?:\(0\) ?)?|0044 ?|\(?0)([1-37-8][\d ()]{8,13}\d)(?!\w)")
 # A full postcode: outward code and the inward code "9AA". A district ("M14") or sector ("M14 5") is allowed.
 _POSTCODE = re.compile(r"(?<!\w)([A-Za-z]{1,2}\d[A-Za-z\d]?) ?(\d[ABD-HJLNP-UW-Zabd-hjlnp-uw-z]{2})(?!\w)")
-_DATE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{4})\s*$")
+
+# Dates, anywhere in a cell; a date followed by a time is a timestamp (when something happened), not a birth.
+_NOT_A_TIME = r"(?![T ]?\d{1,2}:\d{2})"
+_DMY = re.compile(r"(?<![\w/.-])(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?![\w/.-])" + _NOT_A_TIME)
+_YMD = re.compile(r"(?<![\w/.-])((?:19|20)\d{2})([/.-])(\d{1,2})\2(\d{1,2})(?![\w/.-]|-\d)" + _NOT_A_TIME)
+_COMPACT = re.compile(r"(?<!\w)((?:19|20)\d{2})(\d{2})(\d{2})(?!\w)")
+_MONTH = (
+    r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?"
+    r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_DAY_MONTH_YEAR = re.compile(rf"(?i)(?<!\w)(\d{{1,2}})(?:st|nd|rd|th)?[ -]{_MONTH}[ -],? ?(\d{{4}}|\d{{2}})(?!\w)")
+_MONTH_DAY_YEAR = re.compile(rf"(?i)(?<!\w){_MONTH} (\d{{1,2}})(?:st|nd|rd|th)?,? (\d{{4}})(?!\w)")
+
+
+def _normalised(cell: str) -> str:
+    return _LABEL.sub(" ", _SEPARATORS.sub(" ", cell))
 
 
 def _nhs(cell: str) -> bool:
-    return any(nhs_number_valid("".join(m.groups())) for m in _NHS.finditer(cell))
+    return any(nhs_number_valid(m.group().replace(" ", "")) for m in _NHS.finditer(cell))
 
 
 def _upn(cell: str) -> bool:
-    return any(upn_valid(m.group(1)) for m in _UPN.finditer(cell))
+    return any(upn_valid("".join(m.groups()).replace(" ", "")) for m in _UPN.finditer(cell))
 
 
 def _pnc(cell: str) -> bool:
-    return any(pnc_valid(*m.groups()) for m in _PNC.finditer(cell))
+    for m in _PNC.finditer(cell):
+        year, slash, serial, letter = m.groups()
+        if (slash or len(serial) == 7) and pnc_valid(year, serial, letter):
+            return True
+    return False
 
 
 def _phone(cell: str) -> bool:
@@ -129,30 +165,122 @@ def _postcode(cell: str) -> bool:
     return _POSTCODE.search(cell) is not None
 
 
+_SPACES = re.compile(r"[\s\u00a0\u2000-\u200b\u202f]+")
+
+
+def _real_date(day: int, month: int) -> bool:
+    return 1 <= day <= 31 and 1 <= month <= 12
+
+
+def _date(cell: str) -> bool:
+    """A calendar date in any common writing (12/03/09, 2009/03/12, 20090312, 12 March 2009...)."""
+    cell = _SPACES.sub(" ", cell)
+    if "/" in cell or "." in cell or "-" in cell:
+        if any(_real_date(int(m.group(1)), int(m.group(3))) for m in _DMY.finditer(cell)):
+            return True
+        if any(_real_date(int(m.group(4)), int(m.group(3))) for m in _YMD.finditer(cell)):
+            return True
+    if any(_real_date(int(m.group(3)), int(m.group(2))) for m in _COMPACT.finditer(cell)):
+        return True
+    if any(1 <= int(m.group(1)) <= 31 for m in _DAY_MONTH_YEAR.finditer(cell)):
+        return True
+    return any(1 <= int(m.group(2)) <= 31 for m in _MONTH_DAY_YEAR.finditer(cell))
+
+
+# Rules on the normalised cell: (rule, test).
 CONTENT_RULES: list[tuple[str, object]] = [
     ("NHS number (10 digits passing the modulus-11 check)", _nhs),
     ("UPN (13 characters with a valid DfE check letter)", _upn),
     ("PNC ID (YY/NNNNNNN with a valid check letter)", _pnc),
-    ("email address", lambda cell: "@" in cell and _EMAIL.search(cell) is not None),
     ("UK phone number", _phone),
     ("full UK postcode", _postcode),
 ]
+EMAIL_RULE = "email address"
 DOB_RULE = "dates in a column the contract does not declare as a date (possible dates of birth)"
 _HEX_KEY = re.compile(r"^[0-9a-f]{64}$")
 
 
+# -- people's names in free text ---------------------------------------------------------------------------
+
+NAMES_DIR = Path(__file__).parent / "reference" / "names"  # published lists; source and licence in its README
+
+
+def _name_list(file: str) -> frozenset[str]:
+    return frozenset(line.strip() for line in (NAMES_DIR / file).read_text().splitlines() if line.strip())
+
+
+FORENAMES = _name_list("forenames.txt")
+SURNAMES = _name_list("surnames.txt")
+TITLES = frozenset("Mr Mrs Ms Miss Mx Dr Master Sir Dame Lady Lord Prof Professor Rev Revd Father Sister Cllr".split())
+# A run of capitalised words holding one of these is a place ("On or near Mary Rose Close", "Victoria Park"),
+# however many of its words are also people's names.
+PLACE_WORDS = frozenset(
+    """Road Rd Street St Lane Ln Avenue Ave Park Station Close Way Drive Court Ct Crescent Cres Place Pl Square Sq
+    Terrace Gardens Garden Grove Hill Hills Row Walk Mews Rise Green Vale View Parade Hall House Houses Centre
+    Center Field Fields Wood Woods Bridge Brook Church Chapel Cathedral Abbey School College Academy University
+    Hospital Surgery Market Shopping Retail Estate Industrial Business Farm Mill Mills Lodge Manor Castle Tower
+    Towers Bank Quay Wharf Dock Docks Yard Gate Gates End Common Heath Moor Marsh Meadow Meadows Cottages
+    Buildings Arcade Precinct Approach Circus Boulevard Broadway Highway Bypass Link Path Passage Alley Stadium
+    Airport Railway Car Petrol Nightclub Police Fire Library Theatre Cinema Club Hotel Pub Inn Arms Supermarket
+    Store Shop Sports Recreation Area Ground Grounds Playground Football Cricket Golf Course Parking Leisure Village
+    Town City Valley Cross Corner Hollow Croft Fold Garth Nook Chase Copse Dene Dale Glen Holme Mead Orchard
+    Paddock Pastures Ridge Spinney Wynd Embankment Esplanade Promenade Plaza Point Reach Side Lea Leys Acre Acres
+    Bottom Brow Top Lake Pond River Canal Mount Beck Water Island Gallery Museum Works Junction Roundabout
+    Services Terminal Port Harbour Beach Pier Marina Forest Fountain Meade Royal Saint Old New Upper Lower North
+    South East West Great Little High Mall Hotel Motorway Interchange Subway Underpass Flyover Tunnel""".split()
+)
+NAME_RULE = "person name (a title, or a forename and surname, in free text)"
+_CAPITALISED = re.compile(r"[A-Z][a-z]+(?:['\u2019-][A-Z]?[a-z]+)*")
+_WORD_GAP = re.compile(r"\.? +")  # between words of one run ("Mr. Smith", "Jo  Bloggs")
+_AFTER_NEAR = re.compile(r"(?<![A-Za-z])near +$")
+
+
+def _person_name(cell: str) -> bool:
+    """A title and a capitalised word, or a known forename then a known surname, outside any place name."""
+    run: list[str] = []  # adjacent capitalised words
+    place = False  # the run follows "near": police.uk's "On or near Berry Meade" describes a place
+    end = -1
+    for m in _CAPITALISED.finditer(cell):
+        if run and _WORD_GAP.fullmatch(cell, end, m.start()):
+            run.append(m.group())
+        else:
+            if run and not place and _names_someone(run):
+                return True
+            run, place = [m.group()], _AFTER_NEAR.search(cell, 0, m.start()) is not None
+        end = m.end()
+    return bool(run) and not place and _names_someone(run)
+
+
+def _names_someone(run: list[str]) -> bool:
+    if len(run) < 2 or not PLACE_WORDS.isdisjoint(run):
+        return False
+    return any(
+        first in TITLES or (first in FORENAMES and second in SURNAMES)
+        for first, second in zip(run, run[1:], strict=False)
+    )
+
+
 @dataclass
 class Finding:
-    column: str
     rule: str
+    cell: int | None  # the column's position in the header (1 = first); None for the file name
+    column: str | None = None  # the column's header, only when the contract knows it (others are not echoed)
+    where: str = "rows"  # "rows", or "header name", "header cell", "file name": where the identifier is
+    severity: str = "critical"  # a name in free text may be "warning" (the registry's name_screen)
     count: int = 0
     rows: list[int] = field(default_factory=list)  # file row numbers (header = 1) of the first hits
 
     @property
     def text(self) -> str:
+        if self.where == "file name":
+            return f"file name holds an identifier ({self.rule})"
+        if self.where == "header cell":
+            return f"header cell {self.cell} holds an identifier ({self.rule})"
+        if self.where == "header name":
+            return f"header cell {self.cell} is named as a direct identifier ({self.rule})"
+        label = f"column {self.column!r}" if self.column else f"header cell {self.cell} (not in the contract)"
         rows = f" at rows {', '.join(map(str, self.rows))}" if self.rows else ""
-        what = f"{self.count} row(s){rows}" if self.count else "its name"
-        return f"column {self.column!r}: direct identifier ({self.rule}) in {what}"
+        return f"{label}: direct identifier ({self.rule}) in {self.count} row(s){rows}"
 
     def describe(self, file_name: str) -> str:
         return f"{file_name}: {self.text}"
@@ -162,59 +290,123 @@ def normalise_name(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
 
 
-def screen_header(header: list[str], exempt: set[str] = frozenset()) -> list[Finding]:
+_DIGIT = re.compile(r"\d")
+# Cells no content rule can trip, passed over before the rules run (most cells with digits are these): numbers
+# of up to 7 digits or with at most 9 digits in all (ages, counts, coordinates, amounts), and ISO dates and
+# timestamps in the columns declared as dates.
+_SHORT_NUMBER = re.compile(r"-?\d{1,7}|-?\d{1,3}\.\d{1,6}")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}(?:-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?)?")
+
+
+def content_rules(cell: str, *, dates: bool = True, names: bool = False) -> list[str]:
+    """The rules a cell trips. ``dates``: look for dates of birth; ``names``: for people's names (free text)."""
+    rules: list[str] = []
+    if len(cell) < 5 or _HEX_KEY.match(cell):  # the shortest identifiers: "M15RU", "Mr Li"
+        return rules
+    if _DIGIT.search(cell) and not _SHORT_NUMBER.fullmatch(cell) and (dates or not _ISO_DATE.fullmatch(cell)):
+        normalised = _normalised(cell)
+        rules += [rule for rule, test in CONTENT_RULES if test(normalised)]
+        if dates and _date(cell):
+            rules.append(DOB_RULE)
+    if "@" in cell and _EMAIL.search(cell):
+        rules.append(EMAIL_RULE)
+    if names and _person_name(cell):
+        rules.append(NAME_RULE)
+    return rules
+
+
+def screen_header(header: list[str], exempt: set[str] = frozenset(), ds: Dataset | None = None) -> list[Finding]:
+    """Header cells named as identifiers, or holding one. A cell the contract does not know is never quoted."""
+    known = set(ds.file_headers) if ds else set()
+    name_severity = ds.name_screen if ds else "warning"
     findings = []
-    for column in header:
+    for cell, column in enumerate(header, start=1):
         if column in exempt:
             continue
         norm = normalise_name(column)
         for rule, pattern in NAME_RULES:
             if pattern.search(norm):
-                findings.append(Finding(column, rule))
+                findings.append(Finding(rule, cell, column if column in known else None, "header name"))
                 break
+        if column in known:  # the registry's own header: not something an agency typed
+            continue
+        for rule in content_rules(column, names=True):
+            severity = name_severity if rule == NAME_RULE else "critical"
+            findings.append(Finding(rule, cell, None, "header cell", severity))
     return findings
 
 
+def screen_file_name(name: str) -> list[Finding]:
+    """Identifiers in a file's name. Always critical: a name is shown everywhere (folders, task logs, audit).
+
+    Dates are allowed: an extract's name carries its date.
+    """
+    words = _SEPARATORS.sub(" ", Path(name).stem)
+    return [Finding(rule, None, where="file name") for rule in content_rules(words, dates=False, names=True)]
+
+
 def screen_file(path: Path, ds: Dataset | None = None, encoding: str = "utf-8-sig") -> list[Finding]:
-    """Every identifier finding in the file: header names first, then content, by column and rule.
+    """Every identifier finding in the file: header cells first, then content, by column and rule.
 
     Streams the file once. A file that is not readable CSV returns what was found so far (the contract
-    check reports the damage itself).
+    check reports the damage itself). Without a dataset every column counts as free text.
     """
     # Columns are matched by the header the file carries (police.uk layouts use their own headers).
     exempt = {c.file_header for c in ds.columns if c.pseudonymise} if ds else set()
     date_columns = {c.file_header for c in ds.columns if c.date_format} if ds else set()
-    hits: dict[tuple[str, str], Finding] = {}
+    free_text = {c.file_header for c in ds.columns if c.free_text} if ds else None
+    known = set(ds.file_headers) if ds else None
+    name_severity = ds.name_screen if ds else "warning"
+    hits: dict[tuple[int, str], Finding] = {}
+    judged: dict[tuple[str, bool, bool], list[str]] = {}
     findings: list[Finding] = []
     try:
         with open(path, newline="", encoding=encoding) as f:
-            reader = csv.reader(f)
+            # Cells as the writer meant them: a file sent with another delimiter is screened column by column
+            # (its wrong delimiter is the contract check's to report, not a date of birth in one long cell).
+            first_line = f.readline()
+            f.seek(0)
+            delimiter = next((d for d in ",;|\t" if d in first_line), ",")
+            reader = csv.reader(f, delimiter=delimiter)
             header = next(reader, None)
             if header is None:
                 return []
-            findings = screen_header(header, exempt)
-            screened = [(i, name) for i, name in enumerate(header) if name not in exempt]
+            findings = screen_header(header, exempt, ds)
+            screened = [
+                (
+                    i,
+                    name if known is None or name in known else None,
+                    name not in date_columns,
+                    free_text is None or name in free_text,
+                )
+                for i, name in enumerate(header)
+                if name not in exempt
+            ]
             for row_number, record in enumerate(reader, start=2):
-                for i, name in screened:
+                for i, column, dates, names in screened:
                     if i >= len(record):
                         break
                     cell = record[i]
-                    # Fast path: every content rule needs a digit or an "@"; keys are 64 hex characters.
-                    if not cell or _HEX_KEY.match(cell) or not (any(ch.isdigit() for ch in cell) or "@" in cell):
+                    # Fast path: a cell with no digit and no "@" can only hold a name, looked for in free text.
+                    if not (names or "@" in cell or _DIGIT.search(cell)):
                         continue
-                    if name not in date_columns and _DATE.match(cell):
-                        _hit(hits, name, DOB_RULE, row_number)
-                        continue
-                    for rule, test in CONTENT_RULES:
-                        if test(cell):
-                            _hit(hits, name, rule, row_number)
+                    # Extracts repeat values (codes, place names): each distinct one is judged once per file.
+                    key = (cell, dates, names)
+                    rules = judged.get(key)
+                    if rules is None:
+                        rules = content_rules(cell, dates=dates, names=names)
+                        if len(judged) < JUDGED_CELLS:
+                            judged[key] = rules
+                    for rule in rules:
+                        severity = name_severity if rule == NAME_RULE else "critical"
+                        _hit(hits, i, column, rule, severity, row_number)
     except (UnicodeDecodeError, csv.Error):
         pass  # the contract check names the damage; report what was found before it
     return findings + list(hits.values())
 
 
-def _hit(hits: dict, column: str, rule: str, row_number: int) -> None:
-    finding = hits.setdefault((column, rule), Finding(column, rule))
+def _hit(hits: dict, i: int, column: str | None, rule: str, severity: str, row_number: int) -> None:
+    finding = hits.setdefault((i, rule), Finding(rule, i + 1, column, severity=severity))
     finding.count += 1
     if len(finding.rows) < SHOWN_ROWS:
         finding.rows.append(row_number)

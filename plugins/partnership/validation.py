@@ -183,7 +183,16 @@ def check_contract(ds: Dataset, path: Path) -> CheckResult | None:
             if missing:
                 return CheckResult("required column is missing", missing[0], False, len(missing))
             if extra:
-                return CheckResult("column is not in the contract", extra[0], False, len(extra))
+                # Named by position, never quoted: a header the contract does not know may be an identifier.
+                more = f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""
+                cell = header.index(extra[0]) + 1
+                return CheckResult(
+                    "column is not in the contract",
+                    None,
+                    False,
+                    len(extra),
+                    message=f"header cell {cell} is not in the contract{more}",
+                )
             if header != expected:
                 return CheckResult(f"columns are out of order; expected {', '.join(expected)}", None, False)
             records = 0
