@@ -246,10 +246,10 @@ def _parse(path: Path) -> Dataset:
             raise RegistryError(f"{path.name}: column {c.name}: completeness is a share between 0 and 1")
         if c.pseudonymise and c.pseudonymise not in PSEUDONYMISE_TYPES:
             raise RegistryError(f"{path.name}: column {c.name}: cannot pseudonymise {c.pseudonymise!r}")
-    if type(ds.quarantine_identifier_days) is not int or ds.quarantine_identifier_days < 1:
-        raise RegistryError(f"{path.name}: quarantine_identifier_days must be a whole number of days, at least 1")
         if not isinstance(c.free_text, bool) or (c.free_text and c.type != "string"):
             raise RegistryError(f"{path.name}: column {c.name}: free_text is true or false, on a string column")
+    if type(ds.quarantine_identifier_days) is not int or ds.quarantine_identifier_days < 1:
+        raise RegistryError(f"{path.name}: quarantine_identifier_days must be a whole number of days, at least 1")
     if ds.name_screen not in SEVERITIES:
         raise RegistryError(f"{path.name}: name_screen must be one of {', '.join(SEVERITIES)}")
     if ds.cadence not in CADENCES:
