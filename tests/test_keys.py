@@ -139,7 +139,7 @@ def test_the_worker_path_refuses_a_placeholder_key_and_leaves_the_file_landed(wa
     with pytest.raises(pseudonymise.KeyUnavailable, match=ENV):
         loader.validate(get_dataset("health__navigator_referrals"), path)
     assert path.exists()
-    assert not list((data_dir / "work").rglob("*.csv")) if (data_dir / "work").exists() else True
+    assert list(data_dir.rglob("*.csv")) == [path], "no pseudonymised copy, nothing quarantined"
 
 
 def _batches(url):
@@ -195,6 +195,20 @@ def test_a_changed_key_quarantines_until_a_rotation_is_declared(warehouse_url, d
             "select nhs_number from raw.health__navigator_referrals where _batch_id = %s", (loaded["batch_id"],)
         ).fetchall()
     assert pseudonyms == [(independent_pseudonym(new, nhs),)]
+
+
+@pytest.mark.integration
+def test_a_throwaway_key_is_declared_so_the_next_demo_run_loads(warehouse_url, data_dir, monkeypatch):
+    """Generated data into the embedded warehouse: each run's new throwaway key is recorded as a rotation."""
+    ds = get_dataset("health__navigator_referrals")
+    monkeypatch.setenv(ENV, secrets.token_hex(32))  # an earlier run's throwaway key
+    assert loader.ingest_file(ds, land_referral(data_dir, "2024-04", 1)[0])["status"] == "loaded"
+    monkeypatch.delenv(ENV)
+    assert cli.pseudonymisation_keys_for_run(throwaway_allowed=True, url=warehouse_url)
+    assert loader.ingest_file(ds, land_referral(data_dir, "2024-05", 2)[0])["status"] == "loaded"
+    with warehouse.connect(warehouse_url) as conn:
+        reasons = conn.execute("select reason from audit.key_rotation").fetchall()
+    assert reasons == [("throwaway key for generated data (partnership run)",)]
 
 
 @pytest.mark.integration

@@ -81,13 +81,13 @@ def configured_key(id_type: str) -> str | None:
     except Exception:  # not in an Airflow environment: treated the same as missing
         value = None
     if value is None and not _in_airflow_task():
-        # Outside a task (the CLI) the Task SDK sees no metadata DB; Airflow's own model reads it, as the
-        # tasks of `partnership run` (dag.test, same metadata DB) will.
+        # Outside a task (the CLI) the Task SDK reads only the environment and external secrets backends, not
+        # the metadata DB, where the tasks of `partnership run` (dag.test, same metadata DB) will find it.
         try:
-            from airflow.models import Variable as MetadataVariable
+            from airflow.secrets.metastore import MetastoreBackend
 
-            value = MetadataVariable.get(variable_name(id_type), default_var=None)
-        except Exception:
+            value = MetastoreBackend().get_variable(variable_name(id_type))
+        except Exception:  # no metadata DB (yet): nothing stored there
             value = None
     return value or None
 
