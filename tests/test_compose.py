@@ -338,3 +338,43 @@ def test_secrets_come_from_the_env_file(compose_bin: Path, tmp_path: Path) -> No
         services["airflow-worker"]["environment"]["PSEUDONYMISATION_KEY_NHS_NUMBER"]
         == generated["PSEUDONYMISATION_KEY_NHS_NUMBER"]
     )
+
+
+# --- (d) the worker refuses a placeholder key --------------------------------------------------
+
+
+def _start_worker_check(service: dict, key: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """The worker's rendered entrypoint and command, run here with its rendered environment: everything up to
+    Airflow's own entrypoint (which is not on this machine) is what the container runs."""
+    import sys
+
+    env = {
+        **service["environment"],
+        "PSEUDONYMISATION_KEY_NHS_NUMBER": key,
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "PYTHONPATH": str(REPO_ROOT / "plugins"),
+    }
+    return subprocess.run(
+        [*service["entrypoint"], *service["command"]],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_the_worker_refuses_to_start_with_a_placeholder_key(rendered: dict, tmp_path: Path) -> None:
+    worker = rendered["services"]["airflow-worker"]
+    placeholder = read_env_file(ENV_EXAMPLE)["PSEUDONYMISATION_KEY_NHS_NUMBER"]
+    refused = _start_worker_check(worker, placeholder, tmp_path)
+    assert refused.returncode != 0
+    assert "PSEUDONYMISATION_KEY_NHS_NUMBER" in refused.stderr
+    assert placeholder not in refused.stdout + refused.stderr
+    assert "dumb-init" not in refused.stderr, "Airflow's entrypoint was never reached"
+
+    started = _start_worker_check(worker, secrets.token_hex(32), tmp_path)
+    assert "usable" in started.stdout, started.stderr
+    assert "dumb-init" in started.stderr, "past the check, on to Airflow's entrypoint (absent on this machine)"

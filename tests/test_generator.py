@@ -2,6 +2,7 @@
 
 import csv
 import hashlib
+import secrets
 
 from partnership.generator import generate, load_places
 from partnership.registry import get_dataset, load_registry
@@ -58,7 +59,7 @@ def test_the_same_person_key_appears_in_several_agencies_files(tmp_path):
 
 
 def test_generated_files_pass_their_contract_and_suite(tmp_path, data_dir, monkeypatch):
-    monkeypatch.setenv("PSEUDONYMISATION_KEY_NHS_NUMBER", "a-test-key-made-up-for-this-test")
+    monkeypatch.setenv("PSEUDONYMISATION_KEY_NHS_NUMBER", secrets.token_hex(32))
     from partnership.pseudonymise import pseudonymise_file
     from partnership.validation import validate_file
 

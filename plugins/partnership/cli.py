@@ -11,6 +11,7 @@ partnership report [--out DIR]   write the IG data-quality report (static HTML)
 partnership docs                 write the dbt docs site (models, tests, lineage, exposures) into the data folder
 partnership publish-protect      protect publish_staging's tables together and replace the publish schema's
 partnership publish-audit        try to work suppressed counts back from the publish schema, as an attacker would
+partnership keys fingerprint|check|rotate [--id-type T --reason R]  pseudonymisation keys (never shown)
 """
 
 from __future__ import annotations
@@ -258,26 +259,83 @@ def batch_summary(url: str, since: float) -> list[tuple]:
         ).fetchall()
 
 
-def _demo_pseudonymisation_keys() -> None:
-    """A throwaway key (this process only) for each identifier type the registry pseudonymises but has no key for.
+def _pseudonymised_types() -> list[str]:
+    from partnership.registry import load_registry
 
-    So that `make run` works on a fresh checkout. Pseudonyms made with it match nothing made in another run:
-    set PSEUDONYMISATION_KEY_<TYPE> (or the Airflow Variable) for real data. The key is never printed.
+    return sorted({c.pseudonymise for ds in load_registry() for c in ds.columns if c.pseudonymise})
+
+
+def throwaway_key_allowed(args, *, warehouse_given: bool) -> bool:
+    """Only generated data into the embedded warehouse: nothing there needs to link with anything else."""
+    return not warehouse_given and not args.no_generate
+
+
+def pseudonymisation_keys_for_run(throwaway_allowed: bool, url: str | None = None) -> bool:
+    """Check the key of every identifier type the registry pseudonymises; False (having said why) if one is
+    missing or refused. Airflow's settings for the run must be in place: a key may be in its Variables.
+
+    A missing key becomes a throwaway one (this process only) if allowed, so that `make run` works on a fresh
+    checkout; never when a key exists anywhere, or real data would get pseudonyms that link to nothing. Its
+    rotation is declared in the warehouse, so a later run's new throwaway key loads too. Never printed.
     """
     import secrets
 
-    from partnership.pseudonymise import env_name
-    from partnership.registry import load_registry
+    from partnership.pseudonymise import KeyUnavailable, configured_key, env_name, get_key
 
-    for id_type in sorted({c.pseudonymise for ds in load_registry() for c in ds.columns if c.pseudonymise}):
-        if not os.environ.get(env_name(id_type)):
+    ready = True
+    for id_type in _pseudonymised_types():
+        if throwaway_allowed and configured_key(id_type) is None:
             os.environ[env_name(id_type)] = secrets.token_hex(32)
-            print(f"{env_name(id_type)} is not set: using a throwaway key for this run only")
+            print(f"{env_name(id_type)} is not set anywhere: using a throwaway key for this run only")
+            if url:
+                declare_rotation(url, id_type, "throwaway key for generated data (partnership run)")
+        try:
+            get_key(id_type)
+        except KeyUnavailable as exc:
+            print(exc, file=sys.stderr)
+            ready = False
+    if not ready:
+        print(
+            "`partnership run` makes a throwaway key only for generated data into the embedded warehouse",
+            file=sys.stderr,
+        )
+    return ready
+
+
+def declare_rotation(url: str, id_type: str, reason: str | None) -> str:
+    """Record that the current key for id_type is the new one (who, when, why); returns its fingerprint."""
+    import getpass
+
+    from partnership.pseudonymise import fingerprint, get_key
+
+    new = fingerprint(get_key(id_type))
+    with warehouse.connect(url) as conn:
+        conn.execute(
+            "insert into audit.key_rotation (id_type, new_fingerprint, reason, declared_by)"
+            " values (%s, %s, %s, %s || ' as ' || session_user)",
+            (id_type, new, reason, getpass.getuser()),
+        )
+    return new
+
+
+def prepare_run(args, url: str, *, warehouse_given: bool) -> bool:
+    """What `partnership run` does before the DAGs; False if it must stop (a key is missing or refused)."""
+    from partnership import runner
+    from partnership.generator import generate
+
+    warehouse.init_warehouse(url)
+    os.environ.update(runner.airflow_environment(url))
+    runner.migrate_airflow_db()
+    if not pseudonymisation_keys_for_run(throwaway_key_allowed(args, warehouse_given=warehouse_given), url):
+        return False
+    if not args.no_generate:
+        generate(seed=args.seed, first_month=args.first_month, months=args.months, scale=args.scale)
+        print(f"generated extracts in {settings.landing_dir()}")
+    return True
 
 
 def cmd_run(args) -> int:
     from partnership import report, runner, sync
-    from partnership.generator import generate
 
     started = time.time()
     stale = sync.out_of_date()
@@ -287,16 +345,12 @@ def cmd_run(args) -> int:
             file=sys.stderr,
         )
         return 2
-    _demo_pseudonymisation_keys()
+    warehouse_given = bool(os.environ.get("WAREHOUSE_URL"))
     with warehouse_for_cli(keep_running=args.keep_running) as url:
         print(f"warehouse: {warehouse.redacted(url)}")
-        warehouse.init_warehouse(url)
-        if not args.no_generate:
-            generate(seed=args.seed, first_month=args.first_month, months=args.months, scale=args.scale)
-            print(f"generated extracts in {settings.landing_dir()}")
+        if not prepare_run(args, url, warehouse_given=warehouse_given):
+            return 2
         runner.dbt("parse", url=url)
-        os.environ.update(runner.airflow_environment(url))
-        runner.migrate_airflow_db()
         dags = runner.load_dags()
         failed = []
         # The IG report last: a few counting queries, so it shows this run's loads and quarantines.
@@ -334,6 +388,40 @@ def cmd_run(args) -> int:
             print(f"  publish.{table:38} {rows:8}")
     print(f"\nfinished in {time.time() - started:.0f} s" + (f"; failed DAGs: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
+
+
+def _airflow_of_the_project() -> None:
+    """Variables are looked up in the Airflow `partnership run` uses, unless this process has its own (a container)."""
+    from partnership import runner
+
+    if "AIRFLOW_HOME" not in os.environ:
+        env = runner.airflow_environment(os.environ.get("WAREHOUSE_URL") or "postgresql://postgres@localhost/warehouse")
+        os.environ.update({k: env[k] for k in ("AIRFLOW_HOME", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")})
+
+
+def cmd_keys(args) -> int:
+    from partnership.pseudonymise import KeyUnavailable, fingerprint, get_key
+
+    _airflow_of_the_project()
+    if args.action == "rotate":
+        with warehouse_for_cli() as url:
+            try:
+                new = declare_rotation(url, args.id_type, args.reason)
+            except KeyUnavailable as exc:
+                print(exc, file=sys.stderr)
+                return 1
+        print(f"declared: the {args.id_type} key is now the one with fingerprint {new}; batches made with it load")
+        return 0
+    refused = 0
+    for id_type in _pseudonymised_types():
+        try:
+            fp = fingerprint(get_key(id_type))
+        except KeyUnavailable as exc:
+            print(exc, file=sys.stderr)
+            refused += 1
+            continue
+        print(f"{id_type}: key usable, fingerprint {fp}" if args.action == "check" else f"{id_type} {fp}")
+    return 1 if refused else 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -396,6 +484,11 @@ def parser() -> argparse.ArgumentParser:
     aud = sub.add_parser("publish-audit", help="the attacker's audit of the publish schema (exit 1 on any leak)")
     aud.add_argument("--schema", default="publish", help="the schema holding the published tables")
     aud.set_defaults(func=cmd_publish_audit)
+    keys = sub.add_parser("keys", help="pseudonymisation keys: fingerprints (never the keys), check, rotate")
+    keys.add_argument("action", choices=["fingerprint", "check", "rotate"])
+    keys.add_argument("--id-type", default="nhs_number", help="rotate: the identifier type whose key changed")
+    keys.add_argument("--reason", help="rotate: why the key changed (recorded in audit.key_rotation)")
+    keys.set_defaults(func=cmd_keys)
     return p
 
 

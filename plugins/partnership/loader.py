@@ -109,12 +109,13 @@ def _record_batch(
     duplicate_of: int | None = None,
     loaded_by: str = "cli",
     file_name: str | None = None,
+    key_fingerprint: str | None = None,
 ) -> int:
     return conn.execute(
         """insert into audit.load_batch
                (dataset, file_name, file_sha256, file_bytes, row_count, status, reason, duplicate_of,
-                loaded_by, finished_at)
-           values (%s, %s, %s, %s, %s, %s, %s, %s, %s, case when %s <> 'loading' then clock_timestamp() end)
+                loaded_by, key_fingerprint, finished_at)
+           values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, case when %s <> 'loading' then clock_timestamp() end)
            returning batch_id""",
         (
             ds.name,
@@ -126,6 +127,7 @@ def _record_batch(
             reason,
             duplicate_of,
             loaded_by,
+            key_fingerprint,
             status,
         ),
     ).fetchone()[0]
@@ -235,6 +237,10 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
         failed = check_contract(ds, path)
         if failed:
             _quarantine(ds, path, sha256, [failed], [failed], rows=None, loaded_by=loaded_by)
+        fingerprints = pseudonymise.key_fingerprints(ds)  # KeyUnavailable leaves the file landed
+        changed = _key_change(ds, fingerprints)
+        if changed:
+            _quarantine(ds, path, sha256, [changed], [changed], rows=None, loaded_by=loaded_by)
         outcome = pseudonymise.pseudonymise_file(ds, path, encoding=ENCODING)
         checked = outcome.path
 
@@ -270,6 +276,7 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
                 "source_path": str(path),
                 "load_sha256": sha256_of(checked),
                 "rejected_rows": outcome.rejected_rows,
+                "key_fingerprint": " ".join(f"{t}:{fp}" for t, fp in fingerprints.items()),
             }
         return accepted
 
@@ -290,6 +297,31 @@ def _screen_checks(findings: list[screening.Finding]) -> list[CheckResult]:
 def _withheld(path: Path, sha256: str) -> str:
     """The name a file is recorded and kept under when its own name holds an identifier."""
     return f"name-withheld-{sha256[:12]}{path.suffix}"
+
+
+def _key_change(ds: Dataset, fingerprints: dict[str, str]) -> CheckResult | None:
+    """A failed check when a key differs from the one that made the dataset's last loaded batch and no rotation
+    to it was declared: its pseudonyms would link to none made before, and the originals are deleted after load."""
+    with warehouse.connect() as conn:
+        last = conn.execute(
+            "select batch_id, key_fingerprint from audit.load_batch where dataset = %s and status = 'loaded'"
+            " and key_fingerprint is not null order by batch_id desc limit 1",
+            (ds.name,),
+        ).fetchone()
+        if last is None:
+            return None
+        before = dict(pair.split(":", 1) for pair in last[1].split())
+        for id_type, fp in fingerprints.items():
+            declared = "select 1 from audit.key_rotation where id_type = %s and new_fingerprint = %s"
+            if before.get(id_type, fp) != fp and not conn.execute(declared, (id_type, fp)).fetchone():
+                return CheckResult(
+                    "pseudonymisation key unchanged",
+                    None,
+                    False,
+                    message=f"pseudonymisation key for {id_type} changed since batch {last[0]}; declare a rotation"
+                    " with `partnership keys rotate`",
+                )
+    return None
 
 
 VOLUME_HISTORY = 12  # loaded batches compared against
@@ -384,7 +416,15 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
     row_number = 1  # the file row being copied (the header is row 1)
     try:
         with warehouse.connect() as conn:  # one transaction: commits on success, rolls back on any error
-            batch_id = _record_batch(conn, ds, original, sha256, "loading", loaded_by=loaded_by)
+            batch_id = _record_batch(
+                conn,
+                ds,
+                original,
+                sha256,
+                "loading",
+                loaded_by=loaded_by,
+                key_fingerprint=accepted.get("key_fingerprint"),
+            )
             with conn.cursor() as cur, cur.copy(copy) as pipe, open(path, newline="", encoding=ENCODING) as f:
                 reader = csv.reader(f)
                 next(reader)  # the header, checked against the contract by validate()

@@ -9,8 +9,10 @@ is left out of the copy, and its row number (never its value) is recorded.
 
 One key per identifier type, so a leaked NHS-number key does not expose UPNs. The same key is used for every
 agency, so the same person gets the same pseudonym whoever sent them. Keys come from the environment
-(``PSEUDONYMISATION_KEY_NHS_NUMBER``...) or, inside an Airflow task, from the secrets backend through
-``Variable.get("pseudonymisation_key_nhs_number")``. They are never logged, returned or stored.
+(``PSEUDONYMISATION_KEY_NHS_NUMBER``...) or from Airflow's Variables / secrets backend
+(``pseudonymisation_key_nhs_number``). A placeholder or weak key is refused, the key is masked in Airflow's
+logs, and it is never logged, returned or stored: each batch records only its fingerprint, so a changed key is
+noticed (see ``loader``).
 """
 
 from __future__ import annotations
@@ -20,13 +22,19 @@ import hashlib
 import hmac
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from partnership import screening, settings
 from partnership.registry import Dataset
 
-MIN_KEY_CHARS = 32  # at least 128 bits if hex; a short key would make the pseudonyms guessable
+KEY_BITS = 256  # 32 bytes of key material: what `secrets.token_hex(32)` or `token_urlsafe(32)` gives
+MIN_KEY_CHARS = 43  # 256 bits at 6 bits a character (base64); a hex key needs 64 characters
+KEY_MIN_DISTINCT = 10  # a random 64-hex key has all 16 digits bar a few; fewer than 10 means a made-up key
+# Words of a placeholder or an example value (.env.example's is replace-me-pseudonymisation-key-nhs-number).
+KEY_PLACEHOLDER_WORDS = ("replace", "changeme", "change-me", "change_me", "example", "placeholder", "dummy", "secret")
+FINGERPRINT_LABEL = b"partnership-warehouse key fingerprint v1"
 SHOWN_ROWS = 5
 _PNC = re.compile(r"^(\d{2}|\d{4})/(\d{1,7})([A-Z])$")
 
@@ -39,26 +47,92 @@ def env_name(id_type: str) -> str:
     return f"PSEUDONYMISATION_KEY_{id_type.upper()}"
 
 
-def get_key(id_type: str) -> bytes:
-    """The key for one identifier type: the environment first, then Airflow's Variables/secrets backend.
+def variable_name(id_type: str) -> str:
+    return f"pseudonymisation_key_{id_type}"
 
-    Called only while a file is being pseudonymised (task run time), never at DAG parse time.
+
+def key_problem(value: str) -> str | None:
+    """Why a key is unfit, or None. A screen against placeholders and made-up keys, not a proof of randomness.
+
+    The rule: no placeholder word; at least 256 bits counted as length times the bits a character of its
+    alphabet carries (4 if every character is a hex digit, else 6); at least 10 distinct characters; and not
+    one block repeated. The reason never quotes the value.
     """
-    value = os.environ.get(env_name(id_type))
-    if not value:
-        try:
-            from airflow.sdk import Variable
+    lowered = value.lower()
+    if any(word in lowered for word in KEY_PLACEHOLDER_WORDS):
+        return "it is a placeholder or example value"
+    bits_per_char = 4 if re.fullmatch(r"[0-9a-fA-F]+", value) else 6
+    if len(value) * bits_per_char < KEY_BITS:
+        return f"it is too short (at least {KEY_BITS // 4} hex or {MIN_KEY_CHARS} other characters)"
+    if len(set(value)) < KEY_MIN_DISTINCT or any(value[p:] == value[:-p] for p in range(1, len(value) // 2 + 1)):
+        return "it is not random (too few distinct characters, or a block repeated)"
+    return None
 
-            value = Variable.get(f"pseudonymisation_key_{id_type}", default=None)
-        except Exception:  # outside a task, or no such Variable: treated the same as missing
+
+def configured_key(id_type: str) -> str | None:
+    """The key's value as configured: the environment, else Airflow's Variables and secrets backends."""
+    value = os.environ.get(env_name(id_type))
+    if value:
+        return value
+    try:
+        from airflow.sdk import Variable
+
+        value = Variable.get(variable_name(id_type), default=None)
+    except Exception:  # not in an Airflow environment: treated the same as missing
+        value = None
+    if value is None and not _in_airflow_task():
+        # Outside a task (the CLI) the Task SDK reads only the environment and external secrets backends, not
+        # the metadata DB, where the tasks of `partnership run` (dag.test, same metadata DB) will find it.
+        try:
+            from airflow.secrets.metastore import MetastoreBackend
+
+            value = MetastoreBackend().get_variable(variable_name(id_type))
+        except Exception:  # no metadata DB (yet): nothing stored there
             value = None
-    if not value or len(value) < MIN_KEY_CHARS:
-        # The message names the variable, never a value.
+    return value or None
+
+
+def _in_airflow_task() -> bool:
+    task_runner = sys.modules.get("airflow.sdk.execution_time.task_runner")
+    return getattr(task_runner, "SUPERVISOR_COMMS", None) is not None
+
+
+def get_key(id_type: str) -> bytes:
+    """The key for one identifier type, refused if missing, a placeholder or weak; masked in Airflow's logs.
+
+    Called only while a file is being pseudonymised (task run time) or by the CLI, never at DAG parse time.
+    """
+    value = configured_key(id_type)
+    where = f"set {env_name(id_type)} or the Airflow Variable {variable_name(id_type)} in a secrets backend"
+    if not value:
+        raise KeyUnavailable(f"no pseudonymisation key for {id_type}: {where}")
+    problem = key_problem(value)
+    if problem:  # the message names the variable, never the value
         raise KeyUnavailable(
-            f"no pseudonymisation key for {id_type}: set {env_name(id_type)} (at least {MIN_KEY_CHARS} characters)"
-            f" or the Airflow Variable pseudonymisation_key_{id_type} in a secrets backend"
+            f"the pseudonymisation key for {id_type} is refused: {problem}; {where}"
+            ' (generate one: python -c "import secrets; print(secrets.token_hex(32))")'
         )
+    _mask_in_airflow_logs(value)
     return value.encode()
+
+
+def _mask_in_airflow_logs(value: str) -> None:
+    """Register the key with Airflow's secrets masker (task process and supervisor): '***' in every log line."""
+    try:
+        from airflow.sdk.log import mask_secret
+    except ImportError:  # Airflow not installed: nothing of Airflow's to mask
+        return
+    mask_secret(value)
+
+
+def fingerprint(key: bytes) -> str:
+    """Which key made a batch, without the key: HMAC of a fixed label (not an identifier), 16 hex characters."""
+    return hmac.new(key, FINGERPRINT_LABEL, hashlib.sha256).hexdigest()[:16]
+
+
+def key_fingerprints(ds: Dataset) -> dict[str, str]:
+    """{identifier type: fingerprint of its current key} for the types a dataset pseudonymises."""
+    return {t: fingerprint(get_key(t)) for t in sorted({c.pseudonymise for c in ds.columns if c.pseudonymise})}
 
 
 def normalise(id_type: str, raw: str) -> str | None:

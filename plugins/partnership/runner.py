@@ -26,6 +26,8 @@ def airflow_environment(url: str) -> dict[str, str]:
         "AIRFLOW__CORE__PARALLELISM": "2",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        # Variables named like this are masked in logs and hidden in the UI (Airflow's own words miss them).
+        "AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES": "pseudonymisation_key",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING"),
         "WAREHOUSE_URL": url,
         "PARTNERSHIP_RETRY_DELAY_SECONDS": os.environ.get("PARTNERSHIP_RETRY_DELAY_SECONDS", "5"),

@@ -47,6 +47,7 @@ AUDIT_GRANTS = {
     "retention_deletion": {LOADER: "select, insert"},
     "access_change": {},  # written by init only (as the owner); nobody may rewrite the history of access
     "partner_access": {RESTRICTED_ANALYST: "select"},  # row policies look it up as the querying role
+    "key_rotation": {LOADER: "select"},  # declared by `partnership keys rotate` (the owner); the loader checks it
 }
 
 

@@ -193,6 +193,17 @@ alter table audit.load_batch add column if not exists replaces_batch bigint refe
 alter table audit.load_batch add column if not exists flags text;
 -- What became of a quarantined batch: released (with a corrected file) or discarded, when and by whom.
 alter table audit.load_batch add column if not exists resolution text;
+-- Which pseudonymisation key made a batch: "<id type>:<fingerprint>" per type, never the key (pseudonymise.py).
+alter table audit.load_batch add column if not exists key_fingerprint text;
+-- A new key declared with `partnership keys rotate`: without one, a changed key quarantines the batch.
+create table if not exists audit.key_rotation (
+    rotation_id     bigint generated always as identity primary key,
+    id_type         text        not null,
+    new_fingerprint text        not null,
+    reason          text,
+    declared_by     text        not null default session_user,
+    declared_at     timestamptz not null default clock_timestamp()
+);
 """
 
 
