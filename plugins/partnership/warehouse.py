@@ -193,6 +193,10 @@ alter table audit.load_batch add column if not exists replaces_batch bigint refe
 alter table audit.load_batch add column if not exists flags text;
 -- What became of a quarantined batch: released (with a corrected file) or discarded, when and by whom.
 alter table audit.load_batch add column if not exists resolution text;
+-- A re-issued file of a dataset without a record key (police.uk): per month it holds, the earlier batch whose
+-- rows of that month it supersedes (raw keeps both; staging counts the latest), e.g. "2022-11: 7331 rows
+-- supersede batch 3's 7329".
+alter table audit.load_batch add column if not exists supersedes text;
 """
 
 
