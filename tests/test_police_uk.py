@@ -195,12 +195,12 @@ def test_the_incremental_street_crime_model_drops_the_rows_a_reissue_supersedes(
 STOP_SEARCH_HEADER = get_dataset("police__stop_search").file_headers
 
 
-def stop_search_file(path: Path, outcome_of_first: str = "A no further action disposal") -> None:
-    """Ten January 2024 searches in the police.uk stop-and-search layout (no person is identifiable)."""
+def stop_search_file(path: Path, outcome_of_first: str = "A no further action disposal", searches: int = 10) -> None:
+    """January 2024 searches in the police.uk stop-and-search layout (no person is identifiable)."""
     with open(path, "w", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(STOP_SEARCH_HEADER)
-        for i in range(10):
+        for i in range(searches):
             writer.writerow(
                 [
                     "Person search",
@@ -243,3 +243,21 @@ def test_a_reissued_stop_search_month_replaces_the_earlier_file(warehouse_url, d
         ).fetchone()[0]
     assert (counted, arrests) == (10, 1)
     assert supersedes == f"2024-01: 10 rows supersede batch {endings_only['batch_id']}'s 10"
+
+
+def test_a_reissue_holding_far_fewer_rows_than_it_supersedes_is_flagged(warehouse_url, data_dir, tmp_path):
+    """A file holding only part of a month would hide the rest of it: loaded, as the latest issue, but flagged."""
+    ds = get_dataset("police__stop_search")
+    stop_search_file(tmp_path / "whole.csv")
+    stop_search_file(tmp_path / "part.csv", searches=2)
+    whole = land_and_load(ds, data_dir, tmp_path / "whole.csv", "2024-01-stop-and-search.csv")
+    part = land_and_load(ds, data_dir, tmp_path / "part.csv", "2024-01-stop-and-search.csv")
+    with warehouse.connect(warehouse_url) as conn:
+        flags = conn.execute("select flags from audit.load_batch where batch_id = %s", (part["batch_id"],)).fetchone()[
+            0
+        ]
+    assert part["status"] == "loaded"
+    assert flags == (
+        f"2024-01-stop-and-search.csv: 2024-01: 2 rows supersede batch {whole['batch_id']}'s 10, under 50%: "
+        "check the file holds the whole month"
+    )
