@@ -187,6 +187,49 @@ def _duplicate_key_rows(conn: psycopg.Connection, ds: Dataset, batch_id: int) ->
     return [r[0] for r in conn.execute(query, (batch_id,))]
 
 
+def _superseded_months(conn: psycopg.Connection, ds: Dataset, batch_id: int) -> tuple[str | None, list[CheckResult]]:
+    """For a dataset without a record key (police.uk): per month the new batch holds, the earlier batch whose rows
+    of that month it supersedes (the latest such batch: staging counts only the latest batch of each month).
+
+    Returns the audit note ("2022-11: 7331 rows supersede batch 3's 7329; ...") and a warning for each month
+    re-issued with under VOLUME_SHARE of the rows it supersedes (a file holding only part of a month would
+    hide the rest)."""
+    if not ds.supersedes_by:
+        return None, []
+    month = sql.SQL("left({}, 7)").format(sql.Identifier(ds.supersedes_by.column))
+    query = sql.SQL(
+        """with issued as (
+               select {month} as month, count(*) as rows from raw.{table} where _batch_id = %(batch)s group by 1
+           ),
+           earlier as (
+               select {month} as month, _batch_id, count(*) as rows from raw.{table}
+               where _batch_id < %(batch)s and {month} in (select month from issued) group by 1, 2
+           )
+           select issued.month, issued.rows, latest._batch_id, latest.rows
+           from issued
+           join lateral (
+               select _batch_id, rows from earlier where earlier.month = issued.month order by _batch_id desc limit 1
+           ) latest on true
+           order by 1"""
+    ).format(month=month, table=sql.Identifier(ds.name))
+    notes, warnings = [], []
+    for month_, rows, earlier, earlier_rows in conn.execute(query, {"batch": batch_id}):
+        notes.append(f"{month_}: {rows} rows supersede batch {earlier}'s {earlier_rows}")
+        if rows < VOLUME_SHARE * earlier_rows:
+            warnings.append(
+                CheckResult(
+                    "re-issued month's volume",
+                    ds.supersedes_by.column,
+                    False,
+                    severity="warning",
+                    observed=f"{rows} rows",
+                    threshold=f"at least {VOLUME_SHARE:.0%} of the {earlier_rows} rows it supersedes",
+                    message=f"{notes[-1]}, under {VOLUME_SHARE:.0%}: check the file holds the whole month",
+                )
+            )
+    return "; ".join(notes) or None, warnings
+
+
 def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
     """Decide what happens to one landed file.
 
@@ -435,11 +478,13 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
             duplicates = _duplicate_key_rows(conn, ds, batch_id)
             if duplicates:
                 raise _DuplicateKeys(duplicates)
+            supersedes, volume_warnings = _superseded_months(conn, ds, batch_id)
+            checks += volume_warnings
             warnings = [c.describe(original.name) for c in checks if not c.success and c.severity == "warning"]
             conn.execute(
                 "update audit.load_batch set status = 'loaded', row_count = %s, flags = %s,"
-                " replaces_batch = %s, finished_at = clock_timestamp() where batch_id = %s",
-                (rows, "; ".join(warnings) or None, _replaced_batch(conn, ds, original), batch_id),
+                " replaces_batch = %s, supersedes = %s, finished_at = clock_timestamp() where batch_id = %s",
+                (rows, "; ".join(warnings) or None, _replaced_batch(conn, ds, original), supersedes, batch_id),
             )
             _record_checks(conn, batch_id, checks)
     except _DuplicateKeys as dup:
@@ -478,6 +523,8 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
         _discard_copy(path, original)
         return {"status": "skipped_duplicate", "file": path.name, "duplicate_of": earlier, "path": str(original)}
     log.info("%s: loaded %s rows into %s as batch %s", path.name, rows, ds.raw_table, batch_id)
+    if supersedes:  # a re-issued month: raw keeps both batches, staging counts this one
+        log.info("%s: re-issue: %s", path.name, supersedes)
     for warning in warnings:  # loaded, but flagged: shown in the task log as well as in audit
         log.warning("flagged: %s", warning)
     return {

@@ -49,6 +49,20 @@ class RegistryError(ValueError):
     """A registry file is malformed."""
 
 
+# The span of records a file of a dataset without a record key is taken to cover (see Supersession).
+SUPERSEDE_PERIODS = ("month",)
+
+
+@dataclass(frozen=True)
+class Supersession:
+    """What a file of a dataset without a record key covers: a file holding records of a period (a month)
+    already loaded supersedes the rows earlier batches hold for that period (police.uk re-issues a month when
+    outcomes change). Raw keeps every batch; staging counts only the latest batch of each period."""
+
+    period: str  # one of SUPERSEDE_PERIODS
+    column: str  # the column whose value says which period a row is of (police.uk's Month)
+
+
 @dataclass(frozen=True)
 class Publication:
     """What may be done with aggregates derived from a dataset, and the agreement clause that says so."""
@@ -147,6 +161,7 @@ class Dataset:
     quarantine_identifier_days: int = 30
     # A person's name found in a free-text column: "warning" (loads, flagged) or "critical" (quarantined).
     name_screen: str = "warning"
+    supersedes_by: Supersession | None = None  # required when key_columns is empty
 
     @property
     def name(self) -> str:
@@ -212,6 +227,38 @@ def _upload_complete(path: Path, value) -> UploadComplete:
     return rule
 
 
+def _supersession(path: Path, value) -> Supersession | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) != {"period", "column"}:
+        raise RegistryError(f"{path.name}: supersedes_by must be a mapping {{period: month, column: <its column>}}")
+    if value["period"] not in SUPERSEDE_PERIODS:
+        raise RegistryError(f"{path.name}: supersedes_by period must be one of {', '.join(SUPERSEDE_PERIODS)}")
+    return Supersession(period=value["period"], column=value["column"])
+
+
+def _check_supersession(path: Path, ds: Dataset) -> None:
+    rule = ds.supersedes_by
+    if rule is None:
+        if not ds.key_columns:  # a re-sent file would otherwise count twice
+            raise RegistryError(
+                f"{path.name}: no record key: say which month a file supersedes (supersedes_by), or give key_columns"
+            )
+        return
+    if ds.key_columns:
+        raise RegistryError(
+            f"{path.name}: supersedes_by is for datasets without a record key; this one has a record key"
+        )
+    if rule.column not in ds.column_names:
+        raise RegistryError(f"{path.name}: supersedes_by {rule.column!r} is not one of its columns")
+    column = ds.column(rule.column)
+    # The period is read from the raw text's first characters (YYYY-MM), as the file has it.
+    if column.type not in ("month", "date", "datetime") or not (column.date_format or "").startswith("%Y-%m"):
+        raise RegistryError(
+            f"{path.name}: supersedes_by column {rule.column!r} must be a month, date or datetime written YYYY-MM..."
+        )
+
+
 def _parse(path: Path) -> Dataset:
     try:
         doc = yaml.safe_load(path.read_text())
@@ -229,6 +276,7 @@ def _parse(path: Path) -> Dataset:
                 "shared_with": tuple(doc.get("shared_with") or ()),
                 "publication": _publication(path, doc["publication"]),
                 "upload_complete": _upload_complete(path, doc.get("upload_complete")),
+                "supersedes_by": _supersession(path, doc.get("supersedes_by")),
                 "columns": columns,
             }
         )
@@ -262,6 +310,7 @@ def _parse(path: Path) -> Dataset:
     for wanted in (*ds.key_columns, ds.record_date_column):
         if wanted not in names:
             raise RegistryError(f"{path.name}: {wanted!r} is not one of its columns")
+    _check_supersession(path, ds)
     return ds
 
 

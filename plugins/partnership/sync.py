@@ -54,6 +54,8 @@ def sources_yml(agency: str, datasets: list[Dataset]) -> str:
         }
         if ds.linkage:
             meta["linkage"] = ds.linkage
+        if ds.supersedes_by:  # read by the latest_issue macro (dbt/macros), which staging selects through
+            meta["supersedes_by"] = {"period": ds.supersedes_by.period, "column": ds.supersedes_by.column}
         tables.append(
             {
                 "name": ds.dataset,
@@ -94,12 +96,13 @@ def staging_sql(ds: Dataset) -> str:
         else:
             lines.append(f"cast({c.name} as {c.sql_type}) as {c.name}")
     columns = ",\n        ".join(lines)
-    if not ds.key_columns:  # no record key (police.uk files): every row of every loaded batch counts
+    if not ds.key_columns:  # no record key (police.uk files): the latest file of each month counts
         return f"""with
 
 source as (
 
-    select * from {{{{ source('{ds.agency}', '{ds.dataset}') }}}}
+    -- A re-issued month supersedes the earlier file's rows of that month (registry: supersedes_by).
+    {{{{ latest_issue('{ds.agency}', '{ds.dataset}') }}}}
 
 ),
 

@@ -204,6 +204,10 @@ create table if not exists audit.key_rotation (
     declared_by     text        not null default session_user,
     declared_at     timestamptz not null default clock_timestamp()
 );
+-- A re-issued file of a dataset without a record key (police.uk): per month it holds, the earlier batch whose
+-- rows of that month it supersedes (raw keeps both; staging counts the latest), e.g. "2022-11: 7331 rows
+-- supersede batch 3's 7329".
+alter table audit.load_batch add column if not exists supersedes text;
 """
 
 

@@ -3,7 +3,9 @@
 -- is in intermediate because marts aggregate it (and it is the one large fact table without a record key).
 --
 -- Incremental by load batch: police.uk rows have no record key (ASB rows have no Crime ID), so a row is its
--- batch and its row in the file; a batch is built once, and no later batch replaces it.
+-- batch and its row in the file; a batch is built once. A re-issued month supersedes the earlier batch's rows
+-- of that month (staging keeps the latest batch per month): the pre-hook deletes built rows staging no longer
+-- counts, so they are never counted twice.
 {{
     config(
         materialized='incremental',
@@ -11,6 +13,13 @@
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
         indexes=[{'columns': ['batch_id']}, {'columns': ['month_start']}],
+        pre_hook=["{% if is_incremental() %}
+            delete from {{ this }} as built
+            where not exists (
+                select 1 from {{ ref('stg_police_uk__street_crime') }} as counted
+                where counted.batch_id = built.batch_id and counted.month = built.month_start
+            )
+        {% endif %}"],
         post_hook=["{{ allow_retention_deletes() }}"]
     )
 }}

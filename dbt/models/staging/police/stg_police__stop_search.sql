@@ -2,7 +2,8 @@ with
 
 source as (
 
-    select * from {{ source('police', 'stop_search') }}
+    -- A re-issued month supersedes the earlier file's rows of that month (registry: supersedes_by).
+    {{ latest_issue('police', 'stop_search') }}
 
 ),
 
