@@ -135,6 +135,8 @@ def _statements(conn: psycopg.Connection) -> list[sql.Composable]:
     # Nothing for PUBLIC: only the project's roles may connect, and nobody may create objects in public.
     q(sql.SQL("revoke all on database {} from public").format(_id(database)))
     q(sql.SQL("grant connect on database {} to {}").format(_id(database), _roles(GROUP_ROLES)))
+    # dbt's incremental models (delete+insert) and unit tests build temporary tables.
+    q(sql.SQL("grant temporary on database {} to {}").format(_id(database), _id(TRANSFORMER)))
     q(sql.SQL("revoke create on schema public from public"))
     for schema in settings.SCHEMAS:
         q(sql.SQL("alter schema {} owner to {}").format(_id(schema), _id(OWNER)))
