@@ -44,6 +44,9 @@ REQUIRED_SECRETS = (
     "AIRFLOW_JWT_SECRET",
     "AIRFLOW_ADMIN_PASSWORD",
     "PSEUDONYMISATION_KEY_NHS_NUMBER",
+    "PARTNERSHIP_LOADER_PASSWORD",
+    "PARTNERSHIP_TRANSFORMER_PASSWORD",
+    "PARTNERSHIP_IG_REVIEWER_PASSWORD",
 )
 
 AIRFLOW_SERVICES = (
@@ -249,8 +252,6 @@ def test_worker_runs_celery_with_celery_executor(rendered: dict) -> None:
         assert env["AIRFLOW__COSMOS__ENABLE_TELEMETRY"] == "False", name
         assert env["PARTNERSHIP_DATA_DIR"] == "/opt/airflow/data", name
         assert "/opt/airflow/plugins" in env["PYTHONPATH"].split(":"), name
-        assert urlsplit(env["WAREHOUSE_URL"]).hostname == "warehouse-db", name
-        assert env["AIRFLOW_CONN_WAREHOUSE"].startswith("postgres://warehouse:"), name
 
 
 def test_project_folders_are_mounted(rendered: dict) -> None:
@@ -318,8 +319,6 @@ def test_secrets_come_from_the_env_file(compose_bin: Path, tmp_path: Path) -> No
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "AIRFLOW_DB_PASSWORD",
         "AIRFLOW__CELERY__RESULT_BACKEND": "AIRFLOW_DB_PASSWORD",
         "AIRFLOW__CELERY__BROKER_URL": "REDIS_PASSWORD",
-        "WAREHOUSE_URL": "WAREHOUSE_DB_PASSWORD",
-        "AIRFLOW_CONN_WAREHOUSE": "WAREHOUSE_DB_PASSWORD",
     }
     for key, secret in url_passwords.items():
         assert urlsplit(env[key]).password == generated[secret], key
@@ -378,3 +377,50 @@ def test_the_worker_refuses_to_start_with_a_placeholder_key(rendered: dict, tmp_
     started = _start_worker_check(worker, secrets.token_hex(32), tmp_path)
     assert "usable" in started.stdout, started.stderr
     assert "dumb-init" in started.stderr, "past the check, on to Airflow's entrypoint (absent on this machine)"
+
+
+# --- (e) least privilege in the warehouse -------------------------------------------------------
+
+
+def test_services_connect_to_the_warehouse_as_their_least_privileged_roles(compose_bin: Path, tmp_path: Path) -> None:
+    """Only the worker runs tasks: it connects as the loader (ingest, retention), the transformer (dbt and
+    publish, through the Airflow connection `warehouse`) and the IG reviewer (the IG report). The warehouse
+    superuser's password reaches airflow-init alone, which creates those LOGIN roles from their passwords."""
+    from partnership import security
+
+    values = read_env_file(ENV_EXAMPLE)
+    generated = {name: secrets.token_urlsafe(24) for name in REQUIRED_SECRETS}
+    services = render(compose_bin, write_env_file(tmp_path / "real.env", {**values, **generated}))["services"]
+    worker = services["airflow-worker"]["environment"]
+    expected = {
+        "WAREHOUSE_URL": (security.LOGINS[security.LOADER].default_name, "PARTNERSHIP_LOADER_PASSWORD"),
+        "AIRFLOW_CONN_WAREHOUSE": (
+            security.LOGINS[security.TRANSFORMER].default_name,
+            "PARTNERSHIP_TRANSFORMER_PASSWORD",
+        ),
+        "AIRFLOW_CONN_WAREHOUSE_IG_REPORT": (
+            security.LOGINS[security.IG_REVIEWER].default_name,
+            "PARTNERSHIP_IG_REVIEWER_PASSWORD",
+        ),
+    }
+    for key, (user, password) in expected.items():
+        url = urlsplit(worker[key])
+        assert (url.hostname, url.username, url.password) == ("warehouse-db", user, generated[password]), key
+
+    superuser_password = generated["WAREHOUSE_DB_PASSWORD"]
+    holders = sorted(
+        name
+        for name, service in services.items()
+        if any(superuser_password in (v or "") for v in (service.get("environment") or {}).values())
+    )
+    assert holders == ["airflow-init", "warehouse-db"]
+    init = services["airflow-init"]["environment"]
+    assert urlsplit(init["WAREHOUSE_URL"]).username == "warehouse"
+    for login in security.LOGINS.values():  # init sets each LOGIN role's password from the environment
+        assert init[login.password_variable] == generated[login.password_variable]
+    # Services that run no task hold no warehouse credential at all.
+    for name in ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"):
+        env = services[name]["environment"]
+        credentials = [k for k in env if k.startswith(("WAREHOUSE_", "AIRFLOW_CONN_WAREHOUSE"))]
+        credentials += [login.password_variable for login in security.LOGINS.values() if login.password_variable in env]
+        assert credentials == [], name

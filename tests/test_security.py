@@ -2,14 +2,30 @@
 should; row-level security follows the registry's sharing terms; new models get grants with no extra step;
 init is idempotent and records what it changed."""
 
+import contextlib
+import os
 import uuid
+from datetime import date, timedelta
 
 import psycopg
 import pytest
 import yaml
 from conftest import with_database
+from psycopg import sql
 
-from partnership import loader, runner, security, settings, warehouse
+from partnership import (
+    defects,
+    disclosure,
+    loader,
+    publish,
+    quarantine,
+    report,
+    retention,
+    runner,
+    security,
+    settings,
+    warehouse,
+)
 from partnership.generator import generate
 from partnership.registry import get_dataset, load_registry
 
@@ -258,3 +274,173 @@ def test_no_password_is_written_in_the_repository():
         and credential.search((settings.PROJECT_ROOT / f).read_text(errors="ignore"))
     ]
     assert offenders == []
+
+
+# --- the services' LOGIN roles, the loader's audit rows, row security that fails closed --------------------
+
+
+@pytest.fixture
+def service_logins(server_url, monkeypatch):
+    """Names (unique per test: roles are cluster-wide) and passwords for the services' LOGIN roles, as the
+    environment gives them to `partnership warehouse init`; the roles are dropped afterwards."""
+    logins = {}
+    for group, login in security.LOGINS.items():
+        name = f"pwtest_{group.removeprefix('pw_')}_{uuid.uuid4().hex[:6]}"
+        monkeypatch.setenv(login.name_variable, name)
+        monkeypatch.setenv(login.password_variable, f"pw-{uuid.uuid4().hex}")
+        logins[group] = name
+    yield logins
+    with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
+        for name in logins.values():
+            conn.execute(f'drop role if exists "{name}"')
+
+
+def as_login(url, name):
+    return url.replace("//postgres@", f"//{name}@", 1)
+
+
+@integration
+def test_init_creates_a_login_role_for_each_service_from_the_environment(
+    warehouse_url, service_logins, monkeypatch, caplog
+):
+    monkeypatch.delenv(security.LOGINS[security.IG_REVIEWER].password_variable)  # no password: no role
+    warehouse.init_warehouse(warehouse_url)
+    with warehouse.connect(warehouse_url) as conn:
+        made = dict(
+            conn.execute(
+                "select r.rolname, array_agg(g.rolname::text order by g.rolname) from pg_roles r"
+                " join pg_auth_members m on m.member = r.oid join pg_roles g on g.oid = m.roleid"
+                " where r.rolname = any(%s) and r.rolcanlogin group by 1",
+                (list(service_logins.values()),),
+            ).fetchall()
+        )
+        recorded = conn.execute("select kind, object, detail from audit.access_change").fetchall()
+    assert made == {
+        service_logins[security.LOADER]: [security.LOADER],
+        service_logins[security.TRANSFORMER]: [security.TRANSFORMER],
+    }
+    assert ("member", security.LOADER, service_logins[security.LOADER]) in recorded
+    assert ("password", service_logins[security.TRANSFORMER], "set") in recorded
+    passwords = [
+        os.environ[login.password_variable]
+        for login in security.LOGINS.values()
+        if login.password_variable in os.environ
+    ]
+    assert not any(p in str(recorded) or p in caplog.text for p in passwords)
+
+    before = len(recorded)  # the same passwords again: nothing changes, nothing is recorded
+    warehouse.init_warehouse(warehouse_url)
+    assert rows(warehouse_url, "select count(*) from audit.access_change")[0][0] == before
+    monkeypatch.setenv(security.LOGINS[security.LOADER].password_variable, "a-new-one-" + uuid.uuid4().hex)
+    warehouse.init_warehouse(warehouse_url)  # a new password is set, and recorded (never its value)
+    assert rows(
+        warehouse_url,
+        "select kind, object, detail from audit.access_change where change_id > "
+        "(select max(change_id) - 1 from audit.access_change)",
+    ) == [("password", service_logins[security.LOADER], "set")]
+
+
+@integration
+def test_the_loader_cannot_rewrite_a_finished_batch(warehouse_url, data_dir, login_role, monkeypatch):
+    _, loader_url = login_role(warehouse_url, security.LOADER)
+    monkeypatch.setenv("WAREHOUSE_URL", loader_url)
+    crimes = get_dataset("police__recorded_crime")
+    good, bad = generate(months=2, scale=0.1)["police__recorded_crime"]
+    loaded = loader.ingest_file(crimes, good)["batch_id"]
+    defects.inject(crimes, bad, "missing_column")
+    with pytest.raises(loader.QuarantinedFile):
+        loader.ingest_file(crimes, bad)
+    quarantined = rows(warehouse_url, "select max(batch_id) from audit.load_batch where status = 'quarantined'")[0][0]
+    history = rows(warehouse_url, "select * from audit.load_batch order by batch_id")
+
+    # Rewriting a loaded batch would free the no-double-load index or falsify what was loaded.
+    for change in ("status = 'quarantined'", "file_sha256 = repeat('0', 64)", "row_count = 1", "resolution = 'x'"):
+        with psycopg.connect(warehouse.conninfo(loader_url)) as conn, pytest.raises(DENIED):
+            conn.execute(f"update audit.load_batch set {change} where batch_id = %s", (loaded,))
+    with psycopg.connect(warehouse.conninfo(loader_url)) as conn, pytest.raises(DENIED):
+        conn.execute("update audit.load_batch set status = 'loaded' where batch_id = %s", (quarantined,))
+    assert rows(warehouse_url, "select * from audit.load_batch order by batch_id") == history
+
+    # What the loader's own jobs do still works: a quarantined batch is resolved once (`partnership quarantine`).
+    quarantine.discard(quarantined)
+    with psycopg.connect(warehouse.conninfo(loader_url)) as conn, pytest.raises(DENIED):
+        conn.execute("update audit.load_batch set resolution = 'released' where batch_id = %s", (quarantined,))
+    # The owner (a person fixing the record, with the superuser) still can.
+    with warehouse.connect(warehouse_url) as conn:
+        conn.execute("update audit.load_batch set reason = 'checked' where batch_id = %s", (loaded,))
+
+
+@integration
+def test_a_new_intermediate_relation_without_row_security_is_caught(warehouse_url):
+    """Whatever makes it, a relation in intermediate is person-level until declared otherwise: a table needs row
+    security, a view security_invoker (so its tables' row security applies to the reader)."""
+    with warehouse.connect(warehouse_url) as conn:
+        conn.execute("set role pw_transformer")  # as dbt would
+        conn.execute("create table intermediate.int_new_people as select 'p1' as person_key")
+        conn.execute("create view intermediate.int_new_view as select * from intermediate.int_new_people")
+        conn.execute("create materialized view intermediate.int_new_matview as select 1 as n")
+        assert security.unprotected_person_relations(conn) == [
+            "intermediate.int_new_matview",
+            "intermediate.int_new_people",
+            "intermediate.int_new_view",
+        ]
+        conn.execute("alter table intermediate.int_new_people enable row level security")
+        conn.execute("alter view intermediate.int_new_view set (security_invoker = true)")
+        assert security.unprotected_person_relations(conn) == ["intermediate.int_new_matview"]
+        # Declared not person-level (aggregates, open data), as the dbt macro protect_person_level_rows does.
+        conn.execute(
+            sql.SQL("comment on materialized view intermediate.int_new_matview is {}").format(
+                sql.Literal(security.NOT_PERSON_LEVEL + ": aggregates")
+            )
+        )
+        assert security.unprotected_person_relations(conn) == []
+
+
+@integration
+def test_every_intermediate_model_is_protected_or_declared_not_person_level(built):
+    with warehouse.connect(built) as conn:
+        assert security.unprotected_person_relations(conn) == []
+        protected = conn.execute(
+            "select count(*) filter (where relrowsecurity), count(*) filter (where relkind = 'v') from pg_class"
+            " where relnamespace = 'intermediate'::regnamespace and relkind in ('r', 'v')"
+        ).fetchone()
+    assert protected[0] >= 5 and protected[1] >= 2
+
+
+@integration
+def test_each_service_does_its_job_as_its_login_role(server_url, service_logins, tmp_path, monkeypatch):
+    """Load (the loader), dbt build and publish (the transformer), retention (the loader) and the IG report (the
+    IG reviewer), each connected as the LOGIN role `partnership warehouse init` made for it."""
+    name = f"partnership_svc_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    url = with_database(server_url, name)
+    try:
+        monkeypatch.setenv("PARTNERSHIP_DATA_DIR", str(tmp_path / "data"))
+        warehouse.init_warehouse(url)
+        loader_url, transformer_url, reviewer_url = (
+            as_login(url, service_logins[g]) for g in (security.LOADER, security.TRANSFORMER, security.IG_REVIEWER)
+        )
+        monkeypatch.setenv("WAREHOUSE_URL", loader_url)
+        for dataset, paths in generate(months=1, scale=0.1).items():
+            for path in paths:
+                assert loader.ingest_file(get_dataset(dataset), path)["status"] == "loaded", dataset
+        runner.dbt("build", url=transformer_url)
+        # Publish reads publish_staging and replaces publish's tables. A month at this scale may be too sparse to
+        # protect (that is disclosure control's business, not privileges'), so the writes are made as it makes them.
+        with contextlib.suppress(disclosure.DeclarationError):
+            publish.protect_publish(transformer_url)
+        with warehouse.connect(transformer_url) as conn:
+            conn.execute("drop table if exists publish.pub_cohort_overlap")
+            conn.execute("create table publish.pub_cohort_overlap (like publish_staging.pub_cohort_overlap)")
+            conn.execute("insert into publish.pub_cohort_overlap select * from publish_staging.pub_cohort_overlap")
+            conn.execute("grant select on publish.pub_cohort_overlap to pw_analyst")
+        with warehouse.connect(transformer_url) as conn:
+            assert security.unprotected_person_relations(conn) == []
+        deleted = retention.enforce_retention(loader_url, today=date.today() + timedelta(days=365 * 30))
+        assert {d.target for d in deleted} >= {"raw.police__recorded_crime", "intermediate.int_crimes_classified"}
+        report_page = report.build_report(reviewer_url, tmp_path / "report").read_text()
+        assert "police__recorded_crime" in report_page
+    finally:
+        with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')

@@ -2,7 +2,7 @@
 
 partnership run                  generate data, run every ingest DAG and the transform DAG, report
 partnership generate             write synthetic agency extracts into the landing zone
-partnership warehouse init|start|stop|url
+partnership warehouse init|start|stop|url|check   (check: person-level relations without row security)
 partnership registry sync|check  write (or check) the files derived from the source registry
 partnership quarantine list|show|release|discard [BATCH] [--file CORRECTED]
 partnership dbt-parse            write dbt/target/manifest.json for cosmos
@@ -89,6 +89,15 @@ def cmd_warehouse(args) -> int:
         if args.action == "init":
             warehouse.init_warehouse(url)
             print(f"initialised {warehouse.redacted(url)}")
+        elif args.action == "check":
+            from partnership import security
+
+            with warehouse.connect(url) as conn:
+                unprotected = security.unprotected_person_relations(conn)
+            for relation in unprotected:
+                print(f"person-level, but neither row security nor security_invoker: {relation}")
+            print(f"{len(unprotected)} unprotected person-level relations")
+            return 1 if unprotected else 0
         else:
             print(url if os.environ.get("WAREHOUSE_URL") is None else warehouse.redacted(url))
     return 0
@@ -451,7 +460,7 @@ def parser() -> argparse.ArgumentParser:
     gen.set_defaults(func=cmd_generate)
 
     wh = sub.add_parser("warehouse", help="the warehouse database")
-    wh.add_argument("action", choices=["init", "start", "stop", "url"])
+    wh.add_argument("action", choices=["init", "start", "stop", "url", "check"])
     wh.set_defaults(func=cmd_warehouse)
 
     reg = sub.add_parser("registry", help="files derived from the source registry")

@@ -16,6 +16,10 @@ from airflow.sdk import AssetAny, dag, task
 
 from partnership.ingest import DEFAULT_ARGS, raw_assets
 
+# Retention connects as WAREHOUSE_URL (the loader's LOGIN role in docker-compose); the IG report through this
+# Airflow connection (the IG reviewer's), which reads audit and counts raw values without reading them.
+IG_REPORT_CONN_ID = "warehouse_ig_report"
+
 
 def build_retention_dag():
     @dag(
@@ -83,7 +87,7 @@ def build_ig_report_dag():
         def build_report() -> str:
             from partnership import report, warehouse
 
-            return str(report.build_report(warehouse.warehouse_url()))
+            return str(report.build_report(warehouse.from_airflow_connection(IG_REPORT_CONN_ID)))
 
         build_report()
 

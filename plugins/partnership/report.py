@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from psycopg import sql
-
 from partnership import settings, warehouse
 from partnership.registry import Dataset, load_registry
 
@@ -74,15 +72,20 @@ def _batches(conn) -> list[Batch]:
     return [Batch(*r) for r in rows]
 
 
-def _raw_exists(conn, ds: Dataset) -> bool:
-    return conn.execute("select to_regclass(%s) is not null", (f'raw."{ds.name}"',)).fetchone()[0]
+def _raw_counts(conn, ds: Dataset, latest: int | None) -> tuple[int, dict[str, int]] | None:
+    """(rows, non-empty values per column) of the raw table, or None before it exists. Counted by the function
+    audit.raw_value_counts (security.py), so the IG reviewer sees counts without being able to read a value."""
+    row = conn.execute(
+        "select rows_held, values_given from audit.raw_value_counts(%s, %s, %s)",
+        (ds.name, list(ds.column_names), latest),
+    ).fetchone()
+    return (row[0], dict(zip(ds.column_names, row[1], strict=True))) if row else None
 
 
 def _rows_held(conn, ds: Dataset) -> int | None:
     """Rows now in the raw table (fewer than loaded once retention has deleted some)."""
-    if not _raw_exists(conn, ds):
-        return None
-    return conn.execute(sql.SQL("select count(*) from raw.{}").format(sql.Identifier(ds.name))).fetchone()[0]
+    counts = _raw_counts(conn, ds, None)
+    return counts[0] if counts else None
 
 
 def _completeness(conn, ds: Dataset, latest: int | None) -> tuple[int, dict[str, int]] | None:
@@ -90,19 +93,7 @@ def _completeness(conn, ds: Dataset, latest: int | None) -> tuple[int, dict[str,
 
     Raw columns are text and the loader stores empty fields as null, so count(col) counts the values given.
     """
-    if not _raw_exists(conn, ds):
-        return None
-    counts = sql.SQL(", ").join(sql.SQL("count({})").format(sql.Identifier(c)) for c in ds.column_names)
-    query = sql.SQL("select count(*), {} from raw.{}").format(counts, sql.Identifier(ds.name))
-    params: tuple = ()
-    if latest is not None:
-        query += sql.SQL(
-            " where _batch_id in (select batch_id from audit.load_batch where dataset = %s and status = 'loaded'"
-            " order by batch_id desc limit %s)"
-        )
-        params = (ds.name, latest)
-    total, *filled = conn.execute(query, params).fetchone()
-    return total, dict(zip(ds.column_names, filled, strict=True))
+    return _raw_counts(conn, ds, latest)
 
 
 # -- charts ----------------------------------------------------------------------------------------------

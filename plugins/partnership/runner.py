@@ -31,19 +31,21 @@ def airflow_environment(url: str) -> dict[str, str]:
         "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING"),
         "WAREHOUSE_URL": url,
         "PARTNERSHIP_RETRY_DELAY_SECONDS": os.environ.get("PARTNERSHIP_RETRY_DELAY_SECONDS", "5"),
-        # The connection dbt uses through cosmos. The embedded server trusts local socket users, but
-        # cosmos requires some password: any placeholder will do there.
-        "AIRFLOW_CONN_WAREHOUSE": json.dumps(
-            {
-                "conn_type": "postgres",
-                "host": parts["host"],
-                "port": parts["port"],
-                "login": parts["user"],
-                "password": parts["password"] or "unused-trust-auth",
-                "schema": parts["dbname"],
-            }
-        ),
     }
+    # The connections of dbt and publish (the transformer) and of the IG report (the IG reviewer); in docker-compose
+    # each has its own LOGIN role, here all are the one URL. The embedded server trusts local socket users, but
+    # cosmos requires some password: any placeholder will do there.
+    connection = json.dumps(
+        {
+            "conn_type": "postgres",
+            "host": parts["host"],
+            "port": parts["port"],
+            "login": parts["user"],
+            "password": parts["password"] or "unused-trust-auth",
+            "schema": parts["dbname"],
+        }
+    )
+    env["AIRFLOW_CONN_WAREHOUSE"] = env["AIRFLOW_CONN_WAREHOUSE_IG_REPORT"] = connection
     env.update(dbt_environment(url))
     return env
 

@@ -5,11 +5,19 @@ idempotent, and every change it makes (a role created, a privilege granted or re
 is recorded in ``audit.access_change``; a second run changes and records nothing.
 
 Roles are cluster-wide, so they carry the ``pw_`` prefix and are NOLOGIN groups: people and services get their
-own LOGIN roles, made members of these (``grant pw_analyst to alice``). Grants, default privileges and row
-policies are per database. The README ("Security and retention") has the table of roles.
+own LOGIN roles, made members of these (``grant pw_analyst to alice``). Init makes the services' LOGIN roles
+(:data:`LOGINS`) when the environment gives their passwords. Grants, default privileges and row policies are per
+database. The README ("Security and retention") has the tables of roles.
 """
 
 from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+from dataclasses import dataclass
 
 import psycopg
 from psycopg import sql
@@ -26,6 +34,35 @@ RESTRICTED_ANALYST = PREFIX + "restricted_analyst"  # also person-level intermed
 IG_REVIEWER = PREFIX + "ig_reviewer"  # audit and reference data; no person-level data
 GROUP_ROLES = (OWNER, LOADER, TRANSFORMER, ANALYST, RESTRICTED_ANALYST, IG_REVIEWER)
 MEMBERSHIPS = ((ANALYST, RESTRICTED_ANALYST),)  # (role, member): a restricted analyst is an analyst too
+
+
+@dataclass(frozen=True)
+class ServiceLogin:
+    """The LOGIN role a service connects as, a member of one group role. Its password comes from the environment
+    (never logged or recorded); with no password there, init neither creates the role nor changes it."""
+
+    group: str
+    default_name: str
+    name_variable: str  # another name, e.g. for a second warehouse on the same cluster (roles are cluster-wide)
+    password_variable: str
+
+    @property
+    def name(self) -> str:
+        return os.environ.get(self.name_variable) or self.default_name
+
+    @property
+    def password(self) -> str | None:
+        return os.environ.get(self.password_variable) or None
+
+
+def _service_login(group: str) -> ServiceLogin:
+    variable = "PARTNERSHIP_" + group.removeprefix(PREFIX).upper()
+    return ServiceLogin(group, f"{group}_login", f"{variable}_LOGIN", f"{variable}_PASSWORD")
+
+
+# The loader: ingest and governance DAGs (retention) and the quarantine CLI. The transformer: dbt and publish.
+# The IG reviewer: the IG report. docker-compose.yml gives each its URL; the superuser stays in airflow-init.
+LOGINS = {group: _service_login(group) for group in (LOADER, TRANSFORMER, IG_REVIEWER)}
 
 # Schemas dbt writes, and who may read every table or view in them. dbt/dbt_project.yml gives dbt models the
 # same `+grants` (tests/test_security.py checks they agree: dbt revokes grants its config does not list).
@@ -86,10 +123,21 @@ def _statements(conn: psycopg.Connection) -> list[sql.Composable]:
         )
     for role, member in MEMBERSHIPS:
         q(sql.SQL("grant {} to {}").format(_id(role), _id(member)))
+    for login in LOGINS.values():
+        if login.password:
+            q(
+                sql.SQL(
+                    "do $$ begin create role {} login; exception when duplicate_object or unique_violation then null; "
+                    "end $$"
+                ).format(_id(login.name))
+            )
+            q(sql.SQL("grant {} to {}").format(_id(login.group), _id(login.name)))
 
     # Nothing for PUBLIC: only the project's roles may connect, and nobody may create objects in public.
     q(sql.SQL("revoke all on database {} from public").format(_id(database)))
     q(sql.SQL("grant connect on database {} to {}").format(_id(database), _roles(GROUP_ROLES)))
+    # dbt's incremental models (delete+insert) and unit tests build temporary tables.
+    q(sql.SQL("grant temporary on database {} to {}").format(_id(database), _id(TRANSFORMER)))
     q(sql.SQL("revoke create on schema public from public"))
     for schema in settings.SCHEMAS:
         q(sql.SQL("alter schema {} owner to {}").format(_id(schema), _id(OWNER)))
@@ -111,6 +159,17 @@ def _statements(conn: psycopg.Connection) -> list[sql.Composable]:
     for table, grants in AUDIT_GRANTS.items():
         for role, privileges in grants.items():
             q(sql.SQL("grant {} on {} to {}").format(sql.SQL(privileges), _id("audit", table), _id(role)))
+    q(sql.SQL(LOAD_BATCH_GUARD))
+    # The IG report counts rows and values given per raw column through this function, never reading a value.
+    # The loader may too (it reads raw anyway): `partnership report` in the worker connects as the loader.
+    q(sql.SQL(RAW_VALUE_COUNTS))
+    q(sql.SQL("alter function {} owner to {}").format(sql.SQL(RAW_VALUE_COUNTS_SIGNATURE), _id(OWNER)))
+    q(sql.SQL("revoke all on function {} from public").format(sql.SQL(RAW_VALUE_COUNTS_SIGNATURE)))
+    q(
+        sql.SQL("grant execute on function {} to {}").format(
+            sql.SQL(RAW_VALUE_COUNTS_SIGNATURE), _roles((IG_REVIEWER, LOADER))
+        )
+    )
 
     # Incremental dbt models keep their own copies of raw rows, so retention (run as the loader) deletes there
     # too: usage on the schema here; on each table, delete and select on only its batch and record-date
@@ -134,6 +193,79 @@ def _statements(conn: psycopg.Connection) -> list[sql.Composable]:
                 )
             )
     return stmts
+
+
+# The loader inserts batches and finishes its own load (the 'loading' row it inserted, in the same transaction:
+# a load that fails rolls back, so no 'loading' row outlives its transaction) and records, once, what became of a
+# quarantined batch (`partnership quarantine release|discard`). Any other update of a batch (a loaded batch
+# marked quarantined would free the no-double-load index; a checksum or row count changed would falsify what
+# was loaded) is refused. A trigger, not column grants: what may change depends on the row, not the column.
+# The table's owner (and a superuser) may still correct a record; access_change records who has that role.
+LOAD_BATCH_GUARD = """
+create or replace function audit.load_batch_keeps_its_history() returns trigger language plpgsql as $$
+begin
+    if pg_has_role(current_user, 'pw_owner', 'member') or old.status = 'loading' then
+        return new;
+    end if;
+    if old.status = 'quarantined' and old.resolution is null
+            and to_jsonb(new) - 'resolution' = to_jsonb(old) - 'resolution' then
+        return new;
+    end if;
+    raise exception 'audit.load_batch: batch % is %; its record may not be changed', old.batch_id, old.status
+        using errcode = 'insufficient_privilege';
+end $$;
+alter function audit.load_batch_keeps_its_history() owner to pw_owner;
+create or replace trigger load_batch_keeps_its_history before update on audit.load_batch
+    for each row execute function audit.load_batch_keeps_its_history();
+"""
+
+# Rows held and values given per column of a raw table (all its rows, or its latest loaded batches): the IG
+# report's completeness, for a role that may not read the values. Runs as its owner; returns counts only.
+RAW_VALUE_COUNTS_SIGNATURE = "audit.raw_value_counts(text, text[], integer)"
+RAW_VALUE_COUNTS = """
+create or replace function audit.raw_value_counts(dataset text, columns text[], latest_batches integer)
+returns table (rows_held bigint, values_given bigint[])
+language plpgsql stable security definer set search_path = pg_catalog, pg_temp as $$
+begin
+    if to_regclass(format('raw.%I', dataset)) is null then
+        return;
+    end if;
+    return query execute format(
+        'select count(*), array[%s]::bigint[] from raw.%I where $1 is null or _batch_id in (select batch_id'
+        ' from audit.load_batch where dataset = $2 and status = ''loaded'' order by batch_id desc limit $1)',
+        (select string_agg(format('count(%I)', c), ', ' order by n) from unnest(columns) with ordinality u (c, n)),
+        dataset
+    ) using latest_batches, dataset;
+end $$
+"""
+
+
+def _password_is(conn: psycopg.Connection, role: str, password: str) -> bool:
+    """Whether the role's stored SCRAM verifier is for this password. Only a superuser may read it; for anyone
+    else the answer is no, and init sets the password again (and records that it did)."""
+    if not conn.execute("select rolsuper from pg_roles where rolname = current_user").fetchone()[0]:
+        return False
+    stored = conn.execute("select rolpassword from pg_authid where rolname = %s", (role,)).fetchone()
+    found = re.fullmatch(r"SCRAM-SHA-256\$(\d+):([^$]+)\$([^:]+):(.+)", (stored and stored[0]) or "")
+    if not found:
+        return False
+    iterations, salt, stored_key, _ = found.groups()
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(salt), int(iterations))
+    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+    return hmac.compare_digest(base64.b64encode(hashlib.sha256(client_key).digest()).decode(), stored_key)
+
+
+def _set_passwords(conn: psycopg.Connection) -> list[str]:
+    """Give each service LOGIN role the password from the environment; return the roles whose password changed.
+
+    libpq hashes the password here (SCRAM), so the server, its logs and pg_stat_activity never see it."""
+    changed = []
+    for login in LOGINS.values():
+        if login.password and not _password_is(conn, login.name, login.password):
+            verifier = conn.pgconn.encrypt_password(login.password.encode(), login.name.encode(), b"scram-sha-256")
+            conn.execute(sql.SQL("alter role {} password {}").format(_id(login.name), sql.Literal(verifier.decode())))
+            changed.append(login.name)
+    return changed
 
 
 def _sync_partner_access(conn: psycopg.Connection) -> None:
@@ -167,11 +299,16 @@ grants as (
     select 'default', 'for ' || pg_get_userbyid(d.defaclrole) || ' in ' || coalesce(s.nspname, '*') || ' on '
            || d.defaclobjtype::text, 0::oid, a.*
     from pg_default_acl d left join schemas s on s.oid = d.defaclnamespace, aclexplode(d.defaclacl) a
+    union all
+    select 'function', s.nspname || '.' || p.proname, p.proowner, a.*
+    from pg_proc p join schemas s on s.oid = p.pronamespace,
+         aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
 )
 select kind, object, coalesce(pg_get_userbyid(nullif(grantee, 0)), 'PUBLIC') || ' ' || privilege_type
 from grants where grantee <> owner
 union all
-select 'role', rolname, case when rolcanlogin then 'login' else 'nologin' end from pg_roles where rolname like 'pw\\_%%'
+select 'role', rolname, case when rolcanlogin then 'login' else 'nologin' end from pg_roles
+where rolname like 'pw\\_%%' or rolname = any(%(logins)s)
 union all
 select 'member', pg_get_userbyid(roleid), pg_get_userbyid(member) from pg_auth_members
 where pg_get_userbyid(roleid) like 'pw\\_%%'
@@ -189,7 +326,8 @@ select 'partner_access', role_name, agency from audit.partner_access
 
 
 def snapshot(conn: psycopg.Connection) -> set[tuple[str, str, str]]:
-    return set(conn.execute(SNAPSHOT_SQL, {"schemas": list(settings.SCHEMAS)}).fetchall())
+    logins = [login.name for login in LOGINS.values()]
+    return set(conn.execute(SNAPSHOT_SQL, {"schemas": list(settings.SCHEMAS), "logins": logins}).fetchall())
 
 
 def apply(conn: psycopg.Connection) -> list[tuple[str, str, str, str]]:
@@ -202,6 +340,7 @@ def apply(conn: psycopg.Connection) -> list[tuple[str, str, str, str]]:
     changes = [("granted", *row) for row in sorted(after - before)] + [
         ("revoked", *row) for row in sorted(before - after)
     ]
+    changes += [("granted", "password", role, "set") for role in _set_passwords(conn)]
     with conn.cursor() as cur:
         cur.executemany(
             "insert into audit.access_change (change, kind, object, detail, reason) "
@@ -209,3 +348,34 @@ def apply(conn: psycopg.Connection) -> list[tuple[str, str, str, str]]:
             changes,
         )
     return changes
+
+
+# -- row security that fails closed ----------------------------------------------------------------------
+
+# Schemas whose every relation is person-level unless declared otherwise (intermediate: linked people).
+PERSON_LEVEL_SCHEMAS = ("intermediate",)
+# The comment that declares a relation not person-level (aggregates, open data): dbt's project-wide post-hook
+# protect_person_level_rows (dbt/macros) writes it for a model whose config.meta says person_level: false.
+NOT_PERSON_LEVEL = "not person-level"
+
+UNPROTECTED_SQL = """
+select n.nspname || '.' || c.relname
+from pg_class c join pg_namespace n on n.oid = c.relnamespace
+where n.nspname = any(%(schemas)s) and c.relkind in ('r', 'p', 'v', 'm', 'f')
+  and coalesce(obj_description(c.oid, 'pg_class'), '') not like %(declared)s
+  and not (c.relkind in ('r', 'p') and c.relrowsecurity)
+  and not (c.relkind = 'v' and exists (
+      select 1 from pg_options_to_table(c.reloptions) o
+      where o.option_name = 'security_invoker' and o.option_value::boolean))
+order by 1
+"""
+
+
+def unprotected_person_relations(conn: psycopg.Connection) -> list[str]:
+    """Relations in the person-level schemas a restricted analyst would read in full: a table without row-level
+    security, a view that is not security_invoker (it would read its tables with its owner's rights), a
+    materialized or foreign table, unless declared not person-level. Read from the catalogue, whatever made them.
+
+    Row security is enabled, not forced: the owner (dbt) reads every row, so the marts aggregate them all."""
+    params = {"schemas": list(PERSON_LEVEL_SCHEMAS), "declared": NOT_PERSON_LEVEL + "%"}
+    return [r[0] for r in conn.execute(UNPROTECTED_SQL, params)]

@@ -16,7 +16,7 @@ from cosmos.profiles import PostgresUserPasswordProfileMapping
 from partnership import settings
 from partnership.ingest import DEFAULT_ARGS, raw_assets
 
-WAREHOUSE_CONN_ID = "warehouse"
+WAREHOUSE_CONN_ID = "warehouse"  # the transformer's LOGIN role in docker-compose: dbt, publish, the checks
 
 
 def manifest_path():
@@ -73,13 +73,25 @@ def build_transform_dag():
         @task
         def protect_publish() -> list[str]:
             """dbt wrote the candidates into publish_staging; protect them together, audit, replace publish."""
-            from partnership import publish
+            from partnership import publish, warehouse
 
             return [
                 f"{p.table}: {p.suppressed} of {p.count_cells} count cells suppressed ({p.primary} small)"
-                for p in publish.protect_publish()
+                for p in publish.protect_publish(warehouse.from_airflow_connection(WAREHOUSE_CONN_ID))
             ]
 
-        dbt_models >> protect_publish()
+        @task
+        def check_row_security() -> None:
+            """Fail the run when dbt left a person-level relation that restricted analysts would read in full."""
+            from partnership import security, warehouse
+
+            with warehouse.connect(warehouse.from_airflow_connection(WAREHOUSE_CONN_ID)) as conn:
+                unprotected = security.unprotected_person_relations(conn)
+            if unprotected:
+                raise RuntimeError(
+                    f"no row security or security_invoker on {', '.join(unprotected)}: see README, Security"
+                )
+
+        dbt_models >> [protect_publish(), check_row_security()]
 
     return transform_warehouse()

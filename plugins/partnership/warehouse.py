@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from partnership import security, settings
 from partnership.registry import Dataset, load_registry
@@ -40,6 +40,8 @@ def warehouse_url() -> str:
 def conninfo(url: str | None = None) -> str:
     """A libpq connection string for psycopg 3, whatever SQLAlchemy-style driver suffix the URL has."""
     url = url or warehouse_url()
+    if "://" not in url:  # already key=value pairs (from_airflow_connection)
+        return url
     scheme, rest = url.split("://", 1)
     return "postgresql://" + rest if scheme.startswith("postgres") else url
 
@@ -50,15 +52,23 @@ def connect(url: str | None = None, **kwargs) -> psycopg.Connection:
 
 def url_parts(url: str | None = None) -> dict:
     """Host, port, user, password and database of a URL; the host may be a socket directory."""
-    parsed = urlparse(conninfo(url))
-    query = parse_qs(parsed.query)
+    parts = conninfo_to_dict(conninfo(url))
     return {
-        "host": query.get("host", [parsed.hostname or "localhost"])[0],
-        "port": parsed.port or 5432,
-        "user": parsed.username or "postgres",
-        "password": parsed.password or "",
-        "dbname": (parsed.path or "/").lstrip("/") or "postgres",
+        "host": parts.get("host") or "localhost",
+        "port": int(parts.get("port") or 5432),
+        "user": parts.get("user") or "postgres",
+        "password": parts.get("password") or "",
+        "dbname": parts.get("dbname") or "postgres",
     }
+
+
+def from_airflow_connection(conn_id: str) -> str:
+    """The connection string of an Airflow connection: dbt's `warehouse` (the transformer) for publish, or
+    `warehouse_ig_report` (the IG reviewer). Only inside a task, where Airflow can look connections up."""
+    from airflow.sdk import BaseHook
+
+    c = BaseHook.get_connection(conn_id)
+    return make_conninfo(host=c.host, port=c.port, user=c.login, password=c.password or None, dbname=c.schema)
 
 
 def redacted(url: str | None = None) -> str:
