@@ -3,7 +3,10 @@ really pass them. Nothing here is a real person's identifier; none is committed 
 
 from __future__ import annotations
 
+import csv
 import random
+from collections.abc import Callable
+from pathlib import Path
 
 from partnership.screening import UPN_LETTERS, nhs_number_valid, pnc_check_letter, upn_check_letter
 
@@ -183,3 +186,15 @@ def crafted_variants(seed: int = 11) -> list[tuple[str, str, str]]:
         "email address": emails,
     }
     return [(label, value, rule) for rule, variants in rules.items() for label, value in variants]
+
+
+def append_column(path: Path, header: str, value: Callable[[], str] = str) -> list[list[str]]:
+    """Add a column to a CSV file in place (``value()`` for each row, empty by default); returns the rows."""
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    rows[0].append(header)
+    for r in rows[1:]:
+        r.append(value())
+    with open(path, "w", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+    return rows

@@ -273,16 +273,10 @@ def quarantine_with_an_nhs_number(path):
     """Add an NHS-number column (values made now) to a generated youth justice file, so the screen rejects it."""
     import random
 
-    from synthetic_ids import nhs_number
+    from synthetic_ids import append_column, nhs_number
 
     rng = random.Random(21)
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
-    rows[0].append("nhs_number")
-    for r in rows[1:]:
-        r.append(nhs_number(rng))
-    with open(path, "w", newline="") as f:
-        csv.writer(f, lineterminator="\n").writerows(rows)
+    append_column(path, "nhs_number", lambda: nhs_number(rng))
     with pytest.raises(loader.QuarantinedFile):
         loader.ingest_file(get_dataset("youth_justice__cases"), path)
 

@@ -7,7 +7,16 @@ import re
 from pathlib import Path
 
 import pytest
-from synthetic_ids import crafted_variants, invalid_nhs_number, nhs_number, person_name, pnc_id, upn, wrong_upn
+from synthetic_ids import (
+    append_column,
+    crafted_variants,
+    invalid_nhs_number,
+    nhs_number,
+    person_name,
+    pnc_id,
+    upn,
+    wrong_upn,
+)
 
 from partnership import screening
 from partnership.generator import generate
@@ -329,13 +338,7 @@ def test_an_identifier_in_a_header_cell_is_quarantined_and_never_echoed(warehous
     n = nhs_number(random.Random(21))
     shown = separator.join([n[:3], n[3:6], n[6:]])
     path = _crime_file(data_dir)
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
-    rows[0].append(f"NHS {shown}")
-    for r in rows[1:]:
-        r.append("")
-    with open(path, "w", newline="") as f:
-        csv.writer(f, lineterminator="\n").writerows(rows)
+    rows = append_column(path, f"NHS {shown}")
     with pytest.raises(loader.QuarantinedFile) as raised:
         loader.validate(get_dataset("police__recorded_crime"), path)
     text = _everything_recorded(warehouse_url, data_dir, str(raised.value))
@@ -364,13 +367,7 @@ def test_an_unknown_header_is_never_echoed(warehouse_url, data_dir):
 
     forename, surname = person_name(random.Random(23))
     path = _crime_file(data_dir)
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
-    rows[0].append(f"notes about {forename} {surname}")
-    for r in rows[1:]:
-        r.append("")
-    with open(path, "w", newline="") as f:
-        csv.writer(f, lineterminator="\n").writerows(rows)
+    rows = append_column(path, f"notes about {forename} {surname}")
     with pytest.raises(loader.QuarantinedFile) as raised:
         loader.validate(get_dataset("police__recorded_crime"), path)
     text = _everything_recorded(warehouse_url, data_dir, str(raised.value))
@@ -406,13 +403,7 @@ def test_a_name_in_free_text_loads_flagged_and_never_echoed(warehouse_url, data_
 def test_a_file_with_an_nhs_number_column_is_rejected_whole(warehouse_url, data_dir):
     path = generate(data_dir / "landing", months=1, scale=0.2)["youth_justice__cases"][0]
     rng = random.Random(11)
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
-    rows[0].append("nhs_number")
-    for r in rows[1:]:
-        r.append(nhs_number(rng))
-    with open(path, "w", newline="") as f:
-        csv.writer(f, lineterminator="\n").writerows(rows)
+    rows = append_column(path, "nhs_number", lambda: nhs_number(rng))
     where = f"header cell {len(rows[0])} is named as a direct identifier"
     text = _quarantined_whole(warehouse_url, path, data_dir, "NHS number column", where, None)
     assert all(r[-1] not in text for r in rows[1:])
