@@ -347,16 +347,18 @@ def _key_change(ds: Dataset, fingerprints: dict[str, str]) -> CheckResult | None
     to it was declared: its pseudonyms would link to none made before, and the originals are deleted after load."""
     with warehouse.connect() as conn:
         last = conn.execute(
-            "select batch_id, key_fingerprint from audit.load_batch where dataset = %s and status = 'loaded'"
-            " and key_fingerprint is not null order by batch_id desc limit 1",
+            "select batch_id, key_fingerprint, finished_at from audit.load_batch where dataset = %s"
+            " and status = 'loaded' and key_fingerprint is not null order by batch_id desc limit 1",
             (ds.name,),
         ).fetchone()
         if last is None:
             return None
         before = dict(pair.split(":", 1) for pair in last[1].split())
+        # Only a rotation declared since that batch counts: an old declaration of a key used before (A, then B,
+        # then A again) must not let B back in unannounced.
+        declared = "select 1 from audit.key_rotation where id_type = %s and new_fingerprint = %s and declared_at > %s"
         for id_type, fp in fingerprints.items():
-            declared = "select 1 from audit.key_rotation where id_type = %s and new_fingerprint = %s"
-            if before.get(id_type, fp) != fp and not conn.execute(declared, (id_type, fp)).fetchone():
+            if before.get(id_type, fp) != fp and not conn.execute(declared, (id_type, fp, last[2])).fetchone():
                 return CheckResult(
                     "pseudonymisation key unchanged",
                     None,
