@@ -360,6 +360,25 @@ def test_the_loader_cannot_rewrite_a_finished_batch(warehouse_url, data_dir, log
     with psycopg.connect(warehouse.conninfo(loader_url)) as conn, pytest.raises(DENIED):
         conn.execute("update audit.load_batch set status = 'loaded' where batch_id = %s", (quarantined,))
     assert rows(warehouse_url, "select * from audit.load_batch order by batch_id") == history
+    # Nor add failed checks to an earlier batch.
+    with psycopg.connect(warehouse.conninfo(loader_url)) as conn, pytest.raises(DENIED):
+        conn.execute(
+            "insert into audit.validation_result (batch_id, expectation, success) values (%s, 'x', false)", (loaded,)
+        )
+    # A batch it makes now is dated now, whatever it says: no backdated "loaded" history.
+    with psycopg.connect(warehouse.conninfo(loader_url)) as conn:
+        made = conn.execute(
+            "insert into audit.load_batch (dataset, file_name, file_sha256, status, started_at)"
+            " values ('police__recorded_crime', 'x.csv', repeat('1', 64), 'loading', '2019-01-01')"
+            " returning batch_id"
+        ).fetchone()[0]
+        conn.execute(
+            "update audit.load_batch set status = 'loaded', finished_at = '2019-01-02' where batch_id = %s", (made,)
+        )
+    ((started, finished),) = rows(
+        warehouse_url, f"select started_at, finished_at from audit.load_batch where batch_id = {made}"
+    )
+    assert started.year > 2019 and finished.year > 2019
 
     # What the loader's own jobs do still works: a quarantined batch is resolved once (`partnership quarantine`).
     quarantine.discard(quarantined)

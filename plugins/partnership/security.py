@@ -195,16 +195,29 @@ def _statements(conn: psycopg.Connection) -> list[sql.Composable]:
     return stmts
 
 
-# The loader inserts batches and finishes its own load (the 'loading' row it inserted, in the same transaction:
-# a load that fails rolls back, so no 'loading' row outlives its transaction) and records, once, what became of a
-# quarantined batch (`partnership quarantine release|discard`). Any other update of a batch (a loaded batch
-# marked quarantined would free the no-double-load index; a checksum or row count changed would falsify what
-# was loaded) is refused. A trigger, not column grants: what may change depends on the row, not the column.
-# The table's owner (and a superuser) may still correct a record; access_change records who has that role.
+# The loader inserts batches and finishes its own load (a row it inserted in the same transaction: a load that
+# fails rolls back, so no 'loading' row outlives its transaction) and records, once, what became of a quarantined
+# batch (`partnership quarantine release|discard`, the retention purge). Any other update of a batch (a loaded
+# batch marked quarantined would free the no-double-load index; a checksum or row count changed would falsify
+# what was loaded) is refused. For the loader the times are the database's: started_at is the transaction's start
+# (so "inserted in this transaction" is started_at = now()) and finished_at the moment it is set; and it may add
+# check results only to a batch of its own transaction. A trigger, not column grants: what may change depends on
+# the row, not the column. The table's owner (and a superuser) may still correct a record; access_change records
+# who has that role.
 LOAD_BATCH_GUARD = """
 create or replace function audit.load_batch_keeps_its_history() returns trigger language plpgsql as $$
 begin
-    if pg_has_role(current_user, 'pw_owner', 'member') or old.status = 'loading' then
+    if pg_has_role(current_user, 'pw_owner', 'member') then
+        return new;
+    end if;
+    if tg_op = 'INSERT' then
+        new.started_at := now();
+        new.finished_at := case when new.finished_at is not null then clock_timestamp() end;
+        return new;
+    end if;
+    if old.started_at = now() then  -- inserted by this transaction
+        new.started_at := old.started_at;
+        new.finished_at := case when new.finished_at is not null then clock_timestamp() end;
         return new;
     end if;
     if old.status = 'quarantined' and old.resolution is null
@@ -215,8 +228,21 @@ begin
         using errcode = 'insufficient_privilege';
 end $$;
 alter function audit.load_batch_keeps_its_history() owner to pw_owner;
-create or replace trigger load_batch_keeps_its_history before update on audit.load_batch
+create or replace trigger load_batch_keeps_its_history before insert or update on audit.load_batch
     for each row execute function audit.load_batch_keeps_its_history();
+
+create or replace function audit.checks_belong_to_a_new_batch() returns trigger language plpgsql as $$
+begin
+    if pg_has_role(current_user, 'pw_owner', 'member')
+            or exists (select 1 from audit.load_batch where batch_id = new.batch_id and started_at = now()) then
+        return new;
+    end if;
+    raise exception 'audit.validation_result: batch % was recorded by an earlier transaction', new.batch_id
+        using errcode = 'insufficient_privilege';
+end $$;
+alter function audit.checks_belong_to_a_new_batch() owner to pw_owner;
+create or replace trigger checks_belong_to_a_new_batch before insert on audit.validation_result
+    for each row execute function audit.checks_belong_to_a_new_batch();
 """
 
 # Rows held and values given per column of a raw table (all its rows, or its latest loaded batches): the IG
