@@ -46,19 +46,35 @@ def sha256_of(path: Path) -> str:
 
 
 def upload_complete(ds: Dataset, path: Path) -> bool:
-    """Whether the sender has finished the file: its marker is there, or it has been quiet long enough."""
-    if settings.upload_marker(path).exists():
-        return True
+    """Whether the sender has finished the file: its marker is there, or it has been quiet long enough.
+
+    A marker counts only if it is not older than the file: one left from an earlier upload of the same name
+    does not vouch for a re-upload still being written.
+    """
+    modified = path.stat().st_mtime
+    try:
+        if settings.upload_marker(path).stat().st_mtime >= modified:
+            return True
+    except FileNotFoundError:
+        pass
     rule = ds.upload_complete
-    return not rule.marker and time.time() - path.stat().st_mtime >= rule.quiet_seconds
+    return not rule.marker and time.time() - modified >= rule.quiet_seconds
 
 
 def find_new_files(ds: Dataset) -> list[str]:
-    """The complete files in the dataset's landing folder (registry upload_complete); the others wait."""
+    """The complete files in the dataset's landing folder (registry upload_complete); the others wait.
+
+    What this returns becomes Airflow XCom and task arguments, and what it logs task logs: a file whose name
+    holds an identifier is quarantined at once under a withheld name (complete or not), never returned or
+    logged by name. A file still being uploaded is logged by name only when its name passed that screen.
+    """
     folder = settings.landing_dir() / ds.landing_subdir
     found = []
     for p in sorted(folder.glob(ds.landing_pattern)):
         if not p.is_file() or p.name.endswith(".done"):
+            continue
+        if screening.screen_file_name(p.name):
+            _quarantine_named(ds, p)
             continue
         if upload_complete(ds, p):
             found.append(str(p))
@@ -69,6 +85,18 @@ def find_new_files(ds: Dataset) -> list[str]:
                 ds.upload_complete.quiet_seconds,
             )
     return found
+
+
+def _quarantine_named(ds: Dataset, path: Path, loaded_by: str = "find_new_files") -> None:
+    """Quarantine a landed file whose name holds an identifier, as ``validate`` does, logging only the reason
+    (which names the file by its withheld name)."""
+    try:
+        sha256 = sha256_of(path)
+        checks = _screen_checks(screening.screen_file_name(path.name))
+        failures = [c for c in checks if c.severity == "critical"]
+        _quarantine(ds, path, sha256, failures, checks, rows=None, loaded_by=loaded_by, name=_withheld(path, sha256))
+    except QuarantinedFile as e:
+        log.warning("%s", e)
 
 
 def _move(path: Path, folder: Path, tag: str, name: str | None = None) -> Path:
