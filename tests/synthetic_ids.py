@@ -63,6 +63,11 @@ def person_name(rng: random.Random) -> tuple[str, str]:
     return forename, surname
 
 
+def fullwidth(text: str) -> str:
+    """Letters, digits, "@" and "/" as their fullwidth forms (U+FF01..U+FF5E), as East Asian keyboards type them."""
+    return "".join(chr(ord(c) + 0xFEE0) if c.isascii() and (c.isalnum() or c in "@/") else c for c in text)
+
+
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December"]  # fmt: skip
 
@@ -100,6 +105,15 @@ def crafted_variants(seed: int = 11) -> list[tuple[str, str, str]]:
         ("NHS number, prefix NHS# ", f"NHS#{n}"),
         ("NHS number, in brackets in text", f"referred by GP ({a} {b} {c}) last week"),
         ("NHS number, in a sentence", f"seen with NHS number {n} at the walk-in centre"),
+        # Invisible characters between the digits (Unicode format characters and the soft hyphen), and
+        # fullwidth digits: normalised (NFKC, format characters dropped) before matching.
+        ("NHS number, zero-width spaces", "\u200b".join(n)),
+        ("NHS number, zero-width joiners", "\u200d".join(n)),
+        ("NHS number, zero-width non-joiners", "\u200c".join(n)),
+        ("NHS number, word joiners", "\u2060".join(n)),
+        ("NHS number, byte-order marks", "\ufeff".join(n)),
+        ("NHS number, soft hyphens", "\u00ad".join(n)),
+        ("NHS number, fullwidth digits", fullwidth(n)),
     ]
     m = f"7700{rng.randrange(900000, 1000000)}"  # a mobile number in Ofcom's drama range
     phones = [
@@ -114,6 +128,11 @@ def crafted_variants(seed: int = 11) -> list[tuple[str, str, str]]:
         ("phone, 07 no-break space", f"0{m[:4]}\u00a0{m[4:]}"),
         ("phone, landline dotted", f"0161.496.{rng.randrange(1000, 10000)}"),
         ("phone, in text", f"mum rang from 0{m} twice"),
+        ("phone, (+44) bracketed", f"(+44) {m[:4]} {m[4:]}"),
+        ("phone, +44 0", f"+44 0{m[:4]} {m[4:]}"),
+        ("phone, 0044(0)", f"0044(0){m}"),
+        ("phone, fullwidth digits", fullwidth(f"0{m}")),
+        ("phone, word joiners", "\u2060".join(f"0{m}")),
     ]
     pc = postcode(rng)
     out, inward = pc.split()
@@ -125,6 +144,8 @@ def crafted_variants(seed: int = 11) -> list[tuple[str, str, str]]:
         ("postcode, no-break space", f"{out}\u00a0{inward}"),
         ("postcode, tab", f"{out}\t{inward}"),
         ("postcode, in text", f"moved to {pc}, Manchester"),
+        ("postcode, zero-width joiner", f"{out}\u200d{inward}"),
+        ("postcode, fullwidth", fullwidth(pc)),
     ]
     y, mo, d = birth_date(rng)
     month = MONTHS[mo - 1]
@@ -144,6 +165,11 @@ def crafted_variants(seed: int = 11) -> list[tuple[str, str, str]]:
         ("date, Month d, yyyy", f"{month} {d}, {y}"),
         ("date, inside text", f"child born {d:02d}/{mo:02d}/{y} lives with aunt"),
         ("date, after DOB", f"DOB {y}-{mo:02d}-{d:02d}"),
+        ("date, d m yyyy spaced", f"{d} {mo:02d} {y}"),
+        ("date, dd/mm/yyyy and midnight", f"{d:02d}/{mo:02d}/{y} 00:00"),
+        ("date, yyyy-mm-ddT00:00:00", f"{y}-{mo:02d}-{d:02d}T00:00:00"),
+        ("date, zero-width joiner", f"{d:02d}\u200d/{mo:02d}/{y}"),
+        ("date, fullwidth slashes", f"{d:02d}\uff0f{mo:02d}\uff0f{y}"),
     ]
     u = upn(rng)
     upns = [
@@ -152,6 +178,7 @@ def crafted_variants(seed: int = 11) -> list[tuple[str, str, str]]:
         ("UPN, hyphens", f"{u[:1]}-{u[1:5]}-{u[5:9]}-{u[9:]}"),
         ("UPN, lower case", u.lower()),
         ("UPN, prefixed", f"UPN: {u}"),
+        ("UPN, fullwidth", fullwidth(u)),
     ]
     year, serial = f"{rng.randrange(100):02d}", f"{rng.randrange(10**5, 10**7):07d}"
     from partnership.screening import pnc_check_letter
@@ -173,8 +200,20 @@ def crafted_variants(seed: int = 11) -> list[tuple[str, str, str]]:
         ("name, forename and surname", f"{forename} {surname} attended with her mother"),
         ("name, at the start", f"{forename} {surname}"),
         ("name, after a comma", f"victim, {forename} {surname}, declined"),
+        ("name, title and names in capitals", f"MR {forename.upper()} {surname.upper()}"),
+        ("name, title in capitals", f"spoke to MRS {surname.upper()}"),
+        ("name, forename and surname in capitals", f"{forename.upper()} {surname.upper()} attended"),
+        ("name, no-break space", f"{forename}\u00a0{surname} attended"),
+        ("name, tab", f"{forename}\t{surname}"),
+        ("name, after near", f"victim stood near {forename} {surname} when hit"),
+        ("name, on or near a person", f"On or near {forename} {surname}"),
     ]
-    emails = [("email", "contact jo.bloggs@example.org"), ("email, upper case", "JO.BLOGGS@EXAMPLE.ORG")]
+    emails = [
+        ("email", "contact jo.bloggs@example.org"),
+        ("email, upper case", "JO.BLOGGS@EXAMPLE.ORG"),
+        ("email, fullwidth at sign", "jo.bloggs\uff20example.org"),
+        ("email, zero-width space", "jo.bloggs@\u200bexample.org"),
+    ]
     rules = {
         "NHS number": nhs,
         "UK phone number": phones,

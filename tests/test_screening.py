@@ -424,3 +424,161 @@ def test_nhs_numbers_hidden_in_a_free_text_column_are_rejected_whole(warehouse_u
     text = _quarantined_whole(warehouse_url, path, data_dir, "NHS number (10 digits", "column 'outcome'", "outcome")
     assert "at rows 5" in text
     assert hidden not in text and f"{hidden[:3]} {hidden[3:6]} {hidden[6:]}" not in text
+
+
+# -- issue 11, second review: normalisation, glued header values, crashes, backtracking, landed names ------
+
+SUPERSCRIPT = "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"  # str.isdigit() is true, int() fails
+
+
+def test_check_digit_functions_take_ascii_digits_only():
+    """'²'.isdigit() is true but int('²') raises: a superscript or non-Latin digit is simply not an identifier."""
+    from partnership import pseudonymise
+
+    rng = random.Random(31)
+    n, u = nhs_number(rng), upn(rng)
+    year, rest = pnc_id(rng).split("/")
+    arabic = "".join(chr(0x660 + int(c)) for c in n)
+    assert not screening.nhs_number_valid(n[:9] + SUPERSCRIPT[int(n[9])])
+    assert not screening.nhs_number_valid(arabic)
+    assert not screening.upn_valid(u[:12] + "\u00b2")
+    assert not screening.upn_valid(u[:5] + "\u00b2" + u[6:])
+    assert not screening.pnc_valid(year, rest[:-2] + "\u00b2", rest[-1])
+    assert pseudonymise.normalise("nhs_number", n[:9] + SUPERSCRIPT[int(n[9])]) is None
+    assert pseudonymise.normalise("nhs_number", arabic) is None
+    assert pseudonymise.normalise("upn", u[:12] + "\u00b2") is None
+    assert pseudonymise.normalise("pnc_id", f"{year}/{rest[:-2]}\u00b2{rest[-1]}") is None
+
+
+def test_a_superscript_digit_does_not_crash_the_screen(tmp_path):
+    n = nhs_number(random.Random(32))
+    value = n[:9] + SUPERSCRIPT[int(n[9])]  # NFKC makes it the number itself: caught
+    findings = screening.screen_file(_file(tmp_path, ["case_id", "notes"], [["YJ1", value], ["YJ2", "\u00b2" * 12]]))
+    assert [(f.column, f.rows) for f in findings] == [("notes", [2])] and "NHS number" in findings[0].rule
+
+
+def test_the_email_rule_is_linear(tmp_path):
+    """A long run of address characters before an "@" cost the old pattern quadratic time (20k chars: 0.5 s)."""
+    import time
+
+    for cell in ("a" * 100_000 + "@", "a@" * 50_000, "a@" + "b." * 50_000, "Aa " * 30_000 + "@"):
+        start = time.perf_counter()
+        screening.content_rules(cell, names=True)
+        assert time.perf_counter() - start < 1.0
+
+
+@pytest.mark.parametrize("glued", ["Ref{nhs}", "ID{nhs}x", "Pupil{upn}", "PNC{pnc}", "Ref{pnc_compact}ok"])
+def test_an_identifier_glued_to_a_label_in_a_header_cell_is_found(glued):
+    """Headers never carry long digit runs: a valid NHS number, UPN or PNC ID counts even glued to letters."""
+    rng = random.Random(33)
+    n, u, p = nhs_number(rng), upn(rng), pnc_id(rng)
+    year, rest = p.split("/")
+    compact = f"{year}{int(rest[:-1]):07d}{rest[-1]}"
+    cell = glued.format(nhs=n, upn=u, pnc=p, pnc_compact=compact)
+    findings = screening.screen_header(["case_id", cell])
+    assert [(f.cell, f.where) for f in findings] == [(2, "header cell")], cell
+    assert all(cell not in f.describe("x.csv") and n not in f.describe("x.csv") for f in findings)
+
+
+def test_ordinary_headers_with_numbers_pass():
+    assert screening.screen_header(["count_2019", "rate_per_1000", "Q1 2024", "col12345678", "E01005065"]) == []
+
+
+def test_an_email_in_a_file_name_is_found_although_dots_are_separators():
+    (finding,) = screening.screen_file_name("jo.bloggs@example.com-street.csv")
+    assert finding.rule == screening.EMAIL_RULE and "bloggs" not in finding.text
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2024-04-01 13:05",  # a timestamp: when something happened
+        "12/03/2009 13:45",
+        "2009-03-12T08:30:00",
+        "On or near Hope Fountain",
+        "On or near Mary Rose Close",
+        "ON OR NEAR VICTORIA ROAD",
+        "NHS PROVIDER",
+        "POSSESSION OF WEAPONS",
+        "12 03 20",  # not a four-digit year
+        "1 2 2024",  # day and month unpadded both: a count or a list, not a date
+    ],
+)
+def test_new_rules_raise_no_false_alarm(tmp_path, value):
+    assert screening.screen_file(_file(tmp_path, ["case_id", "notes"], [["YJ0000000001", value]])) == []
+
+
+# -- the loader: names of landed files, stale markers, a superscript in a pseudonymised column ------------
+
+
+def _land(ds, name: str, text: str, marker: bool = True) -> Path:
+    from partnership import settings
+
+    path = settings.landing_dir() / ds.landing_subdir / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    if marker:
+        settings.upload_marker(path).touch()
+    return path
+
+
+@pytest.mark.integration
+def test_a_landed_file_whose_name_holds_an_identifier_is_never_returned_or_logged(warehouse_url, data_dir, caplog):
+    """find_new_files' list becomes Airflow XCom (kept in the metadata database) and its log lines task logs."""
+    import logging
+
+    from partnership import loader, warehouse
+
+    ds = get_dataset("health__navigator_referrals")
+    n = nhs_number(random.Random(34))
+    waiting = _land(ds, f"navigator_referrals_{n}.csv", "x\n", marker=False)  # still uploading
+    done = _land(ds, f"navigator_referrals_nhs_{n[:3]} {n[3:6]} {n[6:]}_b.csv", "x\n")
+    ordinary = _land(ds, "navigator_referrals_2024-05.csv", "x\n", marker=False)  # not complete, name fine
+    with caplog.at_level(logging.DEBUG):
+        found = loader.find_new_files(ds)
+    assert found == []
+    assert n[6:] not in caplog.text and "withheld" in caplog.text
+    assert not waiting.exists() and not done.exists() and ordinary.exists()
+    kept = [p.name for p in (data_dir / "quarantine").rglob("*") if p.is_file()]
+    assert kept and all(n[6:] not in name for name in kept)
+    with warehouse.connect(warehouse_url) as conn:
+        names = [r[0] for r in conn.execute("select file_name from audit.load_batch")]
+    assert len(names) == 2 and all(name.startswith("name-withheld-") for name in names)
+
+
+@pytest.mark.integration
+def test_a_stale_marker_does_not_vouch_for_a_re_upload(data_dir):
+    """A .done marker older than its file was left by an earlier upload: the file being written now waits."""
+    import os
+    import time
+
+    from partnership import loader, settings
+
+    ds = get_dataset("police_uk__street_crime")
+    path = _land(ds, "2022-11-surrey-street.csv", "Crime ID\n")
+    assert loader.upload_complete(ds, path)
+    now = time.time()
+    os.utime(settings.upload_marker(path), (now - 60, now - 60))
+    os.utime(path, (now, now))  # re-sent after the marker: still being written
+    assert not loader.upload_complete(ds, path)
+    assert str(path) not in loader.find_new_files(ds)
+    settings.upload_marker(path).touch()  # the sender's new marker
+    assert loader.upload_complete(ds, path)
+
+
+@pytest.mark.integration
+def test_a_superscript_digit_in_a_pseudonymised_column_is_rejected_not_a_crash(warehouse_url, data_dir):
+    from partnership import loader
+
+    ds = get_dataset("health__navigator_referrals")
+    n = nhs_number(random.Random(35))
+    header = "referral_id,nhs_number,referral_date,age,sex,engaged\n"
+    rows = f"NV0000000001,{n},2024-01-02,15,M,Y\nNV0000000002,{n[:9]}{SUPERSCRIPT[int(n[9])]},2024-01-03,16,F,Y\n"
+    path = _land(ds, "navigator_referrals_2024-01.csv", header + rows)
+    try:
+        outcome = loader.ingest_file(ds, path)
+    except loader.QuarantinedFile as e:
+        assert n not in str(e)
+    else:
+        assert outcome["status"] == "loaded"
+    assert not path.exists(), "filed away, not left in landing"

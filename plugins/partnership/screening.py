@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,9 +38,14 @@ JUDGED_CELLS = 100_000  # distinct cell values remembered while one file is scre
 # -- check digits ------------------------------------------------------------------------------------------
 
 
+def _ascii_digits(text: str) -> bool:
+    """0-9 only: ``str.isdigit()`` is also true for "²" and "٣", which ``int()`` refuses or reads."""
+    return text.isascii() and text.isdigit()
+
+
 def nhs_number_valid(digits: str) -> bool:
     """NHS number: 10 digits, the last a modulus-11 check digit over the first nine (weights 10..2)."""
-    if len(digits) != 10 or not digits.isdigit():
+    if len(digits) != 10 or not _ascii_digits(digits):
         return False
     total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
     check = 11 - total % 11
@@ -55,15 +61,15 @@ def upn_check_letter(body: str) -> str:
     """DfE UPN check letter for the 12 characters after it: sum of value x position (2..13), modulo 23."""
     total = 0
     for position, ch in enumerate(body, start=2):
-        total += (int(ch) if ch.isdigit() else UPN_LETTERS.index(ch)) * position
+        total += (int(ch) if _ascii_digits(ch) else UPN_LETTERS.index(ch)) * position
     return UPN_LETTERS[total % 23]
 
 
 def upn_valid(upn: str) -> bool:
     upn = upn.upper()
-    if len(upn) != 13 or upn[0] not in UPN_LETTERS or not upn[1:12].isdigit():
+    if len(upn) != 13 or upn[0] not in UPN_LETTERS or not _ascii_digits(upn[1:12]):
         return False
-    if not (upn[12].isdigit() or upn[12] in UPN_LETTERS):  # a temporary UPN ends in a letter
+    if not (_ascii_digits(upn[12]) or upn[12] in UPN_LETTERS):  # a temporary UPN ends in a letter
         return False
     return upn_check_letter(upn[1:]) == upn[0]
 
@@ -76,6 +82,8 @@ def pnc_check_letter(year: str, serial: str) -> str:
 
 
 def pnc_valid(year: str, serial: str, letter: str) -> bool:
+    if not (_ascii_digits(year) and _ascii_digits(serial) and len(year) in (2, 4) and 1 <= len(serial) <= 7):
+        return False
     return pnc_check_letter(year, serial) == letter.upper()
 
 
@@ -113,16 +121,22 @@ _UPN = re.compile(r"(?<![A-Za-z0-9])([A-Za-z])((?: ?\d){11}) ?([0-9A-Za-z])(?![A
 # YY/serial or YYYY/serial and the check letter; the slash may be a space, or left out when the serial is
 # written in full (seven digits): "24/123A", "24 123A", "241234567A".
 _PNC = re.compile(r"(?<![\w/])(\d{2}|\d{4})( ?/ ?| )?(\d{1,7})([A-Za-z])(?!\w)")
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# Bounded as RFC 5321 bounds them (local part 64, labels 63): each match attempt looks a bounded way back from
+# an "@", so a long run of address characters costs linear time, not quadratic.
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,63}")
 # UK numbers: +44 or 0, then 9 or 10 digits starting 1, 2, 3, 7 or 8, with spaces or brackets.
-_PHONE = re.compile(r"(?<![\w+])(?:\+44 ?(?:\(0\) ?)?|0044 ?|\(?0)([1-37-8][\d ()]{8,13}\d)(?!\w)")
+# "+44", "(+44)" or "0044", then "(0)" or "0 " sometimes; or "0" or "(0".
+_PHONE = re.compile(r"(?<![\w+])(?:(?:\(\+44\)|\+44|0044) ?(?:\(0\) ?|0 )?|\(?0)([1-37-8][\d ()]{8,13}\d)(?!\w)")
 # A full postcode: outward code and the inward code "9AA". A district ("M14") or sector ("M14 5") is allowed.
 _POSTCODE = re.compile(r"(?<!\w)([A-Za-z]{1,2}\d[A-Za-z\d]?) ?(\d[ABD-HJLNP-UW-Zabd-hjlnp-uw-z]{2})(?!\w)")
 
 # Dates, anywhere in a cell; a date followed by a time is a timestamp (when something happened), not a birth.
-_NOT_A_TIME = r"(?![T ]?\d{1,2}:\d{2})"
+# Midnight is no time: "12/03/2009 00:00" is how a spreadsheet writes a date (of birth, perhaps).
+_NOT_A_TIME = r"(?![T ]?(?!0?0:00(?::00(?:\.0+)?)?(?![\d:.]))\d{1,2}:\d{2})"
 _DMY = re.compile(r"(?<![\w/.-])(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?![\w/.-])" + _NOT_A_TIME)
-_YMD = re.compile(r"(?<![\w/.-])((?:19|20)\d{2})([/.-])(\d{1,2})\2(\d{1,2})(?![\w/.-]|-\d)" + _NOT_A_TIME)
+_YMD = re.compile(r"(?<![\w/.-])((?:19|20)\d{2})([/.-])(\d{1,2})\2(\d{1,2})(?!(?!T\d)[\w/.-]|-\d)" + _NOT_A_TIME)
+# "12 03 2009": day, a two-digit month and a four-digit year, spaced ("1 2 2024" is more likely a list).
+_DMY_SPACED = re.compile(r"(?<![\w/.:-])(\d{1,2}) (\d{2}) ((?:19|20)\d{2})(?![\w/.:-]| \d)" + _NOT_A_TIME)
 _COMPACT = re.compile(r"(?<!\w)((?:19|20)\d{2})(\d{2})(\d{2})(?!\w)")
 _MONTH = (
     r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?"
@@ -130,6 +144,22 @@ _MONTH = (
 )
 _DAY_MONTH_YEAR = re.compile(rf"(?i)(?<!\w)(\d{{1,2}})(?:st|nd|rd|th)?[ -]{_MONTH}[ -],? ?(\d{{4}}|\d{{2}})(?!\w)")
 _MONTH_DAY_YEAR = re.compile(rf"(?i)(?<!\w){_MONTH} (\d{{1,2}})(?:st|nd|rd|th)?,? (\d{{4}})(?!\w)")
+
+
+def _prepared(text: str) -> str:
+    """The text as it reads: NFKC (fullwidth "０７７００", "＠" and "／" become "07700", "@" and "/"; no-break and
+    other spaces one space), Unicode format characters (zero-width space, joiners, word joiner, byte-order mark)
+    and soft hyphens dropped, so digits joined by them are contiguous, and every decimal digit (Arabic-Indic...)
+    written 0-9. ASCII text is returned as it is."""
+    if text.isascii():
+        return text
+    out = []
+    for ch in unicodedata.normalize("NFKC", text):
+        category = unicodedata.category(ch)
+        if category == "Cf" or ch == "\u00ad":
+            continue
+        out.append(str(unicodedata.decimal(ch)) if category == "Nd" and not ch.isascii() else ch)
+    return "".join(out)
 
 
 def _normalised(cell: str) -> str:
@@ -180,6 +210,8 @@ def _date(cell: str) -> bool:
             return True
         if any(_real_date(int(m.group(4)), int(m.group(3))) for m in _YMD.finditer(cell)):
             return True
+    if any(_real_date(int(m.group(1)), int(m.group(2))) for m in _DMY_SPACED.finditer(cell)):
+        return True
     if any(_real_date(int(m.group(3)), int(m.group(2))) for m in _COMPACT.finditer(cell)):
         return True
     if any(1 <= int(m.group(1)) <= 31 for m in _DAY_MONTH_YEAR.finditer(cell)):
@@ -227,28 +259,33 @@ PLACE_WORDS = frozenset(
     Paddock Pastures Ridge Spinney Wynd Embankment Esplanade Promenade Plaza Point Reach Side Lea Leys Acre Acres
     Bottom Brow Top Lake Pond River Canal Mount Beck Water Island Gallery Museum Works Junction Roundabout
     Services Terminal Port Harbour Beach Pier Marina Forest Fountain Meade Royal Saint Old New Upper Lower North
-    South East West Great Little High Mall Hotel Motorway Interchange Subway Underpass Flyover Tunnel""".split()
+    South East West Great Little High Mall Hotel Motorway Interchange Subway Underpass Flyover Tunnel Platt Oaks
+    Elms Pines Willows Limes Beeches Birches Firs Cedars Laurels Poplars Maples Hollies Rowans Brae Clough Ings
+    Heights Oval Circle Cottage Courtyard Retreat Sidings Steps Twitchel Ginnel Hurst""".split()
 )
 NAME_RULE = "person name (a title, or a forename and surname, in free text)"
-_CAPITALISED = re.compile(r"[A-Z][a-z]+(?:['\u2019-][A-Z]?[a-z]+)*")
-_WORD_GAP = re.compile(r"\.? +")  # between words of one run ("Mr. Smith", "Jo  Bloggs")
-_AFTER_NEAR = re.compile(r"(?<![A-Za-z])near +$")
+# A capitalised word, or one in capitals ("MR JOHN SMITH": compared as "Mr John Smith").
+_CAPITALISED = re.compile(r"[A-Z][a-z]+(?:['\u2019-][A-Z]?[a-z]+)*|[A-Z]{2,}(?:['\u2019-][A-Z]+)*(?![a-z])")
+_WORD_GAP = re.compile(r"\.?[ \t]+")  # between words of one run ("Mr. Smith", "Jo  Bloggs"; NBSP is a space by now)
 
 
 def _person_name(cell: str) -> bool:
-    """A title and a capitalised word, or a known forename then a known surname, outside any place name."""
+    """A title and a capitalised word, or a known forename then a known surname, in a run of capitalised words
+    holding no street or place word. police.uk's "On or near Berry Meade" names a place by its place word, so
+    "near" alone excuses nothing: "stood near Jo Bloggs" is a person."""
     run: list[str] = []  # adjacent capitalised words
-    place = False  # the run follows "near": police.uk's "On or near Berry Meade" describes a place
     end = -1
     for m in _CAPITALISED.finditer(cell):
+        word = m.group()
+        word = word.capitalize() if word.isupper() else word
         if run and _WORD_GAP.fullmatch(cell, end, m.start()):
-            run.append(m.group())
+            run.append(word)
         else:
-            if run and not place and _names_someone(run):
+            if run and _names_someone(run):
                 return True
-            run, place = [m.group()], _AFTER_NEAR.search(cell, 0, m.start()) is not None
+            run = [word]
         end = m.end()
-    return bool(run) and not place and _names_someone(run)
+    return bool(run) and _names_someone(run)
 
 
 def _names_someone(run: list[str]) -> bool:
@@ -301,6 +338,7 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}(?:-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+
 def content_rules(cell: str, *, dates: bool = True, names: bool = False) -> list[str]:
     """The rules a cell trips. ``dates``: look for dates of birth; ``names``: for people's names (free text)."""
     rules: list[str] = []
+    cell = _prepared(cell)
     if len(cell) < 5 or _HEX_KEY.match(cell):  # the shortest identifiers: "M15RU", "Mr Li"
         return rules
     if _DIGIT.search(cell) and not _SHORT_NUMBER.fullmatch(cell) and (dates or not _ISO_DATE.fullmatch(cell)):
@@ -330,10 +368,32 @@ def screen_header(header: list[str], exempt: set[str] = frozenset(), ds: Dataset
                 break
         if column in known:  # the registry's own header: not something an agency typed
             continue
-        for rule in content_rules(column, names=True):
+        for rule in dict.fromkeys(content_rules(column, names=True) + _glued_identifiers(column)):
             severity = name_severity if rule == NAME_RULE else "critical"
             findings.append(Finding(rule, cell, None, "header cell", severity))
     return findings
+
+
+# In a header cell an identifier may be glued to its label ("Ref4010232137", "PupilA12345678901B"): headers never
+# carry long digit runs, so a valid NHS number, UPN or PNC ID is looked for bounded by digits only.
+_GLUED_NHS = re.compile(r"(?<![0-9])(?:[0-9]{3} ?[0-9]{3} ?[0-9]{4}|[0-9]{4} ?[0-9]{3} ?[0-9]{3})(?![0-9])")
+_GLUED_UPN = re.compile(r"(?=([A-Za-z])((?: ?[0-9]){11}) ?([0-9A-Za-z]))")
+_GLUED_PNC = re.compile(r"(?<![0-9])([0-9]{2}|[0-9]{4})( ?/ ?| )?([0-9]{1,7})([A-Za-z])")
+
+
+def _glued_identifiers(header_cell: str) -> list[str]:
+    cell = _SEPARATORS.sub(" ", _prepared(header_cell))
+    rules = []
+    if any(nhs_number_valid(m.group().replace(" ", "")) for m in _GLUED_NHS.finditer(cell)):
+        rules.append(CONTENT_RULES[0][0])
+    if any(upn_valid("".join(m.groups()).replace(" ", "")) for m in _GLUED_UPN.finditer(cell)):
+        rules.append(CONTENT_RULES[1][0])
+    for m in _GLUED_PNC.finditer(cell):
+        year, slash, serial, letter = m.groups()
+        if (slash or len(serial) == 7) and pnc_valid(year, serial, letter):
+            rules.append(CONTENT_RULES[2][0])
+            break
+    return rules
 
 
 def screen_file_name(name: str) -> list[Finding]:
@@ -341,8 +401,13 @@ def screen_file_name(name: str) -> list[Finding]:
 
     Dates are allowed: an extract's name carries its date.
     """
+    name = _prepared(name)
     words = _SEPARATORS.sub(" ", Path(name).stem)
-    return [Finding(rule, None, where="file name") for rule in content_rules(words, dates=False, names=True)]
+    rules = content_rules(words, dates=False, names=True)
+    # Dots are separators above ("jo.bloggs" would read "jo bloggs"): the email rule reads the name as it is.
+    if EMAIL_RULE not in rules and "@" in name and _EMAIL.search(name):
+        rules.append(EMAIL_RULE)
+    return [Finding(rule, None, where="file name") for rule in rules]
 
 
 def screen_file(path: Path, ds: Dataset | None = None, encoding: str = "utf-8-sig") -> list[Finding]:
@@ -388,7 +453,8 @@ def screen_file(path: Path, ds: Dataset | None = None, encoding: str = "utf-8-si
                         break
                     cell = record[i]
                     # Fast path: a cell with no digit and no "@" can only hold a name, looked for in free text.
-                    if not (names or "@" in cell or _DIGIT.search(cell)):
+                    # (Not-ASCII cells are normalised first: "＠" and fullwidth digits are an "@" and digits.)
+                    if not (names or "@" in cell or _DIGIT.search(cell) or not cell.isascii()):
                         continue
                     # Extracts repeat values (codes, place names): each distinct one is judged once per file.
                     key = (cell, dates, names)
