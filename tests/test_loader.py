@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from partnership import loader, warehouse
+from partnership import loader, settings, warehouse
 from partnership.generator import generate
 from partnership.registry import get_dataset
 
@@ -195,6 +195,20 @@ def test_a_file_still_being_written_is_not_picked_up(warehouse_url, landed, crim
 
     loader.ingest_file(crimes, sent)
     assert not marker.exists(), "the marker goes when its file is filed away"
+
+
+def test_a_filed_file_ages_from_its_filing_not_from_the_time_its_sender_gave_it(warehouse_url, landed, crimes):
+    """Retention deletes processed and quarantined files by their age: a landed file dated 2100 must not be kept
+    for ever."""
+    import os
+    import time
+
+    path = landed["police__recorded_crime"][0]
+    year_2100 = 4102444800
+    os.utime(path, (year_2100, year_2100))
+    loader.ingest_file(crimes, path)
+    filed = settings.processed_dir() / crimes.landing_subdir / path.name
+    assert abs(filed.stat().st_mtime - time.time()) < 600
 
 
 def test_files_and_folders_the_gate_writes_are_private(warehouse_url, landed, crimes, data_dir):

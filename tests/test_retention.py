@@ -348,6 +348,24 @@ def test_a_quarantined_file_of_a_dataset_sending_raw_nhs_numbers_is_purged_after
     assert not quarantined.exists() and quarantined.with_name(landed.name + ".purged.json").exists()
 
 
+def test_a_file_quarantined_for_a_column_no_agreement_vetted_is_purged_after_the_short_period(
+    warehouse_url, data_dir, dbt_manifest
+):
+    """An unknown column is where an identifier the screen missed would sit: the file goes after 30 days."""
+    from datetime import timedelta
+
+    from synthetic_ids import append_column
+
+    cases = get_dataset("youth_justice__cases")
+    landed = generate(data_dir / "landing", months=1, scale=0.2)[cases.name][0]
+    append_column(landed, "ref", lambda: "x")
+    with pytest.raises(loader.QuarantinedFile, match="not in the contract"):
+        loader.ingest_file(cases, landed)
+    quarantined = data_dir / "quarantine" / cases.landing_subdir / landed.name
+    done = retention.enforce_retention(warehouse_url, today=date.today() + timedelta(days=31), manifest=dbt_manifest)
+    assert [d.target for d in done] == [str(quarantined)] and not quarantined.exists()
+
+
 def test_leftovers_in_work_are_swept_by_retention_and_at_the_start_of_each_ingest_run(
     warehouse_url, data_dir, dbt_manifest
 ):

@@ -121,6 +121,18 @@ def test_impossible_dates_are_rejected(crimes, good_crime_file, tmp_path):
     assert failed == {("offence_date", "expect_column_values_to_match_strftime_format"): [3]}
 
 
+@pytest.mark.parametrize("written", ["2024-04- 2", " 2024-04-02", "2024-4-02", "2024-04-02 "])
+def test_a_date_strftime_forgives_but_postgresql_refuses_is_rejected(crimes, good_crime_file, tmp_path, written):
+    """Python's strptime takes "2024-04- 2"; PostgreSQL's cast (staging, retention's record dates) does not, and
+    such a row would never expire. The gate asks for the digits the format names."""
+
+    def spaced(rows):
+        rows[2][rows[0].index("offence_date")] = written  # file row 3
+
+    report = validation.validate_file(crimes, _rewrite(good_crime_file, tmp_path / "x.csv", spaced))
+    assert ("offence_date", [3]) in [(c.column, c.rows) for c in report.failures]
+
+
 def test_a_byte_order_mark_is_accepted(crimes, good_crime_file, tmp_path):
     with_bom = tmp_path / "bom.csv"
     with_bom.write_bytes(b"\xef\xbb\xbf" + good_crime_file.read_bytes())

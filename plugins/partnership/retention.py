@@ -205,7 +205,11 @@ class _Deleter:
         self.seen: set[str] = set()  # files already dealt with in this run (a dry run deletes nothing)
 
     def failed(self, dataset: str, target: str, exc: Exception) -> None:
-        error = f"{type(exc).__name__}: {exc}"
+        # A database error's text may quote a value of a row (an unparseable record date): keep only its code.
+        if isinstance(exc, psycopg.Error):
+            error = f"{type(exc).__name__} (SQLSTATE {exc.sqlstate})"
+        else:
+            error = f"{type(exc).__name__}: {exc}"
         log.error("retention could not finish with %s (%s): %s", target, dataset, error)
         if target not in {f.target for f in self.failures}:
             self.failures.append(Failure(dataset, target, error))
@@ -277,12 +281,14 @@ def sweep_work(ds: Dataset, url: str | None = None, *, deleted_by: str = "cli") 
 
 # The identifier screen's findings are recorded as "identifier screen: <rule>" (loader.validate). A quarantined
 # file of a dataset that sends raw identifiers for pseudonymisation holds them whatever got it quarantined: the
-# original is quarantined, not the pseudonymised copy.
+# original is quarantined, not the pseudonymised copy. A column the contract does not know is one no agreement
+# vetted: it is treated as holding identifiers too (the screen may have missed what is in it).
 HOLDS_IDENTIFIERS = """
     select b.finished_at::date from audit.load_batch b
     where b.batch_id = %s and b.dataset = %s and b.status = 'quarantined' and b.resolution is null
       and (%s or exists (select 1 from audit.validation_result v
-                  where v.batch_id = b.batch_id and not v.success and v.expectation like 'identifier screen%%'))"""
+                  where v.batch_id = b.batch_id and not v.success
+                    and (v.expectation like 'identifier screen%%' or v.expectation = 'column is not in the contract')))"""
 
 
 def _identifier_files(deleter: _Deleter, ds: Dataset, today: date) -> None:
