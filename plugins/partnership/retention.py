@@ -288,7 +288,8 @@ HOLDS_IDENTIFIERS = """
     where b.batch_id = %s and b.dataset = %s and b.status = 'quarantined' and b.resolution is null
       and (%s or exists (select 1 from audit.validation_result v
                   where v.batch_id = b.batch_id and not v.success
-                    and (v.expectation like 'identifier screen%%' or v.expectation = 'column is not in the contract')))"""
+                    and (v.expectation like 'identifier screen%%'
+                         or v.expectation = 'column is not in the contract')))"""
 
 
 def _identifier_files(deleter: _Deleter, ds: Dataset, today: date) -> None:
