@@ -135,11 +135,12 @@ def test_a_reissued_month_replaces_the_earlier_file_and_is_never_counted_twice(w
         (first["batch_id"], None),
         (
             endings_only["batch_id"],
-            f"2022-11: {november_rows} rows supersede batch {first['batch_id']}'s {november_rows}",
+            f"2022-11 (Surrey Police): {november_rows} rows supersede batch {first['batch_id']}'s {november_rows}",
         ),
         (
             updated["batch_id"],
-            f"2022-11: {november_rows} rows supersede batch {endings_only['batch_id']}'s {november_rows}",
+            f"2022-11 (Surrey Police): {november_rows} rows supersede batch {endings_only['batch_id']}'s"
+            f" {november_rows}",
         ),
     ]
 
@@ -171,9 +172,69 @@ def test_a_file_of_two_months_reissued_for_one_keeps_the_other_month(warehouse_u
         ("2022-12", december_again["batch_id"], counts["2022-12"]),
     ]
     assert (
-        supersedes
-        == f"2022-12: {counts['2022-12']} rows supersede batch {two_months['batch_id']}'s {counts['2022-12']}"
+        supersedes == f"2022-12 (Surrey Police): {counts['2022-12']} rows supersede batch {two_months['batch_id']}'s"
+        f" {counts['2022-12']}"
     )
+
+
+def as_british_transport_police(row):
+    """The same rows as another force's file: British Transport Police report crimes in Surrey too."""
+    return row | {"Reported by": "British Transport Police", "Falls within": "British Transport Police"}
+
+
+def load_months(url, tmp_path, dataset="police_uk__street_crime"):
+    dbt_run(url, tmp_path, "stg_audit__load_months")
+    with warehouse.connect(url) as conn:
+        return conn.execute(
+            "select to_char(data_month, 'YYYY-MM'), rows_loaded from staging.stg_audit__load_months"
+            " where dataset = %s order by 1",
+            (dataset,),
+        ).fetchall()
+
+
+def test_another_forces_file_for_the_same_month_supersedes_nothing(warehouse_url, data_dir, tmp_path):
+    """police.uk files are per force (supersedes_by within: reported_by): BTP's November leaves Surrey's counted."""
+    ds = get_dataset("police_uk__street_crime")
+    with open(NOVEMBER, newline="") as f:
+        november_rows = sum(1 for _ in csv.DictReader(f))
+    surrey = land_and_load(ds, data_dir, NOVEMBER)
+    btp = land_and_load(ds, data_dir, NOVEMBER, "2022-11-btp-street.csv", change=as_british_transport_police)
+    surrey_again = land_and_load(ds, data_dir, NOVEMBER, reexported=True)  # supersedes Surrey's November only
+
+    dbt_run(warehouse_url, tmp_path, "stg_police_uk__street_crime")
+    with warehouse.connect(warehouse_url) as conn:
+        by_force = conn.execute(
+            "select reported_by, batch_id, count(*) from staging.stg_police_uk__street_crime group by 1, 2 order by 1"
+        ).fetchall()
+        supersedes = conn.execute(
+            "select batch_id, supersedes from audit.load_batch where status = 'loaded' order by batch_id"
+        ).fetchall()
+    assert by_force == [
+        ("British Transport Police", btp["batch_id"], november_rows),
+        ("Surrey Police", surrey_again["batch_id"], november_rows),
+    ]
+    assert supersedes == [
+        (surrey["batch_id"], None),
+        (btp["batch_id"], None),
+        (
+            surrey_again["batch_id"],
+            f"2022-11 (Surrey Police): {november_rows} rows supersede batch {surrey['batch_id']}'s {november_rows}",
+        ),
+    ]
+    # Each force's file counts once in the month's delivered rows (the scorecard's data quality).
+    assert load_months(warehouse_url, tmp_path) == [("2022-11", 2 * november_rows)]
+
+
+def test_a_reexported_month_counts_once_in_the_months_delivered(warehouse_url, data_dir, tmp_path):
+    ds = get_dataset("police_uk__street_crime")
+    counts = {}
+    for f in (NOVEMBER, DECEMBER):
+        with open(f, newline="") as fh:
+            counts[f.name[:7]] = sum(1 for _ in csv.DictReader(fh))
+    land_and_load(ds, data_dir, NOVEMBER)
+    land_and_load(ds, data_dir, NOVEMBER, reexported=True)  # the same rows, other line endings
+    land_and_load(ds, data_dir, DECEMBER)
+    assert load_months(warehouse_url, tmp_path) == [("2022-11", counts["2022-11"]), ("2022-12", counts["2022-12"])]
 
 
 def test_the_incremental_street_crime_model_drops_the_rows_a_reissue_supersedes(warehouse_url, data_dir, tmp_path):

@@ -5,7 +5,14 @@ import json
 import pytest
 
 from partnership import settings, sync
-from partnership.registry import PERSON_KEY_PATTERN, PUBLICATION_LEVELS, RegistryError, _parse, load_registry
+from partnership.registry import (
+    PERSON_KEY_PATTERN,
+    PUBLICATION_LEVELS,
+    RegistryError,
+    _parse,
+    get_dataset,
+    load_registry,
+)
 
 AGENCIES = {"police", "police_uk", "youth_justice", "education", "health", "council", "probation", "reference"}
 
@@ -167,7 +174,13 @@ def test_a_bad_free_text_flag_or_name_screen_is_rejected(tmp_path, name_screen, 
 
 def test_a_dataset_without_a_record_key_says_which_month_a_file_supersedes(tmp_path):
     ds = _parse(entry_without_a_key(tmp_path, "supersedes_by: {period: month, column: stamp}\n"))
-    assert (ds.supersedes_by.period, ds.supersedes_by.column) == ("month", "stamp")
+    assert (ds.supersedes_by.period, ds.supersedes_by.column, ds.supersedes_by.within) == ("month", "stamp", ())
+
+
+def test_a_file_supersedes_only_its_own_part_of_a_month_when_within_says_so(tmp_path):
+    """police.uk files are per force: a file supersedes the month of the force it is of, not another's."""
+    ds = _parse(entry_without_a_key(tmp_path, "supersedes_by: {period: month, column: month, within: [note]}\n"))
+    assert ds.supersedes_by.within == ("note",)
 
 
 @pytest.mark.parametrize(
@@ -179,6 +192,11 @@ def test_a_dataset_without_a_record_key_says_which_month_a_file_supersedes(tmp_p
         ("supersedes_by: {period: week, column: month}\n", "[]", "period must be one of month"),
         ("supersedes_by: month\n", "[]", "supersedes_by must be a mapping"),
         ("supersedes_by: {period: month, column: month}\n", "[note]", "has a record key"),
+        ("supersedes_by: {period: month, column: month, within: [nope]}\n", "[]", "within 'nope' is not one of"),
+        ("supersedes_by: {period: month, column: month, within: note}\n", "[]", "within must be a list of"),
+        ("supersedes_by: {period: month, column: month, within: []}\n", "[]", "within must be a list of"),
+        ("supersedes_by: {period: month, column: month, within: [month]}\n", "[]", "within 'month' is the period"),
+        ("supersedes_by: {period: month, column: month, by: [note]}\n", "[]", "supersedes_by must be a mapping"),
     ],
 )
 def test_a_misdeclared_supersedes_by_is_rejected(tmp_path, extra, key, error):
@@ -193,4 +211,11 @@ def test_the_staging_model_of_a_dataset_without_a_key_counts_only_the_latest_fil
     model = nodes[f"model.partnership.stg_{ds.name}"]
     assert "macro.partnership.latest_issue" in model["depends_on"]["macros"]
     source = json.loads(dbt_manifest.read_text())["sources"][f"source.partnership.{ds.agency}.{ds.dataset}"]
-    assert source["meta"]["supersedes_by"] == {"period": "month", "column": ds.supersedes_by.column}
+    rule = {"period": "month", "column": ds.supersedes_by.column}
+    if ds.supersedes_by.within:  # the columns a file's part of a month is told by (police.uk: its force)
+        rule["within"] = list(ds.supersedes_by.within)
+    assert source["meta"]["supersedes_by"] == rule
+
+
+def test_a_police_uk_street_crime_file_supersedes_only_its_own_forces_month():
+    assert get_dataset("police_uk__street_crime").supersedes_by.within == ("reported_by",)

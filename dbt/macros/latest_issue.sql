@@ -4,7 +4,9 @@
     loader records each replacement in audit.load_batch.supersedes.
 
     The period comes from the registry (supersedes_by), through the source's meta that `partnership registry
-    sync` writes: the first seven characters (YYYY-MM) of the named raw text column. -#}
+    sync` writes: the first seven characters (YYYY-MM) of the named raw text column. With `within` (columns), a
+    file supersedes only the rows of the month with its own values in them: police.uk files are per force, so
+    British Transport Police's file for a month leaves the home force's rows of that month counted. -#}
 {% macro latest_issue(source_name, table_name) -%}
 {%- set relation = source(source_name, table_name) -%}
 {%- if not execute -%}
@@ -20,7 +22,10 @@
     from (
         select
             *,
-            max(_batch_id) over (partition by left({{ adapter.quote(rule.column) }}, 7)) as _latest_batch_id
+            max(_batch_id) over (
+                partition by left({{ adapter.quote(rule.column) }}, 7)
+                {%- for column in rule.get('within') or [] %}, {{ adapter.quote(column) }}{% endfor %}
+            ) as _latest_batch_id
         from {{ relation }}
     ) as issued
     where issued._batch_id = issued._latest_batch_id

@@ -216,33 +216,52 @@ def _duplicate_key_rows(conn: psycopg.Connection, ds: Dataset, batch_id: int) ->
 
 
 def _superseded_months(conn: psycopg.Connection, ds: Dataset, batch_id: int) -> tuple[str | None, list[CheckResult]]:
-    """For a dataset without a record key (police.uk): per month the new batch holds, the earlier batch whose rows
-    of that month it supersedes (the latest such batch: staging counts only the latest batch of each month).
+    """For a dataset without a record key (police.uk): per month the new batch holds (and, with supersedes_by's
+    `within`, per value of those columns: a police.uk file is one force's), the earlier batch whose rows of that
+    month it supersedes (the latest such batch: staging counts only the latest batch of each month and force).
 
-    Returns the audit note ("2022-11: 7331 rows supersede batch 3's 7329; ...") and a warning for each month
-    re-issued with under VOLUME_SHARE of the rows it supersedes (a file holding only part of a month would
-    hide the rest)."""
+    Returns the audit note ("2022-11 (Surrey Police): 7331 rows supersede batch 3's 7329; ...") and a warning for
+    each month re-issued with under VOLUME_SHARE of the rows it supersedes (a file holding only part of a month
+    would hide the rest)."""
     if not ds.supersedes_by:
         return None, []
+    within = ds.supersedes_by.within
     month = sql.SQL("left({}, 7)").format(sql.Identifier(ds.supersedes_by.column))
+    parts = [sql.Identifier(f"_within_{i}") for i in range(len(within))]
+    # the month and the within columns, each under an alias of its own (a column may be called "rows")
+    group = sql.SQL(", ").join(
+        [sql.SQL("{} as _period").format(month)]
+        + [sql.SQL("{} as {}").format(sql.Identifier(c), a) for c, a in zip(within, parts, strict=True)]
+    )
+    keys = sql.SQL(", ").join([sql.Identifier("_period"), *parts])
+    same_part = sql.SQL("").join(sql.SQL(" and earlier.{a} is not distinct from issued.{a}").format(a=a) for a in parts)
     query = sql.SQL(
         """with issued as (
-               select {month} as month, count(*) as rows from raw.{table} where _batch_id = %(batch)s group by 1
+               select {group}, count(*) as _rows from raw.{table} where _batch_id = %(batch)s group by {keys}
            ),
            earlier as (
-               select {month} as month, _batch_id, count(*) as rows from raw.{table}
-               where _batch_id < %(batch)s and {month} in (select month from issued) group by 1, 2
+               select {group}, _batch_id, count(*) as _rows from raw.{table}
+               where _batch_id < %(batch)s and {month} in (select _period from issued) group by {keys}, _batch_id
            )
-           select issued.month, issued.rows, latest._batch_id, latest.rows
+           select issued._rows, latest._batch_id, latest._rows, {issued_keys}
            from issued
            join lateral (
-               select _batch_id, rows from earlier where earlier.month = issued.month order by _batch_id desc limit 1
+               select _batch_id, _rows from earlier where earlier._period = issued._period{same_part}
+               order by _batch_id desc limit 1
            ) latest on true
-           order by 1"""
-    ).format(month=month, table=sql.Identifier(ds.name))
+           order by {issued_keys}"""
+    ).format(
+        group=group,
+        keys=keys,
+        month=month,
+        same_part=same_part,
+        issued_keys=sql.SQL(", ").join(sql.SQL("issued.{}").format(k) for k in [sql.Identifier("_period"), *parts]),
+        table=sql.Identifier(ds.name),
+    )
     notes, warnings = [], []
-    for month_, rows, earlier, earlier_rows in conn.execute(query, {"batch": batch_id}):
-        notes.append(f"{month_}: {rows} rows supersede batch {earlier}'s {earlier_rows}")
+    for rows, earlier, earlier_rows, month_, *part in conn.execute(query, {"batch": batch_id}):
+        of = f" ({', '.join('' if v is None else v for v in part)})" if part else ""
+        notes.append(f"{month_}{of}: {rows} rows supersede batch {earlier}'s {earlier_rows}")
         if rows < VOLUME_SHARE * earlier_rows:
             warnings.append(
                 CheckResult(

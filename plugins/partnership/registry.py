@@ -61,6 +61,9 @@ class Supersession:
 
     period: str  # one of SUPERSEDE_PERIODS
     column: str  # the column whose value says which period a row is of (police.uk's Month)
+    # The columns that say whose part of the period a row is (police.uk's Reported by: a file is one force's):
+    # a file supersedes only the rows of the period with the same values in these. Empty: the whole period.
+    within: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -230,11 +233,22 @@ def _upload_complete(path: Path, value) -> UploadComplete:
 def _supersession(path: Path, value) -> Supersession | None:
     if value is None:
         return None
-    if not isinstance(value, dict) or set(value) != {"period", "column"}:
-        raise RegistryError(f"{path.name}: supersedes_by must be a mapping {{period: month, column: <its column>}}")
+    if not isinstance(value, dict) or not {"period", "column"} <= set(value) <= {"period", "column", "within"}:
+        raise RegistryError(
+            f"{path.name}: supersedes_by must be a mapping {{period: month, column: <its column>}}"
+            " (and optionally within: [<column>, ...])"
+        )
     if value["period"] not in SUPERSEDE_PERIODS:
         raise RegistryError(f"{path.name}: supersedes_by period must be one of {', '.join(SUPERSEDE_PERIODS)}")
-    return Supersession(period=value["period"], column=value["column"])
+    within = value.get("within", [])
+    if "within" in value and (
+        not isinstance(within, list)
+        or not within
+        or not all(isinstance(c, str) for c in within)
+        or len(set(within)) != len(within)
+    ):
+        raise RegistryError(f"{path.name}: supersedes_by within must be a list of distinct column names")
+    return Supersession(period=value["period"], column=value["column"], within=tuple(within))
 
 
 def _check_supersession(path: Path, ds: Dataset) -> None:
@@ -257,6 +271,11 @@ def _check_supersession(path: Path, ds: Dataset) -> None:
         raise RegistryError(
             f"{path.name}: supersedes_by column {rule.column!r} must be a month, date or datetime written YYYY-MM..."
         )
+    for name in rule.within:
+        if name == rule.column:
+            raise RegistryError(f"{path.name}: supersedes_by within {name!r} is the period's own column")
+        if name not in ds.column_names:
+            raise RegistryError(f"{path.name}: supersedes_by within {name!r} is not one of its columns")
 
 
 def _parse(path: Path) -> Dataset:

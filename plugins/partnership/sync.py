@@ -56,6 +56,8 @@ def sources_yml(agency: str, datasets: list[Dataset]) -> str:
             meta["linkage"] = ds.linkage
         if ds.supersedes_by:  # read by the latest_issue macro (dbt/macros), which staging selects through
             meta["supersedes_by"] = {"period": ds.supersedes_by.period, "column": ds.supersedes_by.column}
+            if ds.supersedes_by.within:  # a file supersedes only its own part of a month (police.uk: its force)
+                meta["supersedes_by"]["within"] = list(ds.supersedes_by.within)
         tables.append(
             {
                 "name": ds.dataset,
