@@ -16,6 +16,7 @@ import hashlib
 import itertools
 import json
 import logging
+import os
 import re
 import shutil
 import statistics
@@ -113,6 +114,8 @@ def _move(path: Path, folder: Path, tag: str, name: str | None = None) -> Path:
     target = next(folder / n for n in names if not (folder / n).exists())
     shutil.move(str(path), target)
     target.chmod(settings.PRIVATE_FILE)
+    # Retention ages filed files from now: the sender sets the landed file's time (one in 2100 would never expire).
+    os.utime(target)
     settings.upload_marker(path).unlink(missing_ok=True)
     return target
 

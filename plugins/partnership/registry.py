@@ -8,6 +8,7 @@ one YAML file (then ``partnership registry sync`` writes the derived files).
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -137,7 +138,29 @@ class Column:
             return self.pattern
         if self.identifier == "person" or self.pseudonymise:
             return PERSON_KEY_PATTERN  # pseudonymised columns are checked after the gate has replaced them
+        if self.date_format:
+            return strftime_pattern(self.date_format)
         return TYPE_PATTERNS.get(self.type)
+
+
+# strftime parsing forgives a space for a leading zero ("2024-01- 2"), which PostgreSQL's casts (staging,
+# retention's record dates) refuse: dates must also match this pattern, digit for digit.
+_STRFTIME_PARTS = {
+    "%Y": "[0-9]{4}",
+    "%m": "[0-9]{2}",
+    "%d": "[0-9]{2}",
+    "%H": "[0-9]{2}",
+    "%M": "[0-9]{2}",
+    "%S": "[0-9]{2}",
+    "%z": "(?:Z|[+-][0-9]{2}:?[0-9]{2})",
+    "%%": "%",
+}
+
+
+def strftime_pattern(date_format: str) -> str:
+    """The regular expression a value written in ``date_format`` matches (its directives as fixed-width digits)."""
+    parts = re.split(r"(%.)", date_format)
+    return "^" + "".join(_STRFTIME_PARTS.get(p, ".+?") if p.startswith("%") else re.escape(p) for p in parts) + "$"
 
 
 @dataclass(frozen=True)
