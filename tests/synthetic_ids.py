@@ -80,6 +80,7 @@ def crafted_variants(seed: int = 11) -> list[tuple[str, str, str]]:
     """
     rng = random.Random(seed)
     n = nhs_number(rng)
+    n2 = nhs_number(random.Random(seed + 1))  # a second number, without changing the values made below
     a, b, c = n[:3], n[3:6], n[6:]
     g4 = (n[:4], n[4:7], n[7:])
     nhs = [
@@ -114,6 +115,15 @@ def crafted_variants(seed: int = 11) -> list[tuple[str, str, str]]:
         ("NHS number, byte-order marks", "\ufeff".join(n)),
         ("NHS number, soft hyphens", "\u00ad".join(n)),
         ("NHS number, fullwidth digits", fullwidth(n)),
+        # Invisible combining marks (categories Mn, Me) between the digits: dropped after NFKC.
+        ("NHS number, combining grapheme joiners", "\u034f".join(n)),
+        ("NHS number, variation selectors", "\ufe0f".join(n)),
+        ("NHS number, combining low lines", "\u0332".join(n) + "\u0332"),
+        ("NHS number, enclosing keycaps", "\u20e3".join(n)),
+        # A spreadsheet's number, and two numbers in one cell joined by a slash.
+        ("NHS number, as a spreadsheet decimal", f"{n}.0"),
+        ("NHS number, two joined by a slash", f"{n}/{n2}"),
+        ("NHS number, then a slash", f"NHS no {n}/ref"),
     ]
     m = f"7700{rng.randrange(900000, 1000000)}"  # a mobile number in Ofcom's drama range
     phones = [
@@ -133,6 +143,8 @@ def crafted_variants(seed: int = 11) -> list[tuple[str, str, str]]:
         ("phone, 0044(0)", f"0044(0){m}"),
         ("phone, fullwidth digits", fullwidth(f"0{m}")),
         ("phone, word joiners", "\u2060".join(f"0{m}")),
+        ("phone, combining grapheme joiner", f"0{m[:4]}\u034f{m[4:]}"),
+        ("phone, variation selector", f"call 0{m[:4]}\ufe0f{m[4:]}"),
     ]
     pc = postcode(rng)
     out, inward = pc.split()
@@ -146,6 +158,7 @@ def crafted_variants(seed: int = 11) -> list[tuple[str, str, str]]:
         ("postcode, in text", f"moved to {pc}, Manchester"),
         ("postcode, zero-width joiner", f"{out}\u200d{inward}"),
         ("postcode, fullwidth", fullwidth(pc)),
+        ("postcode, combining grapheme joiner", f"{out}\u034f {inward}"),
     ]
     y, mo, d = birth_date(rng)
     month = MONTHS[mo - 1]
@@ -170,6 +183,10 @@ def crafted_variants(seed: int = 11) -> list[tuple[str, str, str]]:
         ("date, yyyy-mm-ddT00:00:00", f"{y}-{mo:02d}-{d:02d}T00:00:00"),
         ("date, zero-width joiner", f"{d:02d}\u200d/{mo:02d}/{y}"),
         ("date, fullwidth slashes", f"{d:02d}\uff0f{mo:02d}\uff0f{y}"),
+        ("date, then a full stop", f"born {d:02d}/{mo:02d}/{y}."),
+        ("date, ISO then a full stop", f"dob {y}-{mo:02d}-{d:02d}."),
+        ("date, spaced then a full stop", f"dob {d} {mo:02d} {y}."),
+        ("date, dotted then a full stop", f"born {d:02d}.{mo:02d}.{y}. Lives with aunt"),
     ]
     u = upn(rng)
     upns = [
@@ -213,6 +230,8 @@ def crafted_variants(seed: int = 11) -> list[tuple[str, str, str]]:
         ("email, upper case", "JO.BLOGGS@EXAMPLE.ORG"),
         ("email, fullwidth at sign", "jo.bloggs\uff20example.org"),
         ("email, zero-width space", "jo.bloggs@\u200bexample.org"),
+        ("email, combining grapheme joiners", "jo\u034f@example\u034f.org"),
+        ("email, accented local part", "contact jö@example.org"),
     ]
     rules = {
         "NHS number": nhs,

@@ -157,6 +157,10 @@ def test_identifiers_hidden_in_free_text_are_found_by_rule_and_row(tmp_path, mak
         "On or near Victoria Park",
         "On or near Hope Fountain",
         "On or near Berry Meade",
+        "On or near Lady Bay",  # "Lady" is a title; "Bay" makes the run a place
+        "On or near Lady Cove",
+        "On or near Lord Sands",
+        "On or near Sir Cliffs",
         "Manchester Victoria Station",
         "Operation Sceptre",
         "Arun 009D",
@@ -582,3 +586,96 @@ def test_a_superscript_digit_in_a_pseudonymised_column_is_rejected_not_a_crash(w
     else:
         assert outcome["status"] == "loaded"
     assert not path.exists(), "filed away, not left in landing"
+
+
+# -- second review: coordinates, file names glued, PNC IDs beside slashes ----------------------------------
+
+
+def _coordinates(rng: random.Random) -> list[str]:
+    """Coordinates with ten decimals (valid to the contract: ``type: decimal``) whose digits pass modulus 11:
+    the fraction alone, and the integer part and fraction together, read as NHS numbers if "." separated."""
+    n, m = nhs_number(rng), nhs_number(rng)
+    return [f"53.{n}", f"-2.{m}", f"-0.{n}", f"{int(m[:3])}.{m[3:]}", f"-{int(n[:2])}.{n[2:]}", f"{m[0]}.{m[1:]}0"]
+
+
+def test_coordinates_with_ten_decimals_are_not_nhs_numbers(generated, tmp_path):
+    """A plain decimal number is read with "." as its decimal point; dotted NHS numbers are still found."""
+    rng = random.Random(41)
+    ds = get_dataset("police__stop_search")
+    with open(generated["police__stop_search"][0], newline="") as f:
+        rows = list(csv.reader(f))
+    lat, lon = rows[0].index("Latitude"), rows[0].index("Longitude")
+    for r in rows[1:]:
+        r[lat], r[lon] = rng.sample(_coordinates(rng), 2)
+    path = tmp_path / generated["police__stop_search"][0].name  # a copy: the fixture's files are shared
+    with open(path, "w", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+    assert screening.screen_file(path, ds) == []
+    for value in _coordinates(rng):
+        assert screening.content_rules(value, names=True) == [], value
+    n = nhs_number(rng)
+    assert "NHS number" in screening.content_rules(f"{n[:3]}.{n[3:6]}.{n[6:]}")[0]
+    assert "NHS number" in screening.content_rules(f"{n}.0")[0]  # a spreadsheet's number: its integer part
+    assert "NHS number" in screening.content_rules(f"lat 53.1 and {n[:3]}.{n[3:6]}.{n[6:]}")[0]
+
+
+@pytest.mark.parametrize(
+    "glued", ["ref{nhs}", "pt{nhs}x", "Pupil{upn}", "offender{pnc_compact}", "pnc-{pnc_hyphen}", "ref{a}.{b}.{c}"]
+)
+def test_an_identifier_glued_to_a_word_in_a_file_name_is_found(glued):
+    """The file name gets the header cells' glued check: a valid NHS number, UPN or PNC ID anywhere in it."""
+    rng = random.Random(43)
+    n, u, p = nhs_number(rng), upn(rng), pnc_id(rng)
+    year, rest = p.split("/")
+    serial = f"{int(rest[:-1]):07d}{rest[-1]}"  # the full seven-digit serial: a short one reads as a date
+    value = glued.format(
+        nhs=n, upn=u, pnc_compact=year + serial, pnc_hyphen=f"{year}-{serial}", a=n[:3], b=n[3:6], c=n[6:]
+    )
+    findings = screening.screen_file_name(f"navigator_referrals_2024-01_{value}.csv")
+    assert findings and all(f.where == "file name" and f.severity == "critical" for f in findings), value
+    assert all(value not in f.describe("x.csv") and n not in f.describe("x.csv") for f in findings)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "navigator_referrals_2024-01.csv",
+        "navigator_referrals_2024-01-31.csv",
+        "stop_search_20240131.csv",
+        "2019-01-greater-manchester-stop-and-search.csv",
+        "cases_2024-04_v2.csv",
+        "extract_2024-04-30T12-00-00.csv",
+    ],
+)
+def test_dates_in_file_names_are_still_allowed(name):
+    assert screening.screen_file_name(name) == []
+
+
+def test_dates_and_times_in_file_names_never_pass_for_a_glued_identifier():
+    """The glued check runs over the whole name: its dates and times (letters beside digits: "T", "Z", "v")
+    must not read as a PNC ID (YY NN and a letter) or a UPN (a letter and eleven digits)."""
+    import datetime as dt
+
+    rng = random.Random(45)
+    start = dt.datetime(2019, 1, 1)
+    for _ in range(400):
+        t = start + dt.timedelta(seconds=rng.randrange(7 * 365 * 86400))
+        for stamp in (
+            t.strftime("%Y-%m-%dT%H-%M-%SZ"),
+            t.strftime("%Y%m%dT%H%M%SZ"),
+            t.strftime("%Y%m%d_%H%M%S"),
+            t.strftime("%Y-%m-%d_%H%Mh"),
+            t.strftime("%d-%m-%Yv2"),
+            t.strftime("%Y-%m-%da"),
+            t.strftime("v%Y%m%d%H%M%S"),
+        ):
+            name = f"stop_search_{stamp}.csv"
+            assert screening.screen_file_name(name) == [], name
+
+
+def test_pnc_ids_beside_slashes_are_still_found_and_invalid_numbers_are_not_nhs_numbers():
+    rng = random.Random(47)
+    p, n = pnc_id(rng), nhs_number(rng)
+    assert any("PNC ID" in r for r in screening.content_rules(f"{p}/{pnc_id(rng)}"))
+    assert screening.content_rules(f"{invalid_nhs_number(rng)}/{invalid_nhs_number(rng)}") == []
+    assert any("NHS number" in r for r in screening.content_rules(f"{p}/{n}"))

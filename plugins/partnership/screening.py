@@ -9,7 +9,8 @@ file once:
 - by content, in every column: values that look like an identifier, with check digits verified where the
   identifier has them (NHS modulus 11, the DfE UPN check letter, the PNC check letter) so ordinary numbers do
   not trip the screen. Separators and labels are taken out first: ``401\u00a0023\u00a02137``, ``401.023.2137``,
-  ``NHS4010232137`` and ``nhs_4010232137`` are one number;
+  ``NHS4010232137`` and ``nhs_4010232137`` are one number. A plain decimal number (``53.4010232137``, a
+  coordinate) keeps its decimal point: only its integer part is screened;
 - people's names in the columns the registry marks ``free_text``: a title and a capitalised word, or a known
   forename followed by a known surname, outside place names ("On or near Victoria Road"). A warning unless
   the dataset's ``name_screen`` is ``critical``: the lists are published name lists, and miss some names.
@@ -115,15 +116,17 @@ _SEPARATORS = re.compile(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff._\-\u2
 # out, so the identifier stands alone.
 _LABEL = re.compile(r"(?i)(?<![a-z])(?:nhs|upn|pnc)(?: ?(?:no|num|number|id)(?![a-z]))?[ :#=]*")
 
-# Ten digits, written whole or grouped 3-3-4 or 4-3-3.
-_NHS = re.compile(r"(?<![\w/])(?:\d{3} ?\d{3} ?\d{4}|\d{4} ?\d{3} ?\d{3})(?![\w/])")
+# Ten digits, written whole or grouped 3-3-4 or 4-3-3; a slash may join two ("<nhs>/<nhs>"). A PNC ID's serial
+# is at most seven digits, so "YY/NNNNNNNL" is never ten digits.
+_NHS = re.compile(r"(?<!\w)(?:\d{3} ?\d{3} ?\d{4}|\d{4} ?\d{3} ?\d{3})(?!\w)")
 _UPN = re.compile(r"(?<![A-Za-z0-9])([A-Za-z])((?: ?\d){11}) ?([0-9A-Za-z])(?![A-Za-z0-9])")
 # YY/serial or YYYY/serial and the check letter; the slash may be a space, or left out when the serial is
 # written in full (seven digits): "24/123A", "24 123A", "241234567A".
 _PNC = re.compile(r"(?<![\w/])(\d{2}|\d{4})( ?/ ?| )?(\d{1,7})([A-Za-z])(?!\w)")
-# Bounded as RFC 5321 bounds them (local part 64, labels 63): each match attempt looks a bounded way back from
-# an "@", so a long run of address characters costs linear time, not quadratic.
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,63}")
+# The local part may hold any letter ("jö@..."). Bounded as RFC 5321 bounds them (local part 64, labels 63):
+# each match attempt looks a bounded way back from an "@", so a long run of address characters costs linear
+# time, not quadratic.
+_EMAIL = re.compile(r"[\w.%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,63}")
 # UK numbers: +44 or 0, then 9 or 10 digits starting 1, 2, 3, 7 or 8, with spaces or brackets.
 # "+44", "(+44)" or "0044", then "(0)" or "0 " sometimes; or "0" or "(0".
 _PHONE = re.compile(r"(?<![\w+])(?:(?:\(\+44\)|\+44|0044) ?(?:\(0\) ?|0 )?|\(?0)([1-37-8][\d ()]{8,13}\d)(?!\w)")
@@ -133,10 +136,11 @@ _POSTCODE = re.compile(r"(?<!\w)([A-Za-z]{1,2}\d[A-Za-z\d]?) ?(\d[ABD-HJLNP-UW-Z
 # Dates, anywhere in a cell; a date followed by a time is a timestamp (when something happened), not a birth.
 # Midnight is no time: "12/03/2009 00:00" is how a spreadsheet writes a date (of birth, perhaps).
 _NOT_A_TIME = r"(?![T ]?(?!0?0:00(?::00(?:\.0+)?)?(?![\d:.]))\d{1,2}:\d{2})"
-_DMY = re.compile(r"(?<![\w/.-])(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?![\w/.-])" + _NOT_A_TIME)
-_YMD = re.compile(r"(?<![\w/.-])((?:19|20)\d{2})([/.-])(\d{1,2})\2(\d{1,2})(?!(?!T\d)[\w/.-]|-\d)" + _NOT_A_TIME)
+# A full stop after a date ends the sentence ("born 12/03/2009."); one followed by more ("1.2.2024.5") does not.
+_DMY = re.compile(r"(?<![\w/.-])(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?![\w/-]|\.\w)" + _NOT_A_TIME)
+_YMD = re.compile(r"(?<![\w/.-])((?:19|20)\d{2})([/.-])(\d{1,2})\2(\d{1,2})(?!(?!T\d)[\w/-]|\.\w|-\d)" + _NOT_A_TIME)
 # "12 03 2009": day, a two-digit month and a four-digit year, spaced ("1 2 2024" is more likely a list).
-_DMY_SPACED = re.compile(r"(?<![\w/.:-])(\d{1,2}) (\d{2}) ((?:19|20)\d{2})(?![\w/.:-]| \d)" + _NOT_A_TIME)
+_DMY_SPACED = re.compile(r"(?<![\w/.:-])(\d{1,2}) (\d{2}) ((?:19|20)\d{2})(?![\w/:-]|\.\w| \d)" + _NOT_A_TIME)
 _COMPACT = re.compile(r"(?<!\w)((?:19|20)\d{2})(\d{2})(\d{2})(?!\w)")
 _MONTH = (
     r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?"
@@ -146,17 +150,23 @@ _DAY_MONTH_YEAR = re.compile(rf"(?i)(?<!\w)(\d{{1,2}})(?:st|nd|rd|th)?[ -]{_MONT
 _MONTH_DAY_YEAR = re.compile(rf"(?i)(?<!\w){_MONTH} (\d{{1,2}})(?:st|nd|rd|th)?,? (\d{{4}})(?!\w)")
 
 
+# Invisible fillers that are letters to Unicode (category Lo): Hangul fillers.
+_FILLERS = frozenset("\u115f\u1160\u3164\uffa0")
+
+
 def _prepared(text: str) -> str:
     """The text as it reads: NFKC (fullwidth "０７７００", "＠" and "／" become "07700", "@" and "/"; no-break and
-    other spaces one space), Unicode format characters (zero-width space, joiners, word joiner, byte-order mark)
-    and soft hyphens dropped, so digits joined by them are contiguous, and every decimal digit (Arabic-Indic...)
-    written 0-9. ASCII text is returned as it is."""
+    other spaces one space), Unicode format characters (zero-width space, joiners, word joiner, byte-order mark),
+    soft hyphens, Hangul fillers and the combining marks NFKC leaves standing alone (categories Mn and Me: the
+    combining grapheme joiner, variation selectors, a combining low line or keycap) dropped, so digits joined by
+    them are contiguous, and every decimal digit (Arabic-Indic...) written 0-9. NFKC runs first, so an accent
+    that composes with its letter ("e" and U+0301 are "é") stays. ASCII text is returned as it is."""
     if text.isascii():
         return text
     out = []
     for ch in unicodedata.normalize("NFKC", text):
         category = unicodedata.category(ch)
-        if category == "Cf" or ch == "\u00ad":
+        if category in ("Cf", "Mn", "Me") or ch == "\u00ad" or ch in _FILLERS:
             continue
         out.append(str(unicodedata.decimal(ch)) if category == "Nd" and not ch.isascii() else ch)
     return "".join(out)
@@ -261,7 +271,8 @@ PLACE_WORDS = frozenset(
     Services Terminal Port Harbour Beach Pier Marina Forest Fountain Meade Royal Saint Old New Upper Lower North
     South East West Great Little High Mall Hotel Motorway Interchange Subway Underpass Flyover Tunnel Platt Oaks
     Elms Pines Willows Limes Beeches Birches Firs Cedars Laurels Poplars Maples Hollies Rowans Brae Clough Ings
-    Heights Oval Circle Cottage Courtyard Retreat Sidings Steps Twitchel Ginnel Hurst""".split()
+    Heights Oval Circle Cottage Courtyard Retreat Sidings Steps Twitchel Ginnel Hurst Bay Cove Cliffs Sands Shore
+    Seafront Dunes Slipway Jetty Lagoon Loch Estuary Headland Creek Isle Rocks Crag Tor Downs Links""".split()
 )
 NAME_RULE = "person name (a title, or a forename and surname, in free text)"
 # A capitalised word, or one in capitals ("MR JOHN SMITH": compared as "Mr John Smith").
@@ -332,6 +343,11 @@ _DIGIT = re.compile(r"\d")
 # of up to 7 digits or with at most 9 digits in all (ages, counts, coordinates, amounts), and ISO dates and
 # timestamps in the columns declared as dates.
 _SHORT_NUMBER = re.compile(r"-?\d{1,7}|-?\d{1,3}\.\d{1,6}")
+# A plain decimal number ("53.4808333333", "-2.2426111111", "4010232137.0"): its "." is a decimal point, not a
+# separator, and its fraction holds no identifier (a coordinate with ten decimals passes modulus 11 one time in
+# eleven). Its integer part is screened: a spreadsheet writes an NHS number as "4010232137.0". A leading zero
+# ("07700.900123") is no number's: that is read with "." as a separator. Dotted NHS numbers have two dots.
+_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)\.[0-9]+")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}(?:-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?)?")
 
 
@@ -342,6 +358,9 @@ def content_rules(cell: str, *, dates: bool = True, names: bool = False) -> list
     if len(cell) < 5 or _HEX_KEY.match(cell):  # the shortest identifiers: "M15RU", "Mr Li"
         return rules
     if _DIGIT.search(cell) and not _SHORT_NUMBER.fullmatch(cell) and (dates or not _ISO_DATE.fullmatch(cell)):
+        decimal = _DECIMAL.fullmatch(cell)
+        if decimal:
+            cell = decimal.group(1)
         normalised = _normalised(cell)
         rules += [rule for rule, test in CONTENT_RULES if test(normalised)]
         if dates and _date(cell):
@@ -379,18 +398,23 @@ def screen_header(header: list[str], exempt: set[str] = frozenset(), ds: Dataset
 _GLUED_NHS = re.compile(r"(?<![0-9])(?:[0-9]{3} ?[0-9]{3} ?[0-9]{4}|[0-9]{4} ?[0-9]{3} ?[0-9]{3})(?![0-9])")
 _GLUED_UPN = re.compile(r"(?=([A-Za-z])((?: ?[0-9]){11}) ?([0-9A-Za-z]))")
 _GLUED_PNC = re.compile(r"(?<![0-9])([0-9]{2}|[0-9]{4})( ?/ ?| )?([0-9]{1,7})([A-Za-z])")
+# A file name carries dates and times ("2024-04-30T12-00-00Z", "30-04-2024v2", "_20240131_120000"), which would
+# read as short PNC IDs ("00 00Z", "04 2024v") or as a letter and a UPN's digits: there, a PNC ID needs its full
+# seven-digit serial, and a glued UPN its letter touching its first digit and no digit after it.
+_GLUED_UPN_TOUCHING = re.compile(r"(?=([A-Za-z])([0-9](?: ?[0-9]){10}) ?([0-9A-Za-z])(?![0-9]))")
 
 
-def _glued_identifiers(header_cell: str) -> list[str]:
+def _glued_identifiers(header_cell: str, file_name: bool = False) -> list[str]:
     cell = _SEPARATORS.sub(" ", _prepared(header_cell))
     rules = []
     if any(nhs_number_valid(m.group().replace(" ", "")) for m in _GLUED_NHS.finditer(cell)):
         rules.append(CONTENT_RULES[0][0])
-    if any(upn_valid("".join(m.groups()).replace(" ", "")) for m in _GLUED_UPN.finditer(cell)):
+    upns = (_GLUED_UPN_TOUCHING if file_name else _GLUED_UPN).finditer(cell)
+    if any(upn_valid("".join(m.groups()).replace(" ", "")) for m in upns):
         rules.append(CONTENT_RULES[1][0])
     for m in _GLUED_PNC.finditer(cell):
         year, slash, serial, letter = m.groups()
-        if (slash or len(serial) == 7) and pnc_valid(year, serial, letter):
+        if (len(serial) == 7 or (slash and not file_name)) and pnc_valid(year, serial, letter):
             rules.append(CONTENT_RULES[2][0])
             break
     return rules
@@ -399,11 +423,14 @@ def _glued_identifiers(header_cell: str) -> list[str]:
 def screen_file_name(name: str) -> list[Finding]:
     """Identifiers in a file's name. Always critical: a name is shown everywhere (folders, task logs, audit).
 
-    Dates are allowed: an extract's name carries its date.
+    Dates and times are allowed: an extract's name carries its date. So a PNC ID counts only with its full
+    seven-digit serial ("24-1234567A", "offender241234567A"): a short one is how a date and a letter read.
     """
     name = _prepared(name)
     words = _SEPARATORS.sub(" ", Path(name).stem)
-    rules = content_rules(words, dates=False, names=True)
+    rules = [rule for rule in content_rules(words, dates=False, names=True) if rule != CONTENT_RULES[2][0]]
+    # As in a header cell: an NHS number, UPN or PNC ID glued to a word ("ref4010232137"); dates stay allowed.
+    rules += [rule for rule in _glued_identifiers(Path(name).stem, file_name=True) if rule not in rules]
     # Dots are separators above ("jo.bloggs" would read "jo bloggs"): the email rule reads the name as it is.
     if EMAIL_RULE not in rules and "@" in name and _EMAIL.search(name):
         rules.append(EMAIL_RULE)
