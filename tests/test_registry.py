@@ -112,7 +112,7 @@ def test_a_publication_without_a_known_level_and_its_agreement_clause_is_rejecte
         ("upload_complete: {quiet_seconds: 0}", "quiet_seconds"),
         ("upload_complete: {marker: maybe}", "marker"),
         ("upload_complete: {wait: 5}", "upload_complete"),
-        ("quarantine_identifier_days: 0", "quarantine_identifier_days"),
+        ("quarantine_days: 0", "quarantine_days"),
     ],
 )
 def test_file_handling_settings_are_checked(tmp_path, setting, message):
@@ -124,7 +124,7 @@ def test_file_handling_settings_are_checked(tmp_path, setting, message):
 
 def test_file_handling_defaults():
     ds = load_registry()[0]
-    assert (ds.upload_complete.marker, ds.upload_complete.quiet_seconds, ds.quarantine_identifier_days) == (
+    assert (ds.upload_complete.marker, ds.upload_complete.quiet_seconds, ds.quarantine_days) == (
         False,
         300,
         30,

@@ -5,8 +5,8 @@ A quarantined file sits in ``quarantine/<agency>/<dataset>/`` with ``<file>.reas
 name, so the next run validates it like any other: a corrected file has a new checksum, and when it loads its
 batch records ``replaces_batch`` = the quarantined one. Discarding deletes the file (it may hold identifiers)
 and keeps the audit trail. Either way the quarantined batch's ``resolution`` says what happened, when and
-by whom. A file quarantined for holding direct identifiers is purged by retention after the dataset's
-``quarantine_identifier_days`` (its reason file becomes ``.purged.json``).
+by whom. A file still in quarantine is purged by retention after the dataset's ``quarantine_days`` (it may
+hold direct identifiers; its reason file stays, as ``.purged.json``).
 """
 
 from __future__ import annotations

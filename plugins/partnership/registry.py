@@ -182,9 +182,10 @@ class Dataset:
     # Partners (besides the agency itself) whose restricted analysts may see this agency's person-level rows.
     shared_with: tuple[str, ...] = ()
     upload_complete: UploadComplete = UploadComplete()
-    # Days a file quarantined for holding direct identifiers (an identifier-screen finding) is kept for IG to
-    # look at before retention deletes it; other quarantined files keep the dataset's retention_months.
-    quarantine_identifier_days: int = 30
+    # Days a quarantined file is kept for IG to look at before retention deletes it (its reason file stays). Any
+    # quarantined file may hold direct identifiers: the screen's findings, a column no agreement vetted, the raw
+    # identifiers a dataset sends for pseudonymisation, or content the screen could not read.
+    quarantine_days: int = 30
     # A person's name found in a free-text column: "warning" (loads, flagged) or "critical" (quarantined).
     name_screen: str = "warning"
     supersedes_by: Supersession | None = None  # required when key_columns is empty
@@ -338,8 +339,8 @@ def _parse(path: Path) -> Dataset:
             raise RegistryError(f"{path.name}: column {c.name}: cannot pseudonymise {c.pseudonymise!r}")
         if not isinstance(c.free_text, bool) or (c.free_text and c.type != "string"):
             raise RegistryError(f"{path.name}: column {c.name}: free_text is true or false, on a string column")
-    if type(ds.quarantine_identifier_days) is not int or ds.quarantine_identifier_days < 1:
-        raise RegistryError(f"{path.name}: quarantine_identifier_days must be a whole number of days, at least 1")
+    if type(ds.quarantine_days) is not int or ds.quarantine_days < 1:
+        raise RegistryError(f"{path.name}: quarantine_days must be a whole number of days, at least 1")
     if ds.name_screen not in SEVERITIES:
         raise RegistryError(f"{path.name}: name_screen must be one of {', '.join(SEVERITIES)}")
     if ds.cadence not in CADENCES:

@@ -22,9 +22,9 @@ permission error) is logged and counted as a failure of its own; everything else
 
 Besides the retention period, two shorter rules for files:
 
-- a file quarantined for holding direct identifiers (an identifier-screen finding) is deleted after the
-  dataset's ``quarantine_identifier_days`` (30 by default); its reason file is kept, renamed
-  ``.purged.json``, and the batch's ``resolution`` says ``purged``;
+- a file still in quarantine (any may hold direct identifiers) is deleted after the dataset's
+  ``quarantine_days`` (30 by default); its reason file is kept, renamed ``.purged.json``, and the batch's
+  ``resolution`` says ``purged`` unless it already said what became of it;
 - the working folder (``work/<agency>/<dataset>/``: pseudonymised copies between the gate and the load, and
   ``.partial`` files) holds only what a running ingest run needs, so a file there older than a day was left by
   an interrupted run and is deleted. Each ingest run also sweeps its dataset's folder at its start
@@ -279,30 +279,25 @@ def sweep_work(ds: Dataset, url: str | None = None, *, deleted_by: str = "cli") 
     return deleter.deletions
 
 
-# The identifier screen's findings are recorded as "identifier screen: <rule>" (loader.validate). A quarantined
-# file of a dataset that sends raw identifiers for pseudonymisation holds them whatever got it quarantined: the
-# original is quarantined, not the pseudonymised copy. A column the contract does not know is one no agreement
-# vetted: it is treated as holding identifiers too (the screen may have missed what is in it).
-HOLDS_IDENTIFIERS = """
-    select b.finished_at::date from audit.load_batch b
-    where b.batch_id = %s and b.dataset = %s and b.status = 'quarantined' and b.resolution is null
-      and (%s or exists (select 1 from audit.validation_result v
-                  where v.batch_id = b.batch_id and not v.success
-                    and (v.expectation like 'identifier screen%%'
-                         or v.expectation = 'column is not in the contract')))"""
+# Every file still in quarantine may hold direct identifiers: what the screen found, a column no agreement vetted,
+# the raw identifiers a dataset sends for pseudonymisation (the original is quarantined, not the pseudonymised
+# copy), or content the screen could not read at all (a wrong encoding, an oversized field). So none is kept
+# longer than the dataset's quarantine_days, whatever its resolution says.
+QUARANTINED_ON = (
+    "select finished_at::date from audit.load_batch where batch_id = %s and dataset = %s and status = 'quarantined'"
+)
 
 
-def _identifier_files(deleter: _Deleter, ds: Dataset, today: date) -> None:
-    """Quarantined files holding direct identifiers, quarantined more than quarantine_identifier_days ago."""
-    days = ds.quarantine_identifier_days
-    sends_raw = any(c.pseudonymise for c in ds.columns)
+def _quarantined_files(deleter: _Deleter, ds: Dataset, today: date) -> None:
+    """Files still in quarantine, quarantined more than quarantine_days ago."""
+    days = ds.quarantine_days
     for reason in sorted((settings.quarantine_dir() / ds.landing_subdir).glob("*.reason.json")):
         if str(reason) in deleter.seen:
             continue  # deleted (or failed) under the retention period already
         quarantined = reason.with_name(reason.name.removesuffix(".reason.json"))
         try:
             batch_id = json.loads(reason.read_text())["batch_id"]
-            found = deleter.conn.execute(HOLDS_IDENTIFIERS, (batch_id, ds.name, sends_raw)).fetchone()
+            found = deleter.conn.execute(QUARANTINED_ON, (batch_id, ds.name)).fetchone()
         except Exception as exc:
             deleter.seen.add(str(reason))
             deleter.failed(ds.name, str(reason), exc)
@@ -316,9 +311,9 @@ def _identifier_files(deleter: _Deleter, ds: Dataset, today: date) -> None:
             ds.name,
             quarantined,
             lambda b=batch_id: b,
-            f"quarantine_identifier_days={days}: quarantined on {found[0]} holding direct identifiers",
+            f"quarantine_days={days}: quarantined on {found[0]}, may hold direct identifiers",
             also=lambda conn, b=batch_id, s=stamp: conn.execute(
-                "update audit.load_batch set resolution = %s where batch_id = %s", (s, b)
+                "update audit.load_batch set resolution = %s where batch_id = %s and resolution is null", (s, b)
             ),
             then=lambda r=reason, q=quarantined: r.rename(r.with_name(q.name + ".purged.json")),
         )
@@ -364,7 +359,7 @@ def enforce_retention(
             file_rule = f"retention_months={ds.retention_months}: file last modified before {before}"
             for path in _expired_files(ds, before):
                 deleter.file(ds.name, path, functools.partial(_batch_of, conn, ds, path), file_rule)
-            _identifier_files(deleter, ds, today)
+            _quarantined_files(deleter, ds, today)
             _work_copies(deleter, ds, before=today - timedelta(days=1))  # a run may be using a newer copy
     verb = "would delete" if dry_run else "deleted"
     for d in deletions:
