@@ -152,11 +152,16 @@ def test_a_new_model_made_by_the_transformer_is_readable_with_no_extra_grant(bui
         conn.execute("set role pw_transformer")
         conn.execute("create table marts.fct_new_mart as select 1 as people")
         conn.execute("create view intermediate.int_new_people as select 'p1' as person_key")
-    _, analyst = login_role(built, security.ANALYST)
-    _, restricted = login_role(built, security.RESTRICTED_ANALYST)
-    assert rows(analyst, "select people from marts.fct_new_mart") == [(1,)]
-    assert not can_read(analyst, "intermediate.int_new_people")
-    assert rows(restricted, "select person_key from intermediate.int_new_people") == [("p1",)]
+    try:
+        _, analyst = login_role(built, security.ANALYST)
+        _, restricted = login_role(built, security.RESTRICTED_ANALYST)
+        assert rows(analyst, "select people from marts.fct_new_mart") == [(1,)]
+        assert not can_read(analyst, "intermediate.int_new_people")
+        assert rows(restricted, "select person_key from intermediate.int_new_people") == [("p1",)]
+    finally:  # `built` is shared by the module: leave it as the fixture made it
+        with warehouse.connect(built) as conn:
+            conn.execute("drop table marts.fct_new_mart")
+            conn.execute("drop view intermediate.int_new_people")
 
 
 @integration

@@ -53,6 +53,8 @@ def upload_complete(ds: Dataset, path: Path) -> bool:
     does not vouch for a re-upload still being written.
     """
     modified = path.stat().st_mtime
+    if modified > time.time() + 60:
+        return False  # dated in the future: neither its quiet period nor a marker can be judged against it
     try:
         if settings.upload_marker(path).stat().st_mtime >= modified:
             return True
@@ -403,7 +405,8 @@ def _key_change(ds: Dataset, fingerprints: dict[str, str]) -> CheckResult | None
         ).fetchone()
         if last is None:
             return None
-        before = dict(pair.split(":", 1) for pair in last[1].split())
+        # "<type>:<fingerprint>" per type; anything else in the record (made by hand) is ignored, not a crash.
+        before = dict(pair.split(":", 1) for pair in last[1].split() if ":" in pair)
         # Only a rotation declared since that batch counts: an old declaration of a key used before (A, then B,
         # then A again) must not let B back in unannounced.
         declared = "select 1 from audit.key_rotation where id_type = %s and new_fingerprint = %s and declared_at > %s"
@@ -558,7 +561,9 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
         failed = CheckResult(f"database refused the file ({what})", None, False, 1, rows_at)
         _discard_copy(path, original)
         _quarantine(ds, original, sha256, [failed], checks + [failed], rows=None, loaded_by=loaded_by)
-    except psycopg.errors.UniqueViolation:
+    except psycopg.errors.UniqueViolation as exc:
+        if exc.diag.constraint_name != "load_batch_one_load_per_checksum":
+            raise
         # Another run loaded the same content between our validation and our commit.
         with warehouse.connect() as conn:
             earlier = _loaded_batch(conn, ds, sha256)

@@ -211,6 +211,13 @@ begin
         return new;
     end if;
     if tg_op = 'INSERT' then
+        -- Its number from the identity (not OVERRIDING SYSTEM VALUE: a number taken ahead would make the next
+        -- real load collide), never born loaded or resolved.
+        if new.batch_id is distinct from currval(pg_get_serial_sequence('audit.load_batch', 'batch_id'))
+                or new.status = 'loaded' or new.resolution is not null then
+            raise exception 'audit.load_batch: a new batch takes its number from the table, starts loading and is'
+                ' not yet resolved' using errcode = 'insufficient_privilege';
+        end if;
         new.started_at := now();
         new.finished_at := case when new.finished_at is not null then clock_timestamp() end;
         return new;
@@ -243,6 +250,19 @@ end $$;
 alter function audit.checks_belong_to_a_new_batch() owner to pw_owner;
 create or replace trigger checks_belong_to_a_new_batch before insert on audit.validation_result
     for each row execute function audit.checks_belong_to_a_new_batch();
+grant select on sequence audit.load_batch_batch_id_seq to pw_loader;  -- currval, for the check above
+
+-- Retention's records are dated by the database too.
+create or replace function audit.deletion_dated_now() returns trigger language plpgsql as $$
+begin
+    if not pg_has_role(current_user, 'pw_owner', 'member') then
+        new.deleted_at := clock_timestamp();
+    end if;
+    return new;
+end $$;
+alter function audit.deletion_dated_now() owner to pw_owner;
+create or replace trigger deletion_dated_now before insert on audit.retention_deletion
+    for each row execute function audit.deletion_dated_now();
 """
 
 # Rows held and values given per column of a raw table (all its rows, or its latest loaded batches): the IG
