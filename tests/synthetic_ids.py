@@ -124,6 +124,19 @@ def crafted_variants(seed: int = 11) -> list[tuple[str, str, str]]:
         ("NHS number, as a spreadsheet decimal", f"{n}.0"),
         ("NHS number, two joined by a slash", f"{n}/{n2}"),
         ("NHS number, then a slash", f"NHS no {n}/ref"),
+        # Other groupings of the ten digits, and the short labels people type glued in front.
+        ("NHS number, 2-4-4 spaces", f"{n[:2]} {n[2:6]} {n[6:]}"),
+        ("NHS number, 5-5 spaces", f"{n[:5]} {n[5:]}"),
+        ("NHS number, 4-6 hyphen", f"{n[:4]}-{n[4:]}"),
+        ("NHS number, 3-3-4 with the first group bracketed", f"({a}) {b} {c}"),
+        ("NHS number, glued Ref", f"Ref{n}"),
+        ("NHS number, glued ID", f"ID{n}"),
+        ("NHS number, glued patient", f"patient{n}"),
+        ("NHS number, glued pt and grouped 5-5", f"pt{n[:5]} {n[5:]}"),
+        ("NHS number, glued no", f"no{n}"),
+        ("NHS number, glued num", f"num{n}"),
+        ("NHS number, glued Ref in brackets", f"seen (Ref{n}) today"),
+        ("NHS number, then a comma", f"{n}, seen at clinic"),
     ]
     m = f"7700{rng.randrange(900000, 1000000)}"  # a mobile number in Ofcom's drama range
     phones = [
@@ -145,6 +158,8 @@ def crafted_variants(seed: int = 11) -> list[tuple[str, str, str]]:
         ("phone, word joiners", "\u2060".join(f"0{m}")),
         ("phone, combining grapheme joiner", f"0{m[:4]}\u034f{m[4:]}"),
         ("phone, variation selector", f"call 0{m[:4]}\ufe0f{m[4:]}"),
+        ("phone, spaced extension", f"0{m[:4]} {m[4:]} ext 12"),
+        ("phone, glued extension", f"0{m}ext1"),
     ]
     pc = postcode(rng)
     out, inward = pc.split()
@@ -187,6 +202,11 @@ def crafted_variants(seed: int = 11) -> list[tuple[str, str, str]]:
         ("date, ISO then a full stop", f"dob {y}-{mo:02d}-{d:02d}."),
         ("date, spaced then a full stop", f"dob {d} {mo:02d} {y}."),
         ("date, dotted then a full stop", f"born {d:02d}.{mo:02d}.{y}. Lives with aunt"),
+        ("date, yyyy mm dd spaced", f"{y} {mo:02d} {d:02d}"),
+        ("date, dMonyyyy run together", f"{d}{month[:3]}{y}"),
+        ("date, dth of Month yyyy", f"{d}th of {month} {y}"),
+        ("date, d Month, yyyy", f"{d} {month}, {y}"),
+        ("date, Month d, yyyy in text", f"born {month} {d}, {y} in Salford"),
     ]
     u = upn(rng)
     upns = [
@@ -196,6 +216,7 @@ def crafted_variants(seed: int = 11) -> list[tuple[str, str, str]]:
         ("UPN, lower case", u.lower()),
         ("UPN, prefixed", f"UPN: {u}"),
         ("UPN, fullwidth", fullwidth(u)),
+        ("UPN, glued Pupil", f"Pupil{u}"),
     ]
     year, serial = f"{rng.randrange(100):02d}", f"{rng.randrange(10**5, 10**7):07d}"
     from partnership.screening import pnc_check_letter
@@ -224,6 +245,10 @@ def crafted_variants(seed: int = 11) -> list[tuple[str, str, str]]:
         ("name, tab", f"{forename}\t{surname}"),
         ("name, after near", f"victim stood near {forename} {surname} when hit"),
         ("name, on or near a person", f"On or near {forename} {surname}"),
+        ("name, surname comma forename", f"{surname}, {forename}"),
+        ("name, surname comma forename in text", f"parent is {surname}, {forename} (mother)"),
+        ("name, middle initial", f"{forename} {'ABCDEFGHJKLMNPRSTW'[len(surname) % 18]}. {surname} attended"),
+        ("name, title and initial", f"letter to Mr {forename[0]}. {surname}"),
     ]
     emails = [
         ("email", "contact jo.bloggs@example.org"),

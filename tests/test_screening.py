@@ -679,3 +679,29 @@ def test_pnc_ids_beside_slashes_are_still_found_and_invalid_numbers_are_not_nhs_
     assert any("PNC ID" in r for r in screening.content_rules(f"{p}/{pnc_id(rng)}"))
     assert screening.content_rules(f"{invalid_nhs_number(rng)}/{invalid_nhs_number(rng)}") == []
     assert any("NHS number" in r for r in screening.content_rules(f"{p}/{n}"))
+
+
+def test_only_typed_labels_glue_to_an_nhs_number_and_other_groupings_stay_quiet(tmp_path):
+    """Referral ids ("NV" and ten digits) are ordinary data even when their digits pass modulus 11; the new
+    groupings (2-4-4, 5-5...) never read a longer run of numbers (a timestamp's parts) in pieces."""
+    rng = random.Random(53)
+    ids = []
+    while len(ids) < 20:
+        digits = f"{rng.randrange(10**10):010d}"
+        if screening.nhs_number_valid(digits):
+            ids += [f"NV{digits}", f"CR{digits}", f"YJ{digits}", f"Case{digits}"]
+    for value in ids:
+        assert screening.content_rules(value, names=True) == [], value
+        assert screening.content_rules(f"Ref{value[-10:]}") != [], value
+    quiet = [
+        "2024 04 01 13:05",
+        "20 24 04 01 13 05",
+        "On or near A6 Road",
+        "Victoria Road, Bolton",
+        "On or near Kennedy Way, John Street",
+        "Possession of weapons, Section 60",
+        "2024 13 45",  # no month 13
+        "12mar09x",
+    ]
+    rows = [["YJ0000000001", value] for value in quiet + ids]
+    assert screening.screen_file(_file(tmp_path, ["case_id", "notes"], rows)) == []

@@ -9,11 +9,13 @@ file once:
 - by content, in every column: values that look like an identifier, with check digits verified where the
   identifier has them (NHS modulus 11, the DfE UPN check letter, the PNC check letter) so ordinary numbers do
   not trip the screen. Separators and labels are taken out first: ``401\u00a0023\u00a02137``, ``401.023.2137``,
-  ``NHS4010232137`` and ``nhs_4010232137`` are one number. A plain decimal number (``53.4010232137``, a
+  ``NHS4010232137``, ``nhs_4010232137``, ``Ref4010232137`` and ``40102 32137`` are one number (glued, only the short
+  labels people type: Ref, ID, patient, pt, no, num, Pupil). A plain decimal number (``53.4010232137``, a
   coordinate) keeps its decimal point: only its integer part is screened;
 - people's names in the columns the registry marks ``free_text``: a title and a capitalised word, or a known
-  forename followed by a known surname, outside place names ("On or near Victoria Road"). A warning unless
-  the dataset's ``name_screen`` is ``critical``: the lists are published name lists, and miss some names.
+  forename followed by a known surname (an initial between them passed over; "Smith, John" too), outside
+  place names ("On or near Victoria Road"). A warning unless the dataset's ``name_screen`` is ``critical``:
+  the lists are published name lists, and miss some names.
 
 Allowed: LSOA codes, postcode districts and sectors (``M14``, ``M14 5``), ages, age bands, timestamps and the
 64-hex pseudonymised keys. A column the registry declares ``pseudonymise: <type>`` is exempt: the agreement
@@ -115,10 +117,16 @@ _SEPARATORS = re.compile(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff._\-\u2
 # A label written in front of an identifier ("NHS4010232137", "nhs_...", "NHS no: ...", "UPN: ..."): taken
 # out, so the identifier stands alone.
 _LABEL = re.compile(r"(?i)(?<![a-z])(?:nhs|upn|pnc)(?: ?(?:no|num|number|id)(?![a-z]))?[ :#=]*")
+# The short labels people type glued to the number itself ("Ref4010232137", "pt4010232137", "PupilA123..."):
+# only these words, never letters in general ("NV2024010012" is a referral id, whatever its digits).
+_GLUED_LABEL = re.compile(r"(?i)(?<![a-z])(?:(?:ref|id|patient|pt|no|num|pupil)(?=[0-9])|pupil(?=[a-z][0-9]))")
 
 # Ten digits, written whole or grouped 3-3-4 or 4-3-3; a slash may join two ("<nhs>/<nhs>"). A PNC ID's serial
 # is at most seven digits, so "YY/NNNNNNNL" is never ten digits.
 _NHS = re.compile(r"(?<!\w)(?:\d{3} ?\d{3} ?\d{4}|\d{4} ?\d{3} ?\d{3})(?!\w)")
+# Other groupings (2-4-4, 5-5, 4-6, "(161) 973 0693"...): two or three groups of two or more digits, ten in
+# all, standing alone: a longer run ("2024 04 01 13:05", a timestamp's parts) is not read in pieces.
+_NHS_GROUPED = re.compile(r"(?<![\w:])(?<!\d )\(?(\d{2,8})\)? (\d{2,8})(?: (\d{2,6}))?(?![\w:])(?! \(?\d)")
 _UPN = re.compile(r"(?<![A-Za-z0-9])([A-Za-z])((?: ?\d){11}) ?([0-9A-Za-z])(?![A-Za-z0-9])")
 # YY/serial or YYYY/serial and the check letter; the slash may be a space, or left out when the serial is
 # written in full (seven digits): "24/123A", "24 123A", "241234567A".
@@ -129,7 +137,10 @@ _PNC = re.compile(r"(?<![\w/])(\d{2}|\d{4})( ?/ ?| )?(\d{1,7})([A-Za-z])(?!\w)")
 _EMAIL = re.compile(r"[\w.%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,63}")
 # UK numbers: +44 or 0, then 9 or 10 digits starting 1, 2, 3, 7 or 8, with spaces or brackets.
 # "+44", "(+44)" or "0044", then "(0)" or "0 " sometimes; or "0" or "(0".
-_PHONE = re.compile(r"(?<![\w+])(?:(?:\(\+44\)|\+44|0044) ?(?:\(0\) ?|0 )?|\(?0)([1-37-8][\d ()]{8,13}\d)(?!\w)")
+# An extension may follow, glued ("07700900123ext12").
+_PHONE = re.compile(
+    r"(?<![\w+])(?:(?:\(\+44\)|\+44|0044) ?(?:\(0\) ?|0 )?|\(?0)([1-37-8][\d ()]{8,13}\d)(?!(?!(?i:ext)\.? ?\d)\w)"
+)
 # A full postcode: outward code and the inward code "9AA". A district ("M14") or sector ("M14 5") is allowed.
 _POSTCODE = re.compile(r"(?<!\w)([A-Za-z]{1,2}\d[A-Za-z\d]?) ?(\d[ABD-HJLNP-UW-Zabd-hjlnp-uw-z]{2})(?!\w)")
 
@@ -141,12 +152,18 @@ _DMY = re.compile(r"(?<![\w/.-])(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?![\w/-
 _YMD = re.compile(r"(?<![\w/.-])((?:19|20)\d{2})([/.-])(\d{1,2})\2(\d{1,2})(?!(?!T\d)[\w/-]|\.\w|-\d)" + _NOT_A_TIME)
 # "12 03 2009": day, a two-digit month and a four-digit year, spaced ("1 2 2024" is more likely a list).
 _DMY_SPACED = re.compile(r"(?<![\w/.:-])(\d{1,2}) (\d{2}) ((?:19|20)\d{2})(?![\w/:-]|\.\w| \d)" + _NOT_A_TIME)
+# "2009 03 12": a four-digit year, then a two-digit month and day, spaced.
+_YMD_SPACED = re.compile(r"(?<![\w/.:-])((?:19|20)\d{2}) (\d{2}) (\d{2})(?![\w/:-]|\.\w| \d)" + _NOT_A_TIME)
 _COMPACT = re.compile(r"(?<!\w)((?:19|20)\d{2})(\d{2})(\d{2})(?!\w)")
 _MONTH = (
     r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?"
     r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 )
-_DAY_MONTH_YEAR = re.compile(rf"(?i)(?<!\w)(\d{{1,2}})(?:st|nd|rd|th)?[ -]{_MONTH}[ -],? ?(\d{{4}}|\d{{2}})(?!\w)")
+# "12 March 2009", "12-Mar-09", "12th of March 2009", "12 March, 2009", "12Mar2009" (run together: a 4-digit year).
+_DAY_MONTH_YEAR = re.compile(
+    rf"(?i)(?<!\w)(\d{{1,2}})(?:st|nd|rd|th)?(?:[ -]|[ -]?of |(?=[a-z]{{3}}[a-z.]*\d{{4}}(?!\w))){_MONTH}"
+    r"(?:[ -],? ?|, ?|(?=\d{4}(?!\w)))(\d{4}|\d{2})(?!\w)"
+)
 _MONTH_DAY_YEAR = re.compile(rf"(?i)(?<!\w){_MONTH} (\d{{1,2}})(?:st|nd|rd|th)?,? (\d{{4}})(?!\w)")
 
 
@@ -173,11 +190,13 @@ def _prepared(text: str) -> str:
 
 
 def _normalised(cell: str) -> str:
-    return _LABEL.sub(" ", _SEPARATORS.sub(" ", cell))
+    return _GLUED_LABEL.sub(" ", _LABEL.sub(" ", _SEPARATORS.sub(" ", cell)))
 
 
 def _nhs(cell: str) -> bool:
-    return any(nhs_number_valid(m.group().replace(" ", "")) for m in _NHS.finditer(cell))
+    if any(nhs_number_valid(m.group().replace(" ", "")) for m in _NHS.finditer(cell)):
+        return True
+    return any(nhs_number_valid("".join(g for g in m.groups() if g)) for m in _NHS_GROUPED.finditer(cell))
 
 
 def _upn(cell: str) -> bool:
@@ -221,6 +240,8 @@ def _date(cell: str) -> bool:
         if any(_real_date(int(m.group(4)), int(m.group(3))) for m in _YMD.finditer(cell)):
             return True
     if any(_real_date(int(m.group(1)), int(m.group(2))) for m in _DMY_SPACED.finditer(cell)):
+        return True
+    if any(_real_date(int(m.group(3)), int(m.group(2))) for m in _YMD_SPACED.finditer(cell)):
         return True
     if any(_real_date(int(m.group(3)), int(m.group(2))) for m in _COMPACT.finditer(cell)):
         return True
@@ -276,8 +297,12 @@ PLACE_WORDS = frozenset(
 )
 NAME_RULE = "person name (a title, or a forename and surname, in free text)"
 # A capitalised word, or one in capitals ("MR JOHN SMITH": compared as "Mr John Smith").
-_CAPITALISED = re.compile(r"[A-Z][a-z]+(?:['\u2019-][A-Z]?[a-z]+)*|[A-Z]{2,}(?:['\u2019-][A-Z]+)*(?![a-z])")
+# An initial ("John A. Smith", "Mr J. Smith") is a capital standing alone.
+_CAPITALISED = re.compile(
+    r"[A-Z][a-z]+(?:['\u2019-][A-Z]?[a-z]+)*|[A-Z]{2,}(?:['\u2019-][A-Z]+)*(?![a-z])|(?<![A-Za-z])[A-Z](?![\w'\u2019-])"
+)
 _WORD_GAP = re.compile(r"\.?[ \t]+")  # between words of one run ("Mr. Smith", "Jo  Bloggs"; NBSP is a space by now)
+_COMMA_GAP = re.compile(r",[ \t]*")  # "Smith, John": a surname, a comma, a forename
 
 
 def _person_name(cell: str) -> bool:
@@ -285,27 +310,38 @@ def _person_name(cell: str) -> bool:
     holding no street or place word. police.uk's "On or near Berry Meade" names a place by its place word, so
     "near" alone excuses nothing: "stood near Jo Bloggs" is a person."""
     run: list[str] = []  # adjacent capitalised words
+    before: list[str] = []  # the run before this one, when a comma alone parts them
     end = -1
     for m in _CAPITALISED.finditer(cell):
         word = m.group()
-        word = word.capitalize() if word.isupper() else word
+        word = word.capitalize() if len(word) > 1 and word.isupper() else word
         if run and _WORD_GAP.fullmatch(cell, end, m.start()):
             run.append(word)
         else:
-            if run and _names_someone(run):
+            if run and (_names_someone(run) or _surname_first(before, run)):
                 return True
+            before = run if run and _COMMA_GAP.fullmatch(cell, end, m.start()) else []
             run = [word]
         end = m.end()
-    return bool(run) and _names_someone(run)
+    return bool(run) and (_names_someone(run) or _surname_first(before, run))
 
 
 def _names_someone(run: list[str]) -> bool:
     if len(run) < 2 or not PLACE_WORDS.isdisjoint(run):
         return False
+    # An initial between a forename and a surname is passed over ("John A Smith"); after a title it is a name.
+    names = [word for i, word in enumerate(run) if len(word) > 1 or (i and run[i - 1] in TITLES)]
     return any(
         first in TITLES or (first in FORENAMES and second in SURNAMES)
-        for first, second in zip(run, run[1:], strict=False)
+        for first, second in zip(names, names[1:], strict=False)
     )
+
+
+def _surname_first(before: list[str], run: list[str]) -> bool:
+    """A known surname, a comma, a known forename ("Smith, John"), neither run holding a place word."""
+    if not before or not PLACE_WORDS.isdisjoint(before) or not PLACE_WORDS.isdisjoint(run):
+        return False
+    return before[-1] in SURNAMES and run[0] in FORENAMES
 
 
 @dataclass
@@ -431,6 +467,10 @@ def screen_file_name(name: str) -> list[Finding]:
     rules = [rule for rule in content_rules(words, dates=False, names=True) if rule != CONTENT_RULES[2][0]]
     # As in a header cell: an NHS number, UPN or PNC ID glued to a word ("ref4010232137"); dates stay allowed.
     rules += [rule for rule in _glued_identifiers(Path(name).stem, file_name=True) if rule not in rules]
+    # An NHS number grouped 5-5 or 2-4-4 counts standing alone: in a name, each part between underscores stands
+    # alone ("cases_2024-04_16197 30693"), or the date before it would make it part of a longer run of numbers.
+    if CONTENT_RULES[0][0] not in rules and any(_nhs(_normalised(part)) for part in Path(name).stem.split("_")):
+        rules.append(CONTENT_RULES[0][0])
     # Dots are separators above ("jo.bloggs" would read "jo bloggs"): the email rule reads the name as it is.
     if EMAIL_RULE not in rules and "@" in name and _EMAIL.search(name):
         rules.append(EMAIL_RULE)
