@@ -372,6 +372,27 @@ def test_a_file_quarantined_for_a_column_no_agreement_vetted_is_purged_after_the
     assert [d.target for d in done] == [str(quarantined)] and not quarantined.exists()
 
 
+def test_an_expired_file_whose_name_holds_an_identifier_is_deleted_under_a_withheld_name(
+    warehouse_url, data_dir, dbt_manifest, caplog
+):
+    """A file that never matched its landing pattern was never screened; retention must not write its name into
+    audit or the log when it deletes it."""
+    import random
+
+    from synthetic_ids import nhs_number
+
+    n = nhs_number(random.Random(31))
+    stray = data_dir / "landing" / get_dataset("youth_justice__cases").landing_subdir / f"notes_{n}.txt"
+    stray.parent.mkdir(parents=True)
+    stray.write_text("x\n")
+    set_mtime(stray, date(2000, 1, 1))
+    with caplog.at_level("INFO"):
+        done = retention.enforce_retention(warehouse_url, manifest=dbt_manifest)
+    assert not stray.exists() and [d.target for d in done if "name-withheld-" in d.target]
+    recorded = " ".join(t for (t,) in query(warehouse_url, "select target from audit.retention_deletion"))
+    assert "name-withheld-" in recorded and n not in recorded and n not in caplog.text
+
+
 def test_leftovers_in_work_are_swept_by_retention_and_at_the_start_of_each_ingest_run(
     warehouse_url, data_dir, dbt_manifest
 ):

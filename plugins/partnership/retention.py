@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import functools
 import getpass
+import hashlib
 import json
 import logging
 from collections.abc import Callable
@@ -50,7 +51,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from partnership import loader, settings, warehouse
+from partnership import loader, screening, settings, warehouse
 from partnership.registry import Dataset, load_registry
 
 log = logging.getLogger(__name__)
@@ -228,8 +229,9 @@ class _Deleter:
         if str(path) in self.seen:
             return
         self.seen.add(str(path))
+        shown = _shown(path)
         try:
-            d = Deletion(dataset, str(path), batch_of(), None, rule)
+            d = Deletion(dataset, shown, batch_of(), None, rule)
             if not self.dry_run:
                 with self.conn.transaction():  # committed before the file goes: no deletion without its record
                     _record(self.conn, d, self.deleted_by)
@@ -240,7 +242,15 @@ class _Deleter:
                     then()
             self.deletions.append(d)
         except Exception as exc:
-            self.failed(dataset, str(path), exc)
+            self.failed(dataset, shown, exc)
+
+
+def _shown(path: Path) -> str:
+    """The path as audit and logs show it: a name holding an identifier (a file that never matched its dataset's
+    landing pattern, so the gate never screened it) is withheld, as the gate withholds it."""
+    if screening.screen_file_name(path.name):
+        return str(path.with_name(f"name-withheld-{hashlib.sha256(path.name.encode()).hexdigest()[:12]}"))
+    return str(path)
 
 
 def _batch_of_work_copy(conn: psycopg.Connection, ds: Dataset, path: Path) -> int | None:
