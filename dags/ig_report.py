@@ -1,4 +1,4 @@
-"""Airflow DAG: the IG data-quality report (static HTML), rebuilt after any raw table is loaded."""
+"""Airflow DAG: the IG data-quality report (static HTML), rebuilt after each settled delivery or quarantine."""
 
 from partnership.governance import build_ig_report_dag
 

@@ -1,4 +1,4 @@
-"""Airflow DAG: dbt models (staging, intermediate, marts) run by cosmos after any raw table is loaded."""
+"""Airflow DAG: dbt models (staging, intermediate, marts) run by cosmos once a delivery's loads are done."""
 
 from partnership.transform import build_transform_dag
 

@@ -1,4 +1,4 @@
-"""The governance DAGs: retention and the IG data-quality report.
+"""The governance DAGs: retention, the IG data-quality report, and deliveries (late extracts, the daily digest).
 
 governance_retention enforces every dataset's retention period once a day (see :mod:`partnership.retention`).
 
@@ -11,10 +11,11 @@ A deletion that failed (one file; the rest were done) fails all_deletions_done, 
 
 from __future__ import annotations
 
-import pendulum
-from airflow.sdk import AssetAny, dag, task
+from datetime import date, timedelta
 
-from partnership.ingest import DEFAULT_ARGS, raw_assets
+from airflow.sdk import AssetAny, CronTriggerTimetable, dag, task
+
+from partnership.dag_defaults import AUDIT_ASSET, DEFAULT_ARGS, SETTLED_ASSET, START_DATE, raw_assets
 
 # Retention connects as WAREHOUSE_URL (the loader's LOGIN role in docker-compose); the IG report through this
 # Airflow connection (the IG reviewer's), which reads audit and counts raw values without reading them.
@@ -26,7 +27,7 @@ def build_retention_dag():
         dag_id="governance_retention",
         description="Deletes person-level rows and files past each dataset's retention period, with audit.",
         schedule="@daily",
-        start_date=pendulum.datetime(2024, 1, 1, tz="Europe/London"),
+        start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
         default_args=DEFAULT_ARGS,
@@ -68,13 +69,14 @@ def build_retention_dag():
 
 
 def build_ig_report_dag():
-    """The IG data-quality report, rebuilt whenever a raw table changes (a load, or a retention deletion)."""
+    """The IG data-quality report, rebuilt when a delivery's loads are done (or rows were deleted by retention),
+    and at once when a file is quarantined."""
 
     @dag(
         dag_id="ig_report",
         description="Writes the information-governance data-quality report (static HTML) after each load.",
-        schedule=AssetAny(*raw_assets()),
-        start_date=pendulum.datetime(2024, 1, 1, tz="Europe/London"),
+        schedule=AssetAny(SETTLED_ASSET, AUDIT_ASSET),
+        start_date=START_DATE,
         catchup=False,
         max_active_runs=1,  # one writer of the report at a time
         default_args=DEFAULT_ARGS,
@@ -92,3 +94,55 @@ def build_ig_report_dag():
         build_report()
 
     return ig_report()
+
+
+def build_deliveries_dag():
+    """Late and missing extracts, against each dataset's delivery calendar, and the daily digest."""
+
+    @dag(
+        dag_id="deliveries",
+        description="Records and alerts late or missing extracts (once per missed delivery); sends the daily digest.",
+        schedule=CronTriggerTimetable("0 7 * * *", timezone="Europe/London"),
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=["governance", "alerts"],
+        doc_md="Delivery calendars come from the source registry (`delivery`); each missed delivery is recorded "
+        "once in `audit.late_delivery` and e-mailed to the dataset's `alert_recipients`. README: Operating it.",
+    )
+    def deliveries():
+        @task
+        def alert_late_deliveries(**context) -> list[str]:
+            from partnership import alerts, timeliness, warehouse
+            from partnership.registry import get_dataset
+
+            today = _run_day(context)
+            with warehouse.connect() as conn:
+                newly_late = timeliness.record_late(conn, today)
+            by_dataset: dict[str, list] = {}
+            for late in newly_late:
+                by_dataset.setdefault(late.dataset, []).append(late)
+            for name, missing in sorted(by_dataset.items()):
+                alerts.send(alerts.late_alert(get_dataset(name), missing), context)
+            return [f"{late.dataset} {late.period}" for late in newly_late]
+
+        @task
+        def send_daily_digest(**context) -> str:
+            from partnership import alerts, warehouse
+
+            until = context["data_interval_end"] or context["logical_date"]
+            with warehouse.connect() as conn:
+                digest = alerts.digest_alert(conn, until - timedelta(days=1), until)
+            alerts.send(digest, context)
+            return digest.subject
+
+        alert_late_deliveries() >> send_daily_digest()
+
+    return deliveries()
+
+
+def _run_day(context) -> date:
+    """The day a run stands for, in London (a manual run: the day it was triggered for)."""
+    when = context["data_interval_end"] or context["logical_date"]
+    return when.in_timezone("Europe/London").date()

@@ -1,44 +1,47 @@
 """Ingest DAGs, one per registry dataset, built by one factory (not copied per dataset).
 
-find_new_files -> ingest_file (a task group mapped over the files): validate -> load -> mark_done
+find_new_files -> ingest_file (a task group mapped over the files): validate -> load -> mark_done,
+                                                                   announce_quarantine (only when one failed)
 
-find_new_files first sweeps the dataset's work/ folder of copies an interrupted run left, then lists the landed
-files that are complete (the registry's upload_complete rule).
+A dataset's ingest runs when the watch_landing DAG announces files in its landing folder (within minutes of a
+file arriving), and once a day in any case. find_new_files first checks the configuration (the warehouse answers,
+the dataset's pseudonymisation keys are set: a missing one fails the run once, saying what to set), sweeps the
+dataset's work/ folder of copies an interrupted run left, then lists the landed files that are complete (the
+registry's upload_complete rule).
 
 A file that fails validation is quarantined and its task fails without retries, so the Airflow run shows
-which file it was and why; the other files of the run and other datasets' DAGs go on.
-Each successful load emits the dataset's raw-table Asset, which schedules the transform DAG.
+which file it was and why, and its people are e-mailed (alerts.py); the other files of the run and other datasets'
+DAGs go on. Each successful load emits the dataset's raw-table Asset (settle_deliveries waits for the delivery to
+finish, then starts one transform); a quarantine emits the audit Asset, which rebuilds the IG report.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from contextlib import contextmanager
+from pathlib import Path
 
-import pendulum
-from airflow.sdk import Asset, dag, task, task_group
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task, task_group
+from airflow.sdk.exceptions import AirflowFailException
 
+from partnership.dag_defaults import AUDIT_ASSET, DEFAULT_ARGS, START_DATE, landing_asset, raw_asset
 from partnership.registry import Dataset, load_registry
 
 log = logging.getLogger(__name__)
-OWNER = "partnership-data-engineering"
-# The retry delay can be shortened for command-line runs (dag.test() waits it out in the foreground).
-DEFAULT_ARGS = {
-    "owner": OWNER,
-    "retries": 2,
-    "retry_delay": pendulum.duration(seconds=int(os.environ.get("PARTNERSHIP_RETRY_DELAY_SECONDS", "300"))),
-}
-# Agencies send files on their own cadence; the DAGs look for new ones often (daily files: hourly).
-SCHEDULES = {"daily": "@hourly"}
+# Mapped tasks are shown by the landed file's name (find_new_files withholds a name that holds an identifier).
+BY_FILE_NAME = "{{ landed_file }}"
 
 
-def raw_asset(ds: Dataset) -> Asset:
-    return Asset(name=ds.raw_table, uri=f"partnership://warehouse/raw/{ds.name}", group="raw")
+class QuarantineFailure(AirflowFailException):
+    """A file was quarantined: its task fails at once (retrying cannot make a bad file good). The
+    :class:`~partnership.loader.QuarantinedFile` it wraps tells the failure alert what to say."""
 
 
-def raw_assets() -> list[Asset]:
-    return [raw_asset(ds) for ds in load_registry()]
+def _show_as(file_name: str) -> None:
+    """What BY_FILE_NAME renders: set in the task's own context (the **context argument is a copy)."""
+    from airflow.sdk import get_current_context
+
+    get_current_context()["landed_file"] = file_name
 
 
 def _loaded_by(context) -> str:
@@ -48,22 +51,23 @@ def _loaded_by(context) -> str:
 @contextmanager
 def _quarantine_fails_the_task():
     """A quarantined file fails its task at once: retrying cannot make a bad file good."""
-    from airflow.sdk.exceptions import AirflowFailException
-
     from partnership.loader import QuarantinedFile
 
     try:
         yield
     except QuarantinedFile as exc:
-        raise AirflowFailException(str(exc)) from exc
+        raise QuarantineFailure(str(exc)) from exc
 
 
 def build_ingest_dag(ds: Dataset):
     @dag(
         dag_id=f"ingest_{ds.name}",
         description=f"{ds.agency}: {ds.description}",
-        schedule=SCHEDULES.get(ds.cadence, "@daily"),
-        start_date=pendulum.datetime(2024, 1, 1, tz="Europe/London"),
+        # Within minutes of a file landing (watch_landing), and daily even if the watcher is off.
+        schedule=AssetOrTimeSchedule(
+            timetable=CronTriggerTimetable("0 6 * * *", timezone="Europe/London"), assets=landing_asset(ds)
+        ),
+        start_date=START_DATE,
         catchup=False,
         max_active_runs=1,  # two runs of one dataset must not race for the same landed files
         default_args=DEFAULT_ARGS,
@@ -74,7 +78,9 @@ def build_ingest_dag(ds: Dataset):
     def ingest():
         @task
         def find_new_files(**context) -> list[str]:
-            from partnership import loader, retention
+            from partnership import loader, preflight, retention
+
+            preflight.fail_on(preflight.ingest_problems(ds))
 
             try:  # no other run of this dataset is going (max_active_runs=1): whatever is in work/ is stale
                 retention.sweep_work(ds, deleted_by=_loaded_by(context))
@@ -86,37 +92,47 @@ def build_ingest_dag(ds: Dataset):
         # mark_done chain, never the other files of the run.
         @task_group
         def ingest_file(path: str):
-            @task
+            @task(map_index_template=BY_FILE_NAME)
             def validate(path: str, **context) -> dict:
                 from airflow.sdk.exceptions import AirflowSkipException
 
                 from partnership import loader
 
+                _show_as(Path(path).name)
                 with _quarantine_fails_the_task():
                     outcome = loader.validate(ds, path, loaded_by=_loaded_by(context))
                 if outcome["status"] == "skipped_duplicate":
                     raise AirflowSkipException(f"{outcome['file']} already loaded as batch {outcome['duplicate_of']}")
                 return outcome
 
-            @task(outlets=[raw_asset(ds)])
+            @task(outlets=[raw_asset(ds)], map_index_template=BY_FILE_NAME)
             def load(accepted: dict, **context) -> dict:
                 from airflow.sdk.exceptions import AirflowSkipException
 
                 from partnership import loader
 
+                _show_as(Path(accepted.get("source_path") or accepted["path"]).name)
                 with _quarantine_fails_the_task():
                     loaded = loader.load(ds, accepted, loaded_by=_loaded_by(context))
                 if loaded["status"] == "skipped_duplicate":  # another run loaded it first: no new data
                     raise AirflowSkipException(f"{loaded['file']} already loaded as batch {loaded['duplicate_of']}")
                 return loaded
 
-            @task
+            @task(map_index_template=BY_FILE_NAME)
             def mark_done(loaded: dict) -> str:
                 from partnership import loader
 
+                _show_as(Path(loaded.get("source_path") or loaded["path"]).name)
                 return loader.mark_done(ds, loaded)
 
-            mark_done(load(validate(path)))
+            @task(trigger_rule="one_failed", outlets=[AUDIT_ASSET], retries=0)
+            def announce_quarantine() -> None:
+                """validate or load failed (usually a quarantine): audit changed, so the IG report is rebuilt."""
+
+            accepted = validate(path)
+            loaded = load(accepted)
+            mark_done(loaded)
+            [accepted, loaded] >> announce_quarantine()
 
         ingest_file.expand(path=find_new_files())
 

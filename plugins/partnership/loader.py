@@ -35,7 +35,14 @@ log = logging.getLogger(__name__)
 
 
 class QuarantinedFile(Exception):
-    """The file failed validation and was moved to quarantine; the message says why."""
+    """The file failed validation and was moved to quarantine; the message says why.
+
+    Its fields are what an alert may say: the batch, the file's recorded (possibly withheld) name and the reason
+    as recorded in audit, which names checks, columns and row numbers, never a value from the file."""
+
+    def __init__(self, message: str, *, dataset: str = "", batch_id: int | None = None, file: str = "", reason=""):
+        super().__init__(message)
+        self.dataset, self.batch_id, self.file, self.reason = dataset, batch_id, file, reason
 
 
 def sha256_of(path: Path) -> str:
@@ -88,6 +95,20 @@ def find_new_files(ds: Dataset) -> list[str]:
                 ds.upload_complete.quiet_seconds,
             )
     return found
+
+
+def awaiting_files(ds: Dataset) -> int:
+    """How many landed files the dataset's next ingest run would take (complete, or named with an identifier, which
+    it quarantines). Reads only file names and times: the landing watcher calls it every few minutes."""
+    count = 0
+    for p in (settings.landing_dir() / ds.landing_subdir).glob(ds.landing_pattern):
+        if p.name.endswith(".done"):
+            continue
+        try:  # an ingest run may file it away meanwhile
+            count += p.is_file() and (upload_complete(ds, p) or bool(screening.screen_file_name(p.name)))
+        except FileNotFoundError:
+            pass
+    return count
 
 
 def _quarantine_named(ds: Dataset, path: Path, loaded_by: str = "find_new_files") -> None:
@@ -496,7 +517,13 @@ def _quarantine(
         + "\n",
     )
     # "from None": the exception that led here may quote the file's values; it must not reach the task log.
-    raise QuarantinedFile(f"batch {batch_id} quarantined to {target}: {reason}") from None
+    raise QuarantinedFile(
+        f"batch {batch_id} quarantined to {target}: {reason}",
+        dataset=ds.name,
+        batch_id=batch_id,
+        file=name,
+        reason=reason,
+    ) from None
 
 
 def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:

@@ -1,4 +1,8 @@
-"""The transform DAG: dbt through astronomer-cosmos, scheduled on the raw-table Assets, then disclosure control.
+"""The transform DAG: dbt through astronomer-cosmos, then disclosure control, once per settled delivery.
+
+preflight -> dbt (one task per model, seed or snapshot) -> protect_publish, check_row_security
+
+It runs when settle_deliveries says a delivery's loads are done (scheduling.py), not on each load.
 
 The dbt graph is read from ``dbt/target/manifest.json`` (``LoadMode.DBT_MANIFEST``), so parsing this DAG
 runs no dbt command; ``partnership dbt-parse`` (or ``dbt parse``) writes the manifest. dbt reaches the
@@ -7,14 +11,13 @@ warehouse through the Airflow connection ``warehouse``, looked up when a task ru
 
 from __future__ import annotations
 
-import pendulum
-from airflow.sdk import AssetAny, dag, task
+from airflow.sdk import dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, LoadMode, ProfileConfig, ProjectConfig, RenderConfig, TestBehavior
 from cosmos.constants import InvocationMode, TestIndirectSelection
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from partnership import settings
-from partnership.ingest import DEFAULT_ARGS, raw_assets
+from partnership.dag_defaults import DEFAULT_ARGS, SETTLED_ASSET, START_DATE
 
 WAREHOUSE_CONN_ID = "warehouse"  # the transformer's LOGIN role in docker-compose: dbt, publish, the checks
 
@@ -29,15 +32,22 @@ def manifest_path():
 def build_transform_dag():
     @dag(
         dag_id="transform_warehouse",
-        description="Builds staging, intermediate and mart models with dbt whenever a raw table changes.",
-        schedule=AssetAny(*raw_assets()),
-        start_date=pendulum.datetime(2024, 1, 1, tz="Europe/London"),
+        description="Builds staging, intermediate and mart models with dbt once a delivery's loads are done.",
+        schedule=SETTLED_ASSET,
+        start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
         default_args=DEFAULT_ARGS,
         tags=["transform", "dbt"],
     )
     def transform_warehouse():
+        @task(retries=0)
+        def preflight() -> None:
+            """The warehouse connection is usable by dbt before 75 dbt tasks find out one by one."""
+            from partnership import preflight
+
+            preflight.fail_on(preflight.connection_problems(WAREHOUSE_CONN_ID, needs_password=True))
+
         dbt_models = DbtTaskGroup(
             group_id="dbt",
             project_config=ProjectConfig(
@@ -92,6 +102,6 @@ def build_transform_dag():
                     f"no row security or security_invoker on {', '.join(unprotected)}: see README, Security"
                 )
 
-        dbt_models >> [protect_publish(), check_row_security()]
+        preflight() >> dbt_models >> [protect_publish(), check_row_security()]
 
     return transform_warehouse()

@@ -1,0 +1,69 @@
+"""Configuration checks run first in each DAG, so a missing setting fails one task once, saying what to set,
+instead of failing every load or dbt task and waiting out their retries.
+
+Each check returns the problems found (empty when all is well); the DAG tasks turn them into a failure that is
+not retried (:func:`fail_on`). Messages name variables and connections, never their values.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+from partnership import pseudonymise, warehouse
+from partnership.registry import Dataset
+
+
+def _reachable(conninfo: str, what: str) -> list[str]:
+    try:
+        with psycopg.connect(conninfo, connect_timeout=10) as conn:
+            conn.execute("select 1")
+    except psycopg.Error as exc:
+        return [f"{what}: cannot connect ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"]
+    return []
+
+
+def ingest_problems(ds: Dataset) -> list[str]:
+    """The loader's warehouse (WAREHOUSE_URL) answers, and every pseudonymisation key the dataset needs is set."""
+    problems = []
+    try:
+        problems += _reachable(warehouse.conninfo(), "WAREHOUSE_URL")
+    except warehouse.WarehouseNotConfigured as exc:
+        problems.append(str(exc))
+    for id_type in sorted({c.pseudonymise for c in ds.columns if c.pseudonymise}):
+        try:
+            pseudonymise.get_key(id_type)
+        except pseudonymise.KeyUnavailable as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def connection_problems(conn_id: str, *, needs_password: bool) -> list[str]:
+    """The Airflow connection exists, has what its users need, and answers."""
+    from airflow.sdk import BaseHook
+
+    env = f"AIRFLOW_CONN_{conn_id.upper()}"
+    try:
+        c = BaseHook.get_connection(conn_id)
+    except Exception as exc:  # noqa: BLE001 - Airflow raises its own not-found error
+        return [f"Airflow connection {conn_id!r} is not defined ({type(exc).__name__}): set {env} (README: Airflow)"]
+    problems = [
+        f"Airflow connection {conn_id!r} has no {field}: set it in {env} (README: Airflow)"
+        for field, value in (("host", c.host), ("login", c.login), ("schema (the database)", c.schema))
+        if not value
+    ]
+    if needs_password and not c.password:
+        problems.append(
+            f"Airflow connection {conn_id!r} has no password: dbt's PostgreSQL profile (cosmos) requires one. Set "
+            f"the role's password in {env}; under trust authentication any placeholder will do (README: Airflow)"
+        )
+    if not problems:
+        problems += _reachable(warehouse.from_airflow_connection(conn_id), f"Airflow connection {conn_id!r}")
+    return problems
+
+
+def fail_on(problems: list[str]) -> None:
+    """Fail the task at once, without retries: a retry cannot fix configuration."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    if problems:
+        raise AirflowFailException("configuration: " + "; ".join(problems))

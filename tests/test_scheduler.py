@@ -1,0 +1,184 @@
+"""The DAGs under a real Airflow scheduler, as a team running it unattended would: components started here
+(LocalExecutor, metadata on PostgreSQL), DAGs unpaused, a delivery landed, and nobody triggering anything.
+
+What must happen on its own: the watcher notices the files, every good file loads and the faulty one is quarantined,
+one transform runs for the whole delivery and succeeds, the IG report shows the quarantine, the right people are
+e-mailed (a real SMTP server), and a file landed later is loaded within the watcher's interval.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import uuid
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+from airflow_cluster import AirflowCluster, SmtpSink
+from conftest import with_database
+
+from partnership import defects, generator, runner, settings, warehouse
+from partnership.registry import get_dataset, load_registry
+
+pytestmark = [pytest.mark.integration, pytest.mark.scheduler]
+
+WATCH_SECONDS = 20
+# Scheduling slack on top of the watcher's interval: a scheduler loop, a queued run, a free executor slot.
+SCHEDULING_SLACK_SECONDS = 40
+FAULTY = ("probation__caseload", "direct_identifier")  # a column of NHS numbers nobody agreed to share
+LATE_FILE_DATASET = "police__recorded_crime"
+
+
+def _fresh_database(server_url: str, prefix: str) -> str:
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    return with_database(server_url, name)
+
+
+def _drop_database(server_url: str, url: str) -> None:
+    name = url.rsplit("/", 1)[1].split("?")[0]
+    with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+def _land(source, landing, staging) -> None:
+    """Land one generated file as an agency would: the file, then its upload-complete marker."""
+    target = landing / source.relative_to(staging)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    settings.upload_marker(target).touch()
+
+
+def _batches(url: str) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "select batch_id, dataset, file_name, status, finished_at from audit.load_batch order by batch_id"
+        ).fetchall()
+
+
+@pytest.fixture
+def cluster_env(server_url, tmp_path, monkeypatch, dbt_manifest):
+    url = _fresh_database(server_url, "pw_sched_wh")
+    metadata = _fresh_database(server_url, "pw_sched_meta")
+    monkeypatch.setenv("PARTNERSHIP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("WAREHOUSE_URL", url)
+    warehouse.init_warehouse(url)
+    yield url, metadata
+    _drop_database(server_url, url)
+    _drop_database(server_url, metadata)
+
+
+def test_a_delivery_runs_unattended(cluster_env, tmp_path):
+    url, metadata = cluster_env
+    staging, landing = tmp_path / "generated", settings.landing_dir()
+    files = generator.generate(staging, months=3, scale=0.1)
+    # The delivery: the first two months of every dataset, one of them faulty. The third month of one dataset
+    # lands later, between the watcher's polls.
+    late_file = files[LATE_FILE_DATASET][2]
+    delivery = [p for name, paths in files.items() for p in paths[:2]]
+    faulty = files[FAULTY[0]][1]
+    defects.inject(get_dataset(FAULTY[0]), faulty, FAULTY[1])
+    with open(faulty, newline="") as f:
+        planted_ids = [row[-1] for row in list(csv.reader(f))[1:]]
+    assert len(delivery) >= 10
+
+    with SmtpSink() as smtp:
+        env = {
+            **runner.airflow_environment(url),
+            "AIRFLOW_CONN_SMTP_DEFAULT": smtp.connection(),
+            "AIRFLOW_VAR_ALERT_RECIPIENTS_DATA_ENGINEERING": "data-engineering@partnership.invalid",
+            "AIRFLOW_VAR_ALERT_RECIPIENTS_IG": "ig@partnership.invalid",
+            "AIRFLOW_VAR_ALERT_RECIPIENTS_PROBATION": "probation-data-owner@partnership.invalid",
+            "PARTNERSHIP_WATCH_SECONDS": str(WATCH_SECONDS),
+            "PARTNERSHIP_SETTLE_QUIET_SECONDS": "15",
+            "PARTNERSHIP_SETTLE_POKE_SECONDS": "5",
+            "PARTNERSHIP_RETRY_DELAY_SECONDS": "5",
+        }
+        cluster = AirflowCluster(tmp_path / "airflow", metadata, env)
+        (tmp_path / "airflow").mkdir()
+        cluster.start()
+        try:
+            dag_ids = {f"ingest_{ds.name}" for ds in load_registry()} | {"transform_warehouse", "settle_deliveries"}
+            cluster.wait_for(
+                "the dag-processor to read every DAG",
+                lambda: dag_ids <= {r[0] for r in cluster.query("select dag_id from dag")},
+                timeout=120,
+            )
+            for path in delivery:
+                _land(path, landing, staging)
+            cluster.airflow("dags", "unpause", "--treat-dag-id-as-regex", "-y", ".*")
+
+            # Every good file loads and the faulty one is quarantined, with nobody triggering a DAG.
+            def delivery_done():
+                batches = _batches(url)
+                loaded = [b for b in batches if b[3] == "loaded"]
+                quarantined = [b for b in batches if b[3] == "quarantined"]
+                return (loaded, quarantined) if len(loaded) + len(quarantined) == len(delivery) else None
+
+            loaded, quarantined = cluster.wait_for("the delivery to load", delivery_done, timeout=300)
+            assert [(b[1], b[2]) for b in quarantined] == [(FAULTY[0], faulty.name)]
+
+            # One transform for the whole delivery, once its loads are done.
+            cluster.wait_for("the transform to be started", lambda: cluster.dag_runs("transform_warehouse"), 120)
+            settled_at = datetime.now(UTC)
+            # A file landed now, between the watcher's polls, is loaded within its interval.
+            _land(late_file, landing, staging)
+            landed_at = datetime.now(UTC)
+
+            def late_file_loaded():
+                return [b for b in _batches(url) if b[2] == late_file.name and b[3] == "loaded"]
+
+            [late_batch] = cluster.wait_for("the late file to load", late_file_loaded, timeout=180)
+            late_runs = [r for r in cluster.dag_runs(f"ingest_{LATE_FILE_DATASET}") if r[3] >= landed_at]
+            assert late_runs, "no ingest run was queued after the file landed"
+            noticed = (late_runs[0][3] - landed_at).total_seconds()
+            assert noticed <= WATCH_SECONDS + SCHEDULING_SLACK_SECONDS, f"noticed {noticed:.0f}s after landing"
+
+            def first_transform_finished():
+                runs = [r for r in cluster.dag_runs("transform_warehouse") if r[3] < settled_at]
+                return runs if runs and runs[0][1] in ("success", "failed") else None
+
+            first = cluster.wait_for("the transform to finish", first_transform_finished, timeout=420, every=10)
+            assert len(first) == 1, f"{len(first)} transform runs for one delivery of {len(delivery)} files"
+            assert first[0][1] == "success", cluster.query(
+                "select task_id, state from task_instance where dag_id = 'transform_warehouse' and state != 'success'"
+            )
+
+            # The IG report was rebuilt after the quarantine and shows it.
+            report = settings.data_dir() / "reports" / "ig" / "index.html"
+            cluster.wait_for(
+                "the IG report to show the quarantine",
+                lambda: (
+                    report.exists()
+                    and f"{quarantined[0][0]}" in report.read_text()
+                    and faulty.name in report.read_text()
+                ),
+                timeout=120,
+            )
+            # Mapped tasks are named by their file in the UI.
+            shown = {
+                r[0]
+                for r in cluster.query(
+                    "select rendered_map_index from task_instance where task_id = 'ingest_file.validate'"
+                )
+            }
+            assert {p.name for p in delivery} <= shown
+
+            # The quarantine alert reached the dataset's people, saying what to do and nothing of the file.
+            alert = cluster.wait_for(
+                "the quarantine alert",
+                lambda: [m for m in smtp.messages if "Quarantined" in str(m["Subject"])],
+                timeout=60,
+            )
+            assert len(alert) == 1
+            body = smtp.text(alert[0])
+            assert f"{FAULTY[0]} batch {quarantined[0][0]}" in str(alert[0]["Subject"])
+            assert "probation-data-owner@partnership.invalid" in alert[0]["X-Envelope-To"]
+            assert "ig@partnership.invalid" in alert[0]["X-Envelope-To"]
+            assert faulty.name in body and f"partnership quarantine show {quarantined[0][0]}" in body
+            everything_sent = "\n".join(str(m["Subject"]) + smtp.text(m) for m in smtp.messages)
+            assert not [v for v in planted_ids if v in everything_sent]
+        finally:
+            cluster.stop()
