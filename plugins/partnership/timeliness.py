@@ -11,10 +11,11 @@ the database function ``audit.delivered_dates`` (security.py): one grouped query
 the months (or days) that hold records and when they were first loaded, so the IG reviewer, who may not read
 raw rows, can run it too.
 
-Status of a due period: ``on time`` (delivered by the end of its due date, in UK time), ``late`` (delivered
-after), ``due`` (not delivered yet, due today) or ``missing`` (not delivered, past due). :func:`record_late`
-writes each missing delivery into ``audit.late_delivery`` once and returns only the new ones, so an alert built
-from it fires once per missed delivery and not again the next day.
+Status of a due period, judged as on a given day (batches finished after it do not count yet): ``on time``
+(delivered by the end of its due date, in UK time), ``late`` (delivered after), ``due`` (not delivered yet,
+due today) or ``missing`` (not delivered, past due). :func:`record_late` writes each missing delivery into
+``audit.late_delivery`` once and returns only the new ones, so an alert built from it fires once per missed
+delivery and not again the next day.
 
 No Airflow import here: the CLI, the IG report and a DAG task all call it.
 """
@@ -214,7 +215,12 @@ def delivered_dates(conn, ds: Dataset, since: date) -> dict[str, datetime]:
 
 
 def _status(ds: Dataset, period: Period, delivered: dict[str, datetime], today: date) -> DeliveryStatus:
-    times = [at for record_date, at in delivered.items() if at is not None and period.holds(record_date)]
+    # Judged as on ``today``: a batch that finished later (judging an earlier day) had not come yet.
+    times = [
+        at
+        for record_date, at in delivered.items()
+        if at is not None and at.astimezone(UK).date() <= today and period.holds(record_date)
+    ]
     delivered_at = min(times, default=None)
     if delivered_at is not None:
         status = "on time" if delivered_at.astimezone(UK).date() <= period.due else "late"
