@@ -345,8 +345,11 @@ def _delivery_calendar(datasets, deliveries: dict[str, list[DeliveryStatus]], la
             noticed = "".join(
                 f'<li data-metric="late-delivery" data-dataset="{e(ds.name)}" data-period="{e(r.period)}">'
                 f"{e(r.period)} (due {e(r.due_date)}), noticed {e(_fmt_time(r.noticed_at))} by {e(r.noticed_by)}</li>"
-                for r in recorded.get(ds.name, [])
+                for r in recorded.get(ds.name, [])[:DELIVERY_LOOKBACK]
             )
+            if len(recorded.get(ds.name, [])) > DELIVERY_LOOKBACK:
+                more = len(recorded[ds.name]) - DELIVERY_LOOKBACK
+                noticed += f"<li>and {more} earlier (audit.late_delivery)</li>"
             rows.append(
                 f'<tr data-dataset="{e(ds.name)}"><td>{e(ds.dataset)}</td><td>{e(every)}</td>'
                 f"<td>by working day {e(delivery.due_working_days)} after the period ends</td>"
