@@ -288,3 +288,19 @@ def test_the_ig_report_shows_timeliness_and_the_delivery_calendar(warehouse_url,
     assert len(re.findall(rf'data-metric="delivery" data-dataset="{CRIMES}"', page)) == report.DELIVERY_LOOKBACK
     assert "2024-11 (due 2024-12-13), noticed" in cell("late-delivery", CRIMES, period="2024-11")
     assert '<section data-agency="police">' in page
+
+
+@pytest.mark.integration
+def test_the_deliveries_command_prints_the_table_and_records_missing_ones_once(warehouse_url, capsys):
+    from partnership import cli
+
+    delivered(warehouse_url, CRIMES, ["2024-10-01"], datetime(2024, 11, 20, 9, tzinfo=UTC))
+    assert cli.main(["deliveries", "--date", "2024-12-20", "--lookback", "2"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(rf"{CRIMES} +2024-10 +2024-11-14 +2024-11-20 09:00 +late by 6 days", out)
+    assert re.search(rf"{CRIMES} +2024-11 +2024-12-13 +- +missing \(7 days overdue\)", out)
+    assert cli.main(["deliveries", "--date", "2024-12-20", "--record"]) == 0
+    out = capsys.readouterr().out
+    assert f"recorded late: {CRIMES} 2024-11 (due 2024-12-13)" in out
+    assert cli.main(["deliveries", "--date", "2024-12-21", "--record"]) == 0
+    assert "0 missing deliveries newly recorded" in capsys.readouterr().out

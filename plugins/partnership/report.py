@@ -235,8 +235,12 @@ def _timeliness_cell(ds: Dataset, deliveries: dict[str, list[DeliveryStatus]]) -
 
 
 def _register(
-    datasets, batches: list[Batch], held: dict[str, int | None], deliveries: dict[str, list[DeliveryStatus]]
+    datasets,
+    batches: list[Batch],
+    held: dict[str, int | None],
+    deliveries: dict[str, list[DeliveryStatus]] | None = None,
 ) -> str:
+    deliveries = deliveries or {}
     by_dataset: dict[str, list[Batch]] = defaultdict(list)
     for b in batches:
         by_dataset[b.dataset].append(b)
