@@ -320,6 +320,10 @@ def _quarantined(batches: list[Batch]) -> str:
     return f'<table id="quarantined">{head}{body}</table>'
 
 
+def _delivered_title(s: DeliveryStatus) -> str:
+    return f"delivered {e(_fmt_time(s.delivered_at))} UTC" if s.delivered_at else "not delivered"
+
+
 def _delivery_calendar(datasets, deliveries: dict[str, list[DeliveryStatus]], late: list[LateDelivery]) -> str:
     """Per agency: each dataset's calendar, its last due periods with their status, and the late deliveries
     recorded in audit.late_delivery."""
@@ -342,7 +346,7 @@ def _delivery_calendar(datasets, deliveries: dict[str, list[DeliveryStatus]], la
             periods = "".join(
                 f'<span class="delivery {_status_class(s.status)}" data-metric="delivery" data-dataset="{e(ds.name)}"'
                 f' data-period="{e(s.period.label)}" data-status="{e(s.status)}"'
-                f' title="due {e(s.period.due)}; delivered {e(_fmt_time(s.delivered_at)) or "no"}">'
+                f' title="due {e(s.period.due)}; {_delivered_title(s)}">'
                 f"{e(s.period.label)}: {e(s.describe())}</span> "
                 for s in deliveries.get(ds.name, [])
             )
