@@ -6,6 +6,7 @@ import pytest
 
 from partnership import settings, sync
 from partnership.registry import (
+    DELIVERY_PERIODS,
     PERSON_KEY_PATTERN,
     PUBLICATION_LEVELS,
     RegistryError,
@@ -219,3 +220,73 @@ def test_the_staging_model_of_a_dataset_without_a_key_counts_only_the_latest_fil
 
 def test_a_police_uk_street_crime_file_supersedes_only_its_own_forces_month():
     assert get_dataset("police_uk__street_crime").supersedes_by.within == ("reported_by",)
+
+
+# --- delivery calendar and alert recipients -------------------------------------------------------------------
+
+
+def test_delivery_calendars_default_from_cadence_and_a_few_are_set():
+    by_name = {ds.name: ds for ds in load_registry()}
+    crimes = by_name["police__recorded_crime"].delivery
+    assert (crimes.every, crimes.due_working_days) == ("month", 10)
+    attendance = by_name["education__attendance"].delivery
+    assert (attendance.every, attendance.due_working_days) == ("term", 20)
+    population = by_name["reference__lsoa_population"].delivery
+    assert (population.every, population.year, population.due_working_days) == ("year", "calendar", 140)
+    assert all(ds.delivery.every in DELIVERY_PERIODS for ds in by_name.values())
+
+
+def test_alert_recipients_default_to_the_agencys_data_owner_and_the_ig_contact():
+    for ds in load_registry():
+        assert ds.alert_recipients == (f"alert_recipients_{ds.agency}", "alert_recipients_ig")
+
+
+def test_delivery_and_alert_recipients_can_be_set(tmp_path):
+    entry = entry_with_publication(tmp_path, "{aggregates: none}")
+    entry.write_text(
+        entry.read_text()
+        + "delivery: {every: year, year: financial, due_working_days: 30}\n"
+        + "alert_recipients: [alert_recipients_police_owner, ig.contact]\n"
+    )
+    ds = _parse(entry)
+    assert (ds.delivery.every, ds.delivery.year, ds.delivery.due_working_days) == ("year", "financial", 30)
+    assert ds.alert_recipients == ("alert_recipients_police_owner", "ig.contact")
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("delivery: monthly", "delivery must be a mapping"),
+        ("delivery: {every: month}", "delivery must be a mapping"),
+        ("delivery: {every: month, due_working_days: 10, by: noon}", "delivery must be a mapping"),
+        ("delivery: {every: fortnight, due_working_days: 10}", "every must be one of day, week, month, term, year"),
+        ("delivery: {every: month, due_working_days: 0}", "due_working_days must be a whole number"),
+        ("delivery: {every: month, due_working_days: 2.5}", "due_working_days must be a whole number"),
+        ("delivery: {every: month, year: calendar, due_working_days: 5}", "only for every: year"),
+        ("delivery: {every: year, year: academic, due_working_days: 5}", "year must be one of financial, calendar"),
+        ("alert_recipients: alert_recipients_police", "must be a list of Airflow Variable names"),
+        ("alert_recipients: []", "must be a list of Airflow Variable names"),
+        ("alert_recipients: [owner@police.example]", "never an address"),
+        ("alert_recipients: ['data owner']", "is not an Airflow Variable name"),
+        ("alert_recipients: [a, a]", "lists a Variable twice"),
+    ],
+)
+def test_delivery_and_alert_recipient_settings_are_checked(tmp_path, setting, message):
+    entry = entry_with_publication(tmp_path, "{aggregates: none}")
+    entry.write_text(entry.read_text() + setting + "\n")
+    with pytest.raises(RegistryError, match=message):
+        _parse(entry)
+
+
+def test_a_day_or_week_calendar_needs_records_dated_to_the_day(tmp_path):
+    entry = tmp_path / "police__monthly.yml"
+    entry.write_text(
+        "agency: police\ndataset: monthly\ndescription: x\nlanding_pattern: 'm_*.csv'\ncadence: weekly\n"
+        "record_date_column: month\nkey_columns: [month]\nlawful_basis: x\nsharing_agreement: x\n"
+        "retention_months: 12\npublication: {aggregates: none}\ncolumns:\n  - {name: month, type: month}\n"
+    )
+    with pytest.raises(RegistryError, match="delivery every week needs a record_date_column dated to the day"):
+        _parse(entry)
+    entry.write_text(entry.read_text().replace("type: month", "type: string"))
+    with pytest.raises(RegistryError, match="must be a month, date or datetime written YYYY-MM"):
+        _parse(entry)

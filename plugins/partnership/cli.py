@@ -8,6 +8,7 @@ partnership quarantine list|show|release|discard [BATCH] [--file CORRECTED]
 partnership dbt-parse            write dbt/target/manifest.json for cosmos
 partnership retention [--dry-run] delete (or list) data past each dataset's retention period
 partnership report [--out DIR]   write the IG data-quality report (static HTML)
+partnership deliveries [--date D] [--record]  each dataset's due deliveries: on time, late or missing
 partnership docs                 write the dbt docs site (models, tests, lineage, exposures) into the data folder
 partnership publish-protect      protect publish_staging's tables together and replace the publish schema's
 partnership publish-audit        try to work suppressed counts back from the publish schema, as an attacker would
@@ -21,6 +22,7 @@ import os
 import sys
 import time
 from contextlib import contextmanager
+from datetime import UTC
 
 from partnership import settings, warehouse
 from partnership.defects import KINDS as DEFECT_KINDS
@@ -168,6 +170,29 @@ def cmd_report(args) -> int:
     with warehouse_for_cli() as url:
         path = report.build_report(url, args.out, latest=args.latest)
     print(path)
+    return 0
+
+
+def cmd_deliveries(args) -> int:
+    from datetime import date, datetime
+
+    from partnership import timeliness
+
+    today = date.fromisoformat(args.date) if args.date else datetime.now(timeliness.UK).date()
+    with warehouse_for_cli() as url, warehouse.connect(url) as conn:
+        statuses = timeliness.timeliness(conn, today, args.lookback)
+        recorded = timeliness.record_late(conn, today, args.record_lookback) if args.record else []
+    print(f"deliveries due by {today} (last {args.lookback} periods per dataset; times UTC)")
+    print(f"{'dataset':<32} {'period':<15} {'due':<10}  {'delivered':<16}  status")
+    for s in statuses:
+        delivered = s.delivered_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if s.delivered_at else "-"
+        print(f"{s.dataset:<32} {s.period.label:<15} {s.period.due}  {delivered:<16}  {s.describe()}")
+    counts = {status: sum(s.status == status for s in statuses) for status in timeliness.STATUSES}
+    print(", ".join(f"{n} {status}" for status, n in counts.items()))
+    if args.record:
+        for s in recorded:
+            print(f"recorded late: {s.dataset} {s.period.label} (due {s.period.due})")
+        print(f"{len(recorded)} missing deliveries newly recorded in audit.late_delivery")
     return 0
 
 
@@ -505,6 +530,15 @@ def parser() -> argparse.ArgumentParser:
         "--latest", type=int, help="completeness over each dataset's latest N loaded batches (default: all rows)"
     )
     rep.set_defaults(func=cmd_report)
+
+    dlv = sub.add_parser("deliveries", help="each dataset's due deliveries: on time, late or missing")
+    dlv.add_argument("--date", help="judge as on this day, YYYY-MM-DD (default: today, UK time)")
+    dlv.add_argument("--lookback", type=int, default=12, help="due periods shown per dataset (default 12)")
+    dlv.add_argument(
+        "--record", action="store_true", help="record missing deliveries in audit.late_delivery (once each)"
+    )
+    dlv.add_argument("--record-lookback", type=int, default=3, help="--record: only the last N due periods (default 3)")
+    dlv.set_defaults(func=cmd_deliveries)
 
     docs = sub.add_parser("docs", help="write the dbt docs site into <data folder>/docs/dbt")
     docs.set_defaults(func=cmd_docs)

@@ -50,6 +50,43 @@ class RegistryError(ValueError):
     """A registry file is malformed."""
 
 
+# -- delivery calendar -------------------------------------------------------------------------------------
+# The periods an agency delivers extracts for (partnership.timeliness has their boundaries):
+#   day     a calendar day;
+#   week    Monday to Sunday (labelled by ISO week, 2024-W41);
+#   month   a calendar month;
+#   term    a school term, fixed boundaries: autumn 1 Sep - 31 Dec, spring 1 Jan - 31 Mar, summer 1 Apr - 31 Jul
+#           (August is no term's; labelled by academic year, 2024/25-autumn);
+#   year    the financial year April - March (2024/25), or the calendar year (2024) with `year: calendar`.
+DELIVERY_PERIODS = ("day", "week", "month", "term", "year")
+YEAR_KINDS = ("financial", "calendar")
+# The delivery calendar a dataset gets when its YAML gives none, from its cadence.
+DEFAULT_DELIVERY = {
+    "daily": ("day", 1),
+    "weekly": ("week", 3),
+    "monthly": ("month", 10),
+    "termly": ("term", 20),
+    "annual": ("year", 20),
+}
+# Airflow Variable names: letters, digits, dots, dashes and underscores (an address has an @, and is refused).
+VARIABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """When a dataset's extract for each period is due: by its ``due_working_days``-th working day (England and
+    Wales: not a weekend, not a bank holiday) after the period ends. ``{every: month, due_working_days: 10}``:
+    October's extract is due by the 10th working day of November."""
+
+    every: str  # one of DELIVERY_PERIODS
+    due_working_days: int
+    year: str = "financial"  # for every: year, one of YEAR_KINDS
+
+    def __str__(self) -> str:
+        what = f"{self.year} year" if self.every == "year" else self.every
+        return f"every {what}, due by working day {self.due_working_days} after it ends"
+
+
 # The span of records a file of a dataset without a record key is taken to cover (see Supersession).
 SUPERSEDE_PERIODS = ("month",)
 
@@ -189,6 +226,18 @@ class Dataset:
     # A person's name found in a free-text column: "warning" (loads, flagged) or "critical" (quarantined).
     name_screen: str = "warning"
     supersedes_by: Supersession | None = None  # required when key_columns is empty
+    # When each period's extract is due (partnership.timeliness); default from cadence (DEFAULT_DELIVERY).
+    delivery: Delivery | None = None
+    # Who is told about this dataset's late or quarantined extracts: the NAMES of Airflow Variables, each holding
+    # comma-separated e-mail addresses (never an address in the repo): the agency's data owner and the IG contact.
+    alert_recipients: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.delivery is None and self.cadence in DEFAULT_DELIVERY:
+            every, days = DEFAULT_DELIVERY[self.cadence]
+            object.__setattr__(self, "delivery", Delivery(every=every, due_working_days=days))
+        if not self.alert_recipients:
+            object.__setattr__(self, "alert_recipients", (f"alert_recipients_{self.agency}", "alert_recipients_ig"))
 
     @property
     def name(self) -> str:
@@ -302,6 +351,65 @@ def _check_supersession(path: Path, ds: Dataset) -> None:
             raise RegistryError(f"{path.name}: supersedes_by within {name!r} is not one of its columns")
 
 
+def _delivery(path: Path, value) -> Delivery | None:
+    if value is None:
+        return None
+    shape = "{every: day|week|month|term|year, due_working_days: N} (and year: financial|calendar for every: year)"
+    if not isinstance(value, dict) or not {"every", "due_working_days"} <= set(value) <= {
+        "every",
+        "due_working_days",
+        "year",
+    }:
+        raise RegistryError(f"{path.name}: delivery must be a mapping {shape}")
+    if value["every"] not in DELIVERY_PERIODS:
+        raise RegistryError(f"{path.name}: delivery every must be one of {', '.join(DELIVERY_PERIODS)}")
+    days = value["due_working_days"]
+    if type(days) is not int or not 1 <= days <= 260:
+        raise RegistryError(f"{path.name}: delivery due_working_days must be a whole number of working days, 1 to 260")
+    if "year" in value and value["every"] != "year":
+        raise RegistryError(f"{path.name}: delivery year (financial or calendar) is only for every: year")
+    year = value.get("year", "financial")
+    if year not in YEAR_KINDS:
+        raise RegistryError(f"{path.name}: delivery year must be one of {', '.join(YEAR_KINDS)}")
+    return Delivery(every=value["every"], due_working_days=days, year=year)
+
+
+def _alert_recipients(path: Path, value) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise RegistryError(f"{path.name}: alert_recipients must be a list of Airflow Variable names")
+    for name in value:
+        if "@" in name:
+            raise RegistryError(
+                f"{path.name}: alert_recipients names Airflow Variables that hold the addresses, never an address"
+                f" ({name!r})"
+            )
+        if not VARIABLE_NAME.match(name):
+            raise RegistryError(
+                f"{path.name}: alert_recipients {name!r} is not an Airflow Variable name (letters, digits, . - _)"
+            )
+    if len(set(value)) != len(value):
+        raise RegistryError(f"{path.name}: alert_recipients lists a Variable twice")
+    return tuple(value)
+
+
+def _check_delivery(path: Path, ds: Dataset) -> None:
+    """A day or week calendar needs records dated to the day: a month column cannot say which day or week."""
+    column = ds.column(ds.record_date_column)
+    fmt = column.date_format or ""
+    if column.type not in ("month", "date", "datetime") or not fmt.startswith("%Y-%m"):
+        raise RegistryError(
+            f"{path.name}: record_date_column {column.name!r} must be a month, date or datetime written YYYY-MM..."
+            " (timeliness reads the period of each record from it)"
+        )
+    if ds.delivery.every in ("day", "week") and not fmt.startswith("%Y-%m-%d"):
+        raise RegistryError(
+            f"{path.name}: delivery every {ds.delivery.every} needs a record_date_column dated to the day;"
+            f" {column.name!r} is a {column.type}"
+        )
+
+
 def _parse(path: Path) -> Dataset:
     try:
         doc = yaml.safe_load(path.read_text())
@@ -320,6 +428,8 @@ def _parse(path: Path) -> Dataset:
                 "publication": _publication(path, doc["publication"]),
                 "upload_complete": _upload_complete(path, doc.get("upload_complete")),
                 "supersedes_by": _supersession(path, doc.get("supersedes_by")),
+                "delivery": _delivery(path, doc.get("delivery")),
+                "alert_recipients": _alert_recipients(path, doc.get("alert_recipients")),
                 "columns": columns,
             }
         )
@@ -354,6 +464,7 @@ def _parse(path: Path) -> Dataset:
         if wanted not in names:
             raise RegistryError(f"{path.name}: {wanted!r} is not one of its columns")
     _check_supersession(path, ds)
+    _check_delivery(path, ds)
     return ds
 
 

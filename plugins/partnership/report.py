@@ -16,13 +16,15 @@ import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-from partnership import settings, warehouse
+from partnership import settings, timeliness, warehouse
 from partnership.registry import Dataset, load_registry
+from partnership.timeliness import DeliveryStatus, LateDelivery
 
 RECENT_BATCHES = 200  # per-load table: the most recent batches (every batch is in audit.load_batch)
+DELIVERY_LOOKBACK = 12  # the delivery calendar shows each dataset's last 12 due periods
 # Colours for the agencies in the volume chart (a colour-blind-safe palette, repeated if needed).
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#882255", "#117733", "#999999")
 MONTH_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(0[1-9]|1[0-2])(?!\d)")
@@ -199,6 +201,11 @@ td.bar { width: 84px; } .share { display: inline-block; height: 8px; background:
 .chart .grid { stroke: #e3e3e3; } .chart .axis { stroke: #333; } .chart .tick { font-size: 11px; fill: #333; }
 .legend .key { margin-right: 16px; white-space: nowrap; }
 .swatch { display: inline-block; width: 12px; height: 12px; margin-right: 4px; vertical-align: middle; }
+.delivery { display: inline-block; margin: 1px 2px; padding: 0 4px; border-radius: 3px; white-space: nowrap; }
+.on-time { color: #106b21; } .delivery.on-time { background: #e3f2e6; }
+.late { color: #8a4b00; font-weight: 600; } .delivery.late { background: #fbecd9; }
+.missing { color: #b00020; font-weight: 600; } .delivery.missing { background: #f9dede; }
+.due { color: #555; } .delivery.due { background: #eee; }
 """
 
 
@@ -211,14 +218,37 @@ def _num(value: int | None, metric: str, **attrs: str) -> str:
     return f'<td class="num" data-metric="{metric}"{data}>{"" if value is None else f"{value:,}"}</td>'
 
 
-def _register(datasets, batches: list[Batch], held: dict[str, int | None]) -> str:
+def _status_class(status: str) -> str:
+    return status.replace(" ", "-")
+
+
+def _timeliness_cell(ds: Dataset, deliveries: dict[str, list[DeliveryStatus]]) -> str:
+    """The last due period: its label and on time / late by N days / missing."""
+    last = (deliveries.get(ds.name) or [None])[-1]
+    if last is None:
+        return f'<td data-metric="timeliness" data-dataset="{e(ds.name)}">no period due yet</td>'
+    return (
+        f'<td class="nowrap {_status_class(last.status)}" data-metric="timeliness" data-dataset="{e(ds.name)}"'
+        f' data-period="{e(last.period.label)}" data-status="{e(last.status)}">'
+        f'{e(last.period.label)}: {e(last.describe())}<br><span class="meta">due {e(last.period.due)}</span></td>'
+    )
+
+
+def _register(
+    datasets,
+    batches: list[Batch],
+    held: dict[str, int | None],
+    deliveries: dict[str, list[DeliveryStatus]] | None = None,
+) -> str:
+    deliveries = deliveries or {}
     by_dataset: dict[str, list[Batch]] = defaultdict(list)
     for b in batches:
         by_dataset[b.dataset].append(b)
     head = (
         "<tr><th>agency</th><th>dataset</th><th>lawful basis</th><th>sharing agreement</th><th>retention</th>"
         "<th>cadence</th><th>publication of aggregates</th><th>origin</th><th>last loaded</th><th>last batch</th>"
-        "<th>files loaded</th><th>quarantined</th><th>rows loaded</th><th>rows held</th></tr>"
+        "<th>timeliness (last due period)</th><th>files loaded</th><th>quarantined</th><th>rows loaded</th>"
+        "<th>rows held</th></tr>"
     )
     body = []
     for ds in datasets:
@@ -240,6 +270,7 @@ def _register(datasets, batches: list[Batch], held: dict[str, int | None]) -> st
             f'<td data-metric="last-loaded" data-dataset="{e(ds.name)}">'
             f"{e(_fmt_time(last_loaded)) or 'never'}</td>"
             f'<td data-metric="last-status" data-dataset="{e(ds.name)}">{status}</td>'
+            + _timeliness_cell(ds, deliveries)
             + _num(len(loaded), "files-loaded", **attrs)
             + _num(sum(b.status == "quarantined" for b in own), "quarantined", **attrs)
             + _num(sum(b.row_count or 0 for b in loaded), "rows-loaded", **attrs)
@@ -287,6 +318,56 @@ def _quarantined(batches: list[Batch]) -> str:
         for b in bad
     )
     return f'<table id="quarantined">{head}{body}</table>'
+
+
+def _delivered_title(s: DeliveryStatus) -> str:
+    return f"delivered {e(_fmt_time(s.delivered_at))} UTC" if s.delivered_at else "not delivered"
+
+
+def _delivery_calendar(datasets, deliveries: dict[str, list[DeliveryStatus]], late: list[LateDelivery]) -> str:
+    """Per agency: each dataset's calendar, its last due periods with their status, and the late deliveries
+    recorded in audit.late_delivery."""
+    recorded: dict[str, list[LateDelivery]] = defaultdict(list)
+    for row in late:
+        recorded[row.dataset].append(row)
+    by_agency: dict[str, list[Dataset]] = defaultdict(list)
+    for ds in datasets:
+        by_agency[ds.agency].append(ds)
+    parts = []
+    head = (
+        "<tr><th>dataset</th><th>every</th><th>due</th>"
+        f"<th>last {DELIVERY_LOOKBACK} due periods (oldest first)</th><th>late deliveries recorded</th></tr>"
+    )
+    for agency in sorted(by_agency):
+        rows = []
+        for ds in by_agency[agency]:
+            delivery = ds.delivery
+            every = f"{delivery.year} year" if delivery.every == "year" else delivery.every
+            periods = "".join(
+                f'<span class="delivery {_status_class(s.status)}" data-metric="delivery" data-dataset="{e(ds.name)}"'
+                f' data-period="{e(s.period.label)}" data-status="{e(s.status)}"'
+                f' title="due {e(s.period.due)}; {_delivered_title(s)}">'
+                f"{e(s.period.label)}: {e(s.describe())}</span> "
+                for s in deliveries.get(ds.name, [])
+            )
+            noticed = "".join(
+                f'<li data-metric="late-delivery" data-dataset="{e(ds.name)}" data-period="{e(r.period)}">'
+                f"{e(r.period)} (due {e(r.due_date)}), noticed {e(_fmt_time(r.noticed_at))} by {e(r.noticed_by)}</li>"
+                for r in recorded.get(ds.name, [])[:DELIVERY_LOOKBACK]
+            )
+            if len(recorded.get(ds.name, [])) > DELIVERY_LOOKBACK:
+                more = len(recorded[ds.name]) - DELIVERY_LOOKBACK
+                noticed += f"<li>and {more} earlier (audit.late_delivery)</li>"
+            rows.append(
+                f'<tr data-dataset="{e(ds.name)}"><td>{e(ds.dataset)}</td><td>{e(every)}</td>'
+                f"<td>by working day {e(delivery.due_working_days)} after the period ends</td>"
+                f"<td>{periods}</td><td>" + (f"<ul>{noticed}</ul>" if noticed else "none") + "</td></tr>"
+            )
+        parts.append(
+            f'<section data-agency="{e(agency)}"><h3>{e(agency)}</h3>'
+            f'<table class="calendar">{head}{"".join(rows)}</table></section>'
+        )
+    return "".join(parts)
 
 
 def _completeness_section(datasets, completeness: dict, latest: int | None) -> str:
@@ -344,7 +425,11 @@ def render(
     out_dir: Path,
     where: str,
     latest: int | None,
+    deliveries: dict[str, list[DeliveryStatus]] | None = None,
+    late: list[LateDelivery] | None = None,
+    today: date | None = None,
 ) -> str:
+    deliveries = deliveries or {}
     agency_of = {ds.name: ds.agency for ds in datasets}
     months = _month_range({b.month for b in batches if b.status in ("loaded", "quarantined")})
     volume: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -390,7 +475,15 @@ quarantined".</p>
 <h2 id="sources">Source register</h2>
 <p class="meta">From the source registry; last load and status from audit.load_batch. Rows held is what the raw
 table holds now (retention deletes rows past each dataset's retention period).</p>
-{_register(datasets, batches, held)}
+{_register(datasets, batches, held, deliveries)}
+
+<h2 id="delivery-calendar">Delivery calendar and late extracts</h2>
+<p class="meta">Judged on {e(today or "")}. Each period's extract is due by the given working day (England and
+Wales: not a weekend or bank holiday) after the period ends. Delivered: a loaded batch holds records dated in
+the period; on time if it finished loading by the end of the due date (UK time). Missing: nothing yet and past
+due. Late deliveries recorded are those the freshness check noticed missing (audit.late_delivery), once each.
+Procedure: README, "When an extract is late".</p>
+{_delivery_calendar(datasets, deliveries, late or [])}
 
 <h2 id="completeness-by-field">Completeness by field and dataset</h2>
 {_completeness_section(datasets, completeness, latest)}
@@ -406,11 +499,19 @@ audit.validation_result (<code>partnership quarantine show BATCH</code> for one 
 """
 
 
-def build_report(url: str | None = None, out_dir: str | Path | None = None, *, latest: int | None = None) -> Path:
+def build_report(
+    url: str | None = None,
+    out_dir: str | Path | None = None,
+    *,
+    latest: int | None = None,
+    today: date | None = None,
+) -> Path:
     """Write ``index.html`` into out_dir (default ``<data>/reports/ig``) and return its path.
 
     ``latest``: completeness over each dataset's latest N loaded batches; all rows held when None.
+    ``today``: the day timeliness is judged on (default: today, UK time).
     """
+    today = today or datetime.now(timeliness.UK).date()
     out_dir = Path(out_dir or default_out_dir())
     datasets = load_registry()
     with warehouse.connect(url) as conn:
@@ -418,6 +519,8 @@ def build_report(url: str | None = None, out_dir: str | Path | None = None, *, l
         batches = _batches(conn)
         held = {ds.name: _rows_held(conn, ds) for ds in datasets}
         completeness = {ds.name: _completeness(conn, ds, latest) for ds in datasets}
+        deliveries = {ds.name: timeliness.dataset_timeliness(conn, ds, today, DELIVERY_LOOKBACK) for ds in datasets}
+        late = timeliness.recorded_late(conn)
     page = render(
         datasets,
         batches,
@@ -426,6 +529,9 @@ def build_report(url: str | None = None, out_dir: str | Path | None = None, *, l
         out_dir=out_dir.resolve(),
         where=warehouse.redacted(url),
         latest=latest,
+        deliveries=deliveries,
+        late=late,
+        today=today,
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / "index.html"

@@ -85,6 +85,7 @@ AUDIT_GRANTS = {
     "access_change": {},  # written by init only (as the owner); nobody may rewrite the history of access
     "partner_access": {RESTRICTED_ANALYST: "select"},  # row policies look it up as the querying role
     "key_rotation": {LOADER: "select"},  # declared by `partnership keys rotate` (the owner); the loader checks it
+    "late_delivery": {LOADER: "select, insert"},  # partnership.timeliness.record_late, from the freshness check
 }
 
 
@@ -168,6 +169,17 @@ def _statements(conn: psycopg.Connection) -> list[sql.Composable]:
     q(
         sql.SQL("grant execute on function {} to {}").format(
             sql.SQL(RAW_VALUE_COUNTS_SIGNATURE), _roles((IG_REVIEWER, LOADER))
+        )
+    )
+
+    # Timeliness (the IG report, the CLI, the freshness check) reads which record months or days each dataset's
+    # loaded batches hold, and when they were loaded, through this function: dates only, never a row.
+    q(delivered_dates_function())
+    q(sql.SQL("alter function {} owner to {}").format(sql.SQL(DELIVERED_DATES_SIGNATURE), _id(OWNER)))
+    q(sql.SQL("revoke all on function {} from public").format(sql.SQL(DELIVERED_DATES_SIGNATURE)))
+    q(
+        sql.SQL("grant execute on function {} to {}").format(
+            sql.SQL(DELIVERED_DATES_SIGNATURE), _roles((IG_REVIEWER, LOADER))
         )
     )
 
@@ -263,6 +275,19 @@ end $$;
 alter function audit.deletion_dated_now() owner to pw_owner;
 create or replace trigger deletion_dated_now before insert on audit.retention_deletion
     for each row execute function audit.deletion_dated_now();
+
+-- So are late deliveries: when and by whom a missed delivery was noticed.
+create or replace function audit.late_delivery_noticed_now() returns trigger language plpgsql as $$
+begin
+    if not pg_has_role(current_user, 'pw_owner', 'member') then
+        new.noticed_at := clock_timestamp();
+        new.noticed_by := session_user;
+    end if;
+    return new;
+end $$;
+alter function audit.late_delivery_noticed_now() owner to pw_owner;
+create or replace trigger late_delivery_noticed_now before insert on audit.late_delivery
+    for each row execute function audit.late_delivery_noticed_now();
 """
 
 # Rows held and values given per column of a raw table (all its rows, or its latest loaded batches): the IG
@@ -284,6 +309,39 @@ begin
     ) using latest_batches, dataset;
 end $$
 """
+
+
+# Per record month (or day) of a dataset's raw table, from a given one on: the first time a loaded batch holding
+# records of it finished loading. Only the registry's record_date_column of each dataset may be read (the pairs
+# are written into the function by init, from the registry), and only its first 7 (or 10) characters when they
+# look like a month (a day), so no other value of any column can be read through it. Runs as its owner.
+DELIVERED_DATES_SIGNATURE = "audit.delivered_dates(text, boolean, text)"
+DELIVERED_DATES = """
+create or replace function audit.delivered_dates(dataset text, by_day boolean, since text)
+returns table (record_date text, first_delivered timestamptz)
+language plpgsql stable security definer set search_path = pg_catalog, pg_temp as $$
+declare
+    date_column text := (select registry.c from (values {pairs}) as registry (d, c) where registry.d = dataset);
+begin
+    if date_column is null or to_regclass(format('raw.%I', dataset)) is null then
+        return;
+    end if;
+    return query execute format(
+        'select r.d, min(b.finished_at) from (select distinct _batch_id, left(%1$I, $1) as d from raw.%2$I'
+        ' where left(%1$I, $1) >= $2) r join audit.load_batch b on b.batch_id = r._batch_id'
+        ' where b.status = ''loaded'' and r.d ~ $3 group by r.d',
+        date_column, dataset
+    ) using case when by_day then 10 else 7 end, since,
+        case when by_day then '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$' else '^[0-9]{{4}}-[0-9]{{2}}$' end;
+end $$
+"""
+
+
+def delivered_dates_function() -> sql.Composed:
+    pairs = sql.SQL(", ").join(
+        sql.SQL("({}, {})").format(sql.Literal(ds.name), sql.Literal(ds.record_date_column)) for ds in load_registry()
+    )
+    return sql.SQL(DELIVERED_DATES).format(pairs=pairs)
 
 
 def _password_is(conn: psycopg.Connection, role: str, password: str) -> bool:

@@ -218,6 +218,16 @@ create table if not exists audit.key_rotation (
 -- rows of that month it supersedes (raw keeps both; staging counts the latest), e.g. "2022-11: 7331 rows
 -- supersede batch 3's 7329".
 alter table audit.load_batch add column if not exists supersedes text;
+-- A delivery not made by its due date (partnership.timeliness.record_late): one row per dataset and period, the
+-- first time it was noticed missing, so the alert for it fires once. The row stays when the file comes later.
+create table if not exists audit.late_delivery (
+    dataset         text        not null,
+    period          text        not null,  -- the period's label: 2024-10, 2024/25-autumn, 2024/25
+    due_date        date        not null,
+    noticed_at      timestamptz not null default clock_timestamp(),
+    noticed_by      text        not null default session_user,
+    primary key (dataset, period)
+);
 """
 
 
