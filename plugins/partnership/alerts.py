@@ -86,9 +86,9 @@ def task_failure_alert(context) -> Alert:
 
 def late_alert(dataset, missing: list) -> Alert:
     """``missing``: the dataset's newly recorded missed deliveries (partnership.timeliness.record_late)."""
-    periods = ", ".join(f"{m.period} (due {m.due:%d %b %Y})" for m in missing)
+    periods = ", ".join(f"{m.period.label} (due {m.period.due:%d %b %Y})" for m in missing)
     return Alert(
-        subject=f"{SUBJECT_PREFIX} Late extract: {dataset.name} {', '.join(m.period for m in missing)}",
+        subject=f"{SUBJECT_PREFIX} Late extract: {dataset.name} {', '.join(m.period.label for m in missing)}",
         lines=(
             f"Dataset: {dataset.name} ({dataset.agency}; agreement {dataset.sharing_agreement})",
             f"Not delivered by its due date: {periods}",
@@ -153,7 +153,9 @@ class FailureNotifier(BaseNotifier):
 
 
 def digest_alert(conn, since, until) -> Alert:
-    """The day's loads, quarantines and outstanding late extracts, from audit (no file's values)."""
+    """The day's loads and quarantines, and the extracts still missing, from audit (no file's values)."""
+    from partnership import timeliness
+
     loaded = conn.execute(
         "select dataset, count(*), coalesce(sum(row_count), 0) from audit.load_batch"
         " where status = 'loaded' and finished_at >= %s and finished_at < %s group by dataset order by dataset",
@@ -164,22 +166,19 @@ def digest_alert(conn, since, until) -> Alert:
         " where status = 'quarantined' and started_at >= %s and started_at < %s order by batch_id",
         (since, until),
     ).fetchall()
-    late = conn.execute(
-        "select dataset, period, due_date from audit.late_delivery l where not exists ("
-        "  select 1 from audit.load_batch b where b.dataset = l.dataset and b.status = 'loaded'"
-        "  and b.finished_at > l.noticed_at) order by dataset, period"
-    ).fetchall()
-    lines = [f"From {since:%d %b %Y %H:%M} to {until:%d %b %Y %H:%M} ({until:%Z}).", ""]
-    lines.append(f"Loaded: {sum(n for _, n, _ in loaded)} file(s)")
+    today = until.astimezone(timeliness.UK).date()
+    missing = [s for s in timeliness.timeliness(conn, today, lookback=3) if s.status == "missing"]
+    files = sum(n for _, n, _ in loaded)
+    lines = [f"From {since:%d %b %Y %H:%M} to {until:%d %b %Y %H:%M} (UTC).", "", f"Loaded: {files} file(s)"]
     lines += [f"  {dataset}: {n} file(s), {rows} rows" for dataset, n, rows in loaded]
     lines.append(f"Quarantined: {len(quarantined)} file(s)")
     lines += [f"  batch {b} {dataset} {file}: {reason}" for b, dataset, file, reason in quarantined]
-    lines.append(f"Late extracts not yet delivered: {len(late)}")
-    lines += [f"  {dataset} {period} (due {due:%d %b %Y})" for dataset, period, due in late]
-    lines += ["", "Quarantined files: partnership quarantine list. Late extracts: partnership deliveries."]
+    lines.append(f"Extracts missing (last three due periods): {len(missing)}")
+    lines += [f"  {s.dataset} {s.period.label}: {s.describe()}" for s in missing]
+    lines += ["", "Quarantined files: partnership quarantine list. Deliveries: partnership deliveries."]
     return Alert(
-        subject=f"{SUBJECT_PREFIX} Daily digest {until:%d %b %Y}: {sum(n for _, n, _ in loaded)} loaded, "
-        f"{len(quarantined)} quarantined, {len(late)} late",
+        subject=f"{SUBJECT_PREFIX} Daily digest {until:%d %b %Y}: {files} loaded, {len(quarantined)} quarantined, "
+        f"{len(missing)} missing",
         lines=tuple(lines),
         recipient_variables=(DATA_ENGINEERING, "alert_recipients_ig"),
     )

@@ -125,7 +125,7 @@ def build_deliveries_dag():
                 by_dataset.setdefault(late.dataset, []).append(late)
             for name, missing in sorted(by_dataset.items()):
                 alerts.send(alerts.late_alert(get_dataset(name), missing), context)
-            return [f"{late.dataset} {late.period}" for late in newly_late]
+            return [f"{late.dataset} {late.period.label}" for late in newly_late]
 
         @task
         def send_daily_digest(**context) -> str:
