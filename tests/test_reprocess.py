@@ -219,3 +219,24 @@ def test_the_loader_role_reprocesses_but_cannot_supersede_a_batch_by_hand(
         warehouse_url, "select reprocessed_by from audit.reprocess where new_batch_id = %s", done.new_batch
     )
     assert by == loader_url.split("//", 1)[1].split("@", 1)[0]
+
+
+def test_a_later_batch_holding_a_newer_version_of_a_record_is_re_run_with_the_month(warehouse_url, data_dir, crimes):
+    """Staging counts a record's version from the highest batch: re-running April alone would put April's old
+    version of a record corrected in May's file ahead of the correction."""
+    april_file, may_file = generate(settings.landing_dir(), months=2, scale=0.1)[crimes.name]
+    corrected = april_file.read_text().splitlines()[1].split(",")[0]  # a crime of April, re-sent in May's file
+    lines = may_file.read_text().splitlines()
+    lines[1] = corrected + lines[1][lines[1].index(",") :]
+    may_file.write_text("\n".join(lines) + "\n")
+    april, may = (loader.ingest_file(crimes, path) for path in (april_file, may_file))
+
+    done = reprocess.reprocess(crimes, "2024-04", REASON)
+    assert [(d.old_batch, d.later_versions) for d in done] == [(april["batch_id"], False), (may["batch_id"], True)]
+    assert done[0].new_batch < done[1].new_batch
+    latest = (
+        "select _batch_id, left(offence_date, 7) from raw.police__recorded_crime where crime_reference = %s"
+        " order by _batch_id desc, _source_row desc limit 1"
+    )
+    assert _rows(warehouse_url, latest, corrected) == [(done[1].new_batch, "2024-05")]
+    assert _rows(warehouse_url, "select count(*) from audit.load_batch where status = 'loaded'")[0][0] == 2

@@ -5,7 +5,10 @@ Airflow cannot backfill a file-driven load (the ingest DAGs read the landing fol
 or expectation) or when an earlier file must pass the gate again:
 
 1. the loaded batches of D holding rows of that month (``record_date_column``) are found, and the file each
-   loaded is found in ``processed/`` by checksum (``audit.load_batch.loaded_sha256``; for batches loaded before
+   loaded is found in ``processed/`` by checksum. Every later loaded batch holding a later version of their
+   records (the same record key; without one, the same month) is re-run with them, in order: staging counts the
+   version of the highest batch, so the month's re-run alone would put its older versions ahead. The file each
+   loaded is found by checksum (``audit.load_batch.loaded_sha256``; for batches loaded before
    that column existed, ``file_sha256`` of a dataset that is not pseudonymised);
 2. each kept file is copied to ``work/`` under its batch's file name and goes through the gate's checks as
    :func:`partnership.loader.validate` makes them: identifier screen, contract, GX suite, volume. A pseudonymised
@@ -68,6 +71,7 @@ class _Batch:
     rejected_rows: list[int] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
     rows: int = 0
+    later_versions: bool = False  # not of the month: re-run because it holds later versions of its rows
 
 
 @dataclass
@@ -78,11 +82,13 @@ class Superseded:
     old_rows: int  # raw rows the old batch held (deleted)
     new_rows: int  # rows the new batch loaded
     month_rows: int  # of which in the month asked for
+    later_versions: bool = False  # re-run because it holds later versions of rows of the month's batches
 
     def __str__(self) -> str:
+        why = " (re-run too: it holds later versions of the month's records)" if self.later_versions else ""
         return (
             f"{self.file_name}: batch {self.old_batch} ({self.old_rows} rows) superseded by batch {self.new_batch}"
-            f" ({self.new_rows} rows, {self.month_rows} of the month)"
+            f" ({self.new_rows} rows, {self.month_rows} of the month){why}"
         )
 
 
@@ -91,13 +97,40 @@ def _pseudonymised(ds: Dataset) -> bool:
 
 
 def _batches(conn: psycopg.Connection, ds: Dataset, month: str) -> list[_Batch]:
+    """The loaded batches holding rows of the month, and every later loaded batch that holds a later version of
+    their rows (the same record key; for a dataset without one, the same month): staging counts the version of
+    the highest batch, so re-running an earlier batch alone would put its older versions ahead of the later
+    ones. Re-run together, in their order, the new batches keep that order."""
+    table = sql.Identifier(ds.name)
+    month_of = sql.SQL("left({}, 7)").format(sql.Identifier(ds.record_date_column))
+    holding = sql.SQL("select distinct _batch_id from raw.{} where {} = %s").format(table, month_of)
+    ids = {r[0] for r in conn.execute(holding, (month,))}
+    if ds.key_columns:
+        same = sql.SQL(" and ").join(
+            sql.SQL("later.{c} = earlier.{c}").format(c=sql.Identifier(c)) for c in ds.key_columns
+        )
+    else:
+        period = sql.Identifier(ds.supersedes_by.column if ds.supersedes_by else ds.record_date_column)
+        same = sql.SQL("left(later.{c}, 7) = left(earlier.{c}, 7)").format(c=period)
+    later = sql.SQL(
+        "select distinct later._batch_id from raw.{t} later join raw.{t} earlier on {same}"
+        " where earlier._batch_id = any(%(ids)s) and later._batch_id > earlier._batch_id"
+        " and not later._batch_id = any(%(ids)s)"
+    ).format(t=table, same=same)
+    dependent: set[int] = set()
+    while ids:
+        found = {r[0] for r in conn.execute(later, {"ids": sorted(ids | dependent)})} - ids
+        if not found - dependent:
+            break
+        dependent |= found
     query = sql.SQL(
         "select batch_id, file_name, file_sha256, loaded_sha256, file_bytes, row_count, key_fingerprint"
-        " from audit.load_batch where dataset = %s and status = 'loaded'"
-        " and batch_id in (select distinct _batch_id from raw.{table} where left({column}, 7) = %s)"
-        " order by batch_id"
-    ).format(table=sql.Identifier(ds.name), column=sql.Identifier(ds.record_date_column))
-    return [_Batch(*row) for row in conn.execute(query, (ds.name, month))]
+        " from audit.load_batch where dataset = %s and status = 'loaded' and batch_id = any(%s) order by batch_id"
+    )
+    batches = [_Batch(*row) for row in conn.execute(query, (ds.name, sorted(ids | dependent)))]
+    for b in batches:
+        b.later_versions = b.batch_id in dependent
+    return batches
 
 
 def _kept_file(conn: psycopg.Connection, ds: Dataset, batch: _Batch) -> Path | None:
@@ -301,10 +334,11 @@ def _supersede(ds, month, batches, reason, requested_by, loaded_by) -> list[Supe
                     new,
                     "superseded",
                     reason,
-                    f"{old_rows} raw rows of batch {b.batch_id} replaced by {rows} of batch {new}",
+                    f"{old_rows} raw rows of batch {b.batch_id} replaced by {rows} of batch {new}"
+                    + ("; re-run because it holds later versions of the month's records" if b.later_versions else ""),
                     requested_by,
                 )
-                done.append(Superseded(b.file_name, b.batch_id, new, old_rows, rows, month_rows))
+                done.append(Superseded(b.file_name, b.batch_id, new, old_rows, rows, month_rows, b.later_versions))
     except loader._DuplicateKeys as dup:
         failed = CheckResult(
             "expect_column_values_to_be_unique", ", ".join(ds.key_columns), False, len(dup.rows), dup.rows
