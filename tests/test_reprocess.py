@@ -240,3 +240,19 @@ def test_a_later_batch_holding_a_newer_version_of_a_record_is_re_run_with_the_mo
     )
     assert _rows(warehouse_url, latest, corrected) == [(done[1].new_batch, "2024-05")]
     assert _rows(warehouse_url, "select count(*) from audit.load_batch where status = 'loaded'")[0][0] == 2
+
+
+def test_a_police_uk_month_without_a_record_key_is_reprocessed(warehouse_url, data_dir):
+    street = get_dataset("police_uk__street_crime")
+    _, (first, second) = _load_two_months(street)
+    month = _rows(warehouse_url, "select min(month) from raw.police_uk__street_crime")[0][0]
+    total = _rows(warehouse_url, "select count(*) from raw.police_uk__street_crime")[0][0]
+    for _ in range(2):
+        (done,) = reprocess.reprocess(street, month, REASON)
+        assert done.new_rows == done.old_rows == done.month_rows == first["rows"]
+    assert _rows(warehouse_url, "select count(*) from raw.police_uk__street_crime")[0][0] == total
+    assert _rows(
+        warehouse_url,
+        "select count(*) from audit.load_batch where dataset = %s and supersedes is not null",
+        street.name,
+    ) == [(0,)]

@@ -464,12 +464,17 @@ def cmd_reprocess(args) -> int:
     except KeyError:
         print(f"not reprocessed: no dataset {args.dataset!r} in the registry", file=sys.stderr)
         return 2
-    with warehouse_for_cli():
+    with warehouse_for_cli() as url:
+        previous = os.environ.get("WAREHOUSE_URL")
+        os.environ["WAREHOUSE_URL"] = url  # the gate's functions connect through it (the embedded server too)
         try:
             done = reprocess.reprocess(ds, args.month, args.reason)
         except reprocess.ReprocessError as exc:
             print(f"not reprocessed: {exc}", file=sys.stderr)
             return 1
+        finally:
+            if previous is None:
+                os.environ.pop("WAREHOUSE_URL", None)
     for s in done:
         print(f"superseded {ds.name} {args.month}: {s}")
     print(f"{len(done)} batch(es) reprocessed; recorded in audit.reprocess (run the transform to rebuild the marts)")

@@ -304,10 +304,15 @@ def _supersede(ds, month, batches, reason, requested_by, loaded_by) -> list[Supe
                 if duplicates:
                     raise loader._DuplicateKeys(duplicates)
                 # The old batch leaves 'loaded' before the new one enters it: one load per checksum throughout.
-                conn.execute(
-                    "update audit.load_batch set status = 'superseded', superseded_by = %s where batch_id = %s",
+                left_loaded = conn.execute(
+                    "update audit.load_batch set status = 'superseded', superseded_by = %s"
+                    " where batch_id = %s and status = 'loaded'",
                     (new, b.batch_id),
-                )
+                ).rowcount
+                if left_loaded != 1:  # another reprocess superseded it first: this one rolls back
+                    raise ReprocessError(
+                        f"batch {b.batch_id} was superseded by another run meanwhile; nothing was changed"
+                    )
                 old_rows = conn.execute(
                     sql.SQL("delete from raw.{} where _batch_id = %s").format(table), (b.batch_id,)
                 ).rowcount
