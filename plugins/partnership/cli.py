@@ -13,6 +13,8 @@ partnership docs                 write the dbt docs site (models, tests, lineage
 partnership publish-protect      protect publish_staging's tables together and replace the publish schema's
 partnership publish-audit        try to work suppressed counts back from the publish schema, as an attacker would
 partnership keys fingerprint|check|rotate [--id-type T --reason R]  pseudonymisation keys (never shown)
+partnership reprocess --dataset D --month YYYY-MM --reason R   re-run a month's loaded files from processed/
+                                 through the gate, superseding their batches
 """
 
 from __future__ import annotations
@@ -478,6 +480,32 @@ def cmd_keys(args) -> int:
     return 1 if refused else 0
 
 
+def cmd_reprocess(args) -> int:
+    from partnership import reprocess
+    from partnership.registry import get_dataset
+
+    try:
+        ds = get_dataset(args.dataset)
+    except KeyError:
+        print(f"not reprocessed: no dataset {args.dataset!r} in the registry", file=sys.stderr)
+        return 2
+    with warehouse_for_cli() as url:
+        previous = os.environ.get("WAREHOUSE_URL")
+        os.environ["WAREHOUSE_URL"] = url  # the gate's functions connect through it (the embedded server too)
+        try:
+            done = reprocess.reprocess(ds, args.month, args.reason)
+        except reprocess.ReprocessError as exc:
+            print(f"not reprocessed: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            if previous is None:
+                os.environ.pop("WAREHOUSE_URL", None)
+    for s in done:
+        print(f"superseded {ds.name} {args.month}: {s}")
+    print(f"{len(done)} batch(es) reprocessed; recorded in audit.reprocess (run the transform to rebuild the marts)")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="partnership", description="Community Safety Partnership warehouse")
     sub = p.add_subparsers(dest="command", required=True)
@@ -552,6 +580,13 @@ def parser() -> argparse.ArgumentParser:
     keys.add_argument("--id-type", default="nhs_number", help="rotate: the identifier type whose key changed")
     keys.add_argument("--reason", help="rotate: why the key changed (recorded in audit.key_rotation)")
     keys.set_defaults(func=cmd_keys)
+    rep2 = sub.add_parser(
+        "reprocess", help="re-run a month's loaded files from processed/ through the gate, superseding their batches"
+    )
+    rep2.add_argument("--dataset", required=True, help="the registry dataset, e.g. police__recorded_crime")
+    rep2.add_argument("--month", required=True, help="YYYY-MM: every loaded batch holding rows of this month")
+    rep2.add_argument("--reason", required=True, help="why (recorded in audit.reprocess with who ran it)")
+    rep2.set_defaults(func=cmd_reprocess)
     return p
 
 

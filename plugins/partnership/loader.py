@@ -419,9 +419,13 @@ def _key_change(ds: Dataset, fingerprints: dict[str, str]) -> CheckResult | None
     """A failed check when a key differs from the one that made the dataset's last loaded batch and no rotation
     to it was declared: its pseudonyms would link to none made before, and the originals are deleted after load."""
     with warehouse.connect() as conn:
+        # The latest load from a landed file: a batch re-run by `partnership reprocess` keeps the (perhaps
+        # older) key its kept copy was made with, and the batch it superseded still says which key was current.
         last = conn.execute(
-            "select batch_id, key_fingerprint, finished_at from audit.load_batch where dataset = %s"
-            " and status = 'loaded' and key_fingerprint is not null order by batch_id desc limit 1",
+            "select batch_id, key_fingerprint, finished_at from audit.load_batch b where dataset = %s"
+            " and status in ('loaded', 'superseded') and key_fingerprint is not null"
+            " and not exists (select 1 from audit.reprocess r where r.new_batch_id = b.batch_id)"
+            " order by batch_id desc limit 1",
             (ds.name,),
         ).fetchone()
         if last is None:
@@ -565,8 +569,16 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
             warnings = [c.describe(original.name) for c in checks if not c.success and c.severity == "warning"]
             conn.execute(
                 "update audit.load_batch set status = 'loaded', row_count = %s, flags = %s,"
-                " replaces_batch = %s, supersedes = %s, finished_at = clock_timestamp() where batch_id = %s",
-                (rows, "; ".join(warnings) or None, _replaced_batch(conn, ds, original), supersedes, batch_id),
+                " replaces_batch = %s, supersedes = %s, loaded_sha256 = %s, finished_at = clock_timestamp()"
+                " where batch_id = %s",
+                (
+                    rows,
+                    "; ".join(warnings) or None,
+                    _replaced_batch(conn, ds, original),
+                    supersedes,
+                    accepted.get("load_sha256", sha256),  # what processed/ keeps (partnership reprocess finds it)
+                    batch_id,
+                ),
             )
             _record_checks(conn, batch_id, checks)
     except _DuplicateKeys as dup:

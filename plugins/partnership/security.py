@@ -86,6 +86,7 @@ AUDIT_GRANTS = {
     "partner_access": {RESTRICTED_ANALYST: "select"},  # row policies look it up as the querying role
     "key_rotation": {LOADER: "select"},  # declared by `partnership keys rotate` (the owner); the loader checks it
     "late_delivery": {LOADER: "select, insert"},  # partnership.timeliness.record_late, from the freshness check
+    "reprocess": {LOADER: "select, insert"},  # `partnership reprocess` records each re-run (as the loader)
 }
 
 
@@ -226,7 +227,8 @@ begin
         -- Its number from the identity (not OVERRIDING SYSTEM VALUE: a number taken ahead would make the next
         -- real load collide), never born loaded or resolved.
         if new.batch_id is distinct from currval(pg_get_serial_sequence('audit.load_batch', 'batch_id'))
-                or new.status = 'loaded' or new.resolution is not null then
+                or new.status in ('loaded', 'superseded') or new.resolution is not null
+                or new.superseded_by is not null then
             raise exception 'audit.load_batch: a new batch takes its number from the table, starts loading and is'
                 ' not yet resolved' using errcode = 'insufficient_privilege';
         end if;
@@ -243,12 +245,36 @@ begin
             and to_jsonb(new) - 'resolution' = to_jsonb(old) - 'resolution' then
         return new;
     end if;
+    -- `partnership reprocess`: a loaded batch is superseded (and nothing else of it changes) only by a batch of
+    -- the same dataset made in this transaction, which must be loaded by commit (load_batch_superseded_by_a_load).
+    if old.status = 'loaded' and new.status = 'superseded'
+            and to_jsonb(new) - 'status' - 'superseded_by' = to_jsonb(old) - 'status' - 'superseded_by'
+            and exists (select 1 from audit.load_batch n where n.batch_id = new.superseded_by
+                        and n.batch_id <> old.batch_id and n.dataset = old.dataset and n.started_at = now()) then
+        return new;
+    end if;
     raise exception 'audit.load_batch: batch % is %; its record may not be changed', old.batch_id, old.status
         using errcode = 'insufficient_privilege';
 end $$;
 alter function audit.load_batch_keeps_its_history() owner to pw_owner;
 create or replace trigger load_batch_keeps_its_history before insert or update on audit.load_batch
     for each row execute function audit.load_batch_keeps_its_history();
+
+-- Checked at commit: a batch superseded in a transaction is superseded by a batch that committed loaded.
+create or replace function audit.load_batch_superseded_by_a_load() returns trigger language plpgsql as $$
+begin
+    if pg_has_role(current_user, 'pw_owner', 'member')
+            or exists (select 1 from audit.load_batch where batch_id = new.superseded_by and status = 'loaded') then
+        return null;
+    end if;
+    raise exception 'audit.load_batch: batch % may be superseded only by a batch loaded in the same transaction',
+        new.batch_id using errcode = 'insufficient_privilege';
+end $$;
+alter function audit.load_batch_superseded_by_a_load() owner to pw_owner;
+drop trigger if exists load_batch_superseded_by_a_load on audit.load_batch;
+create constraint trigger load_batch_superseded_by_a_load after insert or update on audit.load_batch
+    deferrable initially deferred for each row when (new.status = 'superseded')
+    execute function audit.load_batch_superseded_by_a_load();
 
 create or replace function audit.checks_belong_to_a_new_batch() returns trigger language plpgsql as $$
 begin
@@ -288,6 +314,19 @@ end $$;
 alter function audit.late_delivery_noticed_now() owner to pw_owner;
 create or replace trigger late_delivery_noticed_now before insert on audit.late_delivery
     for each row execute function audit.late_delivery_noticed_now();
+
+-- And who reprocessed what, and when, is the database's word too.
+create or replace function audit.reprocess_signed_now() returns trigger language plpgsql as $$
+begin
+    if not pg_has_role(current_user, 'pw_owner', 'member') then
+        new.reprocessed_by := session_user;
+        new.reprocessed_at := clock_timestamp();
+    end if;
+    return new;
+end $$;
+alter function audit.reprocess_signed_now() owner to pw_owner;
+create or replace trigger reprocess_signed_now before insert on audit.reprocess
+    for each row execute function audit.reprocess_signed_now();
 """
 
 # Rows held and values given per column of a raw table (all its rows, or its latest loaded batches): the IG

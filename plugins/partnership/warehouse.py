@@ -228,6 +228,36 @@ create table if not exists audit.late_delivery (
     noticed_by      text        not null default session_user,
     primary key (dataset, period)
 );
+-- `partnership reprocess`: a loaded batch re-run through the gate from its kept file is 'superseded' (its raw rows
+-- deleted) by the batch that loads it again, in the same transaction; the status check gains it once.
+do $$ begin
+    if not exists (select 1 from pg_constraint where conrelid = 'audit.load_batch'::regclass
+                   and conname = 'load_batch_status_check'
+                   and position('superseded' in pg_get_constraintdef(oid)) > 0) then
+        alter table audit.load_batch drop constraint if exists load_batch_status_check;
+        alter table audit.load_batch add constraint load_batch_status_check
+            check (status in ('loading', 'loaded', 'quarantined', 'skipped_duplicate', 'superseded'));
+    end if;
+end $$;
+alter table audit.load_batch add column if not exists superseded_by bigint references audit.load_batch (batch_id);
+-- The checksum of the file as loaded, which processed/ keeps: the pseudonymised copy for a dataset that has one
+-- (file_sha256 is the landed file's); how reprocess finds a batch's kept file.
+alter table audit.load_batch add column if not exists loaded_sha256 char(64);
+-- Each `partnership reprocess` of a batch: who asked, why, and what became of it (superseded by new_batch_id, or
+-- refused by the gate with the old batch left loaded).
+create table if not exists audit.reprocess (
+    reprocess_id    bigint generated always as identity primary key,
+    dataset         text        not null,
+    month           text        not null,  -- YYYY-MM asked for
+    old_batch_id    bigint      not null references audit.load_batch (batch_id),
+    new_batch_id    bigint      references audit.load_batch (batch_id),  -- null when the gate refused the file
+    outcome         text        not null check (outcome in ('superseded', 'refused')),
+    reason          text        not null,  -- why (required on the command line)
+    detail          text,       -- the gate's failures when refused; rows before and after when superseded
+    requested_by    text,       -- the operating-system user who ran the command
+    reprocessed_by  text        not null default session_user,
+    reprocessed_at  timestamptz not null default clock_timestamp()
+);
 """
 
 
