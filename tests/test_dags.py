@@ -138,3 +138,14 @@ def test_ig_report_dag_runs_after_any_raw_table_changes(dagbag):
     assert type(condition).__name__ == "AssetAny", "the report should be rebuilt after any one source's load"
     assert {a.uri for a in condition.objects} == {f"partnership://warehouse/raw/{ds.name}" for ds in load_registry()}
     assert dag.task_ids == ["build_report"]
+
+
+def test_dbt_output_in_task_logs_is_colourless(dagbag):
+    """Every cosmos task runs dbt with the global flag --no-use-colors: no ANSI colour codes in the task logs."""
+    transform = dagbag.dags["transform_warehouse"]
+    dbt_tasks = [t for t in transform.tasks if t.task_id.startswith("dbt.")]
+    assert dbt_tasks
+    for t in dbt_tasks:
+        assert "--no-use-colors" in t.dbt_cmd_global_flags, t.task_id
+    command, _ = dbt_tasks[0].build_cmd(context={})
+    assert command.index("--no-use-colors") < command.index("build"), command  # a global flag, before the command

@@ -3,6 +3,7 @@ quarantined whole with nothing in raw."""
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -77,6 +78,44 @@ def test_the_database_refuses_a_second_load_of_the_same_content(warehouse_url, l
     assert loader.load(crimes, accepted)["status"] == "loaded"
     assert loader.load(crimes, accepted_copy)["status"] == "skipped_duplicate"
     assert _scalar(warehouse_url, "select count(*) from raw.police__recorded_crime") == accepted["rows"]
+
+
+@pytest.mark.parametrize("name", ["police__recorded_crime", "health__navigator_referrals"])
+def test_the_accepted_outcome_is_a_small_xcom_and_the_load_still_records_every_check(
+    warehouse_url, landed, data_dir, name
+):
+    """The validate task's XCom names where its checks are (a private file in work/) instead of carrying them."""
+    ds = get_dataset(name)
+    path = landed[name][0]
+    accepted = loader.validate(ds, path)
+    assert accepted["status"] == "accepted"
+    assert len(json.dumps(accepted)) < 1000, accepted
+    sidecar = Path(accepted["checks_path"])
+    assert sidecar.parent == data_dir / "work" / ds.landing_subdir
+    assert sidecar.stat().st_mode & 0o777 == 0o600
+    kept = json.loads(sidecar.read_text())["checks"]
+    assert len(kept) >= 10 and len(json.dumps(kept)) > 1000, "the checks are the bulk of what the XCom used to hold"
+
+    loaded = loader.load(ds, accepted)
+    assert loaded["status"] == "loaded" and not sidecar.exists()
+    with warehouse.connect(warehouse_url) as conn:
+        recorded = conn.execute(
+            "select expectation, column_name, success, unexpected_count, severity, observed, threshold"
+            " from audit.validation_result where batch_id = %s",
+            (loaded["batch_id"],),
+        ).fetchall()
+    fields = ("expectation", "column", "success", "unexpected_count", "severity", "observed", "threshold")
+    assert sorted(recorded, key=repr) == sorted((tuple(c[f] for f in fields) for c in kept), key=repr)
+
+
+def test_a_load_without_its_validation_record_is_refused_until_validated_again(warehouse_url, landed, crimes):
+    path = landed["police__recorded_crime"][0]
+    accepted = loader.validate(crimes, path)
+    Path(accepted["checks_path"]).unlink()
+    with pytest.raises(RuntimeError, match="validation record is missing"):
+        loader.load(crimes, accepted)
+    assert _scalar(warehouse_url, "select count(*) from audit.load_batch") == 0
+    assert loader.ingest_file(crimes, path)["status"] == "loaded"
 
 
 def test_a_failing_file_is_quarantined_whole_with_a_reason(warehouse_url, landed, crimes, data_dir):

@@ -426,6 +426,17 @@ def test_leftovers_in_work_are_swept_by_retention_and_at_the_start_of_each_inges
     assert recorded[1][3] == f"airflow:{dag.dag_id}/manual__sweep"
 
 
+def test_a_validation_record_left_in_work_is_swept_with_the_copies(warehouse_url, data_dir):
+    """validate writes each accepted file's checks beside its copy in work/; a run cut short before load leaves it."""
+    crimes = get_dataset("police__recorded_crime")
+    landed = generate(data_dir / "landing", months=1, scale=0.2)[crimes.name][0]
+    sidecar = Path(loader.validate(crimes, landed)["checks_path"])
+    assert sidecar == data_dir / "work" / crimes.landing_subdir / (landed.name + ".checks.json") and sidecar.exists()
+    swept = retention.sweep_work(crimes, warehouse_url, deleted_by="test")
+    assert [(d.target, d.batch_id) for d in swept] == [(str(sidecar), None)]
+    assert not sidecar.exists() and landed.exists(), "the landed file waits for the next run"
+
+
 def test_a_corrupt_reason_file_fails_alone_and_retention_goes_on(warehouse_url, data_dir, dbt_manifest, capsys):
     """A reason file cut short (as a crash mid-write leaves it) is a failure of its own: the files before it keep
     their committed audit records, later datasets are still done, and the command ends non-zero."""

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import logging
 
 import pytest
 
@@ -137,3 +138,49 @@ def test_a_byte_order_mark_is_accepted(crimes, good_crime_file, tmp_path):
     with_bom = tmp_path / "bom.csv"
     with_bom.write_bytes(b"\xef\xbb\xbf" + good_crime_file.read_bytes())
     assert validation.validate_file(crimes, with_bom).success
+
+
+def _gx_levels() -> dict[str, int]:
+    return {
+        name: logger.level
+        for name, logger in logging.Logger.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger) and name.split(".")[0] == "great_expectations"
+    }
+
+
+def test_validating_a_file_logs_no_great_expectations_info(crimes, good_crime_file, data_dir, caplog):
+    """A validate task's log shows our result lines, not GX's INFO chatter; GX's loggers are left as they were."""
+    before = _gx_levels()
+    caplog.set_level(logging.DEBUG)
+    assert validation.validate_file(crimes, good_crime_file).success
+    gx = [r for r in caplog.records if r.name.split(".")[0] == "great_expectations"]
+    chatter = [r for r in gx if r.levelno < logging.WARNING]
+    assert chatter == []
+    assert {name: level for name, level in _gx_levels().items() if name in before} == before
+
+
+FRESH_PROCESS = """
+import collections, logging, sys
+from partnership import validation
+from partnership.registry import get_dataset
+
+counts = collections.Counter()
+class Count(logging.Handler):
+    def emit(self, record):
+        counts[record.levelname] += record.name.split(".")[0] == "great_expectations"
+logging.basicConfig(level=logging.INFO, handlers=[Count()])
+assert "great_expectations" not in sys.modules
+assert validation.validate_file(get_dataset("police__recorded_crime"), sys.argv[1]).success
+print(counts["INFO"] + counts["DEBUG"])
+"""
+
+
+def test_a_fresh_process_imports_great_expectations_quietly(good_crime_file, data_dir):
+    """As an Airflow task process does: GX's import alone used to log 214 INFO lines."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", FRESH_PROCESS, str(good_crime_file)], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "0", done.stderr

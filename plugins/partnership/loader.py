@@ -306,9 +306,10 @@ def _superseded_months(conn: psycopg.Connection, ds: Dataset, batch_id: int) -> 
 def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
     """Decide what happens to one landed file.
 
-    Returns ``{"status": "accepted", ...}`` for a file to load, ``{"status": "skipped_duplicate", ...}``
-    for content already loaded (the file is filed away). Raises :class:`QuarantinedFile` after moving a
-    failing file to quarantine and recording why.
+    Returns ``{"status": "accepted", ...}`` for a file to load (its checks in the private file at
+    ``checks_path``, which :func:`load` records: the outcome is an XCom, kept small),
+    ``{"status": "skipped_duplicate", ...}`` for content already loaded (the file is filed away). Raises
+    :class:`QuarantinedFile` after moving a failing file to quarantine and recording why.
     """
     path = Path(path)
     sha256 = sha256_of(path)
@@ -380,18 +381,31 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
             checks.append(volume)
     failures = [c for c in checks if not c.success and c.severity == "critical"]
     if not failures:
+        # The checks (and the rows pseudonymisation rejected) go to a private file in work/, not into the outcome:
+        # the outcome is the validate task's XCom, which stays a few hundred characters however many checks ran.
+        sidecar = checks_path(ds, path)
+        settings.write_private_atomically(
+            sidecar,
+            json.dumps(
+                {
+                    "sha256": sha256,
+                    "checks": [c.__dict__ for c in checks],
+                    "rejected_rows": outcome.rejected_rows if outcome else [],
+                }
+            ),
+        )
         accepted = {
             "status": "accepted",
             "path": str(checked),
             "sha256": sha256,
             "rows": report.row_count,
-            "checks": [c.__dict__ for c in checks],
+            "checks_path": str(sidecar),
+            "flagged": sum(1 for c in checks if not c.success),
         }
         if outcome:
             accepted |= {
                 "source_path": str(path),
                 "load_sha256": sha256_of(checked),
-                "rejected_rows": outcome.rejected_rows,
                 "key_fingerprint": " ".join(f"{t}:{fp}" for t, fp in fingerprints.items()),
             }
         return accepted
@@ -399,6 +413,32 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
     if outcome:
         outcome.path.unlink(missing_ok=True)
     _quarantine(ds, path, sha256, failures, checks, rows=report.row_count, loaded_by=loaded_by)
+
+
+CHECKS_SUFFIX = ".checks.json"
+
+
+def checks_path(ds: Dataset, landed: Path) -> Path:
+    """Where ``validate`` keeps an accepted file's checks for ``load``: ``work/<dataset>/<file name>.checks.json``
+    (row numbers, counts and messages that never quote a value: no identifier). ``load`` deletes it once the file
+    is loaded, quarantined or skipped; one an interrupted run leaves is swept with the rest of work/."""
+    return settings.work_dir() / ds.landing_subdir / (Path(landed).name + CHECKS_SUFFIX)
+
+
+def _validation_record(accepted: dict, path: Path) -> tuple[list[CheckResult], list[int], Path | None]:
+    """The checks and rejected rows ``validate`` recorded for an accepted file: from its sidecar file, or inline
+    (an outcome built by hand, as some tests do)."""
+    sidecar = accepted.get("checks_path")
+    if not sidecar:
+        return [CheckResult(**c) for c in accepted.get("checks", [])], accepted.get("rejected_rows") or [], None
+    sidecar = Path(sidecar)
+    try:
+        record = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = None
+    if not isinstance(record, dict) or record.get("sha256") != accepted["sha256"]:
+        raise RuntimeError(f"{path.name}: its validation record is missing; it will be validated again next run")
+    return [CheckResult(**c) for c in record["checks"]], record.get("rejected_rows") or [], sidecar
 
 
 def _screen_checks(findings: list[screening.Finding]) -> list[CheckResult]:
@@ -535,10 +575,9 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
     path = Path(accepted["path"])  # the pseudonymised copy, for datasets that have one
     original = Path(accepted.get("source_path") or path)  # the landed file: what is recorded and quarantined
     sha256 = accepted["sha256"]
-    checks = [CheckResult(**c) for c in accepted.get("checks", [])]
-    rejected_rows = accepted.get("rejected_rows") or []
     if sha256_of(path) != accepted.get("load_sha256", sha256):
         raise RuntimeError(f"{path.name} changed after it was validated; it will be validated again next run")
+    checks, rejected_rows, sidecar = _validation_record(accepted, path)
     copy = sql.SQL("copy raw.{} (_batch_id, _source_row, {}) from stdin").format(
         sql.Identifier(ds.name), sql.SQL(", ").join(map(sql.Identifier, ds.column_names))
     )
@@ -586,7 +625,7 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
         failed = CheckResult(
             "expect_column_values_to_be_unique", ", ".join(ds.key_columns), False, len(dup.rows), dup.rows
         )
-        _discard_copy(path, original)
+        _discard_copy(path, original, sidecar)
         _quarantine(ds, original, sha256, [failed], checks + [failed], rows=None, loaded_by=loaded_by)
     except psycopg.DataError as exc:
         # The database (or its driver, before sending) refused a record the gate let through. The error text
@@ -598,7 +637,7 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
         else:
             rows_at, what = [pseudonymise.source_row(row_number, rejected_rows)], type(exc).__name__
         failed = CheckResult(f"database refused the file ({what})", None, False, 1, rows_at)
-        _discard_copy(path, original)
+        _discard_copy(path, original, sidecar)
         _quarantine(ds, original, sha256, [failed], checks + [failed], rows=None, loaded_by=loaded_by)
     except psycopg.errors.UniqueViolation as exc:
         if exc.diag.constraint_name != "load_batch_one_load_per_checksum":
@@ -616,8 +655,10 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
                 loaded_by=loaded_by,
                 reason=f"same content as batch {earlier}",
             )
-        _discard_copy(path, original)
+        _discard_copy(path, original, sidecar)
         return {"status": "skipped_duplicate", "file": path.name, "duplicate_of": earlier, "path": str(original)}
+    if sidecar:  # recorded in audit.validation_result with the batch
+        sidecar.unlink(missing_ok=True)
     log.info("%s: loaded %s rows into %s as batch %s", path.name, rows, ds.raw_table, batch_id)
     if supersedes:  # a re-issued month: raw keeps both batches, staging counts this one
         log.info("%s: re-issue: %s", path.name, supersedes)
@@ -634,9 +675,11 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
     }
 
 
-def _discard_copy(path: Path, original: Path) -> None:
+def _discard_copy(path: Path, original: Path, sidecar: Path | None) -> None:
     if path != original:
         path.unlink(missing_ok=True)
+    if sidecar:
+        sidecar.unlink(missing_ok=True)
 
 
 def mark_done(ds: Dataset, loaded: dict) -> str:

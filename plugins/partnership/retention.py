@@ -254,15 +254,17 @@ def _shown(path: Path) -> str:
 
 
 def _batch_of_work_copy(conn: psycopg.Connection, ds: Dataset, path: Path) -> int | None:
-    """A copy has its landed file's name (or that and .partial): the batch, if that file got one."""
+    """A copy has its landed file's name (or that and .partial; a validation record that and .checks.json): the
+    batch, if that file got one."""
     return conn.execute(
         "select max(batch_id) from audit.load_batch where dataset = %s and file_name = %s",
-        (ds.name, path.name.removesuffix(".partial")),
+        (ds.name, path.name.removesuffix(".partial").removesuffix(".checks.json")),
     ).fetchone()[0]
 
 
 def _work_copies(deleter: _Deleter, ds: Dataset, before: date | None) -> None:
-    """Files in the dataset's working folder (modified before ``before``, if given): left by an interrupted run."""
+    """Files in the dataset's working folder (modified before ``before``, if given): left by an interrupted run
+    (pseudonymised copies, and the validation records ``loader.validate`` writes beside them)."""
     folder = settings.work_dir() / ds.landing_subdir
     if before is None:
         rule = "work/ swept at the start of an ingest run: a copy left by an interrupted run"

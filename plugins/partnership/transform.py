@@ -77,7 +77,8 @@ def build_transform_dag():
                 test_behavior=TestBehavior.BUILD,
                 exclude=["resource_type:exposure"],
             ),
-            operator_args={"install_deps": False},
+            # dbt's console output is the task log: plain text, no ANSI colour codes (dbt's log file is not kept).
+            operator_args={"install_deps": False, "dbt_cmd_global_flags": ["--no-use-colors"]},
         )
 
         @task

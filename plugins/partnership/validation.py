@@ -20,6 +20,8 @@ import csv
 import json
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -213,8 +215,38 @@ def check_contract(ds: Dataset, path: Path) -> CheckResult | None:
     return None
 
 
+GX_LOGGER = "great_expectations"
+
+
+@contextmanager
+def quiet_gx_logs(level: int = logging.WARNING) -> Iterator[None]:
+    """Great Expectations' loggers (``great_expectations`` and its children) at ``level`` inside the block, as
+    they were after it. Importing GX logs some 214 INFO lines (its docs decorators), and a few of its modules set
+    their own logger to INFO, which the parent's level would not hold back: without this a validate task's log
+    is those lines, with the result at the end."""
+    saved: dict[str, int] = {}
+
+    def quieten() -> None:
+        for name, logger in list(logging.Logger.manager.loggerDict.items()):
+            if not isinstance(logger, logging.Logger) or not (name == GX_LOGGER or name.startswith(GX_LOGGER + ".")):
+                continue
+            saved.setdefault(name, logger.level)
+            if logger.level < level and (name == GX_LOGGER or logger.level != logging.NOTSET):
+                logger.setLevel(level)  # a child left NOTSET follows the parent
+
+    logging.getLogger(GX_LOGGER)
+    quieten()
+    try:
+        import great_expectations  # noqa: F401  (its import is what logs; a module or two then set INFO)
+
+        quieten()
+        yield
+    finally:
+        for name, was in saved.items():
+            logging.getLogger(name).setLevel(was)
+
+
 def _gx_context():
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -229,7 +261,11 @@ def validate_file(ds: Dataset, path: Path) -> ValidationReport:
     failed = check_contract(ds, path)
     if failed:
         return ValidationReport(path.name, 0, [failed])
+    with quiet_gx_logs():
+        return _run_suite(ds, path)
 
+
+def _run_suite(ds: Dataset, path: Path) -> ValidationReport:
     import pandas as pd
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
