@@ -118,20 +118,23 @@ def build_deliveries_dag():
             from partnership.registry import get_dataset
 
             today = _run_day(context)
+            # Recorded and alerted in one transaction: if an alert cannot be sent (the mail server is down), the
+            # record is rolled back and the task's retry (or the next day's run) sends it, rather than the missed
+            # delivery being recorded as alerted when nobody was told.
             with warehouse.connect() as conn:
                 newly_late = timeliness.record_late(conn, today)
-            by_dataset: dict[str, list] = {}
-            for late in newly_late:
-                by_dataset.setdefault(late.dataset, []).append(late)
-            for name, missing in sorted(by_dataset.items()):
-                alerts.send(alerts.late_alert(get_dataset(name), missing), context)
+                by_dataset: dict[str, list] = {}
+                for late in newly_late:
+                    by_dataset.setdefault(late.dataset, []).append(late)
+                for name, missing in sorted(by_dataset.items()):
+                    alerts.send(alerts.late_alert(get_dataset(name), missing), context)
             return [f"{late.dataset} {late.period.label}" for late in newly_late]
 
         @task
         def send_daily_digest(**context) -> str:
             from partnership import alerts, warehouse
 
-            until = context["data_interval_end"] or context["logical_date"]
+            until = _run_time(context)
             with warehouse.connect() as conn:
                 digest = alerts.digest_alert(conn, until - timedelta(days=1), until)
             alerts.send(digest, context)
@@ -142,7 +145,21 @@ def build_deliveries_dag():
     return deliveries()
 
 
+def _run_time(context):
+    """When a run stands for: its data interval's end (a scheduled run: 07:00 that day); a manual run, the time it
+    was triggered for (an Airflow 3 manual run may have no logical date: then when it was due to run)."""
+    import pendulum
+
+    dag_run = context.get("dag_run")
+    when = (
+        context.get("data_interval_end")
+        or context.get("logical_date")
+        or getattr(dag_run, "run_after", None)
+        or pendulum.now("UTC")
+    )
+    return pendulum.instance(when)
+
+
 def _run_day(context) -> date:
     """The day a run stands for, in London (a manual run: the day it was triggered for)."""
-    when = context["data_interval_end"] or context["logical_date"]
-    return when.in_timezone("Europe/London").date()
+    return _run_time(context).in_timezone("Europe/London").date()
