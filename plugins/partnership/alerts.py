@@ -68,7 +68,10 @@ def task_failure_alert(context) -> Alert:
 
     ti, error = context["ti"], context.get("exception")
     task = ti.task_id + (f" [{ti.map_index}]" if getattr(ti, "map_index", -1) not in (-1, None) else "")
-    what = str(error) if isinstance(error, AirflowFailException) else type(error).__name__
+    if error is None:  # failed without an exception in this process (killed, timed out by the scheduler)
+        what = "none recorded (see the task log)"
+    else:
+        what = str(error) if isinstance(error, AirflowFailException) else type(error).__name__
     return Alert(
         subject=f"{SUBJECT_PREFIX} Failed: {ti.dag_id}.{ti.task_id}",
         lines=(
@@ -169,7 +172,9 @@ def digest_alert(conn, since, until) -> Alert:
     today = until.astimezone(timeliness.UK).date()
     missing = [s for s in timeliness.timeliness(conn, today, lookback=3) if s.status == "missing"]
     files = sum(n for _, n, _ in loaded)
-    lines = [f"From {since:%d %b %Y %H:%M} to {until:%d %b %Y %H:%M} (UTC).", "", f"Loaded: {files} file(s)"]
+    # The window in UK time, as the schedule is (07:00 in London): labelled so, whatever zone it was given in.
+    start, end = since.astimezone(timeliness.UK), until.astimezone(timeliness.UK)
+    lines = [f"From {start:%d %b %Y %H:%M} to {end:%d %b %Y %H:%M} (UK time).", "", f"Loaded: {files} file(s)"]
     lines += [f"  {dataset}: {n} file(s), {rows} rows" for dataset, n, rows in loaded]
     lines.append(f"Quarantined: {len(quarantined)} file(s)")
     lines += [f"  batch {b} {dataset} {file}: {reason}" for b, dataset, file, reason in quarantined]
@@ -177,7 +182,7 @@ def digest_alert(conn, since, until) -> Alert:
     lines += [f"  {s.dataset} {s.period.label}: {s.describe()}" for s in missing]
     lines += ["", "Quarantined files: partnership quarantine list. Deliveries: partnership deliveries."]
     return Alert(
-        subject=f"{SUBJECT_PREFIX} Daily digest {until:%d %b %Y}: {files} loaded, {len(quarantined)} quarantined, "
+        subject=f"{SUBJECT_PREFIX} Daily digest {today:%d %b %Y}: {files} loaded, {len(quarantined)} quarantined, "
         f"{len(missing)} missing",
         lines=tuple(lines),
         recipient_variables=(DATA_ENGINEERING, "alert_recipients_ig"),
