@@ -374,3 +374,14 @@ def test_fail_on_fails_the_task_at_once_without_retries():
     preflight.fail_on([])  # nothing wrong: nothing raised
     with pytest.raises(AirflowFailException, match="configuration: a; b"):
         preflight.fail_on(["a", "b"])
+
+
+def test_the_deliveries_run_day_is_the_uk_day_even_for_a_manual_run_without_a_logical_date():
+    from partnership.governance import _run_day
+
+    scheduled = pendulum.datetime(2026, 6, 30, 7, tz="Europe/London")
+    assert _run_day({"data_interval_end": scheduled, "logical_date": scheduled}).isoformat() == "2026-06-30"
+    # An Airflow 3 manual run may have no logical date: the time it was due to run, in UK time (BST here).
+    late_evening = pendulum.datetime(2026, 6, 30, 23, 30, tz="UTC")
+    context = {"data_interval_end": None, "logical_date": None, "dag_run": SimpleNamespace(run_after=late_evening)}
+    assert _run_day(context).isoformat() == "2026-07-01"
