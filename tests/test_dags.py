@@ -60,6 +60,9 @@ def test_dag_files_exist():
         "transform_warehouse.py",
         "governance_retention.py",
         "ig_report.py",
+        "watch_landing.py",
+        "settle_deliveries.py",
+        "deliveries.py",
     }
 
 
@@ -73,12 +76,21 @@ def test_one_ingest_dag_per_registry_dataset(dagbag):
     assert ingest == {f"ingest_{ds.name}" for ds in load_registry()}
 
 
-def test_every_dag_has_owner_tags_and_retries(dagbag):
+# Tasks a retry cannot help: a configuration check (fixed by a person), the watcher (its next poll is the
+# retry), and announcing a quarantine (an Asset event, nothing to fail).
+NOT_RETRIED = {"preflight", "announce_landed_files", "ingest_file.announce_quarantine"}
+
+
+def test_every_dag_has_owner_tags_retries_and_a_failure_alert(dagbag):
     for dag_id, dag in dagbag.dags.items():
         assert dag.tags, f"{dag_id} has no tags"
         for task in dag.tasks:
             assert task.owner and task.owner != "airflow", f"{dag_id}.{task.task_id} has no owner"
-            assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
+            if task.task_id not in NOT_RETRIED:
+                assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
+            callbacks = task.on_failure_callback or []
+            callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
+            assert any(type(c).__name__ == "FailureNotifier" for c in callbacks), f"{dag_id}.{task.task_id}"
 
 
 def test_ingest_dag_steps_run_in_order(dagbag):
@@ -88,17 +100,37 @@ def test_ingest_dag_steps_run_in_order(dagbag):
         assert downstream in dag.get_task(upstream).downstream_task_ids
 
 
-def test_loads_emit_assets_and_the_transform_dag_is_scheduled_on_them(dagbag):
+def test_landed_files_start_their_ingest_and_are_named_by_file(dagbag):
+    watcher = dagbag.dags["watch_landing"]
+    assert watcher.get_task("announce_landed_files").priority_weight == 1000
+    for ds in load_registry():
+        dag = dagbag.dags[f"ingest_{ds.name}"]
+        assert type(dag.timetable).__name__ == "AssetOrTimeSchedule", "files are noticed between daily runs"
+        assert {a.uri for a in dag.timetable.asset_condition.iter_assets().values()} == {
+            f"partnership://landing/{ds.name}"
+        }
+        for step in ("validate", "load", "mark_done"):
+            assert dag.get_task(f"ingest_file.{step}").map_index_template == "{{ landed_file }}"
+
+
+def test_loads_settle_before_one_transform_runs(dagbag):
     emitted = set()
     for ds in load_registry():
         load = dagbag.dags[f"ingest_{ds.name}"].get_task("ingest_file.load")
         emitted |= {a.uri for a in load.outlets}
-    transform = dagbag.dags["transform_warehouse"]
-    condition = transform.timetable.asset_condition
-    assert type(condition).__name__ == "AssetAny", "dbt should run when any one source has new data"
-    scheduled_on = {a.uri for a in condition.objects}
-    assert emitted == scheduled_on
     assert len(emitted) == len(load_registry())
+    settle = dagbag.dags["settle_deliveries"]
+    condition = settle.timetable.asset_condition
+    assert type(condition).__name__ == "AssetAny", "a delivery settles after any one source has new data"
+    assert {a.uri for a in condition.objects} == emitted
+    settled = {a.uri for a in settle.get_task("announce_settled").outlets}
+    transform = dagbag.dags["transform_warehouse"]
+    assert (
+        set(transform.timetable.asset_condition.iter_assets())
+        and {a.uri for a in transform.timetable.asset_condition.iter_assets().values()} == settled
+    ), "dbt runs once per settled delivery, not on each load"
+    first_dbt = [t for t in transform.tasks if t.task_id.startswith("dbt.") and not t.upstream_task_ids - {"preflight"}]
+    assert first_dbt and all("preflight" in t.upstream_task_ids for t in first_dbt), "preflight runs before dbt"
 
 
 def test_transform_dag_runs_every_dbt_model_through_cosmos(dagbag):
@@ -132,11 +164,16 @@ def test_governance_dag_runs_retention_daily_and_then_announces_raw_changes(dagb
     )
 
 
-def test_ig_report_dag_runs_after_any_raw_table_changes(dagbag):
+def test_ig_report_dag_runs_after_a_settled_delivery_or_a_quarantine(dagbag):
     dag = dagbag.dags["ig_report"]
     condition = dag.timetable.asset_condition
-    assert type(condition).__name__ == "AssetAny", "the report should be rebuilt after any one source's load"
-    assert {a.uri for a in condition.objects} == {f"partnership://warehouse/raw/{ds.name}" for ds in load_registry()}
+    assert type(condition).__name__ == "AssetAny"
+    quarantine = dagbag.dags["ingest_police__recorded_crime"].get_task("ingest_file.announce_quarantine")
+    assert quarantine.trigger_rule == "one_failed"
+    assert {a.uri for a in condition.objects} == {
+        "partnership://warehouse/raw-settled",
+        *(a.uri for a in quarantine.outlets),
+    }
     assert dag.task_ids == ["build_report"]
 
 

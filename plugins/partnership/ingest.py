@@ -70,7 +70,8 @@ def build_ingest_dag(ds: Dataset):
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,  # two runs of one dataset must not race for the same landed files
-        default_args=DEFAULT_ARGS,
+        # Loads go ahead of a running transform's dbt tasks when executor slots are short.
+        default_args={**DEFAULT_ARGS, "priority_weight": 100, "weight_rule": "absolute"},
         tags=["ingest", ds.agency, f"publication:{ds.publication.aggregates}"],
         doc_md=f"Loads `{ds.landing_subdir}/{ds.landing_pattern}` into `{ds.raw_table}`. "
         f"Lawful basis: {ds.lawful_basis}. Agreement: {ds.sharing_agreement}.",

@@ -104,7 +104,8 @@ def build_watch_dag():
         tags=["ingest", "schedule"],
     )
     def watch_landing():
-        @task(outlets=[LANDED])
+        # First in the executor's queue: a busy transform must not delay noticing files.
+        @task(outlets=[LANDED], priority_weight=1000, weight_rule="absolute")
         def announce_landed_files(*, outlet_events) -> list[str]:
             from airflow.sdk import Variable
 
