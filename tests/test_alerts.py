@@ -235,7 +235,7 @@ def test_the_daily_digest_counts_what_audit_holds_for_the_day_and_no_values(deli
     assert f"From {since:%d %b %Y} 07:00 to {first['day']:%d %b %Y} 07:00 (UK time)." in body
     assert f"{CRIMES}: 2 file(s), {sum(b[4] for b in loaded)} rows" in body
     (batch_id, dataset, file_name, _, _, _) = quarantined[0]
-    assert f"batch {batch_id} {dataset} {file_name}:" in body
+    assert f"batch {batch_id} {dataset}: {file_name}:" in body  # the reason names the file (its usual pattern)
     assert f"{CRIMES} {delivery.missing.label}: missing" in body
     assert not _leaks(body, delivery.values)
     assert not [p for p in delivery.planted if p in body]
@@ -287,11 +287,14 @@ def test_a_task_failure_alert_carries_the_error_type_never_its_message():
     assert planted not in text and "943 476 5919" not in text
     assert alert.recipient_variables == (alerts.DATA_ENGINEERING,)
 
-    # An error this project wrote (a preflight) is sent in full: it says what to set.
+    # A configuration failure (preflight: names settings, never values) is sent in full: it says what to set.
+    alert = alerts.task_failure_alert(_context(preflight.ConfigurationFailure("configuration: set WAREHOUSE_URL")))
+    assert "Error: configuration: set WAREHOUSE_URL" in alert.html()
+    # Any other AirflowFailException goes by its type: retention's, say, quotes paths, which may hold a name.
     from airflow.sdk.exceptions import AirflowFailException
 
-    alert = alerts.task_failure_alert(_context(AirflowFailException("configuration: set WAREHOUSE_URL")))
-    assert "Error: configuration: set WAREHOUSE_URL" in alert.html()
+    alert = alerts.task_failure_alert(_context(AirflowFailException(f"could not delete /landing/{planted}/a.csv")))
+    assert "Error: AirflowFailException" in alert.html() and planted not in alert.html()
 
 
 def test_with_no_recipients_an_alert_is_logged_not_sent_and_never_raises(monkeypatch, caplog):
@@ -362,7 +365,7 @@ def test_preflight_reports_a_missing_key_and_an_unreachable_warehouse_without_va
     assert preflight.ingest_problems(get_dataset(CRIMES)) == [], "a dataset with nothing to pseudonymise needs no key"
 
     password = "pw-" + secrets.token_hex(8)
-    monkeypatch.setenv("WAREHOUSE_URL", f"postgresql://postgres:{password}@127.0.0.1:{free_port()}/warehouse")
+    monkeypatch.setenv("WAREHOUSE_URL", "postgresql://postgres:" + password + f"@127.0.0.1:{free_port()}/warehouse")
     problems = preflight.ingest_problems(get_dataset(CRIMES))
     assert len(problems) == 1 and problems[0].startswith("WAREHOUSE_URL: cannot connect")
     assert password not in problems[0]
@@ -385,3 +388,74 @@ def test_the_deliveries_run_day_is_the_uk_day_even_for_a_manual_run_without_a_lo
     late_evening = pendulum.datetime(2026, 6, 30, 23, 30, tz="UTC")
     context = {"data_interval_end": None, "logical_date": None, "dag_run": SimpleNamespace(run_after=late_evening)}
     assert _run_day(context).isoformat() == "2026-07-01"
+
+
+# --- what a hostile sender (or a mistyped setting) could get into an e-mail ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "recorded_crime_2024-04_john_smith.csv",  # a name the screen's lists may not hold, in lower case
+        "recorded_crime_2024-04_Fred_Bloggs.csv",
+        "recorded_crime_2024-04_dob_2009-03-12.csv",  # a date is allowed in names, a date of birth is not
+        "recorded_crime_jo.bloggs(at)nhs.net.csv",
+        "recorded_crime_2024-04.csv\nReason: none, safe to release",  # a forged line in the e-mail
+    ],
+)
+def test_an_alert_shows_a_file_name_only_when_it_is_the_usual_pattern(name):
+    crimes = get_dataset("police__recorded_crime")
+    alert = alerts.quarantine_alert(crimes, 7, name, f"{name}: column 3 (offence_date) rows 2, 5: not a date")
+    text = alert.subject + alert.html()
+    assert name not in text and "john_smith" not in text.lower() and "2009-03-12" not in text
+    assert "name withheld" in text and "rows 2, 5" in text and "partnership quarantine show 7" in text
+    usual = alerts.quarantine_alert(crimes, 8, "recorded_crime_2024-04.csv", "recorded_crime_2024-04.csv: x")
+    assert "File: recorded_crime_2024-04.csv" in usual.html()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://postgres:{pw}%zz@127.0.0.1:5432/postgres",  # a "%" left unencoded in the password
+        "postgresql:postgres:{pw}@127.0.0.1/postgres",  # the "//" missing
+        "postgresql://postgres@127.0.0.1:{pw}/postgres",  # the password typed into the port
+        "postgresql://postgres:{pw}@127.0.0.1:5432/postgres?sslmode={pw}",
+    ],
+)
+def test_preflight_never_quotes_a_mistyped_warehouse_url(monkeypatch, url):
+    password = "Sup3r" + secrets.token_hex(6)
+    monkeypatch.setenv("WAREHOUSE_URL", url.replace("{pw}", password))
+    problems = preflight.ingest_problems(get_dataset("police__recorded_crime"))
+    assert problems and "WAREHOUSE_URL" in problems[0]
+    assert password not in " ".join(problems)
+
+
+def test_preflight_never_quotes_a_password_typed_into_the_login(monkeypatch, server_url):
+    password = "Sup3r" + secrets.token_hex(6)
+    parts = warehouse.url_parts(server_url)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_WAREHOUSE",
+        json.dumps(
+            {
+                "conn_type": "postgres",
+                "host": parts["host"],
+                "port": parts["port"],
+                "login": f"nobody:{password}",
+                "password": "x",
+                "schema": parts["dbname"],
+            }
+        ),
+    )
+    problems = preflight.connection_problems("warehouse", needs_password=True)
+    assert problems and password not in " ".join(problems)
+
+
+def test_retention_failures_name_no_folder_or_file_holding_an_identifier(tmp_path):
+    from partnership import retention
+
+    folder = tmp_path / "John Smith 4010232137 dob 12-03-2009"
+    shown = retention._shown(folder / "notes.json")
+    assert "4010232137" not in shown and "John" not in shown and shown.endswith("notes.json")
+    deleter = retention._Deleter(conn=None, deleted_by="test", dry_run=True)
+    deleter.failed("police__recorded_crime", shown, PermissionError(13, "Permission denied", str(folder)))
+    assert "4010232137" not in str(deleter.failures[0]) and "errno 13" in str(deleter.failures[0])

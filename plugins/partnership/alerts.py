@@ -40,7 +40,13 @@ class Alert:
 
 
 def quarantine_alert(dataset, batch_id: int | None, file: str, reason: str) -> Alert:
-    """``dataset`` is the registry Dataset; ``file`` the name audit recorded (withheld when it held an identifier)."""
+    """``dataset`` is the registry Dataset; ``file`` the name audit recorded (withheld when it held an identifier).
+    An e-mail leaves the warehouse: the name is shown only when it is the dataset's usual pattern and a period."""
+    from partnership.screening import shown_file_name
+
+    shown = shown_file_name(dataset, file)
+    reason = reason.replace(file, shown) if file else reason
+    file = shown
     return Alert(
         subject=f"{SUBJECT_PREFIX} Quarantined: {dataset.name} batch {batch_id}",
         lines=(
@@ -64,14 +70,14 @@ def task_failure_alert(context) -> Alert:
     """A task that failed for good. The exception's text is included only when this project wrote it (a
     preflight or a quarantine); any other error may quote data (a database error quotes the row), so only its
     type is sent, and the task log has the rest."""
-    from airflow.sdk.exceptions import AirflowFailException
+    from partnership.preflight import ConfigurationFailure
 
     ti, error = context["ti"], context.get("exception")
     task = ti.task_id + (f" [{ti.map_index}]" if getattr(ti, "map_index", -1) not in (-1, None) else "")
     if error is None:  # failed without an exception in this process (killed, timed out by the scheduler)
         what = "none recorded (see the task log)"
     else:
-        what = str(error) if isinstance(error, AirflowFailException) else type(error).__name__
+        what = str(error) if isinstance(error, ConfigurationFailure) else type(error).__name__
     return Alert(
         subject=f"{SUBJECT_PREFIX} Failed: {ti.dag_id}.{ti.task_id}",
         lines=(
@@ -102,6 +108,18 @@ def late_alert(dataset, missing: list) -> Alert:
         ),
         recipient_variables=(*dataset.alert_recipients, DATA_ENGINEERING),
     )
+
+
+def _shown_reason(dataset: str, file: str, reason: str) -> str:
+    """A quarantine reason as an e-mail may show it (the file's name only when it is the usual pattern)."""
+    from partnership.registry import get_dataset
+    from partnership.screening import shown_file_name
+
+    try:
+        shown = shown_file_name(get_dataset(dataset), file)
+    except KeyError:  # a dataset since removed from the registry
+        shown = "(name withheld)"
+    return (reason or "").replace(file, shown) if file else (reason or "")
 
 
 def recipients(variable_names: tuple[str, ...]) -> list[str]:
@@ -177,7 +195,9 @@ def digest_alert(conn, since, until) -> Alert:
     lines = [f"From {start:%d %b %Y %H:%M} to {end:%d %b %Y %H:%M} (UK time).", "", f"Loaded: {files} file(s)"]
     lines += [f"  {dataset}: {n} file(s), {rows} rows" for dataset, n, rows in loaded]
     lines.append(f"Quarantined: {len(quarantined)} file(s)")
-    lines += [f"  batch {b} {dataset} {file}: {reason}" for b, dataset, file, reason in quarantined]
+    lines += [
+        f"  batch {b} {dataset}: {_shown_reason(dataset, file, reason)}" for b, dataset, file, reason in quarantined
+    ]
     lines.append(f"Extracts missing (last three due periods): {len(missing)}")
     lines += [f"  {s.dataset} {s.period.label}: {s.describe()}" for s in missing]
     lines += ["", "Quarantined files: partnership quarantine list. Deliveries: partnership deliveries."]

@@ -37,11 +37,14 @@ class QuarantineFailure(AirflowFailException):
     :class:`~partnership.loader.QuarantinedFile` it wraps tells the failure alert what to say."""
 
 
-def _show_as(file_name: str) -> None:
-    """What BY_FILE_NAME renders: set in the task's own context (the **context argument is a copy)."""
+def _show_as(ds: Dataset, path: str) -> None:
+    """What BY_FILE_NAME renders (the UI and the metadata DB: the name only when it is the dataset's usual
+    pattern), set in the task's own context (the **context argument is a copy)."""
     from airflow.sdk import get_current_context
 
-    get_current_context()["landed_file"] = file_name
+    from partnership.screening import shown_file_name
+
+    get_current_context()["landed_file"] = shown_file_name(ds, Path(path).name)
 
 
 def _loaded_by(context) -> str:
@@ -87,7 +90,18 @@ def build_ingest_dag(ds: Dataset):
                 retention.sweep_work(ds, deleted_by=_loaded_by(context))
             except retention.RetentionIncomplete as exc:  # new files still load; retention reports it too
                 log.warning("%s", exc)
-            return loader.find_new_files(ds)
+
+            def alert(quarantined: loader.QuarantinedFile) -> None:  # its name held an identifier
+                from partnership import alerts
+
+                try:  # the file is in quarantine already: a mail error must not stop the other files
+                    alerts.send(
+                        alerts.quarantine_alert(ds, quarantined.batch_id, quarantined.file, quarantined.reason), context
+                    )
+                except Exception as exc:  # noqa: BLE001
+                    log.error("could not send the quarantine alert: %s", type(exc).__name__)
+
+            return loader.find_new_files(ds, on_quarantine=alert)
 
         # One mapped group per file: a file that fails or is skipped affects only its own validate -> load ->
         # mark_done chain, never the other files of the run.
@@ -99,7 +113,7 @@ def build_ingest_dag(ds: Dataset):
 
                 from partnership import loader
 
-                _show_as(Path(path).name)
+                _show_as(ds, path)
                 with _quarantine_fails_the_task():
                     outcome = loader.validate(ds, path, loaded_by=_loaded_by(context))
                 if outcome["status"] == "skipped_duplicate":
@@ -112,7 +126,7 @@ def build_ingest_dag(ds: Dataset):
 
                 from partnership import loader
 
-                _show_as(Path(accepted.get("source_path") or accepted["path"]).name)
+                _show_as(ds, accepted.get("source_path") or accepted["path"])
                 with _quarantine_fails_the_task():
                     loaded = loader.load(ds, accepted, loaded_by=_loaded_by(context))
                 if loaded["status"] == "skipped_duplicate":  # another run loaded it first: no new data
@@ -123,7 +137,7 @@ def build_ingest_dag(ds: Dataset):
             def mark_done(loaded: dict) -> str:
                 from partnership import loader
 
-                _show_as(Path(loaded.get("source_path") or loaded["path"]).name)
+                _show_as(ds, loaded.get("source_path") or loaded["path"])
                 return loader.mark_done(ds, loaded)
 
             @task(trigger_rule="one_failed", outlets=[AUDIT_ASSET], retries=0)

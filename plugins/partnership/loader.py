@@ -71,7 +71,7 @@ def upload_complete(ds: Dataset, path: Path) -> bool:
     return not rule.marker and time.time() - modified >= rule.quiet_seconds
 
 
-def find_new_files(ds: Dataset) -> list[str]:
+def find_new_files(ds: Dataset, on_quarantine=None) -> list[str]:
     """The complete files in the dataset's landing folder (registry upload_complete); the others wait.
 
     What this returns becomes Airflow XCom and task arguments, and what it logs task logs: a file whose name
@@ -84,7 +84,9 @@ def find_new_files(ds: Dataset) -> list[str]:
         if not p.is_file() or p.name.endswith(".done"):
             continue
         if screening.screen_file_name(p.name):
-            _quarantine_named(ds, p)
+            quarantined = _quarantine_named(ds, p)
+            if quarantined and on_quarantine:  # e.g. an alert: the run itself does not fail for this file
+                on_quarantine(quarantined)
             continue
         if upload_complete(ds, p):
             found.append(str(p))
@@ -111,7 +113,7 @@ def awaiting_files(ds: Dataset) -> int:
     return count
 
 
-def _quarantine_named(ds: Dataset, path: Path, loaded_by: str = "find_new_files") -> None:
+def _quarantine_named(ds: Dataset, path: Path, loaded_by: str = "find_new_files") -> QuarantinedFile | None:
     """Quarantine a landed file whose name holds an identifier, as ``validate`` does, logging only the reason
     (which names the file by its withheld name)."""
     try:
@@ -121,6 +123,8 @@ def _quarantine_named(ds: Dataset, path: Path, loaded_by: str = "find_new_files"
         _quarantine(ds, path, sha256, failures, checks, rows=None, loaded_by=loaded_by, name=_withheld(path, sha256))
     except QuarantinedFile as e:
         log.warning("%s", e)
+        return e
+    return None
 
 
 def _move(path: Path, folder: Path, tag: str, name: str | None = None) -> Path:

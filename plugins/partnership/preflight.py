@@ -8,17 +8,35 @@ not retried (:func:`fail_on`). Messages name variables and connections, never th
 from __future__ import annotations
 
 import psycopg
+from airflow.sdk.exceptions import AirflowFailException
 
 from partnership import pseudonymise, warehouse
 from partnership.registry import Dataset
+
+# What a failed connection means, by SQLSTATE. libpq's own text is never shown: it quotes what it could not parse,
+# which may be the password (an unencoded "%", a missing "//", a password typed into the login field).
+_SQLSTATE_MEANS = {
+    "28P01": "the password was refused",
+    "28000": "the role may not log in from here",
+    "3D000": "the database does not exist",
+    "08001": "the server could not be reached",
+    "08006": "the server could not be reached",
+}
+
+
+class ConfigurationFailure(AirflowFailException):
+    """A setting is missing or wrong: the task fails at once, and the alert may quote this message (ours)."""
 
 
 def _reachable(conninfo: str, what: str) -> list[str]:
     try:
         with psycopg.connect(conninfo, connect_timeout=10) as conn:
             conn.execute("select 1")
+    except psycopg.ProgrammingError:
+        return [f"{what} is not a valid PostgreSQL URL (percent-encode % @ / # ? in the password)"]
     except psycopg.Error as exc:
-        return [f"{what}: cannot connect ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"]
+        meaning = _SQLSTATE_MEANS.get(exc.sqlstate or "", "the server could not be reached, or refused the login")
+        return [f"{what}: cannot connect: {meaning} ({type(exc).__name__}, SQLSTATE {exc.sqlstate or 'none'})"]
     return []
 
 
@@ -63,7 +81,5 @@ def connection_problems(conn_id: str, *, needs_password: bool) -> list[str]:
 
 def fail_on(problems: list[str]) -> None:
     """Fail the task at once, without retries: a retry cannot fix configuration."""
-    from airflow.sdk.exceptions import AirflowFailException
-
     if problems:
-        raise AirflowFailException("configuration: " + "; ".join(problems))
+        raise ConfigurationFailure("configuration: " + "; ".join(problems))

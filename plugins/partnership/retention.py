@@ -207,10 +207,13 @@ class _Deleter:
 
     def failed(self, dataset: str, target: str, exc: Exception) -> None:
         # A database error's text may quote a value of a row (an unparseable record date): keep only its code.
+        # An OSError's text quotes the path (a name holding an identifier): keep its type and errno only.
         if isinstance(exc, psycopg.Error):
             error = f"{type(exc).__name__} (SQLSTATE {exc.sqlstate})"
+        elif isinstance(exc, OSError):
+            error = f"{type(exc).__name__} (errno {exc.errno})"
         else:
-            error = f"{type(exc).__name__}: {exc}"
+            error = type(exc).__name__
         log.error("retention could not finish with %s (%s): %s", target, dataset, error)
         if target not in {f.target for f in self.failures}:
             self.failures.append(Failure(dataset, target, error))
@@ -246,11 +249,18 @@ class _Deleter:
 
 
 def _shown(path: Path) -> str:
-    """The path as audit and logs show it: a name holding an identifier (a file that never matched its dataset's
-    landing pattern, so the gate never screened it) is withheld, as the gate withholds it."""
-    if screening.screen_file_name(path.name):
-        return str(path.with_name(f"name-withheld-{hashlib.sha256(path.name.encode()).hexdigest()[:12]}"))
-    return str(path)
+    """The path as audit and logs show it: any part of it holding an identifier (a file or a folder that never
+    matched a landing pattern, so the gate never screened it) is withheld, as the gate withholds names."""
+    return str(
+        Path(
+            *(
+                f"name-withheld-{hashlib.sha256(part.encode()).hexdigest()[:12]}"
+                if screening.screen_file_name(part)
+                else part
+                for part in path.parts
+            )
+        )
+    )
 
 
 def _batch_of_work_copy(conn: psycopg.Connection, ds: Dataset, path: Path) -> int | None:

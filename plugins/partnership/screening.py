@@ -543,3 +543,21 @@ def _hit(hits: dict, i: int, column: str | None, rule: str, severity: str, row_n
     finding.count += 1
     if len(finding.rows) < SHOWN_ROWS:
         finding.rows.append(row_number)
+
+
+# What the wildcard of a landing pattern may be, for a name to be shown outside the warehouse (an alert, a mapped
+# task's name): a period written in digits ("2024-04", "2024_25", "20240401.1"). The name screen cannot know every
+# person's name ("recorded_crime_2024-04_fred_bloggs.csv"), so a name that is more than its pattern and a period
+# is withheld there, whatever it holds.
+_SHOWN_WILDCARD = "[0-9][0-9._-]{0,30}"
+
+
+def shown_file_name(ds: Dataset, name: str) -> str:
+    """``name`` when it is exactly the dataset's landing pattern with a period for its ``*``; otherwise a
+    stand-in naming no part of it (the full name stays in audit, for IG, and in ``partnership quarantine show``)."""
+    pattern = "".join(
+        _SHOWN_WILDCARD if part == "*" else re.escape(part) for part in re.split(r"(\*)", ds.landing_pattern)
+    )
+    if re.fullmatch(pattern, name):
+        return name
+    return "(name withheld: not the dataset's usual pattern)"
