@@ -317,16 +317,11 @@ def test_with_no_recipients_an_alert_is_logged_not_sent_and_never_raises(monkeyp
 
 
 def _connection(url: str, **changes) -> str:
-    parts = warehouse.url_parts(url)
-    fields = {
-        "conn_type": "postgres",
-        "host": parts["host"],
-        "port": parts["port"],
-        "login": parts["user"],
-        "password": parts["password"] or "unused-trust-auth",
-        "schema": parts["dbname"],
-    }
-    return json.dumps({k: v for k, v in {**fields, **changes}.items() if v is not None})
+    """The connection the project's runner gives Airflow for this URL, with some fields changed (None: left out)."""
+    from partnership import runner
+
+    fields = {**runner.airflow_connection(url), **changes}
+    return json.dumps({k: v for k, v in fields.items() if v is not None})
 
 
 @pytest.mark.integration
@@ -432,20 +427,7 @@ def test_preflight_never_quotes_a_mistyped_warehouse_url(monkeypatch, url):
 
 def test_preflight_never_quotes_a_password_typed_into_the_login(monkeypatch, server_url):
     password = "Sup3r" + secrets.token_hex(6)
-    parts = warehouse.url_parts(server_url)
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_WAREHOUSE",
-        json.dumps(
-            {
-                "conn_type": "postgres",
-                "host": parts["host"],
-                "port": parts["port"],
-                "login": f"nobody:{password}",
-                "password": "x",
-                "schema": parts["dbname"],
-            }
-        ),
-    )
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", _connection(server_url, login=f"nobody:{password}", password="x"))
     problems = preflight.connection_problems("warehouse", needs_password=True)
     assert problems and password not in " ".join(problems)
 

@@ -99,18 +99,19 @@ def find_new_files(ds: Dataset, on_quarantine=None) -> list[str]:
     return found
 
 
-def awaiting_files(ds: Dataset) -> int:
-    """How many landed files the dataset's next ingest run would take (complete, or named with an identifier, which
+def awaiting_files(ds: Dataset) -> list[Path]:
+    """The landed files the dataset's next ingest run would take (complete, or named with an identifier, which
     it quarantines). Reads only file names and times: the landing watcher calls it every few minutes."""
-    count = 0
-    for p in (settings.landing_dir() / ds.landing_subdir).glob(ds.landing_pattern):
+    found = []
+    for p in sorted((settings.landing_dir() / ds.landing_subdir).glob(ds.landing_pattern)):
         if p.name.endswith(".done"):
             continue
         try:  # an ingest run may file it away meanwhile
-            count += p.is_file() and (upload_complete(ds, p) or bool(screening.screen_file_name(p.name)))
+            if p.is_file() and (upload_complete(ds, p) or screening.screen_file_name(p.name)):
+                found.append(p)
         except FileNotFoundError:
             pass
-    return count
+    return found
 
 
 def _quarantine_named(ds: Dataset, path: Path, loaded_by: str = "find_new_files") -> QuarantinedFile | None:

@@ -17,7 +17,6 @@ from partnership import settings, warehouse
 
 def airflow_environment(url: str) -> dict[str, str]:
     """Environment for Airflow and dbt. Must be applied before anything imports airflow."""
-    parts = warehouse.url_parts(url)
     airflow_home = settings.data_dir() / "airflow"
     env = {
         "AIRFLOW_HOME": str(airflow_home),
@@ -33,21 +32,24 @@ def airflow_environment(url: str) -> dict[str, str]:
         "PARTNERSHIP_RETRY_DELAY_SECONDS": os.environ.get("PARTNERSHIP_RETRY_DELAY_SECONDS", "5"),
     }
     # The connections of dbt and publish (the transformer) and of the IG report (the IG reviewer); in docker-compose
-    # each has its own LOGIN role, here all are the one URL. The embedded server trusts local socket users, but
-    # cosmos requires some password: any placeholder will do there.
-    connection = json.dumps(
-        {
-            "conn_type": "postgres",
-            "host": parts["host"],
-            "port": parts["port"],
-            "login": parts["user"],
-            "password": parts["password"] or "unused-trust-auth",
-            "schema": parts["dbname"],
-        }
-    )
-    env["AIRFLOW_CONN_WAREHOUSE"] = env["AIRFLOW_CONN_WAREHOUSE_IG_REPORT"] = connection
+    # each has its own LOGIN role, here all are the one URL.
+    env["AIRFLOW_CONN_WAREHOUSE"] = env["AIRFLOW_CONN_WAREHOUSE_IG_REPORT"] = json.dumps(airflow_connection(url))
     env.update(dbt_environment(url))
     return env
+
+
+def airflow_connection(url: str) -> dict:
+    """The Airflow connection (as JSON fields) for a warehouse URL. The embedded server trusts local socket users,
+    but cosmos requires some password: any placeholder will do there."""
+    parts = warehouse.url_parts(url)
+    return {
+        "conn_type": "postgres",
+        "host": parts["host"],
+        "port": parts["port"],
+        "login": parts["user"],
+        "password": parts["password"] or "unused-trust-auth",
+        "schema": parts["dbname"],
+    }
 
 
 def dbt_environment(url: str) -> dict[str, str]:

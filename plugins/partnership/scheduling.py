@@ -44,21 +44,20 @@ SETTLED_VARIABLE = "settle_deliveries_watermark"
 
 def landed_fingerprints() -> dict[str, str]:
     """Per dataset with files waiting, a digest of those files' names, sizes and times (no content is read)."""
-    from partnership import loader, settings
+    from partnership import loader
     from partnership.registry import load_registry
 
     found = {}
     for ds in load_registry():
-        if not loader.awaiting_files(ds):
-            continue
-        folder = settings.landing_dir() / ds.landing_subdir
         stamp = []
-        for p in sorted(folder.glob(ds.landing_pattern)):
+        for p in loader.awaiting_files(ds):
             try:
-                stamp.append(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}")
-            except FileNotFoundError:
+                stat = p.stat()
+            except FileNotFoundError:  # loaded meanwhile
                 continue
-        found[ds.name] = hashlib.sha256("\n".join(stamp).encode()).hexdigest()[:16]
+            stamp.append(f"{p.name}:{stat.st_size}:{stat.st_mtime_ns}")
+        if stamp:
+            found[ds.name] = hashlib.sha256("\n".join(stamp).encode()).hexdigest()[:16]
     return found
 
 
@@ -67,7 +66,7 @@ def delivery_busy(quiet_seconds: int) -> str | None:
     from partnership import loader, warehouse
     from partnership.registry import load_registry
 
-    waiting = {ds.name: n for ds in load_registry() if (n := loader.awaiting_files(ds))}
+    waiting = {ds.name: n for ds in load_registry() if (n := len(loader.awaiting_files(ds)))}
     if waiting:
         return "files wait in landing: " + ", ".join(f"{name} ({n})" for name, n in sorted(waiting.items()))
     with warehouse.connect() as conn:
