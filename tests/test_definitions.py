@@ -1,0 +1,36 @@
+"""The README's definitions table is the seed's, so a reader never sees a definition the warehouse does not use."""
+
+import csv
+
+from partnership import definitions
+
+
+def test_the_readme_lists_every_definition_version_in_the_seed():
+    assert definitions.readme_table() == definitions.markdown_table(), (
+        "README.md's definitions table differs from dbt/seeds/definitions.csv: run "
+        "`partnership definitions --write-readme`"
+    )
+
+
+def test_every_definition_version_is_listed_once_with_its_source():
+    with definitions.SEED.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    versions = [r["definition_version"] for r in rows]
+    assert len(versions) == len(set(versions))
+    assert all(r["source_document"].strip() and r["description"].strip() for r in rows)
+    table = definitions.markdown_table()
+    assert all(f"| {v} |" in table for v in versions)
+
+
+def test_a_new_version_rewrites_the_readme_table(tmp_path):
+    seed = tmp_path / "definitions.csv"
+    seed.write_text(definitions.SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{definitions.START}\nold\n{definitions.END}\nrest\n", encoding="utf-8")
+    with seed.open("a", encoding="utf-8") as f:
+        f.write('knife_crime,KC-TEST,2026-04-01,,"Knife | sharp instrument offences",Home Office\n')
+    assert definitions.write_readme(readme, seed)
+    text = readme.read_text(encoding="utf-8")
+    assert text.startswith("intro\n") and text.endswith("rest\n") and "\nold\n" not in text
+    assert "| `knife_crime` | KC-TEST | from 2026-04-01 | Knife \\| sharp instrument offences | Home Office |" in text
+    assert not definitions.write_readme(readme, seed)
