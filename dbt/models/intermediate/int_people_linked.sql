@@ -4,7 +4,10 @@
 with
 
 contacts as (
+    -- Linked people are those an agency knows by key; "known to education" means an exclusion or suspension,
+    -- not a term of persistent absence (the cohort marts count absence separately).
     select * from {{ ref('int_person_contacts_unioned') }}
+    where person_key is not null and contact_type <> 'education_persistent_absence'
 ),
 
 latest_contact as (

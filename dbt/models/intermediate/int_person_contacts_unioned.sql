@@ -1,38 +1,86 @@
--- Every contact any agency had with a pseudonymised person: one row per person, agency and record.
+-- Every contact an agency had with a pseudonymised person: one row per source record, the one person-contacts
+-- model the people marts and cohorts read (int_people_linked, int_cohort_contacts). An A&E attendance the trust
+-- could not link keeps a null person_key, so match rates can count it. Person-level: a table under row
+-- security by agency.
 
 with
 
-police_victims as (
-    select victim_person_key as person_key, 'police' as agency, victim_age as age_at_contact,
-           offence_date as contact_date
-    from {{ ref('stg_police__recorded_crime') }}
-    where victim_person_key is not null
-),
-
 police_suspects as (
-    select suspect_person_key, 'police', suspect_age, offence_date
+    select
+        suspect_person_key as person_key,
+        'police' as agency,
+        'police_suspect' as contact_type,
+        offence_date as contact_date,
+        suspect_age as age_at_contact,
+        cast(null as text) as residence_lsoa_code  -- the police extract gives no suspect residence
     from {{ ref('stg_police__recorded_crime') }}
     where suspect_person_key is not null
 ),
 
+police_victims as (
+    select
+        victim_person_key,
+        'police',
+        'police_victim',
+        offence_date,
+        victim_age,
+        victim_home_lsoa  -- an LSOA code, or 'Outside Manchester'
+    from {{ ref('stg_police__recorded_crime') }}
+    where victim_person_key is not null
+),
+
 youth_justice as (
-    select child_person_key, 'youth_justice', age_at_offence, offence_date
+    select
+        child_person_key,
+        'youth_justice',
+        'youth_justice_case',
+        offence_date,
+        age_at_offence,
+        home_lsoa_code
     from {{ ref('stg_youth_justice__cases') }}
 ),
 
-education as (
-    select pupil_person_key, 'education', age_at_start, start_date
+exclusions as (
+    -- A permanent exclusion (PERM) or a suspension (FIXD fixed-term, LNCH lunchtime).
+    select
+        pupil_person_key,
+        'education',
+        case when exclusion_type = 'PERM' then 'education_exclusion' else 'education_suspension' end,
+        start_date,
+        age_at_start,
+        cast(null as text)
     from {{ ref('stg_education__exclusions') }}
 ),
 
-health as (
-    select patient_person_key, 'health', age, cast(arrival_datetime as date)
+persistent_absence as (
+    -- Missing 10% or more of the term's possible sessions (the DfE's persistent-absence threshold, as flagged
+    -- by the education extract); dated at the start of the term.
+    select
+        pupil_person_key,
+        'education',
+        'education_persistent_absence',
+        term_start_date,
+        age_at_term_start,
+        cast(null as text)
+    from {{ ref('stg_education__attendance') }}
+    where persistent_absence_flag = 'Y'
+),
+
+violence_ae as (
+    -- Every attendance in this extract is an assault (the ISTV-style feed), so violence-related by definition.
+    select
+        patient_person_key,
+        'health',
+        'ae_violence',
+        cast(arrival_datetime as date),
+        age,
+        cast(null as text)
     from {{ ref('stg_health__ae_assault_attendances') }}
-    where patient_person_key is not null
 )
 
-select * from police_victims
-union all select * from police_suspects
+select * from police_suspects
+union all select * from police_victims
 union all select * from youth_justice
-union all select * from education
-union all select * from health
+union all select * from exclusions
+union all select * from persistent_absence
+union all select * from violence_ae
