@@ -69,3 +69,28 @@ def test_generated_files_pass_their_contract_and_suite(tmp_path, data_dir, monke
             path = pseudonymise_file(ds, path).path
         report = validate_file(ds, path)
         assert report.success, report.reason()
+
+
+def test_youth_justice_cases_arrive_in_the_month_of_their_disposal(tmp_path):
+    # The YJB dates first-time entrants by the disposal: each monthly file holds the cases disposed of in its
+    # month, with the offence some days to months before; a few children offended at 17 and were dealt with at 18.
+    from datetime import date
+
+    files = generate(tmp_path, months=3, first_month="2024-04", scale=0.5)["youth_justice__cases"]
+    lags, aged_18 = [], 0
+    for f, month in zip(files, ("2024-04", "2024-05", "2024-06"), strict=True):
+        for r in csv.DictReader(open(f, newline="")):
+            assert r["disposal_date"].startswith(month), f.name
+            lag = (date.fromisoformat(r["disposal_date"]) - date.fromisoformat(r["offence_date"])).days
+            assert lag >= 0
+            lags.append(lag)
+            assert 0 <= int(r["age_at_disposal"]) - int(r["age_at_offence"]) <= 1
+            aged_18 += r["age_at_disposal"] == "18"
+    assert sum(lag > 31 for lag in lags) > len(lags) / 4, "many offences were in an earlier month"
+    assert aged_18 > 0
+
+
+def test_attendance_returns_carry_the_pupils_ethnicity(tmp_path):
+    files = generate(tmp_path, months=3, first_month="2024-05", scale=0.2)["education__attendance"]
+    ethnicities = {r["ethnicity"] for f in files for r in csv.DictReader(open(f, newline=""))}
+    assert {"White", "Black", "Asian", "Not stated"} <= ethnicities

@@ -142,6 +142,10 @@ YJ_OUTCOMES = [
     "Custody",
 ]
 YJ_OUTCOME_WEIGHTS = [30, 20, 15, 20, 12, 3]
+# Days from offence to disposal: out of court (community resolution, cautions) and at court.
+YJ_LAG_OUT_OF_COURT = (7, 75)
+YJ_LAG_COURT = (30, 240)
+YJ_AGED_18_SHARE = 0.03  # offended at 17, dealt with at 18: an adult first-time entrant, not a YJB one
 EXCLUSION_REASONS = [
     "Physical assault against a pupil",
     "Physical assault against an adult",
@@ -681,21 +685,47 @@ class Generator:
             )
         out.close()
 
+    @staticmethod
+    def _yj_months_back(earlier: date, month: date) -> int:
+        """Whole calendar months from ``earlier``'s month back from ``month`` (a first of month)."""
+        return (month.year - earlier.year) * 12 + month.month - earlier.month
+
+    @staticmethod
+    def _yj_month_start(month: date, back: int) -> date:
+        index = month.year * 12 + month.month - 1 - back
+        return date(index // 12, index % 12 + 1, 1)
+
     def youth_justice(self, m: int, month: date) -> None:
+        """Cases disposed of in the month (the file's month is the disposal's), each offence some weeks before:
+        out-of-court outcomes follow within weeks, court outcomes within months (YJB: Youth Justice Statistics,
+        time from offence to completion). A few children offended at 17 and were dealt with at 18."""
         rng, people = self.rng, self.people
         out = self.open("youth_justice__cases", f"{month:%Y-%m}")
         children = [people.aged(rng, m, 10, 17) for _ in range(self.volume("youth_justice__cases", m))]
         children += people.cohort_members_due(m, self.months)
+        children += [people.aged(rng, m, 18, 18) for _ in range(max(1, round(len(children) * YJ_AGED_18_SHARE)))]
         for seq, child in enumerate(children, start=1):
-            offence = self.day(month)
+            disposal = self.day(month)
             outcome = rng.choices(YJ_OUTCOMES, weights=YJ_OUTCOME_WEIGHTS)[0]
-            start = offence + timedelta(days=rng.randint(10, 40)) if outcome != "Community resolution" else None
+            out_of_court = outcome in ("Community resolution", "Youth caution", "Youth conditional caution")
+            offence = disposal - timedelta(days=rng.randint(*(YJ_LAG_OUT_OF_COURT if out_of_court else YJ_LAG_COURT)))
+            age_at_offence = child.age(m - self._yj_months_back(offence, month))
+            if age_at_offence > 17:  # aged 18 at disposal: the offence was before the 18th birthday
+                back = next(k for k in range(1, 13) if child.age(m - k) == 17)
+                offence = self.day(self._yj_month_start(month, back))
+                age_at_offence = 17
+            elif age_at_offence < 10:  # too young then: the offence was in the disposal's month
+                offence = month + timedelta(days=rng.randrange(disposal.day))
+                age_at_offence = child.age(m)
+            start = disposal + timedelta(days=rng.randint(10, 40)) if outcome != "Community resolution" else None
             out.write(
                 {
                     "case_id": f"YJ{month:%Y%m}{seq:04d}",
                     "child_person_key": child.key,
-                    "age_at_offence": child.age(m),
+                    "age_at_offence": age_at_offence,
                     "offence_date": offence.isoformat(),
+                    "disposal_date": disposal.isoformat(),
+                    "age_at_disposal": child.age(m),
                     "offence_category": rng.choice(YJ_OFFENCES),
                     "outcome": outcome,
                     "gravity_score": rng.choices(range(1, 9), weights=[10, 25, 25, 15, 10, 8, 5, 2])[0],
@@ -791,6 +821,7 @@ class Generator:
                         "sessions_missed": missed,
                         "persistent_absence_flag": "Y" if missed >= possible * 0.1 else "N",
                         "age_at_term_start": age,
+                        "ethnicity": _ethnicity(rng, pupil),
                     }
                 )
             out.close()

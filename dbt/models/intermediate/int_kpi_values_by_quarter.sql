@@ -60,12 +60,12 @@ asb_incidents as (
 ),
 
 first_time_entrants as (
-    select places.geography_level, places.geography, dates.financial_year_quarter, count(*) as entrants
-    from {{ ref('stg_youth_justice__cases') }} as cases
-    inner join places on places.lsoa_code = cases.home_lsoa_code
-    inner join dates on dates.date_day = cases.offence_date
-    where cases.first_time_entrant = 'Y'
-    group by 1, 2, 3
+    -- The YJB measure (int_youth_justice_fte_rolling): children, not case rows; cautions and convictions only;
+    -- by disposal date; the twelve months to the quarter's end per 100,000 aged 10-17 (Census 2021). The same
+    -- model feeds fct_youth_justice_fte, so the scorecard and the mart agree.
+    select geography_level, geography, financial_year_quarter, first_time_entrants_12m as entrants, population_10_17
+    from {{ ref('int_youth_justice_fte_rolling') }}
+    where geography_level in ('City', 'Locality')
 ),
 
 permanent_exclusions as (
@@ -139,10 +139,8 @@ kpi_values as (
     inner join residents using (geography_level, geography)
 
     union all
-    select fte.geography_level, fte.geography, fte.financial_year_quarter, 'FTE', fte.entrants,
-           residents.residents_10_17, 100000
-    from first_time_entrants as fte
-    inner join residents using (geography_level, geography)
+    select geography_level, geography, financial_year_quarter, 'FTE', entrants, population_10_17, 100000
+    from first_time_entrants
 
     union all
     select geography_level, geography, financial_year_quarter, 'PERM_EXCL', exclusions, null, null

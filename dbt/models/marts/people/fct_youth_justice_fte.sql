@@ -1,82 +1,60 @@
--- First-time entrants to the youth justice system by financial quarter and ward of residence, per 100,000
--- residents aged 10 to 17. Every Manchester ward has a row in every quarter the youth justice extract covers
--- (zero when nobody entered); children living outside the city, or with no home LSOA, have their own row.
+-- First-time entrants to the youth justice system as the YJB publishes them: children aged 10-17 receiving
+-- their first youth caution, youth conditional caution or court conviction, dated by the disposal, counted over
+-- the twelve months to the end of each financial quarter, per 100,000 residents aged 10-17 (comparable with
+-- the YJB's annual and rolling-year rates). For the city, its localities and wards, and 'Not known' (children
+-- with no Manchester home). Built on int_youth_justice_fte_rolling, as the scorecard's FTE KPI is.
 
 with
 
-cases as (
-    select * from {{ ref('stg_youth_justice__cases') }}
-),
-
-geography as (
-    select * from {{ ref('dim_geography') }}
-),
-
-dates as (
-    select * from {{ ref('dim_date') }}
-),
-
-first_entries as (
-    -- A child counts once, in the quarter of their first offence flagged as a first entry.
-    select distinct on (child_person_key)
-        child_person_key,
-        offence_date,
-        home_lsoa_code
-    from cases
-    where first_time_entrant = 'Y'
-    order by child_person_key, offence_date
-),
-
-population_10_17 as (
-    -- The latest mid-year estimate loaded, by single year of age, summed to wards.
-    select geography.ward_code, sum(population.population) as population_10_17
-    from {{ ref('stg_reference__lsoa_population') }} as population
-    inner join geography on geography.lsoa_code = population.lsoa_code
-    where population.age between 10 and 17
-        and population.reference_date = (
-            select max(reference_date) from {{ ref('stg_reference__lsoa_population') }}
-        )
-    group by geography.ward_code
+rolling as (
+    select * from {{ ref('int_youth_justice_fte_rolling') }}
 ),
 
 wards as (
-    select distinct ward_code, ward_name, locality
-    from geography
-    where is_manchester
-    union all
-    select 'Not known', 'Outside Manchester or not recorded', 'Not known'
+    select distinct ward_code, ward_name, locality from {{ ref('dim_geography') }} where is_manchester
 ),
 
-quarters as (
-    select distinct dates.financial_year, dates.financial_year_quarter, dates.quarter_start
-    from dates
-    where dates.date_day between (select min(offence_date) from cases) and (select max(offence_date) from cases)
-),
-
-entrants as (
+named as (
     select
-        dates.financial_year_quarter,
-        case when geography.is_manchester then geography.ward_code else 'Not known' end as ward_code,
-        count(*) as first_time_entrants
-    from first_entries
-    inner join dates on dates.date_day = first_entries.offence_date
-    left join geography on geography.lsoa_code = first_entries.home_lsoa_code
-    group by 1, 2
+        rolling.*,
+        case rolling.geography_level
+            when 'City' then 'Manchester'
+            when 'Locality' then rolling.geography
+            when 'Ward' then wards.ward_name
+            else 'Outside Manchester or not recorded'
+        end as geography_name,
+        case rolling.geography_level
+            when 'Locality' then rolling.geography
+            when 'Ward' then wards.locality
+        end as locality
+    from rolling
+    left join wards on rolling.geography_level = 'Ward' and wards.ward_code = rolling.geography
 )
 
 select
-    quarters.financial_year,
-    quarters.financial_year_quarter,
-    quarters.quarter_start,
-    wards.ward_code,
-    wards.ward_name,
-    wards.locality,
-    coalesce(entrants.first_time_entrants, 0) as first_time_entrants,
-    population_10_17.population_10_17,
-    -- A quarter's entrants per 100,000 residents aged 10-17 (not annualised).
-    round(100000.0 * coalesce(entrants.first_time_entrants, 0) / nullif(population_10_17.population_10_17, 0), 1)
-        as fte_rate_per_100k_10_17
-from quarters
-cross join wards
-left join entrants using (financial_year_quarter, ward_code)
-left join population_10_17 using (ward_code)
+    financial_year,
+    financial_year_quarter,
+    quarter_start,
+    quarter_end,
+    window_start,
+    months_of_data,
+    geography_level,
+    geography,
+    geography_name,
+    locality,
+    first_time_entrants_quarter,
+    first_time_entrants_12m as first_time_entrants,
+    round(population_10_17, 1) as population_10_17,
+    round(100000.0 * first_time_entrants_12m / nullif(population_10_17, 0), 1) as fte_rate_per_100k_10_17,
+    -- 95% confidence interval of the rate: exact Poisson limits by Byar's approximation (as OHID's Fingertips
+    -- uses for counts), on the twelve months' entrants.
+    case when population_10_17 > 0 then round(
+        100000.0 * case when first_time_entrants_12m = 0 then 0 else
+            first_time_entrants_12m * power(1 - 1.0 / (9 * first_time_entrants_12m)
+                - 1.959964 / (3 * sqrt(first_time_entrants_12m::numeric)), 3) end / population_10_17, 1)
+    end as fte_rate_lower_95,
+    case when population_10_17 > 0 then round(
+        100000.0 * (first_time_entrants_12m + 1) * power(1 - 1.0 / (9 * (first_time_entrants_12m + 1))
+            + 1.959964 / (3 * sqrt(first_time_entrants_12m + 1.0)), 3) / population_10_17, 1)
+    end as fte_rate_upper_95
+from named

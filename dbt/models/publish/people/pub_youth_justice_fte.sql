@@ -1,23 +1,45 @@
--- fct_youth_justice_fte for publication, with the city total ('All'). The total counts every first-time
--- entrant (children living outside the city or with no recorded home included), and so does its rate, per
--- 100,000 Manchester residents aged 10-17: a rate is built on exactly the count beside it, or rate x
--- population would give back a count that is not published (here, the 'Not known' row by difference).
+-- fct_youth_justice_fte for publication: first-time entrants in the twelve months to the latest quarter, and in
+-- the same twelve months of each earlier year, by ward with the city total ('All'). Only these disjoint
+-- windows: overlapping rolling years published side by side would give each quarter's count back by
+-- difference, below the disclosure threshold. 'All' is the city (children living in Manchester wards); children
+-- with no Manchester home are not in it, as the YJB counts residents. The rate is on the population as
+-- published (whole people), so rate x population gives back only the count beside it.
 
 with
 
-wards as (
+fte as (
     select * from {{ ref('fct_youth_justice_fte') }}
+),
+
+published_quarters as (
+    -- The latest quarter, and every fourth quarter before it.
+    select financial_year_quarter
+    from (
+        select
+            financial_year_quarter,
+            row_number() over (order by quarter_end desc) - 1 as quarters_back
+        from (select distinct financial_year_quarter, quarter_end from fte) as quarters
+    ) as ranked
+    where quarters_back % 4 = 0
+),
+
+rows_published as (
+    select
+        fte.financial_year_quarter,
+        fte.window_start,
+        fte.quarter_end,
+        fte.months_of_data,
+        case when fte.geography_level = 'City' then 'All' else fte.geography end as ward_code,
+        case when fte.geography_level = 'City' then 'All wards' else fte.geography_name end as ward_name,
+        case when fte.geography_level = 'City' then 'All' else fte.locality end as locality,
+        fte.first_time_entrants::bigint as first_time_entrants,
+        round(fte.population_10_17)::bigint as population_10_17
+    from fte
+    inner join published_quarters using (financial_year_quarter)
+    where fte.geography_level in ('City', 'Ward')
 )
 
 select
-    financial_year_quarter,
-    case when grouping(ward_code) = 1 then 'All' else ward_code end as ward_code,
-    case when grouping(ward_code) = 1 then 'All wards' else max(ward_name) end as ward_name,
-    case when grouping(ward_code) = 1 then 'All' else max(locality) end as locality,
-    sum(first_time_entrants)::bigint as first_time_entrants,
-    sum(population_10_17)::bigint as population_10_17,
-    round(
-        100000.0 * sum(first_time_entrants) / nullif(sum(population_10_17), 0), 1
-    ) as fte_rate_per_100k_10_17
-from wards
-group by financial_year_quarter, cube(ward_code)
+    *,
+    round(100000.0 * first_time_entrants / nullif(population_10_17, 0), 1) as fte_rate_per_100k_10_17
+from rows_published

@@ -27,6 +27,7 @@ renamed as (
         cast(sessions_missed as integer) as sessions_missed,
         persistent_absence_flag,
         cast(age_at_term_start as integer) as age_at_term_start,
+        ethnicity,
         _batch_id as batch_id,
         _source_row as source_row
 

@@ -23,6 +23,9 @@ renamed as (
         child_person_key,
         cast(age_at_offence as integer) as age_at_offence,
         cast(offence_date as date) as offence_date,
+        -- The outcome's date: YJB first-time entrants are dated by it, not by the offence.
+        cast(disposal_date as date) as disposal_date,
+        cast(age_at_disposal as integer) as age_at_disposal,
         offence_category,
         outcome,
         cast(gravity_score as integer) as gravity_score,
