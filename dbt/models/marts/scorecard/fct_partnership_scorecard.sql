@@ -357,7 +357,8 @@ select
     -- The comparator: what the chart expects of this quarter, and its limits of common-cause variation.
     round(centre_line, 2) as centre_line,
     -- A count or rate cannot fall below 0.
-    round(greatest(lower_process_limit, 0), 2) as lower_process_limit,
+    -- (greatest() ignores a null, so the null of a quarter without limits is kept apart.)
+    round(case when lower_process_limit is not null then greatest(lower_process_limit, 0) end, 2) as lower_process_limit,
     round(upper_process_limit, 2) as upper_process_limit,
     coalesce(is_seasonally_adjusted, false) as is_seasonally_adjusted,
     coalesce(is_baseline, false) as is_baseline,
