@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from partnership import warehouse
-from partnership.generator import MONTHLY_VOLUME, PLANTED
+from partnership.generator import ADMISSION_AGE_BANDS, MONTHLY_VOLUME, PLANTED
 
 pytestmark = pytest.mark.integration
 
@@ -115,25 +115,91 @@ def test_asb_case_reviews_add_up(pipeline_run):
 # -- Drugs and alcohol --------------------------------------------------------------------------------------
 
 
-def test_alcohol_admissions_run_at_about_1066_per_100000_a_year(pipeline_run):
-    rate, months, england = rows(
+def planted_alcohol_rates(run):
+    """The crude rate and DSR per 100,000 a year the generator's plant implies on Census 2021 and ESP 2013.
+
+    The generator plants 1,066 admissions per 100,000 of its synthetic population a year, spread over the
+    extract's age bands in fixed shares; the mart divides by Manchester's Census 2021 residents by age and
+    standardises on ESP 2013, so the expected figures are worked out here from the same reference seeds."""
+    synthetic = value(run, "select sum(population) from staging.stg_reference__lsoa_population")
+    admissions_a_year = PLANTED["alcohol_admissions_per_100k_year"] * float(synthetic) / 100_000
+    residents = dict(
+        rows(
+            run,
+            """select age, population from reference.census2021_population_by_age_district
+               where district_code = 'E08000003' and sex = 'persons'""",
+        )
+    )
+    esp_by_age = {}
+    esp = "select min_age, coalesce(max_age, min_age), standard_population from reference.esp2013"
+    for low, high, standard in rows(run, esp):
+        for age in range(low, high + 1):
+            esp_by_age[age] = standard / (high - low + 1)
+    bands = {"0-17": (0, 17), "18-24": (18, 24), "25-34": (25, 34), "35-49": (35, 49), "50-64": (50, 64)}
+    bands["65+"] = (65, 90)  # Census 2021's 90 is "90 and over"
+    shares = {band: weight / sum(ADMISSION_AGE_BANDS.values()) for band, weight in ADMISSION_AGE_BANDS.items()}
+    dsr = (
+        sum(
+            sum(esp_by_age[a] for a in range(low, high + 1))
+            * admissions_a_year
+            * shares[band]
+            / sum(residents[a] for a in range(low, high + 1))
+            for band, (low, high) in bands.items()
+        )
+        / sum(esp_by_age.values())
+        * 100_000
+    )  # the standard population is 100,000
+    crude = admissions_a_year / sum(residents.values()) * 100_000
+    return crude, dsr
+
+
+def test_alcohol_admissions_are_age_standardised_with_intervals_against_englands_dsr(pipeline_run):
+    (row,) = rows(
         pipeline_run,
-        """select value, months_covered, england_value from marts.fct_substance_misuse
+        """select value, lower_95, upper_95, crude_value, months_covered, denominator, england_value,
+                  england_value_type, comparison_with_england
+           from marts.fct_substance_misuse
            where indicator = 'alcohol_specific_admissions_per_100k' and period_type = 'Financial year'
            order by months_covered desc limit 1""",
-    )[0]
-    assert months == pipeline_run["months"]  # a part year, annualised x 12 / months
-    # Planted 1,066 a year on the synthetic population, with 3% noise a month: within 5%.
-    assert rate == pytest.approx(PLANTED["alcohol_admissions_per_100k_year"], rel=0.05)
-    assert england == 644  # the strategy's England comparator (seed england_comparators), shown beside it
-    # Quarters are annualised the same way, so they read on the same scale.
-    for (quarter_rate,) in rows(
+    )
+    dsr, lower, upper, crude, months, residents, england, england_type, comparison = row
+    assert months == pipeline_run["months"]  # a part year, annualised (person-years = residents x months / 12)
+    assert residents == 551_944  # Census 2021 Manchester, the published figure
+    planted_crude, planted_dsr = planted_alcohol_rates(pipeline_run)
+    # Planted rate with 3% noise a month: within 5%. Manchester is young and its admissions are in middle age,
+    # so the age-standardised rate a Board sees is well above the crude one.
+    assert crude == pytest.approx(planted_crude, rel=0.05)
+    assert dsr == pytest.approx(planted_dsr, rel=0.05)
+    assert dsr > crude * 1.1
+    # Every rate carries its 95% interval, and England's figure is a DSR too: the judgement is from the interval.
+    assert lower < dsr < upper and upper - lower < 0.2 * dsr
+    assert england == 644 and england_type.startswith("Directly age-standardised")
+    assert comparison == "Significantly higher than England"
+    # Quarters are annualised the same way, so they read on the same scale, each with its interval.
+    for quarter_dsr, quarter_lower, quarter_upper in rows(
         pipeline_run,
-        """select value from marts.fct_substance_misuse
+        """select value, lower_95, upper_95 from marts.fct_substance_misuse
            where indicator = 'alcohol_specific_admissions_per_100k' and period_type = 'Financial quarter'
              and months_covered = 3""",
     ):
-        assert quarter_rate == pytest.approx(PLANTED["alcohol_admissions_per_100k_year"], rel=0.08)
+        assert quarter_dsr == pytest.approx(planted_dsr, rel=0.08)
+        assert quarter_lower < quarter_dsr < quarter_upper
+
+
+def test_every_substance_misuse_figure_carries_an_interval(pipeline_run):
+    missing = value(
+        pipeline_run,
+        """select count(*) from marts.fct_substance_misuse
+           where value is not null and (lower_95 is null or upper_95 is null
+                                        or not (lower_95 <= value and value <= upper_95))""",
+    )
+    assert missing == 0
+    # Percentages' Wilson limits stay within 0-100.
+    outside = value(
+        pipeline_run,
+        "select count(*) from marts.fct_substance_misuse where unit like '%%of%%' and (lower_95 < 0 or upper_95 > 100)",
+    )
+    assert outside == 0
 
 
 def test_alcohol_treatment_exits_are_59_percent_successful_in_the_mart(pipeline_run):
@@ -167,6 +233,23 @@ def test_alcohol_treatment_exits_are_59_percent_successful_in_the_mart(pipeline_
         )
     }
     assert england == {62}
+    # Manchester's share is judged against England's by its Wilson interval, never by the point alone.
+    judged = rows(
+        pipeline_run,
+        """select value, lower_95, upper_95, comparison_with_england from marts.fct_substance_misuse
+           where indicator = 'successful_treatment_exits_pct' and substance_group = 'Alcohol only'""",
+    )
+    for pct, lower, upper, comparison in judged:
+        if pct is None:
+            continue
+        expected = (
+            "Significantly higher than England"
+            if lower > 62
+            else "Significantly lower than England"
+            if upper < 62
+            else "Similar to England"
+        )
+        assert comparison == expected
 
 
 def test_criminal_justice_referrals_into_treatment(pipeline_run):
@@ -185,14 +268,25 @@ def test_criminal_justice_referrals_into_treatment(pipeline_run):
 
 
 def test_published_substance_misuse_keeps_the_large_figures(pipeline_run):
-    rate, england = rows(
+    rate, lower, upper, england, comparison = rows(
         pipeline_run,
-        """select value, england_value from publish.pub_substance_misuse
+        """select value, lower_95, upper_95, england_value, comparison_with_england
+           from publish.pub_substance_misuse
            where indicator = 'alcohol_specific_admissions_per_100k' and financial_quarter = 'All'
            order by months_covered desc limit 1""",
     )[0]
-    assert rate == pytest.approx(PLANTED["alcohol_admissions_per_100k_year"], rel=0.05)
-    assert england == 644
+    assert rate == pytest.approx(planted_alcohol_rates(pipeline_run)[1], rel=0.05)
+    assert lower < rate < upper
+    assert england == 644 and comparison == "Significantly higher than England"
+    # Where a count is withheld, so are the figures built on it: the rate, its interval, the judgement.
+    leaked = value(
+        pipeline_run,
+        """select count(*) from publish.pub_substance_misuse
+           where (numerator is null or (denominator is null and indicator <> 'alcohol_specific_admissions_per_100k'))
+             and (value is not null or lower_95 is not null or upper_95 is not null
+                  or crude_value is not null or comparison_with_england is not null)""",
+    )
+    assert leaked == 0
     small = value(
         pipeline_run,
         "select count(*) from publish.pub_substance_misuse "

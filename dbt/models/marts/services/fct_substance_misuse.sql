@@ -1,13 +1,25 @@
--- Drug and alcohol indicators by financial year and financial quarter, each beside its England comparator
--- (seed england_comparators) where one is published. Serves "There were an estimated 1,066 per 100,000
--- hospital admission episodes for alcohol specific conditions in Manchester in 2019/20. This compares with a
--- rate of 644 per 100,000 in England." and "During 2020/21 59% of alcohol users left treatment successfully,
--- as a proportion of all exits. This compares with 62% in England."
+-- Drug and alcohol indicators by financial year and financial quarter, each with its 95% confidence interval
+-- and beside its England comparator (seed england_comparators) where one is published, with OHID's judgement
+-- of the difference. Serves "There were an estimated 1,066 per 100,000 hospital admission episodes for alcohol
+-- specific conditions in Manchester in 2019/20. This compares with a rate of 644 per 100,000 in England." and
+-- "During 2020/21 59% of alcohol users left treatment successfully, as a proportion of all exits. This
+-- compares with 62% in England."
 --
 -- One row per period x indicator x substance group ('All' where the indicator has no split):
---   alcohol_specific_admissions_per_100k  admissions / Manchester residents x 100,000, annualised
---   successful_treatment_exits_pct        successful completions / all exits in the period, x 100
---   criminal_justice_referrals_pct        episodes referred by criminal justice / all episodes started, x 100
+--   alcohol_specific_admissions_per_100k  directly age-standardised rate per 100,000 a year (2013 European
+--                                         Standard Population, Dobson limits), as OHID's Local Alcohol Profiles
+--                                         compute England's 644; the crude rate is kept beside it
+--   successful_treatment_exits_pct        successful completions / all exits in the period, x 100 (Wilson)
+--   criminal_justice_referrals_pct        episodes referred by criminal justice / all episodes started (Wilson)
+--
+-- Age: the extract gives six bands (0-17, 18-24, 25-34, 35-49, 50-64, 65+), coarser than ESP 2013's 19 and not
+-- on its five-year boundaries (15-19 is split 15-17 / 18-19). Each extract band is standardised with the
+-- standard population of its single years of age, ESP's five-year bands spread evenly over their years (90+
+-- whole at 90): weights 19,300 / 8,200 / 12,500 / 21,000 / 19,500 / 19,500, total 100,000. The rate is assumed
+-- flat within an extract band, so the DSR is an approximation of the 19-band one (close where the city's age
+-- mix inside a band is like the standard's; Manchester's many 18-24s fall in one band of their own).
+-- Denominator: Census 2021 usual residents of Manchester (E08000003) by single year of age (seed
+-- census2021_population_by_age_district), for every period until mid-year estimates by age are loaded.
 
 with
 
@@ -15,8 +27,12 @@ admissions as (
     select * from {{ ref('stg_health__alcohol_admissions') }}
 ),
 
-population as (
-    select * from {{ ref('stg_reference__lsoa_population') }}
+census as (
+    select * from {{ ref('census2021_population_by_age_district') }}
+),
+
+esp as (
+    select * from {{ ref('esp2013') }}
 ),
 
 episodes as (
@@ -35,78 +51,117 @@ comparators as (
     select * from {{ ref('england_comparators') }}
 ),
 
+-- The extract's age bands (the health__alcohol_admissions contract; stg_health__alcohol_admissions tests them
+-- with accepted_values), as single-year ranges; 65+ is open (Census 2021's top age is 90, "90 and over").
+admission_age_bands as (
+    select * from (values
+        ('0-17', 0, 17), ('18-24', 18, 24), ('25-34', 25, 34), ('35-49', 35, 49), ('50-64', 50, 64), ('65+', 65, 90)
+    ) as t (age_band, min_age, max_age)
+),
+
+-- ESP 2013 by single year of age: each five-year band's standard population spread evenly over its years.
+esp_by_age as (
+    select
+        age,
+        esp.standard_population::numeric / (coalesce(esp.max_age, esp.min_age) - esp.min_age + 1) as standard_population
+    from esp
+    cross join lateral generate_series(esp.min_age, coalesce(esp.max_age, esp.min_age)) as age
+),
+
+manchester_by_age as (
+    select age, population
+    from census
+    where district_code = 'E08000003' and sex = 'persons'
+),
+
+-- Per extract band: the standard population (weight) and Manchester's residents.
+band_populations as (
+    select
+        bands.age_band,
+        (select sum(esp_by_age.standard_population) from esp_by_age
+         where esp_by_age.age between bands.min_age and bands.max_age) as standard_population,
+        (select sum(manchester_by_age.population) from manchester_by_age
+         where manchester_by_age.age between bands.min_age and bands.max_age) as residents
+    from admission_age_bands as bands
+),
+
 -- Each month's admissions in Manchester LSOAs, with the financial periods the month falls in.
 admissions_dated as (
     select
         dates.financial_year,
-        dates.financial_year_start,
         dates.financial_year_quarter,
         admissions.month,
+        admissions.age_band,
         admissions.admissions
     from admissions
     inner join geography on geography.lsoa_code = admissions.lsoa_code and geography.is_manchester
     inner join dates on dates.date_day = admissions.month
 ),
 
--- Manchester's resident population (all ages) at each estimate date.
-population_by_estimate as (
-    select population.reference_date, sum(population.population) as residents
-    from population
-    inner join geography on geography.lsoa_code = population.lsoa_code and geography.is_manchester
-    group by population.reference_date
-),
-
-admissions_by_period as (
+admission_periods as (
     select
         'Financial year' as period_type,
         financial_year as period,
         financial_year,
-        min(financial_year_start) as financial_year_start,
-        sum(admissions) as admissions,
         count(distinct month) as months_covered
     from admissions_dated
     group by financial_year
     union all
-    select
-        'Financial quarter',
-        financial_year_quarter,
-        financial_year,
-        min(financial_year_start),
-        sum(admissions),
-        count(distinct month)
+    select 'Financial quarter', financial_year_quarter, financial_year, count(distinct month)
     from admissions_dated
     group by financial_year_quarter, financial_year
 ),
 
+admissions_by_period_band as (
+    select 'Financial year' as period_type, financial_year as period, age_band, sum(admissions) as admissions
+    from admissions_dated
+    group by financial_year, age_band
+    union all
+    select 'Financial quarter', financial_year_quarter, age_band, sum(admissions)
+    from admissions_dated
+    group by financial_year_quarter, age_band
+),
+
+-- Every band in every period (no admissions: 0), with its person-years at risk: residents x months / 12, so
+-- a part year or a quarter reads as a yearly rate comparable with England's (the missing months assumed to
+-- run at the months' average rate).
+admissions_by_band as (
+    select
+        periods.period_type,
+        periods.period,
+        periods.financial_year,
+        periods.months_covered,
+        band_populations.age_band,
+        coalesce(counts.admissions, 0) as admissions,
+        band_populations.residents,
+        band_populations.residents * periods.months_covered / 12.0 as person_years,
+        band_populations.standard_population
+    from admission_periods as periods
+    cross join band_populations
+    left join admissions_by_period_band as counts
+        on counts.period_type = periods.period_type
+        and counts.period = periods.period
+        and counts.age_band = band_populations.age_band
+),
+
 admission_rates as (
     select
-        admissions_by_period.period_type,
-        admissions_by_period.period,
-        admissions_by_period.financial_year,
+        period_type,
+        period,
+        financial_year,
         'alcohol_specific_admissions_per_100k' as indicator,
         'All' as substance_group,
-        admissions_by_period.admissions as numerator,
-        residents.residents as denominator,
-        admissions_by_period.months_covered,
-        -- Annualised: scaled by 12 / months with data, so a part year (or a quarter) reads as a yearly rate
-        -- comparable with the England figure. Assumes the missing months run at the months' average rate.
-        round(
-            100000.0 * admissions_by_period.admissions / residents.residents
-            * 12 / admissions_by_period.months_covered,
-            1
-        ) as value
-    from admissions_by_period
-    -- The mid-year estimate of the year the financial year starts in (ONS estimates are for 30 June); failing
-    -- that the latest earlier one, failing that the earliest loaded.
-    left join lateral (
-        select population_by_estimate.residents
-        from population_by_estimate
-        order by
-            population_by_estimate.reference_date
-                > make_date(admissions_by_period.financial_year_start, 6, 30),
-            abs(population_by_estimate.reference_date - make_date(admissions_by_period.financial_year_start, 6, 30))
-        limit 1
-    ) as residents on true
+        sum(admissions) as numerator,
+        sum(residents) as denominator,
+        max(months_covered) as months_covered,
+        {{ dsr_value('admissions', 'person_years', 'standard_population') }} as value,
+        {{ dsr_lower('admissions', 'person_years', 'standard_population') }} as lower_95,
+        {{ dsr_upper('admissions', 'person_years', 'standard_population') }} as upper_95,
+        {{ crude_rate('sum(admissions)', 'sum(person_years)') }} as crude_value,
+        {{ crude_rate_lower('sum(admissions)', 'sum(person_years)') }} as crude_lower_95,
+        {{ crude_rate_upper('sum(admissions)', 'sum(person_years)') }} as crude_upper_95
+    from admissions_by_band
+    group by period_type, period, financial_year
 ),
 
 exits_dated as (
@@ -193,7 +248,12 @@ indicators as (
         successful_exits,
         exits,
         months_covered,
-        round(100.0 * successful_exits / exits, 1)
+        100.0 * successful_exits / exits,
+        100 * {{ wilson_lower('successful_exits', 'exits') }},
+        100 * {{ wilson_upper('successful_exits', 'exits') }},
+        null::numeric,
+        null::numeric,
+        null::numeric
     from exits_by_period
     union all
     select
@@ -205,37 +265,72 @@ indicators as (
         criminal_justice_referrals,
         referrals,
         months_covered,
-        round(100.0 * criminal_justice_referrals / referrals, 1)
+        100.0 * criminal_justice_referrals / referrals,
+        100 * {{ wilson_lower('criminal_justice_referrals', 'referrals') }},
+        100 * {{ wilson_upper('criminal_justice_referrals', 'referrals') }},
+        null::numeric,
+        null::numeric,
+        null::numeric
     from referrals_by_period
+),
+
+-- The England figure for the same financial year if published, else the latest earlier one (its period is
+-- shown beside it, so a reader can see when it is not like for like), and only of the same kind of figure.
+compared as (
+    select
+        indicators.*,
+        comparator.value as england_value,
+        comparator.value_type as england_value_type,
+        comparator.period as england_period,
+        comparator.source as england_source,
+        comparator.source_url as england_source_url
+    from indicators
+    left join lateral (
+        select comparators.*
+        from comparators
+        where comparators.indicator = indicators.indicator
+          and comparators.substance_group = indicators.substance_group
+          and comparators.period <= indicators.financial_year
+          and comparators.value_type = case indicators.indicator
+              when 'alcohol_specific_admissions_per_100k' then 'Directly age-standardised rate per 100000 a year'
+              when 'successful_treatment_exits_pct' then 'Percentage of exits'
+              else 'Percentage of referrals'
+          end
+        order by comparators.period desc
+        limit 1
+    ) as comparator on true
 )
 
 select
-    indicators.period_type,
-    indicators.period,
-    indicators.financial_year,
-    indicators.indicator,
-    indicators.substance_group,
-    indicators.numerator::bigint as numerator,
-    indicators.denominator::bigint as denominator,
-    indicators.months_covered::int as months_covered,
-    indicators.value,
-    case indicators.indicator
+    period_type,
+    period,
+    financial_year,
+    indicator,
+    substance_group,
+    numerator::bigint as numerator,
+    denominator::bigint as denominator,
+    months_covered::int as months_covered,
+    round(value, 1) as value,
+    round(lower_95, 1) as lower_95,
+    round(upper_95, 1) as upper_95,
+    case indicator
+        when 'alcohol_specific_admissions_per_100k'
+            then 'Directly age-standardised rate per 100000 a year (ESP 2013, Dobson 95% limits)'
+        else 'Percentage (Wilson 95% limits)'
+    end as value_type,
+    case indicator
         when 'alcohol_specific_admissions_per_100k' then 'per 100,000 residents a year'
         when 'successful_treatment_exits_pct' then '% of exits'
         else '% of referrals into treatment'
     end as unit,
-    comparator.value as england_value,
-    comparator.period as england_period,
-    comparator.source as england_source
-from indicators
--- The England figure for the same financial year if published, else the latest earlier one (its period is
--- shown beside it, so a reader can see when it is not like for like).
-left join lateral (
-    select comparators.value, comparators.period, comparators.source
-    from comparators
-    where comparators.indicator = indicators.indicator
-      and comparators.substance_group = indicators.substance_group
-      and comparators.period <= indicators.financial_year
-    order by comparators.period desc
-    limit 1
-) as comparator on true
+    round(crude_value, 1) as crude_value,
+    round(crude_lower_95, 1) as crude_lower_95,
+    round(crude_upper_95, 1) as crude_upper_95,
+    england_value,
+    england_value_type,
+    england_period,
+    england_source,
+    england_source_url,
+    -- OHID's comparison: England outside Manchester's 95% interval is a significant difference.
+    {{ compare_with_comparator('lower_95', 'upper_95', 'england_value') }} as comparison_with_england
+from compared

@@ -4,6 +4,8 @@
 -- Both totals a reader could subtract from are declared cells: the substance group 'All' (already in the
 -- mart) and the financial year, as financial_quarter 'All' (a year's admissions, exits and referrals are
 -- the sum of its quarters'). For admissions the resident population is published as `population`.
+-- Every figure built on a count (the value, its confidence limits, the crude rate and its limits) and the
+-- comparison with England are withheld with the count (declared as rates and labels in the yml).
 
 select
     financial_year,
@@ -17,8 +19,17 @@ select
     case when indicator = 'alcohol_specific_admissions_per_100k' then denominator end as population,
     months_covered,
     value,
+    lower_95,
+    upper_95,
+    value_type,
     unit,
+    crude_value,
+    crude_lower_95,
+    crude_upper_95,
     england_value,
+    england_value_type,
     england_period,
-    england_source
+    england_source,
+    england_source_url,
+    comparison_with_england
 from {{ ref('fct_substance_misuse') }}
