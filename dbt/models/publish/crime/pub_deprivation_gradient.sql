@@ -15,7 +15,8 @@ banded as (
         case
             when imd_decile between split_part(reference_deciles, '-', 1)::int and split_part(reference_deciles, '-', 2)::int
                 then reference_deciles
-            else imd_decile::text
+            -- A decile on its own, or the crimes no decile holds ('unmatched', 'outside Manchester').
+            else deprivation_group
         end as imd_deciles
     from gradient
 ),
