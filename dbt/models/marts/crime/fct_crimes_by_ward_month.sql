@@ -1,4 +1,5 @@
--- Recorded crimes by ward, calendar month and police.uk crime type. Ward and month come from
+-- Recorded crimes by ward, calendar month and police.uk crime type, with the ward's locality and the month's
+-- financial quarter (so the publish model reads this mart only). Ward, locality and periods come from
 -- int_crimes_classified (dim_geography: LSOA 2011 or 2021 -> ward May 2022), where a crime whose LSOA is not in
 -- the ONS lookup is kept in ward 'unmatched', counted, never dropped.
 
@@ -11,8 +12,10 @@ crimes as (
 select
     ward_code,
     ward_name,
+    locality,
     month_start,
+    financial_year_quarter,
     crime_type,
     count(*) as crime_count
 from crimes
-group by 1, 2, 3, 4
+group by ward_code, ward_name, locality, month_start, financial_year_quarter, crime_type
