@@ -106,7 +106,7 @@ select
     coalesce(localities.nte_zone = 'Y', false) as is_night_time_economy_zone,
     coalesce(localities.pilot_area = 'Y', false) as is_pilot_area,
     -- English Indices of Deprivation 2019 (rank 1, decile 1 = most deprived in England).
-    'IoD2019' as imd_version,
+    'IMD-2019' as imd_version,  -- seed definitions: deprivation_imd
     codes.imd_lsoa11_code,
     codes.imd_method,
     deprivation.imd_score,

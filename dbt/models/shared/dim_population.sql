@@ -75,7 +75,7 @@ select
     shares.age_group as iod_age_group,
     cast(census.population * shares.district_share as numeric) as population,
     date '2021-03-21' as reference_date,
-    'Census 2021 district x IoD 2019 mid-2015 LSOA share' as method
+    'POP-C21-IOD19' as definition_version  -- seed definitions: population_lsoa_age_sex
 from census
 inner join shares
     on shares.district_code = census.district_code
