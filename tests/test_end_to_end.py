@@ -68,8 +68,14 @@ def test_every_generated_file_is_loaded_exactly_once(first_run):
 
 
 def test_crimes_by_ward_month_match_the_police_files(first_run):
-    with open(settings.DBT_PROJECT_DIR / "seeds" / "ons_lsoa11_to_ward19.csv", newline="") as f:
-        ward_of = {r["lsoa11_code"]: r["ward19_code"] for r in csv.DictReader(f)}
+    # The extracts carry 2011 LSOAs; dim_geography resolves them through ONS's LSOA 2011 -> 2021 best fit to the
+    # 2021 LSOA's ward (May 2022).
+    reference = settings.DBT_PROJECT_DIR / "seeds" / "reference"
+    with open(reference / "ons_lsoa11_to_lsoa21.csv", newline="") as f:
+        lsoa21_of = {r["lsoa11_code"]: r["lsoa21_code"] for r in csv.DictReader(f)}
+    with open(reference / "ons_lsoa21_to_ward22.csv", newline="") as f:
+        ward_of_lsoa21 = {r["lsoa21_code"]: r["ward22_code"] for r in csv.DictReader(f)}
+    ward_of = {lsoa11: ward_of_lsoa21[lsoa21] for lsoa11, lsoa21 in lsoa21_of.items()}
     expected = Counter(
         (ward_of[r["lsoa_code"]], date.fromisoformat(r["offence_date"]).replace(day=1), r["crime_type"])
         for r in rows_of(first_run["data"] / "processed", "police__recorded_crime")

@@ -41,8 +41,7 @@ select
     dates.financial_year,
     dates.financial_year_quarter,
     dates.pandemic_phase,
-    (dates.iso_day_of_week - 1) * 24 + cast(extract(hour from attendances.arrival_datetime) as integer)
-        as hour_of_week,
+    {{ hour_of_week('attendances.arrival_datetime') }} as hour_of_week,
     attendances.patient_person_key,
     attendances.age,
     attendances.sex,
@@ -51,16 +50,10 @@ select
     attendances.location_type,
     attendances.incident_lsoa_code,
     -- The incident location is optional in the ISTV data set (about 60% complete): no LSOA, no ward.
-    case
-        when attendances.incident_lsoa_code is null then 'not recorded'
-        else coalesce(geography.ward_code, 'unmatched')
-    end as ward_code,
-    case
-        when attendances.incident_lsoa_code is null then 'Incident location not recorded'
-        else coalesce(geography.ward_name, 'LSOA not in the ONS lookup')
-    end as ward_name,
-    coalesce(geography.locality, 'Unknown') as locality,
+    {{ lsoa_location_status('attendances.incident_lsoa_code') }} as location_status,
+    {{ lsoa_ward_columns('attendances.incident_lsoa_code', missing_name='Incident location not recorded') }},
     geography.district_name,
+    coalesce(geography.is_manchester, false) as is_manchester,
     geography.imd_decile,
     coalesce(geography.is_city_centre, false) as is_city_centre,
     attendances.batch_id

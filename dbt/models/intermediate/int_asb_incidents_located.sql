@@ -42,18 +42,17 @@ select
     dates.financial_year,
     dates.financial_year_quarter,
     dates.pandemic_phase,
-    -- Hour of the week, 0 = Monday 00:00-00:59, as in int_crimes_classified.
-    (dates.iso_day_of_week - 1) * 24 + cast(extract(hour from incidents.incident_datetime) as integer)
-        as hour_of_week,
+    {{ hour_of_week('incidents.incident_datetime') }} as hour_of_week,
     incidents.asb_category,
     incidents.covid_related_flag = 'Y' as is_covid_related,
     incidents.night_time_economy_flag = 'Y' as is_night_time_economy,
     incidents.street_community_flag = 'Y' as is_street_community,
     incidents.lsoa_code,
-    coalesce(geography.ward_code, 'unmatched') as ward_code,
-    coalesce(geography.ward_name, 'LSOA not in the ONS lookup') as ward_name,
-    coalesce(geography.locality, 'Unknown') as locality,
+    -- Never dropped for its place: an LSOA outside dim_geography is 'unmatched', a missing one 'not recorded'.
+    {{ lsoa_location_status('incidents.lsoa_code') }} as location_status,
+    {{ lsoa_ward_columns('incidents.lsoa_code') }},
     geography.district_name,
+    coalesce(geography.is_manchester, false) as is_manchester,
     geography.imd_decile,
     coalesce(geography.is_city_centre, false) as is_city_centre,
     incidents.batch_id

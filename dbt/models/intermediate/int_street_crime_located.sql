@@ -59,14 +59,18 @@ select
     street_crime.location,
     street_crime.lsoa_code,
     street_crime.lsoa_name,
-    -- A force's file includes LSOAs outside its area, and some rows have no location at all.
-    case
-        when street_crime.lsoa_code is null then 'no location'
-        else coalesce(geography.ward_code, 'outside Greater Manchester')
-    end as ward_code,
-    geography.ward_name,
-    coalesce(geography.locality, case when street_crime.lsoa_code is null then 'Unknown' else 'Outside Greater Manchester' end)
-        as locality,
+    -- A force's file includes LSOAs outside its area, and some rows have no location at all: both are labelled,
+    -- never dropped.
+    {{ lsoa_location_status('street_crime.lsoa_code') }} as location_status,
+    {{ lsoa_ward_columns(
+        'street_crime.lsoa_code',
+        unmatched_code='outside Greater Manchester',
+        unmatched_name='LSOA outside Greater Manchester',
+        unmatched_locality='Outside Greater Manchester',
+        missing_code='no location',
+        missing_name='No location'
+    ) }},
+    geography.district_code,
     geography.district_name,
     coalesce(geography.is_manchester, false) as is_manchester
 from street_crime

@@ -1,21 +1,21 @@
--- Recorded crimes by Manchester ward, calendar month and police.uk crime type.
+-- Recorded crimes by ward, calendar month and police.uk crime type, with the ward's locality and the month's
+-- financial quarter (so the publish model reads this mart only). Ward, locality and periods come from
+-- int_crimes_classified (dim_geography: LSOA 2011 or 2021 -> ward May 2022), where a crime whose LSOA is not in
+-- the ONS lookup is kept in ward 'unmatched', counted, never dropped.
 
 with
 
 crimes as (
-    select * from {{ ref('stg_police__recorded_crime') }}
-),
-
-wards as (
-    select * from {{ ref('ons_lsoa11_to_ward19') }}
+    select * from {{ ref('int_crimes_classified') }}
 )
 
 select
-    coalesce(wards.ward19_code, 'unmatched') as ward_code,
-    coalesce(wards.ward19_name, 'LSOA not in the ONS lookup') as ward_name,
-    cast(date_trunc('month', crimes.offence_date) as date) as month_start,
-    crimes.crime_type,
+    ward_code,
+    ward_name,
+    locality,
+    month_start,
+    financial_year_quarter,
+    crime_type,
     count(*) as crime_count
 from crimes
-left join wards on crimes.lsoa_code = wards.lsoa11_code
-group by 1, 2, 3, 4
+group by ward_code, ward_name, locality, month_start, financial_year_quarter, crime_type

@@ -1,22 +1,20 @@
 -- Victim-based crime per Greater Manchester district and financial year, its share of the Greater Manchester
 -- total, beside the district's share of GM residents. The police extract covers Manchester only, so every
 -- district (Manchester included, for a like-for-like share) is counted from the police.uk street-level file
--- that GMP publishes for the whole force area.
+-- that GMP publishes for the whole force area (int_street_crime_located: LSOA 2011 or 2021 -> district).
+-- A GMP record whose LSOA is missing or not in the GM lookup is not dropped: it is counted in the row
+-- district_code 'unmatched' (no residents, no rate), which appears when there are such records.
 
 with
 
 street_crimes as (
-    select * from {{ ref('stg_police_uk__street_crime') }}
+    select * from {{ ref('int_street_crime_located') }}
     -- A force's file lists some crimes in its neighbours' LSOAs; count only the rows GMP's area holds.
     where falls_within = 'Greater Manchester Police'
 ),
 
 crime_types as (
     select * from {{ ref('police_uk_crime_types') }}
-),
-
-geography as (
-    select * from {{ ref('dim_geography') }}
 ),
 
 dates as (
@@ -27,18 +25,16 @@ residents as (
     select * from {{ ref('gm_district_population') }}
 ),
 
--- Rows with no LSOA, or an LSOA outside Greater Manchester, cannot be given a district and are left out.
 victim_based_by_district as (
     select
         dates.financial_year,
-        geography.district_code,
+        coalesce(street_crimes.district_code, 'unmatched') as district_code,
         count(*) as victim_based_crimes,
-        count(distinct street_crimes.month) as months_covered,
+        count(distinct street_crimes.month_start) as months_covered,
         max(crime_types.definition_version) as definition_version
     from street_crimes
     inner join crime_types on crime_types.crime_type = street_crimes.crime_type
-    inner join geography on geography.lsoa_code = street_crimes.lsoa_code
-    inner join dates on dates.month_start = street_crimes.month
+    inner join dates on dates.month_start = street_crimes.month_start
     where crime_types.is_victim_based = 'Y'
     group by 1, 2
 ),
@@ -48,6 +44,10 @@ districts_by_year as (
     select years.financial_year, residents.district_code, residents.district_name, residents.usual_residents
     from (select distinct financial_year from victim_based_by_district) as years
     cross join residents
+    union all
+    select distinct financial_year, 'unmatched', 'No GM LSOA (not recorded or not in the lookup)', null::integer
+    from victim_based_by_district
+    where district_code = 'unmatched'
 ),
 
 counted as (

@@ -1,4 +1,4 @@
--- fct_deprivation_gradient for publication. The least deprived deciles the mart pools as its reference
+-- fct_deprivation_gradient (IMD 2019) for publication. The least deprived deciles the mart pools as its reference
 -- (reference_deciles, '6-9') are published as one cell, so the rate ratio is always against a published
 -- cell; the city total is the 'All' row. Disclosure control (partnership.publish, declared in the yml)
 -- withholds every ratio of a year and group whose reference cell is suppressed: a ratio would give it away.
@@ -6,7 +6,9 @@
 with
 
 gradient as (
+    -- The IMD only: the crime-domain rows stay internal (their reference cell is not the declared '6-9').
     select * from {{ ref('fct_deprivation_gradient') }}
+    where deprivation_measure = 'IMD 2019'
 ),
 
 banded as (
@@ -15,7 +17,8 @@ banded as (
         case
             when imd_decile between split_part(reference_deciles, '-', 1)::int and split_part(reference_deciles, '-', 2)::int
                 then reference_deciles
-            else imd_decile::text
+            -- A decile on its own, or the crimes no decile holds ('unmatched', 'outside Manchester').
+            else deprivation_group
         end as imd_deciles
     from gradient
 ),
