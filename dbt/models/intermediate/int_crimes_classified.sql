@@ -106,6 +106,8 @@ definitions_met as (
         (array_agg(category order by priority, category)
             filter (where definition_code = 'neighbourhood_crime'))[1] as neighbourhood_crime_type,
         (array_agg(category order by priority, category)
+            filter (where definition_code = 'weapon_enabled'))[1] as weapon_enabled_type,
+        (array_agg(category order by priority, category)
             filter (where definition_code = 'hidden_crime'))[1] as hidden_crime_category,
         (array_agg(category order by priority, category)
             filter (where definition_code = 'vawg'))[1] as vawg_category
@@ -150,6 +152,7 @@ select
     case when crime_offences.ho_class is not null then crime_offences.ho_class = '34B' end as is_personal_robbery,
     definitions_met.serious_violence_type,
     definitions_met.neighbourhood_crime_type,
+    definitions_met.weapon_enabled_type,
     definitions_met.hidden_crime_category,
     definitions_met.vawg_category,
     crime_offences.sv_mcr_version,
