@@ -1,4 +1,4 @@
--- Recorded crimes by Manchester ward, calendar month and police.uk crime type.
+-- Recorded crimes by Manchester ward, month recorded and police.uk crime type.
 
 with
 
@@ -13,7 +13,7 @@ wards as (
 select
     coalesce(wards.ward19_code, 'unmatched') as ward_code,
     coalesce(wards.ward19_name, 'LSOA not in the ONS lookup') as ward_name,
-    cast(date_trunc('month', crimes.offence_date) as date) as month_start,
+    cast(date_trunc('month', crimes.recorded_date) as date) as month_start,  -- counted when recorded (REC-HOCR)
     crimes.crime_type,
     count(*) as crime_count
 from crimes

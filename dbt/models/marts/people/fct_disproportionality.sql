@@ -42,7 +42,7 @@ stage_records as (
     where outcome = 'Arrest'
 
     union all
-    select 'sv_suspect_charged_or_summonsed', offence_date, {{ broad_ethnic_group('suspect_ethnicity') }}
+    select 'sv_suspect_charged_or_summonsed', recorded_date, {{ broad_ethnic_group('suspect_ethnicity') }}
     from crimes
     where is_serious_violence_mcr and suspect_person_key is not null and outcome = 'Charged or summonsed'
 
@@ -59,12 +59,12 @@ stage_records as (
     from {{ ref('stg_education__exclusions') }}
 
     union all
-    select 'sv_victim', offence_date, {{ broad_ethnic_group('victim_ethnicity') }}
+    select 'sv_victim', recorded_date, {{ broad_ethnic_group('victim_ethnicity') }}
     from crimes
     where is_serious_violence_mcr and victim_person_key is not null
 
     union all
-    select 'sv_perpetrator', offence_date, {{ broad_ethnic_group('suspect_ethnicity') }}
+    select 'sv_perpetrator', recorded_date, {{ broad_ethnic_group('suspect_ethnicity') }}
     from crimes
     where is_serious_violence_mcr and suspect_person_key is not null
 ),
