@@ -77,7 +77,7 @@ def test_crimes_by_ward_month_match_the_police_files(first_run):
         ward_of_lsoa21 = {r["lsoa21_code"]: r["ward22_code"] for r in csv.DictReader(f)}
     ward_of = {lsoa11: ward_of_lsoa21[lsoa21] for lsoa11, lsoa21 in lsoa21_of.items()}
     expected = Counter(
-        (ward_of[r["lsoa_code"]], date.fromisoformat(r["offence_date"]).replace(day=1), r["crime_type"])
+        (ward_of[r["lsoa_code"]], date.fromisoformat(r["recorded_date"]).replace(day=1), r["crime_type"])
         for r in rows_of(first_run["data"] / "processed", "police__recorded_crime")
     )
     actual = {

@@ -94,3 +94,33 @@ def test_attendance_returns_carry_the_pupils_ethnicity(tmp_path):
     files = generate(tmp_path, months=3, first_month="2024-05", scale=0.2)["education__attendance"]
     ethnicities = {r["ethnicity"] for f in files for r in csv.DictReader(open(f, newline=""))}
     assert {"White", "Black", "Asian", "Not stated"} <= ethnicities
+
+
+def test_every_offence_code_generated_is_a_home_office_code_the_partnership_classifies():
+    from partnership import settings
+    from partnership.generator import HO_CODES
+
+    seeds = settings.DBT_PROJECT_DIR / "seeds"
+    with open(seeds / "ho_offence_codes.csv", newline="") as f:
+        home_office = {r["ho_code"] for r in csv.DictReader(f)}
+    with open(seeds / "offence_code_classes.csv", newline="") as f:
+        classified = {r["ho_offence_code"]: r["police_uk_crime_type"] for r in csv.DictReader(f)}
+    for crime_type, codes in HO_CODES.items():
+        for code in codes:
+            assert code in home_office, code
+            assert classified.get(code) == crime_type, code
+
+
+def test_crimes_are_recorded_in_the_files_month_some_long_after_the_offence(tmp_path):
+    from datetime import date
+
+    (path,) = generate(tmp_path, months=1, first_month="2024-04", scale=1)["police__recorded_crime"]
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    recorded = [date.fromisoformat(r["recorded_date"]) for r in rows]
+    delays = [(rec - date.fromisoformat(r["offence_date"])).days for rec, r in zip(recorded, rows, strict=True)]
+    assert all(d.strftime("%Y-%m") == "2024-04" for d in recorded)
+    assert min(delays) >= 0
+    assert sum(d <= 7 for d in delays) / len(delays) > 0.8  # most recorded within a week
+    assert any(d >= 365 for d in delays)  # historic offences, recorded years later
+    assert {r["victim_type"] for r in rows if r["crime_type"] == "Robbery"} == {"Person", "Business"}

@@ -13,7 +13,9 @@ from partnership import settings
 
 SEED = settings.DBT_PROJECT_DIR / "seeds" / "definitions.csv"
 README = settings.PROJECT_ROOT / "README.md"
-START = "<!-- definitions table: generated from dbt/seeds/definitions.csv by `partnership definitions --write-readme` -->"
+START = (
+    "<!-- definitions table: generated from dbt/seeds/definitions.csv by `partnership definitions --write-readme` -->"
+)
 END = "<!-- end of definitions table -->"
 
 

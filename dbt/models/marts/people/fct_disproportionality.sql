@@ -45,7 +45,7 @@ searches as (
 ),
 
 sv_suspects as (
-    select offence_date as record_date, outcome, {{ broad_ethnic_group('suspect_ethnicity') }} as ethnic_group
+    select recorded_date as record_date, outcome, {{ broad_ethnic_group('suspect_ethnicity') }} as ethnic_group
     from crimes
     where is_serious_violence_mcr and suspect_person_key is not null
 ),
@@ -89,7 +89,7 @@ stage_records as (
     from {{ ref('stg_education__exclusions') }}
 
     union all
-    select 'sv_victim', offence_date, {{ broad_ethnic_group('victim_ethnicity') }}
+    select 'sv_victim', recorded_date, {{ broad_ethnic_group('victim_ethnicity') }}
     from crimes
     where is_serious_violence_mcr and victim_person_key is not null
 
