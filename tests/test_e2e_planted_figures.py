@@ -20,9 +20,8 @@ def value(run, sql, *params):
 
 
 SV_CRIMES = """
-    from staging.stg_police__recorded_crime crimes
-    join reference.ho_offence_codes codes using (ho_offence_code)
-    where codes.serious_violence_mcr_2022 = 'Y'
+    from intermediate.int_crimes_classified crimes
+    where crimes.is_serious_violence_mcr
 """
 
 
@@ -112,7 +111,7 @@ def test_police_volume_collapses_in_one_month(pipeline_run):
     with warehouse.connect(pipeline_run["url"]) as conn:
         monthly = [
             n
-            for _, n in conn.execute("""select date_trunc('month', offence_date), count(*)
+            for _, n in conn.execute("""select date_trunc('month', recorded_date), count(*)
             from staging.stg_police__recorded_crime group by 1 order by 1""")
         ]
     collapsed = monthly[PLANTED["collapse_month_index"]]

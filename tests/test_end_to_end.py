@@ -71,7 +71,7 @@ def test_crimes_by_ward_month_match_the_police_files(first_run):
     with open(settings.DBT_PROJECT_DIR / "seeds" / "ons_lsoa11_to_ward19.csv", newline="") as f:
         ward_of = {r["lsoa11_code"]: r["ward19_code"] for r in csv.DictReader(f)}
     expected = Counter(
-        (ward_of[r["lsoa_code"]], date.fromisoformat(r["offence_date"]).replace(day=1), r["crime_type"])
+        (ward_of[r["lsoa_code"]], date.fromisoformat(r["recorded_date"]).replace(day=1), r["crime_type"])
         for r in rows_of(first_run["data"] / "processed", "police__recorded_crime")
     )
     actual = {

@@ -48,8 +48,8 @@ def test_low_completeness_loads_flagged_with_observed_and_threshold(warehouse_ur
 
 def test_a_record_dated_outside_the_files_month_quarantines_the_file(warehouse_url, data_dir, crimes):
     path = generate(data_dir / "landing", months=1, scale=0.2)["police__recorded_crime"][0]  # 2024-04
-    _edit(path, lambda rows: rows[3].__setitem__(rows[0].index("offence_date"), "2024-05-02"))  # file row 4
-    with pytest.raises(loader.QuarantinedFile, match=r"column 'offence_date': .*\(file period\) failed .* rows 4"):
+    _edit(path, lambda rows: rows[3].__setitem__(rows[0].index("recorded_date"), "2024-05-02"))  # file row 4
+    with pytest.raises(loader.QuarantinedFile, match=r"column 'recorded_date': .*\(file period\) failed .* rows 4"):
         loader.ingest_file(crimes, path)
     with warehouse.connect(warehouse_url) as conn:
         assert conn.execute("select count(*) from raw.police__recorded_crime").fetchone()[0] == 0

@@ -56,7 +56,7 @@ def test_a_month_is_reprocessed_superseding_its_batch_and_twice_changes_no_count
         (may["batch_id"], "loaded", None, may["rows"], may["sha256"]),
         (new, "loaded", None, file_rows, sha),
     ]
-    month = "select _batch_id, count(*) from raw.police__recorded_crime where left(offence_date, 7) = %s group by 1"
+    month = "select _batch_id, count(*) from raw.police__recorded_crime where left(recorded_date, 7) = %s group by 1"
     assert _rows(warehouse_url, month, "2024-04") == [(new, file_rows)]
     assert _rows(warehouse_url, "select count(*) from raw.police__recorded_crime")[0][0] == total
     # The other month is untouched; the new batch has its checks, as a load from the landing zone has.
@@ -235,7 +235,7 @@ def test_a_later_batch_holding_a_newer_version_of_a_record_is_re_run_with_the_mo
     assert [(d.old_batch, d.later_versions) for d in done] == [(april["batch_id"], False), (may["batch_id"], True)]
     assert done[0].new_batch < done[1].new_batch
     latest = (
-        "select _batch_id, left(offence_date, 7) from raw.police__recorded_crime where crime_reference = %s"
+        "select _batch_id, left(recorded_date, 7) from raw.police__recorded_crime where crime_reference = %s"
         " order by _batch_id desc, _source_row desc limit 1"
     )
     assert _rows(warehouse_url, latest, corrected) == [(done[1].new_batch, "2024-05")]

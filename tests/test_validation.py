@@ -68,14 +68,14 @@ def test_bad_values_are_reported_by_row_and_column_without_the_values(crimes, go
         header = rows[0]
         rows[3][header.index("crime_type")] = "Jaywalking"  # file row 4
         rows[5][header.index("victim_age")] = "forty"  # file row 6: wrong type
-        rows[7][header.index("offence_date")] = "2001-01-01"  # file row 8: before the contract's minimum
+        rows[7][header.index("recorded_date")] = "2001-01-01"  # file row 8: before the contract's minimum
         rows[9][header.index("crime_reference")] = rows[2][header.index("crime_reference")]  # rows 3 and 10
 
     report = validation.validate_file(crimes, _rewrite(good_crime_file, tmp_path / "x.csv", corrupt))
     failed = {(c.column, c.expectation): c.rows for c in report.failures}
     assert failed[("crime_type", "expect_column_values_to_be_in_set")] == [4]
     assert failed[("victim_age", "expect_column_values_to_match_regex")] == [6]
-    assert failed[("offence_date", "expect_column_values_to_be_between")] == [8]
+    assert failed[("recorded_date", "expect_column_values_to_be_between")] == [8]
     assert failed[("crime_reference", "expect_column_values_to_be_unique")] == [3, 10]
     assert "Jaywalking" not in report.reason() and "forty" not in report.reason()
 
@@ -99,7 +99,7 @@ def test_wrong_encoding_is_rejected(crimes, good_crime_file, tmp_path):
 
 @pytest.mark.parametrize(
     "damage, fields",
-    [(lambda line: line + ",surplus", 22), (lambda line: line.rsplit(",", 2)[0], 19), (lambda line: "", 0)],
+    [(lambda line: line + ",surplus", 24), (lambda line: line.rsplit(",", 2)[0], 21), (lambda line: "", 0)],
     ids=["too-many-fields", "too-few-fields", "blank-line"],
 )
 def test_a_ragged_row_is_reported_by_row_number(crimes, good_crime_file, tmp_path, damage, fields):
@@ -109,7 +109,7 @@ def test_a_ragged_row_is_reported_by_row_number(crimes, good_crime_file, tmp_pat
     ragged.write_text("\n".join(lines) + "\n")
     report = validation.validate_file(crimes, ragged)
     assert (
-        report.reason() == f"ragged.csv: file: row has {fields} fields, the header has 21 failed for 1 row(s) at rows 5"
+        report.reason() == f"ragged.csv: file: row has {fields} fields, the header has 23 failed for 1 row(s) at rows 5"
     )
 
 
@@ -184,3 +184,32 @@ def test_a_fresh_process_imports_great_expectations_quietly(good_crime_file, dat
         [sys.executable, "-c", FRESH_PROCESS, str(good_crime_file)], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "0", done.stderr
+
+
+def test_historic_offences_load_with_a_warning_that_counts_them(crimes, good_crime_file, tmp_path):
+    """Crimes are counted by the date recorded (the file's month); an offence committed years earlier is
+    historic: the file loads, and a warning counts the rows. Days or weeks before the month load silently."""
+
+    def historic(rows):
+        header = rows[0]
+        for r in rows[1:]:  # none historic to begin with: every offence a few days before it was recorded
+            r[header.index("offence_date")] = r[header.index("recorded_date")]
+        rows[2][header.index("offence_date")] = "2009-03-14"  # file row 3: recorded 15 years later
+        rows[4][header.index("offence_date")] = "2023-03-31"  # file row 5: more than a year before April 2024
+        rows[6][header.index("offence_date")] = "2024-03-20"  # file row 7: last month, ordinary
+
+    report = validation.validate_file(crimes, _rewrite(good_crime_file, tmp_path / "recorded_crime_2024-04.csv", historic))
+    assert report.success, report.reason()
+    (warning,) = [c for c in report.checks if not c.success]
+    assert (warning.column, warning.severity, warning.unexpected_count, warning.rows) == (
+        "offence_date", "warning", 2, [3, 5]
+    )
+    assert "historic" in warning.expectation
+
+
+def test_an_offence_dated_after_it_was_recorded_quarantines_the_file(crimes, good_crime_file, tmp_path):
+    def future(rows):
+        rows[2][rows[0].index("offence_date")] = "2024-05-02"  # file row 3: after April, when it was recorded
+
+    report = validation.validate_file(crimes, _rewrite(good_crime_file, tmp_path / "recorded_crime_2024-04.csv", future))
+    assert [(c.column, c.rows) for c in report.failures] == [("offence_date", [3])]

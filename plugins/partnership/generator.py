@@ -15,7 +15,7 @@ Planted figures (tests find them back in the warehouse; see :data:`PLANTED` and 
 
 - crime concentrates in deprived LSOAs (weight 11 - IMD decile) and the city centre (Deansgate and
   Piccadilly wards, weight x4);
-- serious-violence victims (Manchester 2022 definition, from the ho_offence_codes seed) are 20 to 34 years
+- serious-violence victims (Manchester 2022 definition, from the offence definition seeds) are 20 to 34 years
   old in 60% of crimes; robbery victims are 15 to 23 in 60% and live outside the city in a third;
 - 84% of suspects of serious violence are male;
 - a cohort of young people (300 at scale 1) is known to police (as suspects), youth justice and education;
@@ -82,34 +82,57 @@ CRIME_TYPES = {  # police.uk crime type: share of recorded crime (roughly Manche
 VICTIMLESS = {"Drugs", "Possession of weapons", "Public order", "Other crime"}
 VICTIM_BASED_TYPES = {t: w for t, w in CRIME_TYPES.items() if t not in VICTIMLESS}
 OTHER_TYPES = {t: w for t, w in CRIME_TYPES.items() if t in VICTIMLESS}
-# Home Office codes per crime type, with their relative frequency (codes: dbt/seeds/ho_offence_codes.csv).
+# Home Office offence codes per crime type, with their relative frequency (the partnership's classification of
+# each code: dbt/seeds/offence_code_classes.csv; the codes and their descriptions: dbt/seeds/ho_offence_codes.csv).
 HO_CODES = {
     "Violence and sexual offences": {
-        "001/00": 0.2,
-        "004/01": 0.1,
-        "005/01": 4,
-        "005/10": 0.3,
-        "008/06": 8,
-        "008/10": 25,
-        "105/01": 35,
-        "008/31": 12,
-        "008/71": 6,
-        "019/07": 3,
-        "017/00": 4,
+        "001/01": 0.15,  # murder
+        "004/01": 0.05,  # manslaughter
+        "002/00": 0.3,  # attempted murder
+        "003/01": 2,  # threats to kill
+        "005/01": 4,  # wounding with intent to do GBH (s.18)
+        "008/01": 8,  # GBH without intent (s.20)
+        "008/06": 25,  # ABH (s.47)
+        "008/47": 0.5,  # racially or religiously aggravated ABH
+        "105/01": 33,  # common assault
+        "195/94": 8,  # harassment
+        "008/65": 3,  # stalking involving fear of violence
+        "008/67": 3,  # controlling or coercive behaviour
+        "008/72": 3,  # threatening communications
+        "019/08": 2,  # rape of a female aged 16 or over
+        "019/07": 0.5,  # rape of a female aged under 16
+        "020/05": 3,  # sexual assault on a female
+        "017/15": 0.7,  # sexual assault on a male
+        "088/09": 1,  # exposure
     },
-    "Robbery": {"034/01": 85, "034/02": 15},
-    "Burglary": {"028/01": 70, "030/01": 30},
-    "Vehicle crime": {"045/00": 65, "048/00": 35},
+    # 034/01 robbery, 034/02 assault with intent to rob: business or personal by the victim type (ROBBERY_BUSINESS).
+    "Robbery": {"034/01": 90, "034/02": 10},
+    "Burglary": {"028/03": 60, "028/02": 7, "029/00": 1, "030/02": 28, "031/00": 1},
+    "Vehicle crime": {"045/10": 55, "048/01": 30, "037/01": 2, "126/00": 13},
     "Theft from the person": {"039/00": 1},
     "Shoplifting": {"046/00": 1},
     "Bicycle theft": {"044/00": 1},
-    "Other theft": {"049/00": 1},
-    "Criminal damage and arson": {"056/01": 3, "056/02": 12, "058/01": 45, "058/04": 40},
-    "Drugs": {"092/01": 20, "092/02": 80},
-    "Possession of weapons": {"010/01": 85, "010/02": 15},
-    "Public order": {"125/00": 80, "066/00": 20},
-    "Other crime": {"802/00": 1},
+    "Other theft": {"049/10": 80, "040/00": 8, "053/25": 10, "047/00": 2},
+    "Criminal damage and arson": {"056/01": 3, "056/02": 12, "058/00": 82, "058/04": 3},
+    "Drugs": {"092/30": 10, "092/41": 10, "092/50": 15, "092/61": 65},
+    "Possession of weapons": {"008/26": 60, "008/11": 20, "008/64": 5, "081/04": 10, "005/14": 5},
+    "Public order": {"125/12": 50, "125/09": 20, "125/11": 15, "066/01": 10, "066/16": 5},
+    "Other crime": {"054/01": 40, "033/00": 20, "079/01": 10, "802/00": 30},
 }
+ROBBERY_BUSINESS = 0.15  # share of robberies of business property (Home Office class 34A; the rest 34B)
+BUSINESS_BURGLARY = {"030/02", "031/00"}  # burglary other than in a dwelling: a business or community victim
+# Weapon used or threatened, by offence type (share of crimes), and which weapon: mostly a knife.
+WEAPON_SHARE = {
+    "homicide": 0.45, "attempted_murder": 0.5, "threats_to_kill": 0.15, "gbh_with_intent": 0.35,
+    "gbh_without_intent": 0.15, "abh": 0.06, "robbery": 0.3, "rape": 0.02, "sexual_assault": 0.01,
+}
+WEAPONS = {"Knife or sharp instrument": 0.7, "Firearm": 0.05, "Other weapon": 0.25}
+POSSESSION_WEAPON = {"possession_blade": "Knife or sharp instrument", "possession_firearm": "Firearm",
+                     "possession_weapon": "Other weapon"}
+# Days from offence to recording: most within a week; some weeks or months later; a few historic (years later,
+# most often sexual offences). The extract is cut by recorded date, so these rows carry older offence dates.
+RECORDING_DELAY = {"same week": 0.88, "weeks or months": 0.09, "historic": 0.03}
+HISTORIC_SEXUAL = 0.25  # share of rape and sexual assault recorded years after the offence
 OUTCOMES = [
     "Under investigation",
     "Investigation complete; no suspect identified",
@@ -412,10 +435,61 @@ def _ethnicity(rng: random.Random, person: Person) -> str:
     return "Not stated" if rng.random() < NOT_STATED else person.ethnicity
 
 
-def _sv_codes(seeds_dir: Path | None = None) -> set[str]:
+@dataclass(frozen=True)
+class OffenceRules:
+    """The offence definitions of dbt/seeds (offence_code_classes, the ONS hierarchy, offence_definition_rules),
+    read so that the generator plants its serious-violence figures on the crimes the warehouse will count."""
+
+    offences: dict  # (code, victim_type or None) -> {offence_type, ho_class, offence_subgroup, offence_group}
+    rules: list  # rule rows of the definition versions in force
+
+    def offence(self, code: str, victim_type: str | None) -> dict:
+        return self.offences.get((code, None)) or self.offences[(code, victim_type)]
+
+    def meets(self, definition_version: str, code: str, victim_type: str | None, weapon: str, domestic: str) -> bool:
+        offence = self.offence(code, victim_type)
+        for rule in self.rules:
+            if rule["definition_version"] != definition_version:
+                continue
+            on, value = rule["match_on"], rule["match_value"]
+            if on != "any" and offence.get(on) != value:
+                continue
+            if rule["weapon"] == "knife" and weapon != "Knife or sharp instrument":
+                continue
+            if rule["weapon"] == "weapon" and not weapon:
+                continue
+            if rule["domestic_abuse"] not in ("any", domestic):
+                continue
+            if rule["victim_sex"] != "any" or rule["hate_flagged"] != "any":
+                continue  # not needed for serious violence
+            return True
+        return False
+
+
+def _offence_rules(seeds_dir: Path | None = None) -> OffenceRules:
     seeds_dir = seeds_dir or settings.DBT_PROJECT_DIR / "seeds"
-    with open(seeds_dir / "ho_offence_codes.csv", newline="") as f:
-        return {r["ho_offence_code"] for r in csv.DictReader(f) if r["serious_violence_mcr_2022"] == "Y"}
+
+    def rows(name: str) -> list[dict]:
+        with open(seeds_dir / name, newline="") as f:
+            return list(csv.DictReader(f))
+
+    hierarchy = {
+        r["ho_offence_code"]: r
+        for name in ("ho_offence_classification.csv", "ho_offence_classification_additions.csv")
+        for r in rows(name)
+    }
+    offences = {}
+    for r in rows("offence_code_classes.csv"):
+        classes = {None: r["ho_class"]} if not r["ho_class_business"] else {
+            "Person": r["ho_class"], "Business": r["ho_class_business"]}
+        for victim_type, ho_class in classes.items():
+            h = hierarchy[ho_class]
+            subgroup = h["offence_subgroup"] or ("Homicide" if h["offence_description"] == "Homicide" else h["offence_group"])
+            offences[(r["ho_offence_code"], victim_type)] = {
+                "offence_type": r["offence_type"], "ho_class": ho_class,
+                "offence_subgroup": subgroup, "offence_group": h["offence_group"],
+            }
+    return OffenceRules(offences, rows("offence_definition_rules.csv"))
 
 
 class Generator:
@@ -427,7 +501,7 @@ class Generator:
         self.gm_place_weights = [p.weight for p in self.gm_places]
         self.place_weights = [p.weight for p in self.places]
         self.people = People(seed, scale, self.places)
-        self.sv_codes = _sv_codes()
+        self.offence_rules = _offence_rules()
         self.month_list = month_starts(first_month, months)
         self.seen_by_yj: set[str] = set()
         self.written: dict[str, list[Path]] = {}
@@ -496,7 +570,34 @@ class Generator:
             nonlocal seq
             seq += 1
             code = rng.choices(list(HO_CODES[crime_type]), weights=list(HO_CODES[crime_type].values()))[0]
-            serious = code in self.sv_codes
+            if crime_type == "Robbery":
+                victim_type = "Business" if rng.random() < ROBBERY_BUSINESS else "Person"
+            elif code in BUSINESS_BURGLARY or crime_type == "Shoplifting":
+                victim_type = "Business"
+            elif crime_type in VICTIMLESS:
+                victim_type = ""
+            else:
+                victim_type = "Person"
+            offence_type = self.offence_rules.offence(code, victim_type or None)["offence_type"]
+            if offence_type in POSSESSION_WEAPON:
+                weapon = POSSESSION_WEAPON[offence_type]
+            elif rng.random() < WEAPON_SHARE.get(offence_type, 0):
+                weapon = rng.choices(list(WEAPONS), weights=list(WEAPONS.values()))[0]
+            else:
+                weapon = ""
+            violent = crime_type == "Violence and sexual offences"
+            domestic = "Y" if violent and rng.random() < 0.25 else "N"
+            serious = self.offence_rules.meets("SV-MCR-2022", code, victim_type or None, weapon, domestic)
+            recorded = self.day(month)
+            delay = rng.choices(list(RECORDING_DELAY), weights=list(RECORDING_DELAY.values()))[0]
+            if offence_type in ("rape", "sexual_assault") and rng.random() < HISTORIC_SEXUAL:
+                delay = "historic"
+            if delay == "same week":
+                offence_day = recorded - timedelta(days=rng.choices(range(8), weights=[40, 25, 10, 7, 6, 5, 4, 3])[0])
+            elif delay == "weeks or months":
+                offence_day = recorded - timedelta(days=rng.randrange(8, 180))
+            else:
+                offence_day = recorded - timedelta(days=rng.randrange(365, 365 * 20))
             place = self.place()
             hour = rng.choices(
                 range(24), weights=[5, 4, 3, 2, 1, 1, 1, 2, 3, 3, 4, 4, 4, 4, 4, 5, 6, 6, 6, 7, 8, 8, 7, 6]
@@ -526,24 +627,23 @@ class Generator:
             night = hour >= 20 or hour < 4
             reference = f"CR{month:%Y%m}{seq:06d}"
             outcome = rng.choices(OUTCOMES, weights=OUTCOME_WEIGHTS)[0]
-            violent = crime_type == "Violence and sexual offences"
             crimes.write(
                 {
                     "crime_reference": reference,
-                    "offence_date": self.day(month).isoformat(),
+                    "offence_date": offence_day.isoformat(),
+                    "recorded_date": recorded.isoformat(),
                     "offence_time": "" if rng.random() < 0.05 else f"{hour:02d}:{rng.randrange(60):02d}",
                     "ho_offence_code": code,
                     "crime_type": crime_type,
                     "lsoa_code": place.lsoa,
-                    "domestic_abuse_flag": "Y" if violent and rng.random() < 0.25 else "N",
+                    "domestic_abuse_flag": domestic,
                     "hate_strand": rng.choice(["Race", "Religion", "Sexual orientation", "Disability", "Transgender"])
                     if crime_type in ("Violence and sexual offences", "Public order") and rng.random() < 0.04
                     else "",
-                    "weapon": ("Knife or sharp instrument" if rng.random() < 0.85 else "Firearm")
-                    if (serious and rng.random() < 0.4) or crime_type == "Possession of weapons"
-                    else "",
+                    "weapon": weapon,
                     "night_time_economy_flag": "Y" if place.city_centre and night and rng.random() < 0.7 else "N",
                     "street_community_flag": "Y" if place.city_centre and rng.random() < 0.05 else "N",
+                    "victim_type": victim_type,
                     "victim_person_key": victim.key if victim else "",
                     "victim_age": victim.age(m) if victim else "",
                     "victim_sex": victim.sex if victim else "",

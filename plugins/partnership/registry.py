@@ -226,6 +226,9 @@ class Dataset:
     # A person's name found in a free-text column: "warning" (loads, flagged) or "critical" (quarantined).
     name_screen: str = "warning"
     supersedes_by: Supersession | None = None  # required when key_columns is empty
+    # When the record date is when the event was recorded, the date it happened (e.g. an offence date): rows dated
+    # before the file's month are historic, loaded with a warning that counts them (partnership.validation).
+    event_date_column: str | None = None
     # When each period's extract is due (partnership.timeliness); default from cadence (DEFAULT_DELIVERY).
     delivery: Delivery | None = None
     # Who is told about this dataset's late or quarantined extracts: the NAMES of Airflow Variables, each holding
@@ -460,7 +463,7 @@ def _parse(path: Path) -> Dataset:
         raise RegistryError(
             f"{path.name}: publication clause must name its sharing agreement {ds.agreement_reference!r}"
         )
-    for wanted in (*ds.key_columns, ds.record_date_column):
+    for wanted in (*ds.key_columns, ds.record_date_column, *filter(None, [ds.event_date_column])):
         if wanted not in names:
             raise RegistryError(f"{path.name}: {wanted!r} is not one of its columns")
     _check_supersession(path, ds)

@@ -128,11 +128,18 @@ def file_period(path: Path) -> tuple[int, int] | None:
 
 
 def period_expectations(ds: Dataset, path: Path) -> list[dict]:
-    """Records dated inside the file's month: depends on the file, so added at validation time, not in the suite."""
+    """Records dated inside the file's month: depends on the file, so added at validation time, not in the suite.
+
+    The record date (for recorded crime, the date recorded) must fall in the file's month, or the file is
+    quarantined. A dataset whose events can happen long before they are recorded (an offence reported years
+    later) names that date as its event_date_column: events dated a year or more before the file's month are
+    historic and load with a warning that counts them (days or weeks earlier is ordinary and loads silently); an
+    event dated after the month (after it was recorded) is an error.
+    """
     period = file_period(path)
     if not period or ds.cadence != "monthly":  # termly and annual files carry their sending month, not a period
         return []
-    return [
+    checks = [
         {
             "type": "expect_column_values_to_be_between",
             "kwargs": {
@@ -143,6 +150,29 @@ def period_expectations(ds: Dataset, path: Path) -> list[dict]:
             "meta": {"severity": "critical", "check": "record date inside the file's period"},
         }
     ]
+    if ds.event_date_column:
+        column = ds.event_date_column + PERIOD_SUFFIX
+        checks += [
+            {
+                "type": "expect_column_values_to_be_between",
+                "kwargs": {"column": column, "max_value": period[1]},
+                "meta": {
+                    "severity": "critical",
+                    "check": "event date not after the file's period",
+                    "label": "event after the file's period",
+                },
+            },
+            {  # a year or more before the month: YYYYMMDD less 10000 is the same day a year earlier
+                "type": "expect_column_values_to_be_between",
+                "kwargs": {"column": column, "min_value": period[0] - 10000},
+                "meta": {
+                    "severity": "warning",
+                    "check": "historic events: dated a year or more before the file's period",
+                    "label": "historic: a year or more before the file's period",
+                },
+            },
+        ]
+    return checks
 
 
 def _bound(col_type: str, value):
@@ -455,6 +485,8 @@ def _add_parsed_columns(ds: Dataset, chunk) -> None:
         numeric = col.type in ("integer", "decimal")
         chunk[col.name + PARSED_SUFFIX] = pd.to_numeric(chunk[col.name], errors="coerce") if numeric else yyyymmdd(col)
     chunk[ds.record_date_column + PERIOD_SUFFIX] = yyyymmdd(ds.column(ds.record_date_column))
+    if ds.event_date_column:
+        chunk[ds.event_date_column + PERIOD_SUFFIX] = yyyymmdd(ds.column(ds.event_date_column))
 
 
 def _plain(value):
@@ -481,7 +513,8 @@ def _check_key(config) -> tuple[str, str | None]:
     column = config.kwargs.get("column")
     expectation = config.type
     if column and column.endswith(PERIOD_SUFFIX):
-        column, expectation = column.removesuffix(PERIOD_SUFFIX), f"{config.type} (file period)"
+        label = (config.meta or {}).get("label", "file period")
+        column, expectation = column.removesuffix(PERIOD_SUFFIX), f"{config.type} ({label})"
     return expectation, column.removesuffix(PARSED_SUFFIX) if column else None
 
 

@@ -1,12 +1,14 @@
 -- Serious violence per Manchester ward, month and type, under Manchester's 2022 definition and the wider
 -- Serious Violence Duty definition (one row set per definition, named by its version), with a rate per
--- 100,000 residents and an estimated share of Greater Manchester.
+-- 100,000 residents and an estimated share of Greater Manchester. Crimes count in the month they were recorded
+-- (int_crimes_classified.month_start), as Home Office figures do; knife- or weapon-enabled GBH, ABH and robbery
+-- are in both definitions (the definitions' rules, seed offence_definition_rules).
 --
--- Both definitions name antisocial behaviour, so ASB incidents are unioned with crimes. Not all ASB: only
--- personal ASB (aimed at a person rather than a community or the environment) linked to the night-time
--- economy or the street community, the settings the Serious Violence Strategy singles out for "serious
--- physical violence or the threat of such violence". Nuisance and environmental ASB carry no threat to a
--- person, and counting all personal ASB would outnumber the crimes and swamp the measure.
+-- Both definitions name antisocial behaviour, so ASB incidents are unioned with crimes: those the personal-ASB
+-- inclusion rule in force admits (definition SV-ASB-2022, seed sv_asb_inclusion_rules: personal ASB in the
+-- night-time economy or involving the street community, the settings the Serious Violence Strategy singles out
+-- for "serious physical violence or the threat of such violence"; nuisance and environmental ASB carry no
+-- threat to a person, and counting all personal ASB would swamp the measure).
 
 with
 
@@ -16,13 +18,38 @@ crimes as (
 ),
 
 asb as (
-    select * from {{ ref('stg_police__asb_incidents') }}
-    where asb_category = 'Personal' and (night_time_economy_flag = 'Y' or street_community_flag = 'Y')
+    select * from {{ ref('int_asb_incidents_located') }}
+),
+
+definitions_in_force as (
+    select * from {{ ref('definitions') }}
+    where valid_to is null
 ),
 
 definitions as (
-    select definition_code, definition_version from {{ ref('definitions') }}
+    select definition_code, definition_version from definitions_in_force
     where definition_code in ('serious_violence_mcr', 'serious_violence_duty')
+),
+
+asb_rules as (
+    select rules.*
+    from {{ ref('sv_asb_inclusion_rules') }} as rules
+    inner join definitions_in_force using (definition_version)
+),
+
+-- Each incident once per definition whose inclusion rule it meets (it may meet two of the rule's rows).
+asb_included as (
+    select distinct
+        asb_rules.applies_to as definition_code,
+        asb.incident_reference,
+        asb.month_start,
+        asb.ward_code,
+        asb.ward_name
+    from asb
+    inner join asb_rules
+        on asb_rules.asb_category = asb.asb_category
+        and (asb_rules.night_time_economy = 'any' or (asb_rules.night_time_economy = 'Y' and asb.is_night_time_economy))
+        and (asb_rules.street_community = 'any' or (asb_rules.street_community = 'Y' and asb.is_street_community))
 ),
 
 geography as (
@@ -54,14 +81,8 @@ events as (
     select 'serious_violence_duty', month_start, ward_code, ward_name, serious_violence_type
     from crimes where is_serious_violence_duty
     union all
-    select definitions.definition_code,
-        cast(date_trunc('month', asb.incident_datetime) as date),
-        coalesce(geography.ward_code, 'unmatched'),
-        coalesce(geography.ward_name, 'LSOA not in the ONS lookup'),
-        'Antisocial behaviour'
-    from asb
-    cross join definitions
-    left join geography on geography.lsoa_code = asb.lsoa_code
+    select definition_code, month_start, ward_code, ward_name, 'Antisocial behaviour'
+    from asb_included
 ),
 
 counted as (

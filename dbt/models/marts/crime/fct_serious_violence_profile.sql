@@ -1,5 +1,5 @@
--- Who is involved in serious violence: victims and suspects of serious-violence crimes by financial quarter,
--- definition and type, profiled one characteristic at a time (sex, age band in two schemes, ethnic group,
+-- Who is involved in serious violence: victims and suspects of serious-violence crimes by financial quarter
+-- recorded, definition and type, profiled one characteristic at a time (sex, age band in two schemes, ethnic group,
 -- and for victims, whether they live in Manchester). One person-in-a-crime per role: a crime with a victim
 -- and a suspect counts once in each role. ASB incidents carry no people and are not profiled.
 -- Long format: within a (quarter, definition, type, role, characteristic) the categories sum to the total,
@@ -14,7 +14,7 @@ crimes as (
 
 definitions as (
     select definition_code, definition_version from {{ ref('definitions') }}
-    where definition_code in ('serious_violence_mcr', 'serious_violence_duty')
+    where definition_code in ('serious_violence_mcr', 'serious_violence_duty') and valid_to is null
 ),
 
 age_bands as (

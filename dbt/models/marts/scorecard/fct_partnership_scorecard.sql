@@ -19,6 +19,7 @@ kpis as (
 
 definitions as (
     select * from {{ ref('definitions') }}
+    where valid_to is null  -- the version in force: superseded versions stay in the seed as history
 ),
 
 quarter_months as (

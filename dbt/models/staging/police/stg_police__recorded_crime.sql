@@ -21,6 +21,7 @@ renamed as (
     select
         crime_reference,
         cast(offence_date as date) as offence_date,
+        cast(recorded_date as date) as recorded_date,
         offence_time,
         ho_offence_code,
         crime_type,
@@ -30,6 +31,7 @@ renamed as (
         weapon,
         night_time_economy_flag,
         street_community_flag,
+        victim_type,
         victim_person_key,
         cast(victim_age as integer) as victim_age,
         victim_sex,
