@@ -17,7 +17,8 @@ dates as (
 ),
 
 events as (
-    select lsoa_code, offence_date as event_date, 'crime' as event_type
+    -- crimes by recorded date, as counted everywhere else (and in the scorecard's quarters)
+    select lsoa_code, recorded_date as event_date, 'crime' as event_type
     from {{ ref('int_crimes_classified') }}
     where is_victim_based
     union all

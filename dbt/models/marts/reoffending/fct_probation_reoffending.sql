@@ -14,7 +14,7 @@ starts as (
 ),
 
 crimes as (
-    select crime_reference, suspect_person_key, offence_date, outcome
+    select crime_reference, suspect_person_key, offence_date, recorded_date, outcome
     from {{ ref('int_crimes_classified') }}
     where suspect_person_key is not null
 ),
@@ -23,9 +23,9 @@ dates as (
     select date_day, financial_year_quarter from {{ ref('dim_date') }}
 ),
 
--- The follow-up is complete once the warehouse holds crimes to twelve months after the start.
+-- The follow-up is complete once the warehouse holds crimes recorded to twelve months after the start.
 data_end as materialized (
-    select max(offence_date) as last_offence_date from crimes
+    select max(recorded_date) as last_recorded_date from crimes
 ),
 
 followed as (
@@ -34,14 +34,14 @@ followed as (
         starts.caseload_start_month,
         starts.cohort,
         starts.accommodation,
-        data_end.last_offence_date >= cast(starts.caseload_start_month + interval '12 months' - interval '1 day' as date)
+        data_end.last_recorded_date >= cast(starts.caseload_start_month + interval '12 months' - interval '1 day' as date)
             as follow_up_complete
     from starts
     cross join data_end
 ),
 
 reoffences as (
-    -- Offences committed on or after the start and before twelve months have passed.
+    -- Offences committed (offence date, as the MoJ's) on or after the start and before twelve months have passed.
     select
         followed.person_key,
         count(*) as offences,

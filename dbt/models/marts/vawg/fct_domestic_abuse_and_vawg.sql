@@ -1,7 +1,8 @@
 -- Domestic abuse and violence against women and girls by financial quarter: crimes, victims, repeat victims
 -- (two or more crimes of the same category in the twelve months to the quarter's end, as
 -- fct_repeat_victimisation) and the outcomes recorded so far (Home Office outcome groups as police.uk names
--- them). One row per category and quarter; a crime can count in both categories (a domestic assault on a
+-- them). Counted by recorded date, as Home Office statistics are (int_crimes_classified's quarter); the
+-- lookback runs on the recorded date too, so a quarter's repeats are fixed once it closes. One row per category and quarter; a crime can count in both categories (a domestic assault on a
 -- woman), so the categories are not a partition and there is no total over them.
 
 with
@@ -15,13 +16,19 @@ dates as (
 ),
 
 categorised as (
-    select 'Domestic abuse' as category, crime_reference, offence_date as event_date, victim_person_key, outcome
+    -- DA-2021: the force's domestic abuse flag; VAWG-2021: the classification's VAWG definition (crimes
+    -- against women and girls: sexual offences, domestic abuse, stalking and harassment...).
+    select 'Domestic abuse' as category, crime_reference, recorded_date as event_date, victim_person_key, outcome
     from crimes
     where is_domestic_abuse
+    union all
+    select 'VAWG', crime_reference, recorded_date, victim_person_key, outcome
+    from crimes
+    where is_vawg
 ),
 
 first_crime as materialized (
-    select min(offence_date) as first_event_date from crimes
+    select min(recorded_date) as first_event_date from crimes
 ),
 
 crime_counts as (

@@ -2,7 +2,9 @@
 -- financial quarter, with an 'All' row: crimes, victims, repeat victims (two or more hate crimes of the strand,
 -- or of any strand for 'All', in the twelve months to the quarter's end) and charges. The extract carries one
 -- strand per crime; a crime the police flag with two strands would need a second column, and the 'All' row
--- counts each crime once whatever it carries.
+-- counts each crime once whatever it carries. Counted by recorded date (int_crimes_classified's quarter).
+-- A hate crime is one the police flag with a strand (HATE-2007), whether or not its offence code is
+-- classified, as the scorecard's HATE KPI counts them.
 
 with
 
@@ -16,10 +18,10 @@ dates as (
 ),
 
 categorised as (
-    select hate_strand as category, crime_reference, offence_date as event_date, victim_person_key, outcome
+    select hate_strand as category, crime_reference, recorded_date as event_date, victim_person_key, outcome
     from crimes
     union all
-    select 'All', crime_reference, offence_date, victim_person_key, outcome
+    select 'All', crime_reference, recorded_date, victim_person_key, outcome
     from crimes
 ),
 
