@@ -15,7 +15,6 @@ MARTS = {
     "fct_hate_crime_by_strand": "pub_hate_crime_by_strand",
     "fct_repeat_locations": "pub_repeat_locations",
     "fct_kpi_trend_vs_2019_20": "pub_kpi_trend_vs_2019_20",
-    "fct_ward_profile": "pub_ward_profile",
 }
 
 
@@ -42,11 +41,13 @@ def test_the_strategy_marts_read_no_staging_model_and_each_has_a_declared_publis
         assert models[mart]["unique_id"] in models[published]["depends_on"]["nodes"]
     # Reoffending reads no staging model either, and stays internal: the probation agreement lets no aggregate
     # of the caseload leave the analysts (registry probation__caseload), so nothing in publish is built on it.
-    reoffending = models["fct_probation_reoffending"]
-    assert "model.partnership.int_probation_caseload_starts" in reoffending["depends_on"]["nodes"]
-    assert not [p for p in reoffending["depends_on"]["nodes"] if manifest["nodes"][p]["name"].startswith("stg_")]
-    assert reoffending["config"]["meta"]["publication"] == "internal_only"
-    assert not [n for n in models.values() if reoffending["unique_id"] in n["depends_on"]["nodes"] and n["fqn"][1] == "publish"]
+    # The ward profile stays internal too (its counts are published by ward and quarter already).
+    assert "model.partnership.int_probation_caseload_starts" in models["fct_probation_reoffending"]["depends_on"]["nodes"]
+    for name in ("fct_probation_reoffending", "fct_ward_profile"):
+        mart = models[name]
+        assert not [p for p in mart["depends_on"]["nodes"] if manifest["nodes"][p]["name"].startswith("stg_")], name
+        assert mart["config"]["meta"]["publication"] == "internal_only", name
+        assert not [n for n in models.values() if mart["unique_id"] in n["depends_on"]["nodes"] and n["fqn"][1] == "publish"]
 
 
 # -- the marts against what they are built from (the README's pipeline) --------------------------------------
