@@ -42,12 +42,14 @@ def test_the_strategy_marts_read_no_staging_model_and_each_has_a_declared_publis
     # Reoffending reads no staging model either, and stays internal: the probation agreement lets no aggregate
     # of the caseload leave the analysts (registry probation__caseload), so nothing in publish is built on it.
     # The ward profile stays internal too (its counts are published by ward and quarter already).
-    assert "model.partnership.int_probation_caseload_starts" in models["fct_probation_reoffending"]["depends_on"]["nodes"]
+    starts = "model.partnership.int_probation_caseload_starts"
+    assert starts in models["fct_probation_reoffending"]["depends_on"]["nodes"]
     for name in ("fct_probation_reoffending", "fct_ward_profile"):
         mart = models[name]
         assert not [p for p in mart["depends_on"]["nodes"] if manifest["nodes"][p]["name"].startswith("stg_")], name
         assert mart["config"]["meta"]["publication"] == "internal_only", name
-        assert not [n for n in models.values() if mart["unique_id"] in n["depends_on"]["nodes"] and n["fqn"][1] == "publish"]
+        readers = [n for n in models.values() if mart["unique_id"] in n["depends_on"]["nodes"]]
+        assert not [n["name"] for n in readers if n["fqn"][1] == "publish"], name
 
 
 # -- the marts against what they are built from (the README's pipeline) --------------------------------------
@@ -55,27 +57,27 @@ def test_the_strategy_marts_read_no_staging_model_and_each_has_a_declared_publis
 
 @pytest.mark.integration
 def test_domestic_abuse_crimes_reconcile_and_victims_bound_repeats(pipeline_run):
-    mart = dict(
-        rows(
-            pipeline_run,
-            "select financial_year_quarter, crimes from marts.fct_domestic_abuse_and_vawg where category = 'Domestic abuse'",
+    for category, flag in (("Domestic abuse", "is_domestic_abuse"), ("VAWG", "is_vawg")):
+        mart = dict(
+            rows(
+                pipeline_run,
+                "select financial_year_quarter, crimes from marts.fct_domestic_abuse_and_vawg where category = %s",
+                category,
+            )
         )
-    )
-    source = dict(
-        rows(
-            pipeline_run,
-            """select financial_year_quarter, count(*) from intermediate.int_crimes_classified
-            where is_domestic_abuse group by 1""",
+        source = dict(
+            rows(
+                pipeline_run,
+                "select financial_year_quarter, count(*) from intermediate.int_crimes_classified"
+                f" where {flag} group by 1",
+            )
         )
-    )
-    assert mart and mart == source
+        assert mart and mart == source, category
     for victims, repeats, crimes, charged in rows(
         pipeline_run,
         "select victims, repeat_victims, crimes, charged_or_summonsed from marts.fct_domestic_abuse_and_vawg",
     ):
         assert 0 <= repeats <= victims <= crimes and charged <= crimes
-    # Six months of data: a victim of two domestic abuse crimes in the second quarter is a repeat victim.
-    assert value(pipeline_run, "select sum(repeat_victims) from marts.fct_domestic_abuse_and_vawg") > 0
 
 
 @pytest.mark.integration
@@ -91,7 +93,8 @@ def test_hate_strands_add_up_to_all_and_victims_do_not_exceed_the_sum(pipeline_r
         assert all_victims <= victims, quarter
     total = value(pipeline_run, "select count(*) from intermediate.int_crimes_classified where hate_strand is not null")
     assert total > 0
-    assert value(pipeline_run, "select sum(crimes) from marts.fct_hate_crime_by_strand where hate_strand = 'All'") == total
+    published = value(pipeline_run, "select sum(crimes) from marts.fct_hate_crime_by_strand where hate_strand = 'All'")
+    assert published == total
 
 
 @pytest.mark.integration
