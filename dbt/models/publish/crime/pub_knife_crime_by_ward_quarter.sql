@@ -8,22 +8,15 @@ with
 knife_crime as (
     select * from {{ ref('fct_knife_crime_nte') }}
     where knife_measure = 'Knife-enabled'
-),
-
-zones as (
-    select ward_code, bool_or(is_night_time_economy_zone) as is_night_time_economy_zone
-    from {{ ref('dim_geography') }}
-    group by ward_code
 )
 
 select
     knife_crime.financial_year_quarter,
     case when grouping(knife_crime.ward_code) = 1 then 'All' else knife_crime.ward_code end as ward_code,
     case when grouping(knife_crime.ward_code) = 1 then 'All wards' else max(knife_crime.ward_name) end as ward_name,
-    case when grouping(knife_crime.ward_code) = 1 then null else bool_or(zones.is_night_time_economy_zone) end
+    case when grouping(knife_crime.ward_code) = 1 then null else bool_or(knife_crime.is_night_time_economy_zone) end
         as is_night_time_economy_zone,
     case when grouping(knife_crime.time_band) = 1 then 'All' else knife_crime.time_band end as time_band,
     sum(knife_crime.crime_count)::bigint as knife_enabled_crimes
 from knife_crime
-left join zones using (ward_code)
 group by knife_crime.financial_year_quarter, cube(knife_crime.ward_code, knife_crime.time_band)
