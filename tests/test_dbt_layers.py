@@ -50,9 +50,6 @@ KNOWN_VIOLATIONS = {
     ("fct_education_inclusion_risk", "stg_education__exclusions"): "yj",
     ("fct_education_inclusion_risk", "stg_education__attendance"): "yj",
     ("fct_education_inclusion_risk", "stg_youth_justice__cases"): "yj",
-    # services marts (ASB requests and case reviews) read staging directly: owner to be named by the lead.
-    ("fct_asb_requests", "stg_council__asb_requests"): "services (lead to assign)",
-    ("fct_asb_case_reviews", "stg_council__asb_case_reviews"): "services (lead to assign)",
 }
 
 # Intermediate models nobody reads yet, with who gives them a consumer.
