@@ -37,9 +37,6 @@ KNOWN_VIOLATIONS = {
     # stats (scorecard, rates): the scorecard reads load months and substance misuse reads staging; both
     # should read intermediate models (and dim_population instead of the synthetic stg_reference__lsoa_population).
     ("fct_partnership_scorecard", "stg_audit__load_months"): "stats",
-    ("fct_substance_misuse", "stg_health__alcohol_admissions"): "stats",
-    ("fct_substance_misuse", "stg_health__treatment_episodes"): "stats",
-    ("fct_substance_misuse", "stg_reference__lsoa_population"): "stats",
     # yj (youth justice, people): FTE, disproportionality and education marts read staging directly.
     ("fct_youth_justice_fte", "stg_youth_justice__cases"): "yj",
     ("fct_youth_justice_fte", "stg_reference__lsoa_population"): "yj",
