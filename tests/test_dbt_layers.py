@@ -38,15 +38,10 @@ KNOWN_VIOLATIONS = {
     # should read intermediate models (and dim_population instead of the synthetic stg_reference__lsoa_population).
     ("fct_partnership_scorecard", "stg_audit__load_months"): "stats",
     # yj (youth justice, people): FTE, disproportionality and education marts read staging directly.
-    ("fct_youth_justice_fte", "stg_youth_justice__cases"): "yj",
-    ("fct_youth_justice_fte", "stg_reference__lsoa_population"): "yj",
     ("fct_disproportionality", "stg_police__stop_search"): "yj",
     ("fct_disproportionality", "stg_youth_justice__cases"): "yj",
     ("fct_disproportionality", "stg_education__exclusions"): "yj",
     ("fct_disproportionality", "stg_reference__lsoa_population"): "yj",
-    ("fct_education_inclusion_risk", "stg_education__exclusions"): "yj",
-    ("fct_education_inclusion_risk", "stg_education__attendance"): "yj",
-    ("fct_education_inclusion_risk", "stg_youth_justice__cases"): "yj",
 }
 
 # Intermediate models nobody reads yet, with who gives them a consumer.
