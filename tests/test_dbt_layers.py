@@ -34,10 +34,7 @@ KNOWN_VIOLATIONS = {
     ("fct_serious_violence_by_ward_month", "stg_police_uk__street_crime"): "crimemarts",
     ("pub_serious_violence_by_ward_quarter", "dim_date"): "crimemarts",
     ("pub_serious_violence_by_ward_quarter", "dim_geography"): "crimemarts",
-    # stats (scorecard, rates): the scorecard reads load months and substance misuse reads staging; both
-    # should read intermediate models (and dim_population instead of the synthetic stg_reference__lsoa_population).
-    ("fct_partnership_scorecard", "stg_audit__load_months"): "stats",
-    # yj (youth justice, people): FTE, disproportionality and education marts read staging directly.
+    # yj (youth justice, people): the disproportionality mart reads staging directly.
     ("fct_disproportionality", "stg_police__stop_search"): "yj",
     ("fct_disproportionality", "stg_youth_justice__cases"): "yj",
     ("fct_disproportionality", "stg_education__exclusions"): "yj",
