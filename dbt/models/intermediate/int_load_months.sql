@@ -9,8 +9,11 @@
 --
 -- Volume: the loader judges each file when it arrives ("volume against the dataset's history": under half the
 -- median of the dataset's previous loads; "re-issued month's volume": under half the rows it supersedes,
--- plugins/partnership/loader.py) and records the verdict in audit.validation_result. A month is a volume anomaly
--- when a batch that counts for it failed either check: the verdict is read, not worked out a second time here.
+-- plugins/partnership/loader.py) and records the verdict in audit.validation_result; that verdict is read here
+-- (is_volume_flagged_by_loader). It is given only once a dataset has three earlier loads, and files are not
+-- loaded in month order (a backfill's first files, or a short month that arrives before its neighbours, are
+-- never judged), so the month is also judged afterwards against all the dataset's delivered months: under half
+-- their median (is_volume_below_median). Either makes a volume anomaly.
 
 {#- The raw tables whose files supersede earlier ones, from the sources' meta that `partnership registry sync`
     writes (as the latest_issue macro reads it); the graph is not there while parsing, nor its sources in a unit
@@ -68,19 +71,31 @@ months as (
         sum(batches.row_count) filter (where batches.is_counted) as rows_loaded,
         coalesce(sum(batch_checks.failed_warnings), 0) as failed_warnings,
         coalesce(bool_or(batch_checks.failed_volume_check) filter (where batches.is_counted), false)
-            as is_volume_anomaly
+            as is_volume_flagged_by_loader
     from batches
     left join batch_checks using (batch_id)
     where batches.data_month is not null
     group by batches.dataset, batches.data_month
+),
+
+typical as (
+    select dataset, percentile_cont(0.5) within group (order by rows_loaded) as median_rows
+    from months
+    where is_loaded
+    group by dataset
 )
 
 select
-    dataset,
-    data_month,
-    is_loaded,
-    had_quarantine and not is_loaded as is_quarantined,
-    rows_loaded,
-    failed_warnings,
-    is_volume_anomaly
+    months.dataset,
+    months.data_month,
+    months.is_loaded,
+    months.had_quarantine and not months.is_loaded as is_quarantined,
+    months.rows_loaded,
+    months.failed_warnings,
+    months.is_volume_flagged_by_loader,
+    -- Under half the dataset's typical month, as when GMP's recording system changed in 2019.
+    coalesce(months.rows_loaded < 0.5 * typical.median_rows, false) as is_volume_below_median,
+    months.is_volume_flagged_by_loader or coalesce(months.rows_loaded < 0.5 * typical.median_rows, false)
+        as is_volume_anomaly
 from months
+left join typical using (dataset)
