@@ -34,25 +34,11 @@ KNOWN_VIOLATIONS = {
     ("fct_serious_violence_by_ward_month", "stg_police_uk__street_crime"): "crimemarts",
     ("pub_serious_violence_by_ward_quarter", "dim_date"): "crimemarts",
     ("pub_serious_violence_by_ward_quarter", "dim_geography"): "crimemarts",
-    # stats (scorecard, rates): the scorecard reads load months and substance misuse reads staging; both
-    # should read intermediate models (and dim_population instead of the synthetic stg_reference__lsoa_population).
-    ("fct_partnership_scorecard", "stg_audit__load_months"): "stats",
-    ("fct_substance_misuse", "stg_health__alcohol_admissions"): "stats",
-    ("fct_substance_misuse", "stg_health__treatment_episodes"): "stats",
-    ("fct_substance_misuse", "stg_reference__lsoa_population"): "stats",
-    # yj (youth justice, people): FTE, disproportionality and education marts read staging directly.
-    ("fct_youth_justice_fte", "stg_youth_justice__cases"): "yj",
-    ("fct_youth_justice_fte", "stg_reference__lsoa_population"): "yj",
+    # yj (youth justice, people): the disproportionality mart reads staging directly.
     ("fct_disproportionality", "stg_police__stop_search"): "yj",
     ("fct_disproportionality", "stg_youth_justice__cases"): "yj",
     ("fct_disproportionality", "stg_education__exclusions"): "yj",
     ("fct_disproportionality", "stg_reference__lsoa_population"): "yj",
-    ("fct_education_inclusion_risk", "stg_education__exclusions"): "yj",
-    ("fct_education_inclusion_risk", "stg_education__attendance"): "yj",
-    ("fct_education_inclusion_risk", "stg_youth_justice__cases"): "yj",
-    # services marts (ASB requests and case reviews) read staging directly: owner to be named by the lead.
-    ("fct_asb_requests", "stg_council__asb_requests"): "services (lead to assign)",
-    ("fct_asb_case_reviews", "stg_council__asb_case_reviews"): "services (lead to assign)",
 }
 
 # Intermediate models nobody reads yet, with who gives them a consumer.

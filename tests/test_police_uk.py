@@ -183,10 +183,10 @@ def as_british_transport_police(row):
 
 
 def load_months(url, tmp_path, dataset="police_uk__street_crime"):
-    dbt_run(url, tmp_path, "stg_audit__load_months")
+    dbt_run(url, tmp_path, "+int_load_months")
     with warehouse.connect(url) as conn:
         return conn.execute(
-            "select to_char(data_month, 'YYYY-MM'), rows_loaded from staging.stg_audit__load_months"
+            "select to_char(data_month, 'YYYY-MM'), rows_loaded from intermediate.int_load_months"
             " where dataset = %s order by 1",
             (dataset,),
         ).fetchall()

@@ -5,31 +5,25 @@
 with
 
 exclusions as (
-    select
-        *,
-        {{ academic_year('start_date') }} as academic_year,
-        case
-            when extract(month from start_date) >= 9 then 'Autumn'
-            when extract(month from start_date) <= 3 then 'Spring'
-            else 'Summer'
-        end as term
-    from {{ ref('stg_education__exclusions') }}
+    select * from {{ ref('int_education_exclusions') }}
 ),
 
 attendance as (
-    select *, {{ academic_year('term_start_date') }} as academic_year
-    from {{ ref('stg_education__attendance') }}
+    select * from {{ ref('int_school_attendance') }}
 ),
 
+-- Known to youth justice: a child with a youth justice case in the one person-contacts model.
 known_to_youth_justice as (
-    select distinct child_person_key as person_key from {{ ref('stg_youth_justice__cases') }}
+    select distinct person_key
+    from {{ ref('int_person_contacts_unioned') }}
+    where agency = 'youth_justice'
 ),
 
 exclusion_counts as (
     select
         school_id, academic_year, term,
-        count(*) filter (where exclusion_type = 'PERM') as permanent_exclusions,
-        count(*) filter (where exclusion_type in ('FIXD', 'LNCH')) as suspensions,
+        count(*) filter (where is_permanent_exclusion) as permanent_exclusions,
+        count(*) filter (where is_suspension) as suspensions,
         count(distinct pupil_person_key) as pupils_excluded_or_suspended
     from exclusions
     group by school_id, academic_year, term
@@ -39,7 +33,7 @@ attendance_counts as (
     select
         school_id, academic_year, term,
         count(distinct pupil_person_key) as pupils_in_attendance_return,
-        count(distinct pupil_person_key) filter (where persistent_absence_flag = 'Y') as persistently_absent_pupils
+        count(distinct pupil_person_key) filter (where is_persistently_absent) as persistently_absent_pupils
     from attendance
     group by school_id, academic_year, term
 ),
@@ -48,7 +42,7 @@ pupils_at_risk as (
     -- A pupil excluded, suspended or persistently absent in the term, once.
     select school_id, academic_year, term, pupil_person_key from exclusions
     union
-    select school_id, academic_year, term, pupil_person_key from attendance where persistent_absence_flag = 'Y'
+    select school_id, academic_year, term, pupil_person_key from attendance where is_persistently_absent
 ),
 
 risk_counts as (

@@ -50,7 +50,7 @@ quarter_months as (
 ),
 
 load_months as (
-    select * from {{ ref('stg_audit__load_months') }}
+    select * from {{ ref('int_load_months') }}
 ),
 
 kpi_inputs as (

@@ -5,23 +5,7 @@
 with
 
 reviews as (
-    select * from {{ ref('stg_council__asb_case_reviews') }}
-),
-
-dates as (
-    select * from {{ ref('dim_date') }}
-),
-
-reviews_dated as (
-    select
-        dates.financial_year,
-        dates.financial_quarter,
-        dates.financial_year_quarter,
-        reviews.threshold_met = 'Y' as threshold_met,
-        reviews.outcome,
-        reviews.action_plan_date - reviews.application_date as days_to_action_plan
-    from reviews
-    inner join dates on dates.date_day = reviews.application_date
+    select * from {{ ref('int_asb_case_reviews') }}
 )
 
 select
@@ -43,5 +27,5 @@ select
     count(days_to_action_plan) as reviews_with_action_plan_date,
     round(avg(days_to_action_plan), 1) as mean_days_to_action_plan,
     percentile_cont(0.5) within group (order by days_to_action_plan) as median_days_to_action_plan
-from reviews_dated
+from reviews
 group by financial_year, financial_quarter, financial_year_quarter

@@ -5,35 +5,7 @@
 with
 
 requests as (
-    select * from {{ ref('stg_council__asb_requests') }}
-),
-
-dates as (
-    select * from {{ ref('dim_date') }}
-),
-
--- dim_geography is at LSOA grain; the requests carry a ward code only, so take one row per ward.
-wards as (
-    select distinct ward_code, ward_name, locality
-    from {{ ref('dim_geography') }}
-    where is_manchester
-),
-
-requests_dated as (
-    select
-        dates.month_start,
-        dates.financial_year,
-        dates.financial_year_quarter,
-        -- A ward code that is not a 2019 Manchester ward is kept (as sent) so that totals reconcile with the
-        -- council's extract; its name says why it has no locality.
-        requests.ward_code,
-        coalesce(wards.ward_name, 'Not a Manchester ward (2019)') as ward_name,
-        coalesce(wards.locality, 'Unknown') as locality,
-        requests.category,
-        requests.covid_related_flag = 'Y' as is_covid_related
-    from requests
-    inner join dates on dates.date_day = requests.received_date
-    left join wards on wards.ward_code = requests.ward_code
+    select * from {{ ref('int_asb_requests_located') }}
 )
 
 select
@@ -47,5 +19,5 @@ select
     count(*) as requests,
     count(*) filter (where is_covid_related) as covid_related_requests,
     round(100.0 * count(*) filter (where is_covid_related) / count(*), 1) as covid_related_pct
-from requests_dated
+from requests
 group by month_start, financial_year, financial_year_quarter, ward_code, ward_name, locality, category

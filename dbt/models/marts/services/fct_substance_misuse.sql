@@ -24,7 +24,7 @@
 with
 
 admissions as (
-    select * from {{ ref('stg_health__alcohol_admissions') }}
+    select * from {{ ref('int_alcohol_admissions') }}
 ),
 
 census as (
@@ -36,15 +36,7 @@ esp as (
 ),
 
 episodes as (
-    select * from {{ ref('stg_health__treatment_episodes') }}
-),
-
-geography as (
-    select * from {{ ref('dim_geography') }}
-),
-
-dates as (
-    select * from {{ ref('dim_date') }}
+    select * from {{ ref('int_treatment_episodes') }}
 ),
 
 comparators as (
@@ -85,17 +77,11 @@ band_populations as (
     from admission_age_bands as bands
 ),
 
--- Each month's admissions in Manchester LSOAs, with the financial periods the month falls in.
+-- Each month's admissions of residents of Manchester LSOAs (an unmatched or missing LSOA is not Manchester's).
 admissions_dated as (
-    select
-        dates.financial_year,
-        dates.financial_year_quarter,
-        admissions.month,
-        admissions.age_band,
-        admissions.admissions
+    select financial_year, financial_year_quarter, month, age_band, admissions
     from admissions
-    inner join geography on geography.lsoa_code = admissions.lsoa_code and geography.is_manchester
-    inner join dates on dates.date_day = admissions.month
+    where is_manchester
 ),
 
 admission_periods as (
@@ -166,13 +152,13 @@ admission_rates as (
 
 exits_dated as (
     select
-        dates.financial_year,
-        dates.financial_year_quarter,
-        episodes.substance_group,
-        episodes.exit_reason = 'Successful completion' as is_successful,
-        dates.month_start
+        exit_financial_year as financial_year,
+        exit_financial_year_quarter as financial_year_quarter,
+        substance_group,
+        is_successful_exit as is_successful,
+        exit_month as month_start
     from episodes
-    inner join dates on dates.date_day = episodes.exit_date
+    where exit_financial_year is not null  -- exited (and dated)
 ),
 
 -- By exit period; the cube adds the 'All' substances row.
@@ -202,13 +188,13 @@ exits_by_period as (
 
 starts_dated as (
     select
-        dates.financial_year,
-        dates.financial_year_quarter,
-        episodes.substance_group,
-        episodes.referral_source = 'Criminal justice' as is_criminal_justice_referral,
-        dates.month_start
+        start_financial_year as financial_year,
+        start_financial_year_quarter as financial_year_quarter,
+        substance_group,
+        is_criminal_justice_referral,
+        start_month as month_start
     from episodes
-    inner join dates on dates.date_day = episodes.start_date
+    where start_financial_year is not null
 ),
 
 -- Referrals into treatment are episodes started, by their start period and referral source.
