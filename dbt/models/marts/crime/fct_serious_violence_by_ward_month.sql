@@ -57,14 +57,22 @@ geography as (
 ),
 
 ward_population as (
-    select ward_code, sum(population) as population
+    select ward_code, max(locality) as locality, sum(population) as population
     from geography
     where is_manchester
     group by ward_code
 ),
 
+city_population as (
+    select sum(population) as city_population from ward_population
+),
+
+dates as (
+    select date_day, financial_year_quarter from {{ ref('dim_date') }}
+),
+
 street_crimes as (
-    select * from {{ ref('stg_police_uk__street_crime') }}
+    select * from {{ ref('int_street_crime_located') }}
     where falls_within = 'Greater Manchester Police'
 ),
 
@@ -95,14 +103,14 @@ counted as (
 -- so Manchester's share of GM serious violence is taken to equal its share of the police.uk proxy (violence
 -- and sexual offences, robbery, possession of weapons) in the same month.
 proxy_share as (
+    -- Rows whose LSOA is in Greater Manchester (district known); rows outside it or with no location are left out.
     select
-        street_crimes.month as month_start,
-        count(*) filter (where geography.is_manchester) as manchester_proxy_crimes,
+        street_crimes.month_start,
+        count(*) filter (where street_crimes.is_manchester) as manchester_proxy_crimes,
         count(*) as gm_proxy_crimes
     from street_crimes
     inner join crime_types on crime_types.crime_type = street_crimes.crime_type
-    inner join geography on geography.lsoa_code = street_crimes.lsoa_code
-    where crime_types.is_violence_proxy = 'Y'
+    where crime_types.is_violence_proxy = 'Y' and street_crimes.district_code is not null
     group by 1
 ),
 
@@ -116,11 +124,14 @@ select
     counted.definition_code as sv_definition,
     definitions.definition_version,
     counted.month_start,
+    dates.financial_year_quarter,
     counted.ward_code,
     counted.ward_name,
+    ward_population.locality,
     counted.sv_type,
     counted.sv_count,
     ward_population.population,
+    city_population.city_population,
     -- Per 100,000 residents in the month (not annualised).
     round(100000.0 * counted.sv_count / nullif(ward_population.population, 0), 2) as rate_per_100k,
     city_totals.city_sv_count,
@@ -141,4 +152,6 @@ inner join city_totals
     and city_totals.month_start = counted.month_start
     and city_totals.sv_type = counted.sv_type
 left join ward_population on ward_population.ward_code = counted.ward_code
+left join dates on dates.date_day = counted.month_start
+cross join city_population
 left join proxy_share on proxy_share.month_start = counted.month_start

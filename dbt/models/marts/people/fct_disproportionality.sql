@@ -27,21 +27,12 @@ crimes as (
 ),
 
 attendance as (
-    select * from {{ ref('stg_education__attendance') }}
+    select * from {{ ref('int_school_attendance') }}
 ),
 
 searches as (
-    select
-        cast(search_datetime as date) as record_date,
-        outcome,
-        -- Self-defined ethnicity where the person gave one (as the Home Office does), else the officer's.
-        case
-            when nullif(trim(self_defined_ethnicity), '') is not null
-                and {{ broad_ethnic_group('self_defined_ethnicity') }} <> 'Not stated'
-                then {{ broad_ethnic_group('self_defined_ethnicity') }}
-            else {{ broad_ethnic_group('officer_defined_ethnicity') }}
-        end as ethnic_group
-    from {{ ref('stg_police__stop_search') }}
+    -- Self-defined ethnicity where the person gave one (as the Home Office does), else the officer's.
+    select search_date as record_date, is_arrest, ethnic_group from {{ ref('int_stop_searches') }}
 ),
 
 sv_suspects as (
@@ -70,7 +61,7 @@ stage_records as (
     select 'stop_search' as stage, record_date, ethnic_group from searches
 
     union all
-    select 'stop_search_arrest', record_date, ethnic_group from searches where outcome = 'Arrest'
+    select 'stop_search_arrest', record_date, ethnic_group from searches where is_arrest
 
     union all
     select 'sv_suspect_charged_or_summonsed', record_date, ethnic_group
@@ -83,10 +74,11 @@ stage_records as (
 
     union all
     select
-        case when exclusion_type = 'PERM' then 'permanent_exclusion' else 'suspension' end,
+        case when is_permanent_exclusion then 'permanent_exclusion' else 'suspension' end,
         start_date,
         {{ broad_ethnic_group('ethnicity') }}
-    from {{ ref('stg_education__exclusions') }}
+    from {{ ref('int_education_exclusions') }}
+    where is_permanent_exclusion or is_suspension
 
     union all
     select 'sv_victim', recorded_date, {{ broad_ethnic_group('victim_ethnicity') }}

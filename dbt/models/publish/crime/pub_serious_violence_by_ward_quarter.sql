@@ -18,37 +18,30 @@ serious_violence as (
     where sv_type <> 'Antisocial behaviour'
 ),
 
-quarters as (
-    select distinct month_start, financial_year_quarter from {{ ref('dim_date') }}
-),
-
-geography as (
-    select * from {{ ref('dim_geography') }}
-    where is_manchester
-),
-
 ward_population as (
-    select ward_code, max(locality) as locality, sum(population) as population from geography group by ward_code
+    select ward_code, max(locality) as locality, max(population) as population
+    from serious_violence
+    group by ward_code
     union all
-    select 'All', 'All', sum(population) from geography
+    select 'All', 'All', max(city_population) from serious_violence
 ),
 
 -- Manchester's share of the GM police.uk proxy over the quarter (the same for every ward).
 proxy_share as (
     select
-        quarters.financial_year_quarter,
+        financial_year_quarter,
         round(100.0 * sum(months.manchester_proxy_crimes) / nullif(sum(months.gm_proxy_crimes), 0), 2)
             as manchester_share_of_gm_proxy_pct
     from (
-        select distinct month_start, manchester_proxy_crimes, gm_proxy_crimes from serious_violence
+        select distinct financial_year_quarter, month_start, manchester_proxy_crimes, gm_proxy_crimes
+        from serious_violence
     ) as months
-    inner join quarters using (month_start)
-    group by quarters.financial_year_quarter
+    group by financial_year_quarter
 ),
 
 cells as (
     select
-        quarters.financial_year_quarter,
+        serious_violence.financial_year_quarter,
         serious_violence.sv_definition,
         max(serious_violence.definition_version) as definition_version,
         case when grouping(serious_violence.ward_code) = 1 then 'All' else serious_violence.ward_code end as ward_code,
@@ -56,8 +49,7 @@ cells as (
             as ward_name,
         sum(serious_violence.sv_count)::bigint as sv_count
     from serious_violence
-    inner join quarters using (month_start)
-    group by quarters.financial_year_quarter, serious_violence.sv_definition, rollup(serious_violence.ward_code)
+    group by serious_violence.financial_year_quarter, serious_violence.sv_definition, rollup(serious_violence.ward_code)
 )
 
 select
