@@ -105,3 +105,36 @@ def test_a_reader_who_replays_the_protection_learns_nothing_narrower():
         for e in disclosure._solve_component(system, cells, relations, system.values, protection.primary)
     }
     assert narrowed == {"a": (8.0, 9.0), "b": (8.0, 9.0), "c": (8.0, 9.0)}
+
+
+def test_a_slice_suppression_cannot_protect_is_withheld_whole_and_the_rest_published():
+    # Autumn: six schools with one permanent exclusion each. All seven counts are small; a reader who replays the
+    # protection knows each is 1 to 9 and the total is the sum of six of them, so the total lies in [6, 9]: too
+    # narrow, and no cell is left to suppress. The Autumn rows are withheld whole instead (a withheld count may
+    # be 0); Spring, with large counts, is published as usual.
+    declaration = {"dims": ["term", "school"], "totals": {"school": "sum"}, "counts": ["exclusions"]}
+    d = disclosure.parse_declaration("pub_terms", declaration)
+    cells = {("Autumn", f"s{i}"): 1 for i in range(1, 7)} | {("Autumn", "s7"): 0, ("Autumn", "All"): 6}
+    cells |= {("Spring", f"s{i}"): 20 + i for i in range(1, 8)} | {("Spring", "All"): sum(20 + i for i in range(1, 8))}
+    rows = [{"term": t, "school": s, "exclusions": n} for (t, s), n in cells.items()]
+    truth = disclosure.Table(d, rows)
+    protection = disclosure.protect(disclosure.build_system({"pub_terms": truth}, include_rates=False))
+    published = disclosure.Table(d, disclosure.apply(truth, protection), published=True)
+
+    autumn = [row for key, row in published.by_key.items() if key[0] == "Autumn"]
+    assert all(row["counts_withheld"] and row["exclusions"] is None for row in autumn)  # the zero too
+    spring = [row for key, row in published.by_key.items() if key[0] == "Spring"]
+    assert all(not row["counts_withheld"] and row["exclusions"] == cells[("Spring", row["school"])] for row in spring)
+    assert audit_tables({"pub_terms": published}, {}).ok
+
+
+def test_the_audit_still_narrows_a_withheld_slice_a_reader_could_work_out():
+    # A withheld row is no licence: if a published total gives a withheld count back, the audit says so.
+    d = disclosure.parse_declaration("pub_t", {"dims": ["school"], "totals": {"school": "sum"}, "counts": ["n"]})
+    rows = [
+        {"school": "a", "n": None, "n_suppressed": True, "counts_withheld": True},
+        {"school": "b", "n": 40, "n_suppressed": False, "counts_withheld": False},
+        {"school": "All", "n": 43, "n_suppressed": False, "counts_withheld": False},
+    ]
+    result = audit_tables({"pub_t": disclosure.Table(d, rows, published=True)}, {})
+    assert any("pub_t.n at ('a',): narrowed exactly to 3" in f for f in result.findings)

@@ -262,7 +262,8 @@ def cmd_publish_protect(args) -> int:
             return 1
     for p in summary:
         share = f"{p.suppressed:6} of {p.count_cells:6} count cells suppressed ({p.suppressed_pct:4.1f}%)"
-        print(f"publish.{p.table:40} {share}")
+        withheld = f", {p.withheld} withheld with their slice" if p.withheld else ""
+        print(f"publish.{p.table:40} {share}{withheld}")
     return 0
 
 

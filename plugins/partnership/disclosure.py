@@ -24,6 +24,10 @@ can take (exact propagation, then a linear program per connected group of suppre
 integers). A cell is exposed when that interval is narrower than the protection width; a hidden complement
 (never published) when it is narrower and could hold a small count. :func:`protect` suppresses the small counts
 and then, greedily and deterministically, as few and as small other cells as it takes until nothing is exposed.
+Where no cell is left to suppress (sparse data: a total made only of small counts, each known to be at least 1,
+bounded from above by another table), it withholds the slice instead: every count of the rows that share the
+exposed cell's key along the dims that are not totals, zeros included, flagged ``counts_withheld`` so a reader
+knows such a count may be 0.
 ``partnership.publish`` runs it over the publish schema; ``partnership.disclosure_audit`` checks the result from
 the published tables alone.
 """
@@ -41,6 +45,8 @@ DEFAULT_PROTECTION_WIDTH = 5
 
 # A cell: (table, column, key), the key being the row's dims as text in declaration order.
 Cell = tuple[str, str, tuple[str, ...]]
+# The row flag a published table carries where its counts are withheld whole (zeros among them).
+WITHHELD_COLUMN = "counts_withheld"
 EPSILON = 1e-6
 
 
@@ -193,6 +199,9 @@ class Table:
     rows: list[dict]
     published: bool = False
 
+    def is_withheld(self, key) -> bool:
+        return bool(self.published and self.by_key[key].get(WITHHELD_COLUMN))
+
     def __post_init__(self):
         self.by_key = {}
         for row in self.rows:
@@ -232,6 +241,11 @@ class System:
     cells: dict[Cell, str]  # cell -> "count" or "hidden" (a complement, never published)
     values: dict[Cell, float | None]  # what the tables hold (truth before protection, published after)
     declarations: dict[str, Disclosure]
+    # Counts withheld with their whole slice: unlike a suppressed count, one of these may be 0.
+    withheld: set[Cell] = field(default_factory=set)
+
+    def may_be_zero(self, cell: Cell) -> bool:
+        return self.cells[cell] == "hidden" or cell in self.withheld
 
     def threshold(self, cell: Cell) -> int:
         return self.declarations[cell[0]].threshold
@@ -258,6 +272,7 @@ def build_system(
     relations: list[Relation] = []
     cells: dict[Cell, str] = {}
     values: dict[Cell, float | None] = {}
+    withheld: set[Cell] = set()
     declarations = {name: t.declaration for name, t in tables.items()}
 
     def cell(table: Table, column: str, key) -> Cell | None:
@@ -266,6 +281,8 @@ def build_system(
         c = (table.declaration.table, column, key)
         cells.setdefault(c, "count")
         values[c] = table.value(column, key)
+        if table.is_withheld(key):
+            withheld.add(c)
         return c
 
     for name, table in sorted(tables.items()):
@@ -332,7 +349,7 @@ def build_system(
                 relations.append(Relation(tuple(terms), "=", 0.0, why))
         if include_rates:
             relations.extend(_rate_relations(table, cell))
-    return System(relations, cells, values, declarations)
+    return System(relations, cells, values, declarations, withheld)
 
 
 def _hidden_totals(d: Disclosure, hidden: list[Cell], dims: tuple[str, ...]) -> list[Relation]:
@@ -394,8 +411,9 @@ def _rate_relations(table: Table, cell) -> list[Relation]:
 
 
 def lower_bound(system: System, cell: Cell) -> float:
-    """What a reader knows before any equation: zeros are always published, so a suppressed count is at least 1."""
-    return 1.0 if system.cells[cell] == "count" else 0.0
+    """What a reader knows before any equation: zeros are always published, so a suppressed count is at least 1
+    (unless its slice is withheld whole)."""
+    return 0.0 if system.may_be_zero(cell) else 1.0
 
 
 @dataclass(frozen=True)
@@ -418,7 +436,7 @@ class Exposure:
 def is_exposed(system: System, cell: Cell, low: float, high: float) -> bool:
     if high - low >= system.width(cell):
         return False
-    if system.cells[cell] == "hidden":  # never published: only a small count in it needs protecting
+    if system.may_be_zero(cell):  # hidden or withheld: only a small count in it needs protecting
         return low <= system.threshold(cell) and high >= 1
     return True
 
@@ -491,7 +509,7 @@ def _solve_component(
     else:
         bounds = [
             (0.0, math.inf)
-            if system.cells[c] == "hidden"
+            if system.may_be_zero(c)
             else (1.0, float(system.threshold(c)))
             if c in primary
             else (system.threshold(c) + 1.0, math.inf)
@@ -613,6 +631,7 @@ class Protection:
     suppressed: set[Cell]
     primary: set[Cell]
     rounds: int
+    withheld: set[Cell] = field(default_factory=set)  # suppressed with their whole slice, zeros included
 
     def suppressed_in(self, table: str, column: str) -> set[tuple]:
         return {key for t, c, key in self.suppressed if t == table and c == column}
@@ -683,17 +702,39 @@ def protect(system: System) -> Protection:
             unknown.add(choice)
             added = True
         if stuck and not added:
-            raise DeclarationError(f"cannot protect {stuck[0].describe()}: no cell left to suppress")
+            # Suppression alone cannot protect these: withhold their slices whole, zeros included, and go on.
+            added = any([_withhold_slice(system, e.cell, unknown) for e in stuck])
+            if not added:
+                raise DeclarationError(f"cannot protect {stuck[0].describe()}: even withheld whole")
         if not added:
             _publish_what_is_not_needed(system, unknown, primary)
-            return Protection({c for c in unknown if system.cells[c] == "count"}, primary, rounds)
+            suppressed = {c for c in unknown if system.cells[c] == "count"}
+            return Protection(suppressed, primary, rounds, set(system.withheld))
+
+
+def _withhold_slice(system: System, cell: Cell, unknown: set[Cell]) -> bool:
+    """Withhold every count of the rows that share ``cell``'s key along its table's non-total dims (a term's
+    schools and their total, say), zeros included. False when there was nothing left to withhold."""
+    table, _, key = cell
+    d = system.declarations[table]
+    fixed = [i for i, dim in enumerate(d.dims) if dim not in d.totals]
+    slice_cells = {
+        c
+        for c, kind in system.cells.items()
+        if kind == "count" and c[0] == table and all(c[2][i] == key[i] for i in fixed)
+    }
+    new = slice_cells - system.withheld
+    system.withheld |= new
+    unknown |= new
+    return bool(new)
 
 
 def _publish_what_is_not_needed(system: System, unknown: set[Cell], primary: set[Cell]) -> None:
     """The greedy rounds can suppress a cell that later choices made unnecessary. Try showing each secondary
     cell again, largest first (the most information back): keep it shown if its group of suppressed cells
-    still has nothing exposed without it. Deterministic, like the rounds."""
-    secondary = sorted((c for c in unknown if system.cells[c] == "count" and c not in primary),
+    still has nothing exposed without it. Deterministic, like the rounds. Withheld slices stay withheld whole."""
+    secondary = sorted((c for c in unknown if system.cells[c] == "count" and c not in primary
+                        and c not in system.withheld),
                        key=lambda c: (-system.values[c], c))  # fmt: skip
     for cell in secondary:
         group = next(cells for cells, _ in components(system, unknown) if cell in cells)
@@ -737,8 +778,10 @@ def apply(table: Table, protection: Protection) -> list[dict]:
     d = table.declaration
     out = []
     hidden = {c: protection.suppressed_in(d.table, c) for c in d.counts}
+    withheld_rows = {key for t, _, key in protection.withheld if t == d.table}
     for key, row in table.by_key.items():
         row = dict(row)
+        row[WITHHELD_COLUMN] = key in withheld_rows
         for column in d.counts:
             row[f"{column}_suppressed"] = key in hidden[column]
             if key in hidden[column]:

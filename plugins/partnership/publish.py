@@ -93,6 +93,7 @@ class Published:
     count_cells: int
     suppressed: int
     primary: int
+    withheld: int = 0  # of the suppressed, those withheld with their whole slice (zeros included)
 
     @property
     def suppressed_pct(self) -> float:
@@ -112,7 +113,8 @@ class ProtectedTables:
             cells = [c for c, kind in self.system.cells.items() if kind == "count" and c[0] == name]
             suppressed = sum(c in self.protection.suppressed for c in cells)
             primary = sum(c in self.protection.primary for c in cells)
-            out.append(Published(name, len(table.rows), len(cells), suppressed, primary))
+            withheld = sum(c in self.protection.withheld for c in cells)
+            out.append(Published(name, len(table.rows), len(cells), suppressed, primary, withheld))
         return out
 
 
@@ -130,6 +132,8 @@ def protect_tables(tables: dict[str, disclosure.Table], pairs: dict) -> Protecte
     disclosure.check_relations(disclosure.build_system(tables, pairs, include_rates=True))
     system = disclosure.build_system(tables, pairs, include_rates=False)
     protection = disclosure.protect(system)
+    for table, key in sorted({(t, key) for t, _, key in protection.withheld}):
+        log.warning("%s at %s: withheld whole (suppression alone could not protect its slice)", table, key)
     published = {
         name: disclosure.Table(t.declaration, disclosure.apply(t, protection), published=True)
         for name, t in tables.items()
@@ -170,10 +174,10 @@ def _replace_table(conn: psycopg.Connection, name: str, d: disclosure.Disclosure
     target, source = sql.Identifier(PUBLISH_SCHEMA, name), sql.Identifier(STAGING_SCHEMA, name)
     conn.execute(sql.SQL("drop table if exists {}").format(target))
     conn.execute(sql.SQL("create table {} (like {})").format(target, source))
-    for column in d.counts:
+    for column in [*(f"{c}_suppressed" for c in d.counts), disclosure.WITHHELD_COLUMN]:
         conn.execute(
             sql.SQL("alter table {} add column {} boolean not null default false").format(
-                target, sql.Identifier(f"{column}_suppressed")
+                target, sql.Identifier(column)
             )
         )
     columns = [c for c in rows[0]] if rows else []

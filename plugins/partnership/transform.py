@@ -87,7 +87,8 @@ def build_transform_dag():
             from partnership import publish, warehouse
 
             return [
-                f"{p.table}: {p.suppressed} of {p.count_cells} count cells suppressed ({p.primary} small)"
+                f"{p.table}: {p.suppressed} of {p.count_cells} count cells suppressed ({p.primary} small"
+                + (f", {p.withheld} withheld with their slice)" if p.withheld else ")")
                 for p in publish.protect_publish(warehouse.from_airflow_connection(WAREHOUSE_CONN_ID))
             ]
 
