@@ -19,9 +19,10 @@ places as (
     select lsoa_code, 'Locality', locality from geography
 ),
 
+-- Residents: Census 2021 by single year of age on 2021 LSOAs (dim_population, derived from real Census and IoD
+-- figures), the same for every quarter.
 latest_population as (
-    select * from {{ ref('stg_reference__lsoa_population') }}
-    where reference_date = (select max(reference_date) from {{ ref('stg_reference__lsoa_population') }})
+    select * from {{ ref('dim_population') }}
 ),
 
 residents as (

@@ -2,9 +2,8 @@
 -- 10-17, for the city, its localities and wards (and 'Not known': children with no Manchester home). One model
 -- for both the FTE mart and the scorecard's FTE KPI, so the two cannot disagree.
 --
--- Population aged 10-17: Manchester's Census 2021 count (seed census2021_population_by_age_district, E08000003),
--- shared out over LSOAs in proportion to the latest LSOA estimates loaded (stg_reference__lsoa_population), so
--- the city's denominator is the Census figure and the wards add up to it.
+-- Population aged 10-17: dim_population (Census 2021 by single year of age, shared over 2021 LSOAs by the IoD 2019
+-- denominators), so the city's denominator is the Census figure and the wards add up to it.
 
 with
 
@@ -24,33 +23,12 @@ geography as (
     select * from {{ ref('dim_geography') }} where is_manchester
 ),
 
-lsoa_estimates as (
-    select * from {{ ref('stg_reference__lsoa_population') }}
-),
-
-census_10_17 as (
-    -- The census seed is the source of the city's count; read once here.
-    select sum(population) as population
-    from {{ ref('census2021_population_by_age_district') }}
-    where district_code = 'E08000003' and sex = 'persons' and age between 10 and 17
-),
-
-lsoa_10_17 as (
-    select population.lsoa_code, sum(population.population) as population
-    from lsoa_estimates as population
+lsoa_population as (
+    select population.lsoa_code, sum(population.population) as population_10_17
+    from {{ ref('dim_population') }} as population
     inner join geography using (lsoa_code)
     where population.age between 10 and 17
-        and population.reference_date = (select max(reference_date) from lsoa_estimates)
     group by population.lsoa_code
-),
-
-lsoa_population as (
-    select
-        lsoa_10_17.lsoa_code,
-        census_10_17.population * lsoa_10_17.population / nullif(sum(lsoa_10_17.population) over (), 0)
-            as population_10_17
-    from lsoa_10_17
-    cross join census_10_17
 ),
 
 -- Each Manchester LSOA counts towards the city, its locality and its ward.
