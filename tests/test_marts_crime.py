@@ -337,7 +337,7 @@ def test_deprivation_gradient_reconciles_with_classified_crimes(pipeline_run):
         ("pub_serious_violence_by_ward_quarter", "sv_count"),
         ("pub_serious_violence_profile", "person_count"),
         ("pub_deprivation_gradient", "crime_count"),
-        ("pub_knife_crime_by_ward_quarter", "knife_enabled_crimes"),
+        ("pub_knife_crime_by_nte_zone_quarter", "knife_enabled_crimes"),
     ],
 )
 def test_publish_tables_show_no_small_counts(pipeline_run, table, count):
