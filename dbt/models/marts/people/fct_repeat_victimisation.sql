@@ -1,12 +1,14 @@
 -- Victims of crime by financial quarter and crime category, and how many of them were repeat victims: the
 -- victim of two or more crimes in the twelve months to the end of the quarter. Categories come in two schemes
 -- (Home Office offence group and police.uk crime type), each with an 'All' row (distinct victims, which are not
--- the sum of the categories: one person can be a victim in several).
+-- the sum of the categories: one person can be a victim in several). Crimes count by the date they were recorded,
+-- as everywhere else: an offence committed years ago and recorded this quarter is this quarter's (by offence date
+-- it would open a quarter the warehouse holds almost nothing of, and stretch the months of data).
 
 with
 
 crimes as (
-    select crime_reference, offence_date, victim_person_key, offence_group, crime_type
+    select crime_reference, recorded_date, victim_person_key, offence_group, crime_type
     from {{ ref('int_crimes_classified') }}
     where victim_person_key is not null
 ),
@@ -16,7 +18,7 @@ dates as (
 ),
 
 first_crime as materialized (  -- once: inlined, the planner re-ran it for every output row
-    select min(offence_date) as first_offence_date from crimes
+    select min(recorded_date) as first_recorded_date from crimes
 ),
 
 victimisations as (
@@ -26,7 +28,7 @@ victimisations as (
         dates.quarter_start,
         cast(dates.quarter_start + interval '3 months' - interval '1 day' as date) as quarter_end
     from crimes
-    inner join dates on dates.date_day = crimes.offence_date
+    inner join dates on dates.date_day = crimes.recorded_date
 ),
 
 categorised as (
@@ -73,8 +75,8 @@ crimes_in_twelve_months as (
     inner join categorised as earlier
         on earlier.victim_person_key = victim_quarters.victim_person_key
         and earlier.category_scheme = victim_quarters.category_scheme
-        and earlier.offence_date > victim_quarters.quarter_end - interval '12 months'
-        and earlier.offence_date <= victim_quarters.quarter_end
+        and earlier.recorded_date > victim_quarters.quarter_end - interval '12 months'
+        and earlier.recorded_date <= victim_quarters.quarter_end
     group by 1, 2, 3, 4
 )
 
@@ -93,13 +95,13 @@ select
     -- Fewer than 12 while the warehouse holds less than a year before the quarter's end: rates then undercount.
     least(
         12,
-        (extract(year from age(victim_quarters.quarter_end + 1, date_trunc('month', first_crime.first_offence_date)))
+        (extract(year from age(victim_quarters.quarter_end + 1, date_trunc('month', first_crime.first_recorded_date)))
             * 12
-         + extract(month from age(victim_quarters.quarter_end + 1, date_trunc('month', first_crime.first_offence_date))))
+         + extract(month from age(victim_quarters.quarter_end + 1, date_trunc('month', first_crime.first_recorded_date))))
     )::integer as lookback_months_available
 from victim_quarters
 inner join crimes_in_twelve_months as twelve using (category_scheme, crime_category, financial_year_quarter, victim_person_key)
 cross join first_crime
 group by
     victim_quarters.financial_year_quarter, victim_quarters.quarter_start, victim_quarters.quarter_end,
-    victim_quarters.category_scheme, victim_quarters.crime_category, first_crime.first_offence_date
+    victim_quarters.category_scheme, victim_quarters.crime_category, first_crime.first_recorded_date
