@@ -138,3 +138,59 @@ def test_the_audit_still_narrows_a_withheld_slice_a_reader_could_work_out():
     ]
     result = audit_tables({"pub_t": disclosure.Table(d, rows, published=True)}, {})
     assert any("pub_t.n at ('a',): narrowed exactly to 3" in f for f in result.findings)
+
+
+def test_two_linked_sparse_slices_are_both_withheld_and_the_run_goes_on():
+    # Excluded pupils by school and by reason, the two term totals declared equal. Each Autumn is five 1s: once
+    # one Autumn is withheld the other is still exposed through the link, so its slice is withheld in turn.
+    def term_rows(dim, prefix, autumn):
+        cells = {("Autumn", f"{prefix}{i}"): v for i, v in enumerate(autumn, 1)} | {("Autumn", "All"): sum(autumn)}
+        spring = [20 + i for i in range(len(autumn))]
+        cells |= {("Spring", f"{prefix}{i}"): v for i, v in enumerate(spring, 1)} | {("Spring", "All"): sum(spring)}
+        return [{"term": t, dim: k, "n": v} for (t, k), v in cells.items()]
+
+    by_school = disclosure.parse_declaration(
+        "p", {"dims": ["term", "school"], "totals": {"school": "sum"}, "counts": ["n"]}
+    )
+    by_reason = disclosure.parse_declaration(
+        "q",
+        {
+            "dims": ["term", "reason"],
+            "totals": {"reason": "sum"},
+            "counts": ["n"],
+            "links": [
+                {"table": "p", "column": "n", "to": "n", "where": "this.reason = 'All' and other.school = 'All'"}
+            ],
+        },
+    )
+    truth = {
+        "p": disclosure.Table(by_school, term_rows("school", "s", [1] * 5)),
+        "q": disclosure.Table(by_reason, term_rows("reason", "r", [1] * 5)),
+    }
+    pairs = {("q", 0): [(("Autumn", "All"), ("Autumn", "All")), (("Spring", "All"), ("Spring", "All"))]}
+    protection = disclosure.protect(disclosure.build_system(truth, pairs, include_rates=False))
+    published = {
+        n: disclosure.Table(t.declaration, disclosure.apply(t, protection), published=True) for n, t in truth.items()
+    }
+    for table in published.values():
+        assert all(row["counts_withheld"] == (row["term"] == "Autumn") for row in table.rows)
+    assert audit_tables(published, pairs).ok
+
+
+def test_with_totals_on_every_dim_only_the_sparse_row_is_withheld_not_the_table():
+    # Area x offence with totals on both: area A is five offences of 1. Withholding "the rows sharing the other
+    # dims" would be the whole table; only the rows of the smallest sum the exposed cell is in are withheld
+    # (the areas' totals and theirs), and the offences of B and C still publish.
+    offences = ["o1", "o2", "o3", "o4", "o5"]
+    grid = {"A": [1] * 5, "B": [30, 31, 32, 33, 34], "C": [40, 41, 42, 43, 44]}
+    cells = {}
+    for area, values in grid.items():
+        cells |= dict(zip([(area, o) for o in offences], values, strict=True)) | {(area, "All"): sum(values)}
+    for o in [*offences, "All"]:
+        cells[("All", o)] = sum(cells[(a, o)] for a in grid)
+    declaration = {"dims": ["area", "offence"], "totals": {"area": "sum", "offence": "sum"}, "counts": ["crimes"]}
+    published, table = publish_cells(cells, declaration)
+    withheld = {key for key, row in published.items() if row["counts_withheld"]}
+    assert ("A", "All") in withheld and len(withheld) < len(cells) / 4
+    assert any(row["crimes"] is not None for key, row in published.items() if key[0] in ("B", "C"))
+    assert audit_tables({"cells": table}, {}).ok

@@ -697,15 +697,17 @@ def protect(system: System) -> Protection:
             # A group whose candidates another group took earlier this round is grouped afresh next round.
             choice = _next_suppression(system, exposures, relations, relations_of, unknown)
             if choice is None:
-                stuck.append(exposures[0])
+                stuck.append(exposures)
                 continue
             unknown.add(choice)
             added = True
         if stuck and not added:
-            # Suppression alone cannot protect these: withhold their slices whole, zeros included, and go on.
-            added = any([_withhold_slice(system, e.cell, unknown) for e in stuck])
+            # Suppression alone cannot protect these: in each stuck group, withhold the slice of its first exposed
+            # cell whose slice is not withheld yet (zeros included), and go on.
+            for exposures in stuck:
+                added = any(_withhold_slice(system, e.cell, unknown) for e in exposures) or added
             if not added:
-                raise DeclarationError(f"cannot protect {stuck[0].describe()}: even withheld whole")
+                raise DeclarationError(f"cannot protect {stuck[0][0].describe()}: even withheld whole")
         if not added:
             _publish_what_is_not_needed(system, unknown, primary)
             suppressed = {c for c in unknown if system.cells[c] == "count"}
@@ -714,15 +716,20 @@ def protect(system: System) -> Protection:
 
 def _withhold_slice(system: System, cell: Cell, unknown: set[Cell]) -> bool:
     """Withhold every count of the rows that share ``cell``'s key along its table's non-total dims (a term's
-    schools and their total, say), zeros included. False when there was nothing left to withhold."""
+    schools and their total, say), zeros included. Where every dim has a total, that would be the whole table:
+    then only the rows of the smallest sum ``cell`` is in (one area's offences and their total, say). False
+    when there was nothing left to withhold."""
     table, _, key = cell
     d = system.declarations[table]
     fixed = [i for i, dim in enumerate(d.dims) if dim not in d.totals]
-    slice_cells = {
-        c
-        for c, kind in system.cells.items()
-        if kind == "count" and c[0] == table and all(c[2][i] == key[i] for i in fixed)
-    }
+    if fixed:
+        keys = {c[2] for c in system.cells if c[0] == table and all(c[2][i] == key[i] for i in fixed)}
+    else:
+        sums = [r for r in system.relations if r.sense == "=" and any(c == cell for c, _ in r.terms)]
+        sums = [r for r in sums if all(c[0] == table for c, _ in r.terms)] or sums
+        smallest = min(sums, key=lambda r: (len(r.terms), r.why), default=None)
+        keys = {c[2] for c, _ in smallest.terms if c[0] == table} if smallest else {c[2] for c in system.cells}
+    slice_cells = {c for c, kind in system.cells.items() if kind == "count" and c[0] == table and c[2] in keys}
     new = slice_cells - system.withheld
     system.withheld |= new
     unknown |= new
