@@ -18,10 +18,7 @@
 with
 
 attendances as (
-    select * from {{ ref('stg_health__ae_assault_attendances') }}
-    {% if is_incremental() %}
-    where batch_id not in (select distinct batch_id from {{ this }})
-    {% endif %}
+    {{ batches_not_built(ref('stg_health__ae_assault_attendances')) }}
 ),
 
 geography as (
@@ -37,10 +34,7 @@ select
     'health' as agency,
     attendances.arrival_datetime,
     cast(attendances.arrival_datetime as date) as arrival_date,
-    dates.month_start,
-    dates.financial_year,
-    dates.financial_year_quarter,
-    dates.pandemic_phase,
+    {{ date_period_columns() }},
     {{ hour_of_week('attendances.arrival_datetime') }} as hour_of_week,
     attendances.patient_person_key,
     attendances.age,

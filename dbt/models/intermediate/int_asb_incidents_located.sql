@@ -19,10 +19,7 @@
 with
 
 incidents as (
-    select * from {{ ref('stg_police__asb_incidents') }}
-    {% if is_incremental() %}
-    where batch_id not in (select distinct batch_id from {{ this }})
-    {% endif %}
+    {{ batches_not_built(ref('stg_police__asb_incidents')) }}
 ),
 
 geography as (
@@ -38,10 +35,7 @@ select
     'police' as agency,
     incidents.incident_datetime,
     cast(incidents.incident_datetime as date) as incident_date,
-    dates.month_start,
-    dates.financial_year,
-    dates.financial_year_quarter,
-    dates.pandemic_phase,
+    {{ date_period_columns() }},
     {{ hour_of_week('incidents.incident_datetime') }} as hour_of_week,
     incidents.asb_category,
     incidents.covid_related_flag = 'Y' as is_covid_related,

@@ -22,12 +22,7 @@ geography as (
 ),
 
 latest_contact as (
-    select distinct on (person_key)
-        person_key,
-        contact_date as latest_contact_date,
-        age_at_contact as age_at_latest_contact
-    from contacts
-    order by person_key, contact_date desc, age_at_contact desc nulls last
+    {{ latest_contact('contacts') }}
 ),
 
 latest_residence as (
@@ -43,17 +38,12 @@ latest_residence as (
 agencies as (
     select
         person_key,
-        bool_or(agency = 'police') as known_to_police,
-        bool_or(agency = 'youth_justice') as known_to_youth_justice,
-        bool_or(agency = 'education') as known_to_education,
-        bool_or(agency = 'health') as known_to_ae_violence,
+        {{ known_to_agencies(health_as='ae_violence') }},
         bool_or(contact_type = 'police_suspect') as is_police_suspect,
         bool_or(contact_type = 'police_victim') as is_police_victim,
         bool_or(contact_type = 'education_exclusion') as is_excluded,
         bool_or(contact_type = 'education_suspension') as is_suspended,
-        bool_or(contact_type = 'education_persistent_absence') as is_persistently_absent,
-        count(distinct agency) as agency_count,
-        count(*) as contact_count
+        bool_or(contact_type = 'education_persistent_absence') as is_persistently_absent
     from contacts
     group by person_key
 )

@@ -39,10 +39,7 @@
 with
 
 crimes as (
-    select * from {{ ref('stg_police__recorded_crime') }}
-    {% if is_incremental() %}
-    where batch_id not in (select distinct batch_id from {{ this }})
-    {% endif %}
+    {{ batches_not_built(ref('stg_police__recorded_crime')) }}
 ),
 
 offences as (
@@ -122,10 +119,7 @@ select
     crimes.offence_date,
     cast(date_trunc('month', crimes.offence_date) as date) as offence_month_start,
     -- Periods of the recorded date: the month and quarter the crime is counted in.
-    recorded.month_start,
-    recorded.financial_year,
-    recorded.financial_year_quarter,
-    recorded.pandemic_phase,
+    {{ date_period_columns('recorded') }},
     -- Days from offence to recording; historic offences (a year or more) are counted when recorded.
     crimes.recorded_date - crimes.offence_date as days_to_record,
     crimes.recorded_date - crimes.offence_date >= 365 as is_historic_offence,

@@ -11,23 +11,13 @@ contacts as (
 ),
 
 latest_contact as (
-    select distinct on (person_key)
-        person_key,
-        contact_date as latest_contact_date,
-        age_at_contact as age_at_latest_contact
-    from contacts
-    order by person_key, contact_date desc, age_at_contact desc nulls last
+    {{ latest_contact('contacts') }}
 ),
 
 agencies as (
     select
         person_key,
-        bool_or(agency = 'police') as known_to_police,
-        bool_or(agency = 'youth_justice') as known_to_youth_justice,
-        bool_or(agency = 'education') as known_to_education,
-        bool_or(agency = 'health') as known_to_health,
-        count(distinct agency) as agency_count,
-        count(*) as contact_count
+        {{ known_to_agencies() }}
     from contacts
     group by person_key
 )

@@ -27,10 +27,7 @@
 with
 
 street_crime as (
-    select * from {{ ref('stg_police_uk__street_crime') }}
-    {% if is_incremental() %}
-    where batch_id not in (select distinct batch_id from {{ this }})
-    {% endif %}
+    {{ batches_not_built(ref('stg_police_uk__street_crime')) }}
 ),
 
 geography as (
@@ -45,10 +42,7 @@ select
     street_crime.batch_id,
     street_crime.source_row,
     street_crime.crime_id,
-    street_crime.month as month_start,
-    dates.financial_year,
-    dates.financial_year_quarter,
-    dates.pandemic_phase,
+    {{ date_period_columns(month_start='street_crime.month') }},
     street_crime.crime_type,
     street_crime.crime_type = 'Anti-social behaviour' as is_anti_social_behaviour,
     street_crime.last_outcome_category,

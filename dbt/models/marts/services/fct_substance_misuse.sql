@@ -161,31 +161,6 @@ exits_dated as (
     where exit_financial_year is not null  -- exited (and dated)
 ),
 
--- By exit period; the cube adds the 'All' substances row.
-exits_by_period as (
-    select
-        'Financial year' as period_type,
-        financial_year as period,
-        financial_year,
-        coalesce(substance_group, 'All') as substance_group,
-        count(*) filter (where is_successful) as successful_exits,
-        count(*) as exits,
-        count(distinct month_start) as months_covered
-    from exits_dated
-    group by financial_year, cube(substance_group)
-    union all
-    select
-        'Financial quarter',
-        financial_year_quarter,
-        financial_year,
-        coalesce(substance_group, 'All'),
-        count(*) filter (where is_successful),
-        count(*),
-        count(distinct month_start)
-    from exits_dated
-    group by financial_year_quarter, financial_year, cube(substance_group)
-),
-
 starts_dated as (
     select
         start_financial_year as financial_year,
@@ -197,67 +172,14 @@ starts_dated as (
     where start_financial_year is not null
 ),
 
--- Referrals into treatment are episodes started, by their start period and referral source.
-referrals_by_period as (
-    select
-        'Financial year' as period_type,
-        financial_year as period,
-        financial_year,
-        coalesce(substance_group, 'All') as substance_group,
-        count(*) filter (where is_criminal_justice_referral) as criminal_justice_referrals,
-        count(*) as referrals,
-        count(distinct month_start) as months_covered
-    from starts_dated
-    group by financial_year, cube(substance_group)
-    union all
-    select
-        'Financial quarter',
-        financial_year_quarter,
-        financial_year,
-        coalesce(substance_group, 'All'),
-        count(*) filter (where is_criminal_justice_referral),
-        count(*),
-        count(distinct month_start)
-    from starts_dated
-    group by financial_year_quarter, financial_year, cube(substance_group)
-),
-
+-- Successful exits by exit period; referrals into treatment are episodes started, by their start period and
+-- referral source.
 indicators as (
     select * from admission_rates
     union all
-    select
-        period_type,
-        period,
-        financial_year,
-        'successful_treatment_exits_pct',
-        substance_group,
-        successful_exits,
-        exits,
-        months_covered,
-        100.0 * successful_exits / exits,
-        100 * {{ wilson_lower('successful_exits', 'exits') }},
-        100 * {{ wilson_upper('successful_exits', 'exits') }},
-        null::numeric,
-        null::numeric,
-        null::numeric
-    from exits_by_period
+    {{ percentage_by_period_and_substance('exits_dated', 'is_successful', 'successful_treatment_exits_pct') }}
     union all
-    select
-        period_type,
-        period,
-        financial_year,
-        'criminal_justice_referrals_pct',
-        substance_group,
-        criminal_justice_referrals,
-        referrals,
-        months_covered,
-        100.0 * criminal_justice_referrals / referrals,
-        100 * {{ wilson_lower('criminal_justice_referrals', 'referrals') }},
-        100 * {{ wilson_upper('criminal_justice_referrals', 'referrals') }},
-        null::numeric,
-        null::numeric,
-        null::numeric
-    from referrals_by_period
+    {{ percentage_by_period_and_substance('starts_dated', 'is_criminal_justice_referral', 'criminal_justice_referrals_pct') }}
 ),
 
 -- The England figure for the same financial year if published, else the latest earlier one (its period is

@@ -25,33 +25,18 @@ categorised as (
     from crimes
 ),
 
-crime_counts as (
-    select
-        categorised.category as hate_strand,
-        dates.financial_year_quarter,
-        dates.quarter_start,
-        count(*) as crimes,
-        count(*) filter (where categorised.outcome = 'Charged or summonsed') as charged_or_summonsed
-    from categorised
-    inner join dates on dates.date_day = categorised.event_date
-    group by 1, 2, 3
-),
-
-victims as (
-    {{ victims_and_repeat_victims('categorised', 'dates') }}
+outcomes as (
+    {{ crimes_victims_and_outcomes_by_quarter('categorised', 'dates') }}
 )
 
 select
-    crime_counts.hate_strand,
-    crime_counts.financial_year_quarter,
-    crime_counts.quarter_start,
-    crime_counts.crimes,
-    coalesce(victims.victims, 0) as victims,
-    coalesce(victims.repeat_victims, 0) as repeat_victims,
-    round(100.0 * victims.repeat_victims / nullif(victims.victims, 0), 1) as repeat_rate_pct,
-    crime_counts.charged_or_summonsed,
-    round(100.0 * crime_counts.charged_or_summonsed / crime_counts.crimes, 1) as charge_summons_rate_pct
-from crime_counts
-left join victims
-    on victims.category = crime_counts.hate_strand
-    and victims.financial_year_quarter = crime_counts.financial_year_quarter
+    category as hate_strand,
+    financial_year_quarter,
+    quarter_start,
+    crimes,
+    victims,
+    repeat_victims,
+    repeat_rate_pct,
+    charged_or_summonsed,
+    charge_summons_rate_pct
+from outcomes
