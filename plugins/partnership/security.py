@@ -78,7 +78,7 @@ DBT_READERS = {
 RETENTION_SCHEMAS = ("intermediate",)
 # Audit tables: which roles may do what. The IG reviewer reads them all.
 AUDIT_GRANTS = {
-    # dbt reads the gate's verdicts for the scorecard's data-quality status (stg_audit__load_months).
+    # dbt reads the gate's verdicts for the scorecard's data-quality status (int_load_months).
     "load_batch": {LOADER: "select, insert, update", TRANSFORMER: "select"},
     "validation_result": {LOADER: "select, insert", TRANSFORMER: "select"},
     "retention_deletion": {LOADER: "select, insert"},
