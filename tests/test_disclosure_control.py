@@ -194,3 +194,14 @@ def test_with_totals_on_every_dim_only_the_sparse_row_is_withheld_not_the_table(
     assert ("A", "All") in withheld and len(withheld) < len(cells) / 4
     assert any(row["crimes"] is not None for key, row in published.items() if key[0] in ("B", "C"))
     assert audit_tables({"cells": table}, {}).ok
+
+
+def test_a_small_count_in_no_relation_is_still_suppressed():
+    # A count column with no total, complement or link (one row per quarter, say) is in no equation, but a small
+    # count in it is still small.
+    d = disclosure.parse_declaration("pub_q", {"dims": ["quarter"], "counts": ["homicides"]})
+    truth = disclosure.Table(d, [{"quarter": "Q1", "homicides": 5}, {"quarter": "Q2", "homicides": 40}])
+    protection = disclosure.protect(disclosure.build_system({"pub_q": truth}, include_rates=False))
+    published = disclosure.Table(d, disclosure.apply(truth, protection), published=True)
+    assert [row["homicides"] for row in published.rows] == [None, 40]
+    assert audit_tables({"pub_q": published}, {}).ok

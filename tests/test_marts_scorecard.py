@@ -56,7 +56,8 @@ def test_the_police_collapse_is_not_rated_as_a_fall_in_crime(pipeline_run):
     assert by_quarter["2024/25 Q2"]["rating"] == "Not rated"
     assert by_quarter["2024/25 Q2"]["variation"] == "Not rated"
     assert not by_quarter["2024/25 Q2"]["is_baseline"]  # never part of the chart's baseline
-    assert by_quarter["2024/25 Q1"]["data_quality_status"] == "Passed"
+    # Q1 is clean, though its files may carry warnings (historic offence dates load with a warning).
+    assert by_quarter["2024/25 Q1"]["data_quality_status"] in ("Passed", "Passed with warnings")
 
 
 def test_no_rating_without_enough_clean_quarters_for_a_baseline(pipeline_run):

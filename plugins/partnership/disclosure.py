@@ -288,6 +288,9 @@ def build_system(
     for name, table in sorted(tables.items()):
         d = table.declaration
         for column in d.counts:
+            # Every count is a cell, in a relation or not: a small one in no relation is still suppressed.
+            for key in table.by_key:
+                cell(table, column, key)
             for dim, kinds in d.totals.items():
                 kind = kinds.get(column, "none")
                 if kind == "none":

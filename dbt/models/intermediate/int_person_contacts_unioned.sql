@@ -2,6 +2,10 @@
 -- model the people marts and cohorts read (int_people_linked, int_cohort_contacts). An A&E attendance the trust
 -- could not link keeps a null person_key, so match rates can count it. Person-level: a table under row
 -- security by agency.
+--
+-- A contact is dated when the agency dealt with the person: police by the date the crime was recorded (an offence
+-- of years ago recorded this month is this month's contact), youth justice by the disposal; the age is the
+-- person's then (police give the age at the offence, so the years since are added).
 
 with
 
@@ -10,8 +14,8 @@ police_suspects as (
         suspect_person_key as person_key,
         'police' as agency,
         'police_suspect' as contact_type,
-        offence_date as contact_date,
-        suspect_age as age_at_contact,
+        recorded_date as contact_date,
+        suspect_age + {{ years_between('offence_date', 'recorded_date') }} as age_at_contact,
         cast(null as text) as residence_lsoa_code  -- the police extract gives no suspect residence
     from {{ ref('stg_police__recorded_crime') }}
     where suspect_person_key is not null
@@ -22,8 +26,8 @@ police_victims as (
         victim_person_key,
         'police',
         'police_victim',
-        offence_date,
-        victim_age,
+        recorded_date,
+        victim_age + {{ years_between('offence_date', 'recorded_date') }},
         victim_home_lsoa  -- an LSOA code, or 'Outside Manchester'
     from {{ ref('stg_police__recorded_crime') }}
     where victim_person_key is not null
@@ -34,8 +38,8 @@ youth_justice as (
         child_person_key,
         'youth_justice',
         'youth_justice_case',
-        offence_date,
-        age_at_offence,
+        disposal_date,
+        age_at_disposal,
         home_lsoa_code
     from {{ ref('stg_youth_justice__cases') }}
 ),
