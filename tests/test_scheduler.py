@@ -137,7 +137,7 @@ def test_a_delivery_runs_unattended(cluster_env, tmp_path):
                 runs = cluster.dag_runs("transform_warehouse")
                 return runs if runs and runs[0][1] in ("success", "failed") else None
 
-            runs = cluster.wait_for("the transform to finish", transform_finished, timeout=600, every=10)
+            runs = cluster.wait_for("the transform to finish", transform_finished, timeout=1200, every=10)
             stage("transform finished")
             assert len(runs) == 1, f"{len(runs)} transform runs for one delivery of {len(delivery)} files"
             assert runs[0][1] == "success", cluster.query(
