@@ -103,11 +103,18 @@ def test_cross_agency_cohort_matches_the_files(first_run):
         contact = (day, int(age))
         latest[key] = max(latest.get(key, contact), contact)
 
+    def years_between(earlier, later):
+        (y0, m0, d0), (y1, m1, d1) = (map(int, earlier[:10].split("-")), map(int, later[:10].split("-")))
+        return y1 - y0 - ((m1, d1) < (m0, d0))
+
+    # A contact is dated when the agency dealt with the person: police by the recorded date (with the age then),
+    # youth justice by the disposal.
     for r in rows_of(processed, "police__recorded_crime"):
-        seen(r["victim_person_key"], "police", r["victim_age"] or 0, r["offence_date"])
-        seen(r["suspect_person_key"], "police", r["suspect_age"] or 0, r["offence_date"])
+        since = years_between(r["offence_date"], r["recorded_date"])
+        for key, age in ((r["victim_person_key"], r["victim_age"]), (r["suspect_person_key"], r["suspect_age"])):
+            seen(key, "police", int(age) + since if age else 0, r["recorded_date"])
     for r in rows_of(processed, "youth_justice__cases"):
-        seen(r["child_person_key"], "youth_justice", r["age_at_offence"], r["offence_date"])
+        seen(r["child_person_key"], "youth_justice", r["age_at_disposal"], r["disposal_date"])
     for r in rows_of(processed, "education__exclusions"):
         seen(r["pupil_person_key"], "education", r["age_at_start"], r["start_date"])
     for r in rows_of(processed, "health__ae_assault_attendances"):
