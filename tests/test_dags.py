@@ -129,8 +129,26 @@ def test_loads_settle_before_one_transform_runs(dagbag):
     settled = {a.uri for a in settle.get_task("announce_settled").outlets}
     transform = dagbag.dags["transform_warehouse"]
     assert _uris(transform.timetable.asset_condition) == settled, "dbt runs once per settled delivery, not per load"
-    first_dbt = [t for t in transform.tasks if t.task_id.startswith("dbt.") and not t.upstream_task_ids - {"preflight"}]
-    assert first_dbt and all("preflight" in t.upstream_task_ids for t in first_dbt), "preflight runs before dbt"
+    dbt_tasks = [t for t in transform.tasks if t.task_id.startswith("dbt.")]
+    assert dbt_tasks and all("preflight" in t.get_flat_relative_ids(upstream=True) for t in dbt_tasks), (
+        "preflight runs before dbt"
+    )
+
+
+def test_one_dbt_build_runs_the_project_and_every_node_has_a_task_reporting_it(dagbag):
+    """Cosmos's watcher mode: the producer runs `dbt build` once; a task per model, seed and snapshot (and one for
+    its tests) reads how that node did. They start after the build, also when it failed: a failure shows on the
+    node that failed, and the nodes that did build show as built."""
+    transform = dagbag.dags["transform_warehouse"]
+    producer = transform.get_task("dbt.dbt_producer_watcher")
+    command, _ = producer.build_cmd(context={})
+    assert "build" in command and "--select" not in command, command
+    node_tasks = [t for t in transform.tasks if t.task_id.startswith("dbt.") and t.task_id.endswith((".run", ".seed"))]
+    assert len(node_tasks) > 80
+    assert all(producer.task_id in t.get_flat_relative_ids(upstream=True) for t in node_tasks)
+    tops = [t for t in node_tasks if producer.task_id in t.upstream_task_ids]
+    assert tops and all(t.trigger_rule == "all_done_min_one_success" for t in tops)
+    assert any(t.task_id.endswith(".test") for t in transform.tasks), "each node's tests are reported on their own"
 
 
 def test_transform_dag_runs_every_dbt_model_through_cosmos(dagbag):
@@ -180,9 +198,9 @@ def test_ig_report_dag_runs_after_a_settled_delivery_or_a_quarantine(dagbag):
 def test_dbt_output_in_task_logs_is_colourless(dagbag):
     """Every cosmos task runs dbt with the global flag --no-use-colors: no ANSI colour codes in the task logs."""
     transform = dagbag.dags["transform_warehouse"]
-    dbt_tasks = [t for t in transform.tasks if t.task_id.startswith("dbt.")]
+    dbt_tasks = [t for t in transform.tasks if t.task_id.startswith("dbt.") and hasattr(t, "build_cmd")]
     assert dbt_tasks
     for t in dbt_tasks:
         assert "--no-use-colors" in t.dbt_cmd_global_flags, t.task_id
-    command, _ = dbt_tasks[0].build_cmd(context={})
+    command, _ = transform.get_task("dbt.dbt_producer_watcher").build_cmd(context={})
     assert command.index("--no-use-colors") < command.index("build"), command  # a global flag, before the command

@@ -423,17 +423,25 @@ def cmd_run(args) -> int:
         dags = runner.load_dags()
         failed = []
         # The IG report last: a few counting queries, so it shows this run's loads and quarantines.
+        built = False
         for dag_id in sorted(d for d in dags if d.startswith("ingest_")) + ["transform_warehouse", "ig_report"]:
+            if dag_id == "transform_warehouse" and not args.rebuild and _warehouse_is_current(url):
+                print(f"  {dag_id}: skipped, nothing new since the last build (--rebuild builds anyway)")
+                continue
             print(f"running DAG {dag_id} ...", flush=True)
+            dag_started = time.time()
             state = runner.run_dag(dags[dag_id])
-            print(f"  {dag_id}: {state}")
+            built = built or dag_id == "transform_warehouse"
+            print(f"  {dag_id}: {state} ({time.time() - dag_started:.0f} s)")
             if state != "success":
                 failed.append(dag_id)
 
         # Last, so the catalog describes the tables this run built.
-        print("writing the dbt docs ...", flush=True)
+        docs_index = dbt_docs_dir() / "index.html"
         try:
-            docs_index = write_dbt_docs(url)
+            if built or not docs_index.exists():
+                print("writing the dbt docs ...", flush=True)
+                docs_index = write_dbt_docs(url)
         except Exception as exc:  # the run's data is there; say what failed and fail the run at the end
             print(f"  dbt docs failed: {exc}", file=sys.stderr)
             docs_index = None
@@ -457,6 +465,15 @@ def cmd_run(args) -> int:
             print(f"  publish.{table:38} {rows:8}")
     print(f"\nfinished in {time.time() - started:.0f} s" + (f"; failed DAGs: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
+
+
+def _warehouse_is_current(url: str) -> bool:
+    """The last transform read what the warehouse holds now and the dbt project as it is (transform_inputs.py)."""
+    from partnership import transform_inputs
+    from partnership.transform import manifest_path
+
+    with warehouse.connect(url) as conn:
+        return transform_inputs.unchanged_since_last_build(conn, manifest_path())
 
 
 def _airflow_of_the_project() -> None:
@@ -533,6 +550,9 @@ def parser() -> argparse.ArgumentParser:
     data_options(run)
     run.add_argument("--no-generate", action="store_true", help="load what is already in the landing zone")
     run.add_argument("--keep-running", action="store_true", help="leave the embedded warehouse running")
+    run.add_argument(
+        "--rebuild", action="store_true", help="run the transform even when nothing new was loaded since the last"
+    )
     run.set_defaults(func=cmd_run)
 
     gen = sub.add_parser("generate", help="write synthetic extracts into the landing zone")

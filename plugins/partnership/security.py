@@ -81,7 +81,8 @@ AUDIT_GRANTS = {
     # dbt reads the gate's verdicts for the scorecard's data-quality status (int_load_months).
     "load_batch": {LOADER: "select, insert, update", TRANSFORMER: "select"},
     "validation_result": {LOADER: "select, insert", TRANSFORMER: "select"},
-    "retention_deletion": {LOADER: "select, insert"},
+    "retention_deletion": {LOADER: "select, insert", TRANSFORMER: "select"},  # deleted rows change the marts
+    "transform_run": {TRANSFORMER: "select, insert"},  # what each finished transform read (transform_inputs.py)
     "access_change": {},  # written by init only (as the owner); nobody may rewrite the history of access
     "partner_access": {RESTRICTED_ANALYST: "select"},  # row policies look it up as the querying role
     "key_rotation": {LOADER: "select"},  # declared by `partnership keys rotate` (the owner); the loader checks it

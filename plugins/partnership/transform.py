@@ -1,6 +1,7 @@
 """The transform DAG: dbt through astronomer-cosmos, then disclosure control, once per settled delivery.
 
-preflight -> dbt (one task per model, seed or snapshot) -> protect_publish, check_row_security
+preflight -> read_inputs -> dbt (one `dbt build` for the whole project; a task per model, seed or snapshot shows
+how that node did) -> protect_publish, check_row_security -> record_built
 
 It runs when settle_deliveries says a delivery's loads are done (scheduling.py), not on each load.
 
@@ -11,9 +12,9 @@ warehouse through the Airflow connection ``warehouse``, looked up when a task ru
 
 from __future__ import annotations
 
-from airflow.sdk import dag, task
+from airflow.sdk import TriggerRule, dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, LoadMode, ProfileConfig, ProjectConfig, RenderConfig, TestBehavior
-from cosmos.constants import InvocationMode, TestIndirectSelection
+from cosmos.constants import PRODUCER_WATCHER_TASK_ID, ExecutionMode, InvocationMode, TestIndirectSelection
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from partnership import settings
@@ -27,6 +28,21 @@ def manifest_path():
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: run `partnership dbt-parse` (or `dbt parse`) first")
     return path
+
+
+def report_after_the_build(dbt_models: DbtTaskGroup) -> None:
+    """The node tasks at the top of the graph start once the producer's `dbt build` has finished.
+
+    Cosmos leaves them beside the producer in a task group, to watch its XComs while it runs; ``dag.test()``
+    (``partnership run``) runs one task at a time, so a watcher started first would wait for ever. Downstream of
+    the producer they read every node's final state at once. They run when the build failed too (that is when
+    their states matter); not when preflight failed, as then nothing ran and there is nothing to report.
+    """
+    producer = next(t for t in dbt_models.children.values() if t.task_id.endswith(f".{PRODUCER_WATCHER_TASK_ID}"))
+    for node_task in dbt_models.get_roots():
+        if node_task is not producer:
+            producer >> node_task
+            node_task.trigger_rule = TriggerRule.ALL_DONE_MIN_ONE_SUCCESS
 
 
 def build_transform_dag():
@@ -60,21 +76,23 @@ def build_transform_dag():
                     conn_id=WAREHOUSE_CONN_ID, profile_args={"schema": "public", "threads": 2}
                 ),
             ),
-            # dbt runs in the task's own process (dbtRunner), from the same environment as Airflow. A node's test
-            # task runs the tests whose other parents are its ancestors ("buildable"): a relationships test from a
-            # mart to a seed runs after the mart, not with the seed's tests before the mart exists.
+            # Cosmos's watcher mode: one producer task runs a single `dbt build` over the project (dbt's threads,
+            # one start-up, not one per model), and each model, seed or snapshot has a task that reports how its
+            # node did, read from the producer's XComs; a failed node's task fails and its retry runs that node
+            # alone. dbt runs in the producer's own process (dbtRunner), from the same environment as Airflow.
+            # `dbt build` runs each node's tests right after it, and skips what is downstream of a failure.
             execution_config=ExecutionConfig(
-                invocation_mode=InvocationMode.DBT_RUNNER, test_indirect_selection=TestIndirectSelection.BUILDABLE
+                execution_mode=ExecutionMode.WATCHER,
+                invocation_mode=InvocationMode.DBT_RUNNER,
+                test_indirect_selection=TestIndirectSelection.BUILDABLE,
             ),
             # Assets for dbt models would carry the warehouse host in their URIs (a socket path when
             # embedded); the raw-table Assets already drive scheduling.
-            # One `dbt build` task per model, seed or snapshot: the node, then its tests (unit tests first), in
-            # one dbt invocation instead of two, which halves the transform's start-up cost.
             # Exposures (dbt/models/exposures.yml) document who reads what; there is nothing to run for them.
             render_config=RenderConfig(
                 load_method=LoadMode.DBT_MANIFEST,
                 emit_datasets=False,
-                test_behavior=TestBehavior.BUILD,
+                test_behavior=TestBehavior.AFTER_EACH,
                 exclude=["resource_type:exposure"],
             ),
             # dbt's console output is the task log: plain text, no ANSI colour codes (dbt's log file is not kept).
@@ -104,6 +122,26 @@ def build_transform_dag():
                     f"no row security or security_invoker on {', '.join(unprotected)}: see README, Security"
                 )
 
-        preflight() >> dbt_models >> [protect_publish(), check_row_security()]
+        @task
+        def read_inputs() -> str:
+            """What this build reads (transform_inputs.py), taken before dbt starts: loads that land during the
+            build are not in it, so the next run builds them."""
+            from partnership import transform_inputs, warehouse
+
+            with warehouse.connect(warehouse.from_airflow_connection(WAREHOUSE_CONN_ID)) as conn:
+                return transform_inputs.fingerprint(conn, manifest_path())
+
+        @task
+        def record_built(inputs: str) -> None:
+            """The warehouse is built and published from these inputs: a run with nothing new can skip the build."""
+            from partnership import transform_inputs, warehouse
+
+            with warehouse.connect(warehouse.from_airflow_connection(WAREHOUSE_CONN_ID)) as conn:
+                transform_inputs.record_built(conn, inputs)
+
+        inputs = read_inputs()
+        preflight() >> inputs >> dbt_models
+        dbt_models >> [protect_publish(), check_row_security()] >> record_built(inputs)
+        report_after_the_build(dbt_models)
 
     return transform_warehouse()

@@ -258,6 +258,14 @@ create table if not exists audit.reprocess (
     reprocessed_by  text        not null default session_user,
     reprocessed_at  timestamptz not null default clock_timestamp()
 );
+-- Each transform that finished: a fingerprint of what it read (transform_inputs.py), so a run with nothing new
+-- loaded, deleted or changed in the dbt project need not build again.
+create table if not exists audit.transform_run (
+    transform_id        bigint generated always as identity primary key,
+    inputs_fingerprint  text        not null,
+    finished_by         text        not null default session_user,
+    finished_at         timestamptz not null default clock_timestamp()
+);
 """
 
 
