@@ -73,7 +73,8 @@ def build_transform_dag():
                 profile_name="partnership",
                 target_name="warehouse",
                 profile_mapping=PostgresUserPasswordProfileMapping(
-                    conn_id=WAREHOUSE_CONN_ID, profile_args={"schema": "public", "threads": 4}  # as dbt/profiles.yml
+                    conn_id=WAREHOUSE_CONN_ID,
+                    profile_args={"schema": "public", "threads": 4},  # as dbt/profiles.yml
                 ),
             ),
             # Cosmos's watcher mode: one producer task runs a single `dbt build` over the project (dbt's threads,
