@@ -28,6 +28,7 @@ never quoted either (it may be the identifier): it is named by its position, "he
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -514,28 +515,68 @@ def screen_file(path: Path, ds: Dataset | None = None, encoding: str = "utf-8-si
                 for i, name in enumerate(header)
                 if name not in exempt
             ]
-            for row_number, record in enumerate(reader, start=2):
-                for i, column, dates, names in screened:
-                    if i >= len(record):
-                        break
-                    cell = record[i]
-                    # Fast path: a cell with no digit and no "@" can only hold a name, looked for in free text.
-                    # (Not-ASCII cells are normalised first: "＠" and fullwidth digits are an "@" and digits.)
-                    if not (names or "@" in cell or _DIGIT.search(cell) or not cell.isascii()):
-                        continue
-                    # Extracts repeat values (codes, place names): each distinct one is judged once per file.
-                    key = (cell, dates, names)
-                    rules = judged.get(key)
-                    if rules is None:
-                        rules = content_rules(cell, dates=dates, names=names)
-                        if len(judged) < JUDGED_CELLS:
-                            judged[key] = rules
-                    for rule in rules:
-                        severity = name_severity if rule == NAME_RULE else "critical"
-                        _hit(hits, i, column, rule, severity, row_number)
+            chunk: list[list[str]] = []
+            first_row = 2  # the file row of the chunk's first record (the header is row 1)
+            try:
+                for record in reader:
+                    chunk.append(record)
+                    if len(chunk) == CHUNK_ROWS:
+                        _screen_chunk(chunk, first_row, screened, judged, hits, name_severity)
+                        first_row += len(chunk)
+                        chunk = []
+            finally:  # the records read before a decoding or CSV error are screened too
+                _screen_chunk(chunk, first_row, screened, judged, hits, name_severity)
     except (UnicodeDecodeError, csv.Error):
         pass  # the contract check names the damage; report what was found before it
     return findings + list(hits.values())
+
+
+CHUNK_ROWS = 20_000  # records screened at a time: a few MB of cells
+
+
+def _screen_chunk(chunk: list[list[str]], first_row: int, screened: list, judged: dict, hits: dict, name_severity):
+    """Screen a run of records column by column: each distinct value of a column is judged once, and only the
+    columns where some value trips a rule are walked row by row, for the findings' counts and row numbers.
+
+    This finds exactly what judging each cell in turn finds: a cell's rules depend only on its value and its
+    column's (dates, names) flags, and the findings are made in the order a row-by-row walk makes them (row,
+    then column, then the rule's order), with the same counts and first rows."""
+    if not chunk:
+        return
+    # A short record has no cell in the columns past its end (None here, passed over); a long one's extra cells
+    # are in no screened column.
+    columns = list(itertools.zip_longest(*chunk))
+    events = []  # (row, column position, rule position, rule) of every hit, to be recorded in a row-major order
+    for i, column, dates, names in screened:
+        if i >= len(columns):
+            break
+        values = columns[i]
+        flagged: dict[str, list[str]] = {}
+        for cell in set(values):
+            if cell is None:
+                continue
+            # Fast path: a cell with no digit and no "@" can only hold a name, looked for in free text.
+            # (Not-ASCII cells are normalised first: "＠" and fullwidth digits are an "@" and digits.)
+            if not (names or "@" in cell or _DIGIT.search(cell) or not cell.isascii()):
+                continue
+            # Extracts repeat values (codes, place names): each distinct one is judged once per file.
+            key = (cell, dates, names)
+            rules = judged.get(key)
+            if rules is None:
+                rules = content_rules(cell, dates=dates, names=names)
+                if len(judged) < JUDGED_CELLS:
+                    judged[key] = rules
+            if rules:
+                flagged[cell] = rules
+        if flagged:
+            for offset, cell in enumerate(values):
+                rules = flagged.get(cell) if cell is not None else None
+                if rules:
+                    events.extend((first_row + offset, i, n, rule, column) for n, rule in enumerate(rules))
+    events.sort(key=lambda e: e[:3])
+    for row_number, i, _, rule, column in events:
+        severity = name_severity if rule == NAME_RULE else "critical"
+        _hit(hits, i, column, rule, severity, row_number)
 
 
 def _hit(hits: dict, i: int, column: str | None, rule: str, severity: str, row_number: int) -> None:
