@@ -220,3 +220,18 @@ def test_an_offence_dated_after_it_was_recorded_quarantines_the_file(crimes, goo
         crimes, _rewrite(good_crime_file, tmp_path / "recorded_crime_2024-04.csv", future)
     )
     assert [(c.column, c.rows) for c in report.failures] == [("offence_date", [3])]
+
+
+def test_dates_parsed_per_distinct_value_are_the_row_by_row_numbers(crimes):
+    """The range checks' YYYYMMDD numbers, parsed once per distinct value: the same values, missing and
+    unparseable values null, the same dtype and the chunk's own row index (GX reports rows by it)."""
+    import pandas as pd
+
+    dates = ["2024-04-03", None, "2024-04-03", "2024-13-45x", "2024-04-30T10:00", "not a date", None, "2024-04-01"]
+    for values in (dates, [d for d in dates if d], ["2024-04-03"] * 3):
+        chunk = pd.DataFrame({c: values for c in crimes.column_names}, index=range(100, 100 + len(values)))
+        chunk = chunk.astype("str").where(chunk.notna())
+        column = crimes.column(crimes.record_date_column)
+        expected = pd.to_numeric(chunk[column.name].str.slice(0, 10).str.replace("-", "", regex=False), "coerce")
+        validation._add_parsed_columns(crimes, chunk)
+        pd.testing.assert_series_equal(chunk[column.name + validation.PERIOD_SUFFIX], expected, check_names=False)

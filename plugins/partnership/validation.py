@@ -472,12 +472,16 @@ def _add_parsed_columns(ds: Dataset, chunk) -> None:
 
     def yyyymmdd(col):
         """Dates and datetimes as their YYYYMMDD number; months (YYYY-MM) as YYYYMM01."""
-        values = chunk[col.name]
+        # Each distinct value parsed once, then spread over the rows (a month's file repeats its dates): the
+        # same numbers, and the same dtype (float when a value is missing or does not parse), as row by row.
+        codes, distinct = pd.factorize(chunk[col.name])
+        values = pd.Series(distinct, dtype=chunk[col.name].dtype)
         if col.type == "month":
             values = values.str.slice(0, 7).str.replace("-", "", regex=False) + "01"
         else:
             values = values.str.slice(0, 10).str.replace("-", "", regex=False)
-        return pd.to_numeric(values, errors="coerce")
+        parsed = pd.to_numeric(values, errors="coerce").to_numpy()
+        return pd.Series(pd.api.extensions.take(parsed, codes, allow_fill=True), index=chunk.index)
 
     for col in ds.columns:
         if col.min is None and col.max is None:
