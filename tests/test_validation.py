@@ -235,3 +235,44 @@ def test_dates_parsed_per_distinct_value_are_the_row_by_row_numbers(crimes):
         expected = pd.to_numeric(chunk[column.name].str.slice(0, 10).str.replace("-", "", regex=False), "coerce")
         validation._add_parsed_columns(crimes, chunk)
         pd.testing.assert_series_equal(chunk[column.name + validation.PERIOD_SUFFIX], expected, check_names=False)
+
+
+def test_gx_shown_distinct_values_reports_what_gx_shown_every_row_reports(tmp_path, monkeypatch):
+    """Per-value expectations see each distinct value of a chunk once; the checks (counts, first rows, success)
+    and the Data Docs counts must be exactly those of GX shown every row, on damaged files of every dataset,
+    in many small chunks."""
+    import random
+
+    from partnership.registry import get_dataset
+
+    monkeypatch.setattr(validation, "CHUNK_ROWS", 300)  # files of one to several chunks
+    docs = []
+    monkeypatch.setattr(
+        validation,
+        "build_data_docs",
+        lambda context, ds, spec, result: docs.append(
+            [(c.type, c.kwargs, c.meta, r.success, r.result) for r in result.results for c in [r.expectation_config]]
+        ),
+    )
+    rng = random.Random(1)
+    for name, paths in sorted(generate(tmp_path / "landing", months=1, scale=0.1).items()):
+        ds = get_dataset(name)
+        for path in paths:
+
+            def damage(rows):
+                for _ in range(40):  # blanks, junk, out-of-range and repeated values, and a repeated record
+                    r, c = rng.randrange(1, len(rows)), rng.randrange(len(rows[0]))
+                    rows[r][c] = rng.choice(
+                        ["", "junk", "2099-01-01", "-5", "1e9", rows[rng.randrange(1, len(rows))][c]]
+                    )
+                rows.append(rows[1])
+
+            _rewrite(path, path, damage)
+            with validation.quiet_gx_logs():
+                distinct = validation._run_suite(ds, path)
+                with monkeypatch.context() as m:
+                    m.setattr(validation, "PER_VALUE", frozenset())  # every expectation shown every row
+                    every_row = validation._run_suite(ds, path)
+            assert distinct.checks == every_row.checks, name
+            assert any(not c.success for c in distinct.checks)
+            assert docs[-2] == docs[-1], name

@@ -301,14 +301,18 @@ def _run_suite(ds: Dataset, path: Path) -> ValidationReport:
 
     gx, context = _gx_context()
     spec = read_suite(ds)
-    suite = context.suites.add(
-        gx.ExpectationSuite(
-            name=spec["name"],
-            expectations=[
-                ExpectationConfiguration(**e).to_domain_obj()
-                for e in spec["expectations"] + period_expectations(ds, path)
-            ],
+    expectations = [
+        ExpectationConfiguration(**e).to_domain_obj() for e in spec["expectations"] + period_expectations(ds, path)
+    ]
+    rank = _result_rank([e.configuration for e in expectations])
+    # Two suites: the expectations GX is shown each distinct value for, and those it is shown every row for.
+    value_suite, row_suite = (
+        context.suites.add(
+            gx.ExpectationSuite(
+                name=name, expectations=[e for e in expectations if (e.expectation_type in PER_VALUE) == per_value]
+            )
         )
+        for name, per_value in ((spec["name"], True), (f"{spec['name']}__rows", False))
     )
     batches = context.data_sources.add_pandas("landing").add_dataframe_asset(ds.name)
     batch_definition = batches.add_batch_definition_whole_dataframe("chunk")
@@ -322,12 +326,10 @@ def _run_suite(ds: Dataset, path: Path) -> ValidationReport:
         for chunk in reader:
             rows += len(chunk)
             chunk.columns = ds.column_names  # the file's headers (checked above) -> the registry's names
-            _add_parsed_columns(ds, chunk)
-            result = batch_definition.get_batch(batch_parameters={"dataframe": chunk}).validate(
-                suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": SHOWN_ROWS}
-            )
-            _merge(merged, result)
-            _sum_counts(totals, result)
+            results = _validate_chunk(ds, chunk, batch_definition, value_suite, row_suite)
+            results.sort(key=lambda r: rank[_config_key(r.expectation_config)])  # as one suite's run orders them
+            _merge(merged, results)
+            _sum_counts(totals, results)
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         # pandas names the line ("Expected 9 fields in line 5, saw 10"), never the values.
         detail = str(exc).splitlines()[-1].removeprefix("Error tokenizing data. C error: ")
@@ -337,6 +339,102 @@ def _run_suite(ds: Dataset, path: Path) -> ValidationReport:
     except Exception:  # the docs are for reviewers; they never decide whether a file is loaded
         logging.getLogger(__name__).warning("%s: Data Docs were not built", path.name, exc_info=True)
     return ValidationReport(path.name, rows, list(merged.values()))
+
+
+# GX's column map expectations: its verdict on each value depends on that value alone (and on the helper columns
+# parsed from it), and the expectation's counts are sums over the rows. So each distinct value of a column is
+# shown to GX once, and the rows are counted from its verdicts: the same counts and first rows as GX gives when
+# shown every row, at the cost of the distinct values (a month's file holds one month, a few hundred areas...).
+# Other expectations (uniqueness) look across rows: GX sees every row for them.
+PER_VALUE = frozenset(
+    {
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_match_regex",
+        "expect_column_values_to_match_strftime_format",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_be_between",
+    }
+)
+
+
+@dataclass
+class _ChunkResult:
+    """One expectation's result on a chunk, as GX's ExpectationValidationResult gives the parts the gate reads."""
+
+    expectation_config: object
+    result: dict
+    exception_info: dict | None
+    success: bool
+
+
+def _validate_chunk(ds: Dataset, chunk, batch_definition, value_suite, row_suite) -> list[_ChunkResult]:
+    """The chunk's results: its per-value expectations', then its per-row ones'."""
+    import numpy as np
+    import pandas as pd
+
+    results: list[_ChunkResult] = []
+    if value_suite.expectations:
+        # Each column's distinct values (a missing value is one of them), padded with missing values to the
+        # longest column's count: GX passes over a missing value for every per-value expectation but the
+        # not-null one, and the padding's verdicts are never read.
+        codes, distinct = {}, {}
+        for name in ds.column_names:
+            codes[name], distinct[name] = pd.factorize(chunk[name], use_na_sentinel=False)
+        longest = max(len(d) for d in distinct.values())
+        values = pd.DataFrame(
+            {name: pd.Series(d, dtype=chunk[name].dtype).reindex(range(longest)) for name, d in distinct.items()}
+        )
+        _add_parsed_columns(ds, values)
+        found = batch_definition.get_batch(batch_parameters={"dataframe": values}).validate(
+            value_suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": []}
+        )
+        for r in found.results:
+            column = _base_column(r.expectation_config.kwargs["column"])
+            real = len(distinct[column])
+            unexpected = [i for i in r.result.get("unexpected_index_list") or [] if i < real]
+            unexpected_rows = np.isin(codes[column], unexpected)
+            count = int(unexpected_rows.sum())
+            result = {
+                "element_count": len(chunk),
+                "unexpected_count": count,
+                "partial_unexpected_index_list": [int(i) for i in chunk.index[unexpected_rows][:SHOWN_ROWS]],
+            }
+            if "missing_count" in r.result:  # rows whose value GX saw as missing (a helper column's: unparsed)
+                missing = values[r.expectation_config.kwargs["column"]].isna().to_numpy()[:real]
+                result["missing_count"] = int(missing[codes[column]].sum())
+            # A `mostly` is judged on the whole file's counts (see _merge); otherwise a single unexpected row fails.
+            raised = _raised(r.exception_info)
+            results.append(_ChunkResult(r.expectation_config, result, r.exception_info, not raised and not count))
+    if row_suite.expectations:
+        _add_parsed_columns(ds, chunk)
+        found = batch_definition.get_batch(batch_parameters={"dataframe": chunk}).validate(
+            row_suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": SHOWN_ROWS}
+        )
+        results += [_ChunkResult(r.expectation_config, r.result, r.exception_info, r.success) for r in found.results]
+    return results
+
+
+def _config_key(config) -> tuple[str, str]:
+    """An expectation's identity in a result (GX adds the batch to its kwargs)."""
+    kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
+    return config.type, json.dumps(kwargs, sort_keys=True, default=str)
+
+
+def _result_rank(configs: list) -> dict[tuple[str, str], int]:
+    """Each expectation's place in the results of one GX run of the whole suite: grouped by column, columns in
+    the order first named, expectations without a column last-named group (GX's Validator orders them so, in
+    process_expectations_for_validation). The gate's checks have always been reported in that order."""
+    groups: dict[str, list] = {}
+    for config in configs:
+        column = config.kwargs.get("column")
+        groups.setdefault(column if isinstance(column, str) else "_nocolumn", []).append(config)
+    ordered = [config for group in groups.values() for config in group]
+    return {_config_key(config): i for i, config in reversed(list(enumerate(ordered)))}
+
+
+def _base_column(column: str) -> str:
+    """The file column a helper column is parsed from (``month__parsed`` -> ``month``)."""
+    return column.removesuffix(PARSED_SUFFIX).removesuffix(PERIOD_SUFFIX)
 
 
 # -- Data Docs -------------------------------------------------------------------------------------------
@@ -349,9 +447,9 @@ def data_docs_dir() -> Path:
 _COUNTED = ("element_count", "unexpected_count", "missing_count")
 
 
-def _sum_counts(totals: dict[int, dict], result) -> None:
+def _sum_counts(totals: dict[int, dict], results: list) -> None:
     """Counts only (never GX's partial_unexpected_list, which holds row values), summed over chunks."""
-    for i, r in enumerate(result.results):
+    for i, r in enumerate(results):
         total = totals.setdefault(i, {"config": r.expectation_config, "raised": False, "counts": {}})
         total["raised"] = total["raised"] or _raised(r.exception_info)
         for name in _COUNTED:
@@ -522,9 +620,9 @@ def _check_key(config) -> tuple[str, str | None]:
     return expectation, column.removesuffix(PARSED_SUFFIX) if column else None
 
 
-def _merge(merged: dict, result) -> None:
+def _merge(merged: dict, results: list) -> None:
     """Fold one chunk's GX results into the file's, keeping counts and the first failing rows."""
-    for r in result.results:
+    for r in results:
         config = r.expectation_config
         meta = config.meta or {}
         expectation, column = _check_key(config)
