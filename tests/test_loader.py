@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from partnership import loader, settings, warehouse
+from partnership import loader, settings, validation, warehouse
 from partnership.generator import generate
 from partnership.registry import get_dataset
 
@@ -339,7 +339,7 @@ def test_copy_loads_each_cell_as_the_row_by_row_copy_did(warehouse_url, data_dir
 
 
 def test_only_plain_files_are_sent_to_copy_as_bytes(tmp_path, monkeypatch):
-    monkeypatch.setattr(loader, "COPY_BLOCK", 4)
+    monkeypatch.setattr(validation, "PLAIN_BLOCK", 4)
     cases = {
         b"a,b\r\n1,2\r\n3,4\r\n": True,
         b"a,b\n1,2\n3,4": True,
@@ -347,7 +347,8 @@ def test_only_plain_files_are_sent_to_copy_as_bytes(tmp_path, monkeypatch):
         b"a,b\r1,2\r": False,  # a lone "\r" ends a record for Python only
         b'a,b\n1,"2"\n': False,
         b"a,b\n1,\\.\n": True,  # a backslash means nothing in CSV format
+        b"a,b\n1,\x00\n": False,  # the csv module refuses a NUL byte
     }
     for n, (data, plain) in enumerate(cases.items()):
         (tmp_path / f"{n}.csv").write_bytes(data)
-        assert loader._plain_lines(tmp_path / f"{n}.csv") is plain, data
+        assert validation.plain_lines(tmp_path / f"{n}.csv") is plain, data

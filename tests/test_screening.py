@@ -749,21 +749,29 @@ def _cell_by_cell(path, ds=None):
     return findings + list(hits.values())
 
 
-def test_the_column_wise_screen_finds_what_the_cell_by_cell_screen_finds(tmp_path, monkeypatch):
+@pytest.mark.parametrize("plain", [True, False], ids=["lines split", "csv module"])
+def test_the_column_wise_screen_finds_what_the_cell_by_cell_screen_finds(tmp_path, monkeypatch, plain):
     """Every crafted variant, several to a file, in rows spread over chunk boundaries, beside the real
-    police.uk rows: the same findings (rule, column, severity, count, first rows) in the same order."""
+    police.uk rows: the same findings (rule, column, severity, count, first rows) in the same order. A plain
+    file (no quote: the variants that need none) is split at its line breaks, others read by the csv module."""
+    from partnership import validation
+
     monkeypatch.setattr(screening, "CHUNK_ROWS", 7)  # many chunks, and findings that span them
+    monkeypatch.setattr(screening, "PLAIN_BLOCK", 500)  # blocks that end inside lines
     rng = random.Random(3)
     ds = get_dataset("police_uk__street_crime")
     with open(POLICE_UK_FILES[0], newline="", encoding="utf-8-sig") as f:
         real = list(csv.reader(f))
     header, rows = real[0], [list(r) for r in real[1:200]]
     for _, value, _ in CRAFTED:
+        if plain and any(c in value for c in ',"\r\n'):
+            continue
         column = rng.choice(["Location", "Context", "LSOA name", "Crime ID", "Longitude"])
         rows[rng.randrange(len(rows))][header.index(column)] = value
     for row in rng.sample(range(len(rows)), 20):
         rows[row] = rows[row][: rng.randrange(3, 12)]  # a short record: its missing cells are not screened
     path = _file(tmp_path, header, rows)
+    assert validation.plain_lines(path) is plain
     for dataset in (ds, None):
         fast, reference = screening.screen_file(path, dataset), _cell_by_cell(path, dataset)
         assert fast and [f.__dict__ for f in fast] == [f.__dict__ for f in reference]

@@ -276,3 +276,26 @@ def test_gx_shown_distinct_values_reports_what_gx_shown_every_row_reports(tmp_pa
             assert distinct.checks == every_row.checks, name
             assert any(not c.success for c in distinct.checks)
             assert docs[-2] == docs[-1], name
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [b"", b"\n", b"a,b\n", b"1,2,3,4,5,6,7,8,9,10,11,12,13\n", b"\xff\xfe,x\n", b"x" * 200_000 + b"\n"],
+    ids=["none", "blank line", "short row", "long row", "not UTF-8", "field over the csv limit"],
+)
+def test_the_contract_reads_a_plain_file_as_the_csv_module_does(crimes, good_crime_file, tmp_path, damage, monkeypatch):
+    """A plain file's lines are split, not parsed: the same verdict, row and message as the csv module's."""
+    from partnership import screening
+
+    monkeypatch.setattr(validation, "PLAIN_BLOCK", 1000)
+    monkeypatch.setattr(screening, "PLAIN_BLOCK", 1000)  # blocks that end inside lines
+    lines = good_crime_file.read_bytes().splitlines(keepends=True)
+    path = tmp_path / good_crime_file.name
+    path.write_bytes(b"".join(lines[:40]) + damage + b"".join(lines[40:]))
+    assert validation.plain_lines(path)
+    split, parsed = (
+        validation.check_contract(crimes, path, plain=True),
+        validation.check_contract(crimes, path, plain=False),
+    )
+    assert split == parsed
+    assert (split is None) == (damage == b"")

@@ -29,7 +29,7 @@ from psycopg import sql
 
 from partnership import pseudonymise, screening, settings, warehouse
 from partnership.registry import Dataset
-from partnership.validation import ENCODING, CheckResult, check_contract, validate_file
+from partnership.validation import ENCODING, CheckResult, check_contract, plain_lines, validate_file
 
 log = logging.getLogger(__name__)
 
@@ -348,7 +348,8 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
 
     # Direct identifiers first: such a file is rejected whole, before GX ever reads its values.
     # A name in free text is a warning unless the registry raises it: the file loads, flagged.
-    screened = _screen_checks(screening.screen_file(path, ds, encoding=ENCODING))
+    plain = plain_lines(path)  # its lines are its records: split, not parsed, by the screen and the contract
+    screened = _screen_checks(screening.screen_file(path, ds, encoding=ENCODING, plain=plain))
     if any(c.severity == "critical" for c in screened):
         failures = [c for c in screened if c.severity == "critical"]
         _quarantine(ds, path, sha256, failures, screened, rows=None, loaded_by=loaded_by)
@@ -356,7 +357,7 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
     checked, outcome = path, None
     if any(c.pseudonymise for c in ds.columns):
         # Replace raw identifiers before GX sees the file; the copy in work/ is what gets validated and loaded.
-        failed = check_contract(ds, path)
+        failed = check_contract(ds, path, plain=plain)
         if failed:
             _quarantine(ds, path, sha256, [failed], [failed], rows=None, loaded_by=loaded_by)
         fingerprints = pseudonymise.key_fingerprints(ds)  # KeyUnavailable leaves the file landed
@@ -366,7 +367,7 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
         outcome = pseudonymise.pseudonymise_file(ds, path, encoding=ENCODING)
         checked = outcome.path
 
-    report = validate_file(ds, checked)
+    report = validate_file(ds, checked, plain=plain if checked == path else None)
     extra: list[CheckResult] = []
     if outcome:
         for c in report.checks:  # row numbers as in the landed file, which the agency has
@@ -601,7 +602,7 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
                 loaded_by=loaded_by,
                 key_fingerprint=accepted.get("key_fingerprint"),
             )
-            if not rejected_rows and conn.info.encoding == "utf-8" and _plain_lines(path):
+            if not rejected_rows and conn.info.encoding == "utf-8" and plain_lines(path):
                 with conn.cursor() as cur, cur.copy(copy_csv) as pipe:
                     rows = _copy_lines(pipe, path, batch_id)
             else:
@@ -688,26 +689,6 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
 
 
 COPY_BLOCK = 1 << 22  # bytes read and sent to COPY at a time
-
-
-def _plain_lines(path: Path) -> bool:
-    """Whether every line of the file is one record that PostgreSQL's CSV format reads exactly as Python's csv
-    reader (and so the gate's checks) read it: no quote character anywhere (so no quoted field, no field holding
-    a delimiter or a line break, and no quoted empty field, which PostgreSQL would load as '' rather than NULL),
-    and one line ending throughout ("\\n", or "\\r\\n" for every line: PostgreSQL refuses mixed endings, and a lone
-    "\\r" ends a record for Python only). Then the file's own bytes can be sent to COPY, each line prefixed with
-    the batch and row number, instead of being parsed and re-encoded row by row. A backslash means nothing in CSV
-    format, and the end-of-data marker (a line holding only a backslash and a dot) cannot occur: every line sent
-    starts with the batch number."""
-    crlf = lf = cr = 0
-    with open(path, "rb") as f:
-        while block := f.read(COPY_BLOCK):
-            if b'"' in block:
-                return False
-            crlf, lf, cr = crlf + block.count(b"\r\n"), lf + block.count(b"\n"), cr + block.count(b"\r")
-            if block.endswith(b"\r"):  # a "\r\n" cut in two by the block: count it whole
-                crlf += f.peek(1)[:1] == b"\n"
-    return cr == crlf and (crlf == 0 or crlf == lf)
 
 
 def _copy_lines(pipe, path: Path, batch_id: int) -> int:

@@ -478,12 +478,22 @@ def screen_file_name(name: str) -> list[Finding]:
     return [Finding(rule, None, where="file name") for rule in rules]
 
 
-def screen_file(path: Path, ds: Dataset | None = None, encoding: str = "utf-8-sig") -> list[Finding]:
+def screen_file(
+    path: Path, ds: Dataset | None = None, encoding: str = "utf-8-sig", *, plain: bool | None = None
+) -> list[Finding]:
     """Every identifier finding in the file: header cells first, then content, by column and rule.
 
     Streams the file once. A file that is not readable CSV returns what was found so far (the contract
     check reports the damage itself). Without a dataset every column counts as free text.
+
+    ``plain``: whether the file's lines are its records (see :func:`partnership.validation.plain_lines`);
+    looked at when not given. A plain file's lines are split at the delimiter, which is what the csv module
+    does with them, at a fraction of its cost.
     """
+    if plain is None:
+        from partnership.validation import plain_lines
+
+        plain = plain_lines(path)
     # Columns are matched by the header the file carries (police.uk layouts use their own headers).
     exempt = {c.file_header for c in ds.columns if c.pseudonymise} if ds else set()
     date_columns = {c.file_header for c in ds.columns if c.date_format} if ds else set()
@@ -515,6 +525,16 @@ def screen_file(path: Path, ds: Dataset | None = None, encoding: str = "utf-8-si
                 for i, name in enumerate(header)
                 if name not in exempt
             ]
+            if plain:
+                try:
+                    first_row = 2  # the file row of the chunk's first record (the header is row 1)
+                    for chunk in _plain_records(f, delimiter):
+                        _screen_chunk(chunk, first_row, screened, judged, hits, name_severity)
+                        first_row += len(chunk)
+                    return findings + list(hits.values())
+                except (UnicodeDecodeError, _NotPlain):
+                    # Screened as the csv module reads it, which reports what it read before the damage.
+                    return screen_file(path, ds, encoding, plain=False)
             chunk: list[list[str]] = []
             first_row = 2  # the file row of the chunk's first record (the header is row 1)
             try:
@@ -532,6 +552,29 @@ def screen_file(path: Path, ds: Dataset | None = None, encoding: str = "utf-8-si
 
 
 CHUNK_ROWS = 20_000  # records screened at a time: a few MB of cells
+PLAIN_BLOCK = 1 << 22  # characters of a plain file read at a time
+
+
+class _NotPlain(Exception):
+    """A plain file's line the csv module would refuse (a field over its size limit)."""
+
+
+def _plain_records(f, delimiter: str):
+    """Chunks of a plain file's records, from where ``f`` stands: each line split at the delimiter, as the csv
+    module splits a line holding no quote (an empty line is a record of no field)."""
+    limit = csv.field_size_limit()
+    rest = ""
+    while block := f.read(PLAIN_BLOCK):
+        lines = (rest + block).replace("\r\n", "\n").split("\n")
+        rest = lines.pop()
+        if len(rest) > limit or (lines and max(map(len, lines)) > limit):
+            raise _NotPlain
+        if lines:
+            yield [line.split(delimiter) if line else [] for line in lines]
+    if rest:
+        if len(rest) > limit:
+            raise _NotPlain
+        yield [rest.split(delimiter)]
 
 
 def _screen_chunk(chunk: list[list[str]], first_row: int, screened: list, judged: dict, hits: dict, name_severity):
@@ -553,7 +596,7 @@ def _screen_chunk(chunk: list[list[str]], first_row: int, screened: list, judged
         values = columns[i]
         flagged: dict[str, list[str]] = {}
         for cell in set(values):
-            if cell is None:
+            if cell is None or (cell.isascii() and _HEX_KEY.match(cell)):  # a pseudonymised key: no rule applies
                 continue
             # Fast path: a cell with no digit and no "@" can only hold a name, looked for in free text.
             # (Not-ASCII cells are normalised first: "＠" and fullwidth digits are an "@" and digits.)
