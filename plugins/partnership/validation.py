@@ -17,6 +17,7 @@ no row values) in ``<data dir>/gx/``, from which GX's SiteBuilder renders static
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import logging
 import re
@@ -205,10 +206,17 @@ def check_contract(ds: Dataset, path: Path, *, plain: bool | None = None) -> Che
     ``plain``: whether its lines are its records (:func:`plain_lines`; looked at when not given): then they are
     split at the delimiter, as the csv module would, at a fraction of its cost.
     """
-    from partnership.screening import _NotPlain, _plain_records
+    from partnership.screening import without_cyclic_gc
 
     if plain is None:
         plain = plain_lines(path)
+    with without_cyclic_gc():
+        return _check_contract(ds, path, plain)
+
+
+def _check_contract(ds: Dataset, path: Path, plain: bool) -> CheckResult | None:
+    from partnership.screening import _NotPlain, _plain_lines
+
     expected = ds.file_headers
     try:
         with open(path, newline="", encoding=ENCODING) as f:
@@ -236,13 +244,14 @@ def check_contract(ds: Dataset, path: Path, *, plain: bool | None = None) -> Che
             records = 0
             if plain:
                 try:
-                    for chunk in _plain_records(f, ","):
-                        if set(map(len, chunk)) != {len(header)}:
-                            offset = next(i for i, record in enumerate(chunk) if len(record) != len(header))
-                            return _wrong_width(chunk[offset], header, records + offset + 2)
-                        records += len(chunk)
+                    for lines in _plain_lines(f):
+                        # A line's fields are its commas and one, but an empty line is a record of no field.
+                        if "" in lines or set(map(str.count, lines, itertools.repeat(","))) != {len(header) - 1}:
+                            offset = next(i for i, line in enumerate(lines) if len(_split(line)) != len(header))
+                            return _wrong_width(_split(lines[offset]), header, records + offset + 2)
+                        records += len(lines)
                 except (UnicodeDecodeError, _NotPlain):
-                    return check_contract(ds, path, plain=False)  # the csv module names the damage
+                    return _check_contract(ds, path, plain=False)  # the csv module names the damage
             for row_number, record in enumerate(reader, start=2):
                 records += 1
                 if len(record) != len(header):
@@ -277,6 +286,11 @@ def plain_lines(path: Path) -> bool:
             if block.endswith(b"\r"):  # a "\r\n" cut in two by the block: count it whole
                 crlf += f.peek(1)[:1] == b"\n"
     return cr == crlf and (crlf == 0 or crlf == lf)
+
+
+def _split(line: str) -> list[str]:
+    """A plain file's line as the csv module reads it (an empty line is a record of no field)."""
+    return line.split(",") if line else []
 
 
 def _wrong_width(record: list[str], header: list[str], row_number: int) -> CheckResult:
