@@ -203,27 +203,29 @@ def main() -> None:
         print(f"{args.rows:,} police.uk rows ({size_mb:,.0f} MB) from {len(sources)} Surrey files, month {MONTH}")
         warehouse.init_warehouse(url)
 
+        rows = args.rows
+        print(f"\n{'contender':44} {'seconds':>8} {'rows/s':>10} {'vs COPY':>8}", flush=True)
+
+        def show(label: str, seconds: float) -> None:
+            print(f"{label:44} {seconds:8.2f} {rows / seconds:10,.0f} {copy_s / seconds:7.3f}x", flush=True)
+
         copy_s = raw_copy(url, path, header)
+        show("raw COPY of the file", copy_s)
         gate = run_gate(url, path, folder / "data")
-        assert gate["outcome"]["status"] == "loaded" and gate["outcome"]["rows"] == args.rows, gate["outcome"]
+        assert gate["outcome"]["status"] == "loaded" and gate["outcome"]["rows"] == rows, gate["outcome"]
         with warehouse.connect(url) as conn:
             loaded = conn.execute("select count(*) from raw.police_uk__street_crime").fetchone()[0]
-        assert loaded == args.rows, loaded
-        pandas_s = None if args.skip_pandas else pandas_to_sql(url, path)
+        assert loaded == rows, loaded
+        show("the gate: loader.ingest_file", gate["seconds"])
+        if not args.skip_pandas:
+            pandas_s = pandas_to_sql(url, path)
+            show("pandas read_csv + to_sql(multi, 5000)", pandas_s)
+            print(f"the gate is {pandas_s / gate['seconds']:.1f}x pandas to_sql")
     finally:
         with psycopg.connect(warehouse.conninfo(args.server), autocommit=True) as conn:
             conn.execute(f'drop database if exists "{name}" with (force)')
         shutil.rmtree(folder, ignore_errors=True)
 
-    rows = args.rows
-    print(f"\n{'contender':44} {'seconds':>8} {'rows/s':>10} {'vs COPY':>8}")
-    contenders = [("raw COPY of the file", copy_s), ("the gate: loader.ingest_file", gate["seconds"])]
-    if pandas_s is not None:
-        contenders.append(("pandas read_csv + to_sql(multi, 5000)", pandas_s))
-    for label, seconds in contenders:
-        print(f"{label:44} {seconds:8.2f} {rows / seconds:10,.0f} {copy_s / seconds:7.3f}x")
-    if pandas_s is not None:
-        print(f"the gate is {pandas_s / gate['seconds']:.1f}x pandas to_sql")
     print(f"peak RSS of the gate's process: {gate['children_peak_mb']:,.0f} MB (file {size_mb:,.0f} MB)")
     print("\nthe gate's steps (exclusive seconds):")
     steps = gate["steps"]

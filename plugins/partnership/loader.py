@@ -688,7 +688,7 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
     }
 
 
-COPY_BLOCK = 1 << 22  # bytes read and sent to COPY at a time
+COPY_BLOCK = 1 << 20  # bytes read and sent to COPY at a time
 
 
 def _copy_lines(pipe, path: Path, batch_id: int) -> int:

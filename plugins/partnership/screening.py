@@ -577,7 +577,7 @@ def _screen_file(path: Path, ds: Dataset | None, encoding: str, plain: bool) -> 
 
 
 CHUNK_ROWS = 20_000  # records screened at a time: a few MB of cells
-PLAIN_BLOCK = 1 << 22  # characters of a plain file read at a time
+PLAIN_BLOCK = 1 << 20  # characters of a plain file read at a time
 
 
 class _NotPlain(Exception):
