@@ -105,6 +105,8 @@ def pandas_to_sql(url: str, path: Path) -> float:
 # (module, function, step): each call's time is the step's, less the time of timed steps it calls.
 STEPS = [
     ("partnership.loader", "sha256_of", "checksum"),
+    ("partnership.loader", "plain_lines", "plain-file check"),
+    ("partnership.validation", "plain_lines", "plain-file check"),
     ("partnership.screening", "screen_file", "identifier screen"),
     ("partnership.validation", "check_contract", "contract"),
     ("partnership.loader", "check_contract", "contract"),

@@ -352,3 +352,18 @@ def test_only_plain_files_are_sent_to_copy_as_bytes(tmp_path, monkeypatch):
     for n, (data, plain) in enumerate(cases.items()):
         (tmp_path / f"{n}.csv").write_bytes(data)
         assert validation.plain_lines(tmp_path / f"{n}.csv") is plain, data
+
+
+def test_a_plain_file_the_database_refuses_is_quarantined_with_its_row(warehouse_url, landed, crimes, data_dir):
+    """Sent as bytes, a record the database refuses still names its file row (COPY's line + 1) and no value."""
+    path = landed["police__recorded_crime"][0]
+    with open(path, "a") as f:  # one field short (the gate is skipped here)
+        f.write("CR202404999999,2024-04-30,Robbery,E01005065,N,,,secret\n")
+    assert validation.plain_lines(path)
+    accepted = {"path": str(path), "sha256": loader.sha256_of(path), "rows": 0, "checks": []}
+    rows_in_file = sum(1 for _ in open(path))
+
+    with pytest.raises(loader.QuarantinedFile, match=f"database refused the file .* at rows {rows_in_file}$"):
+        loader.load(crimes, accepted)
+    assert _scalar(warehouse_url, "select count(*) from raw.police__recorded_crime") == 0
+    assert "secret" not in _scalar(warehouse_url, "select reason from audit.load_batch")
