@@ -693,8 +693,8 @@ COPY_BLOCK = 1 << 20  # bytes read and sent to COPY at a time
 
 def _copy_lines(pipe, path: Path, batch_id: int) -> int:
     """Send the file's data lines to COPY (CSV format), each prefixed with ``<batch>,<file row>,``; returns the
-    rows sent. For files :func:`_plain_lines` accepts (one record per line). The header line is not sent, so
-    COPY's line N is file row N + 1, as for the row-by-row path."""
+    rows sent. For files :func:`~partnership.validation.plain_lines` accepts (one record per line). The header
+    line is not sent, so COPY's line N is file row N + 1, as for the row-by-row path."""
     row = 1  # the file row of the last line sent (the header is row 1)
     rest = b""
     prefix = f"{batch_id},".encode()
