@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from partnership import loader, settings, warehouse
+from partnership import loader, settings, validation, warehouse
 from partnership.generator import generate
 from partnership.registry import get_dataset
 
@@ -294,3 +294,76 @@ def test_generated_months_of_police_uk_layouts_each_load_and_supersede_nothing(w
         outcomes = [loader.ingest_file(ds, path) for path in landed[name]]
         assert [o["status"] for o in outcomes] == ["loaded", "loaded"], name
         assert _scalar(warehouse_url, "select count(*) from audit.load_batch where supersedes is not null") == 0
+
+
+POLICE_UK_FILE = Path(__file__).parent / "data" / "police_uk" / "2022-11-surrey-street.csv"
+
+
+@pytest.mark.parametrize(
+    "variant",
+    ["crlf", "lf", "no last line break", "quoted fields", "quoted empty field", "mixed line endings"],
+)
+def test_copy_loads_each_cell_as_the_row_by_row_copy_did(warehouse_url, data_dir, monkeypatch, variant):
+    """Plain files (no quote, one line ending) are sent to COPY as bytes, others row by row: either way raw holds
+    each record as Python's csv reader reads it, an empty field as NULL, with its file row number."""
+    import csv
+    import io
+
+    monkeypatch.setattr(loader, "COPY_BLOCK", 1000)  # blocks end inside lines, and between "\r" and "\n"
+    ds = get_dataset("police_uk__street_crime")
+    with open(POLICE_UK_FILE, newline="", encoding="utf-8") as f:
+        header, *records = list(csv.reader(f))[:400]
+    quoting = csv.QUOTE_ALL if variant.startswith("quoted") else csv.QUOTE_MINIMAL
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n" if variant == "lf" else "\r\n", quoting=quoting).writerows([header, *records])
+    data = text.getvalue()
+    if variant == "quoted empty field":
+        assert '""' in data  # an empty Context, quoted: NULL as before
+    if variant == "no last line break":
+        data = data.removesuffix("\r\n")
+    if variant == "mixed line endings":
+        data = data.replace("\r\n", "\n", 50)
+    landing = data_dir / "landing" / ds.landing_subdir
+    landing.mkdir(parents=True)
+    path = landing / POLICE_UK_FILE.name
+    path.write_bytes(data.encode())
+
+    outcome = loader.ingest_file(ds, path)
+
+    assert outcome["status"] == "loaded" and outcome["rows"] == len(records)
+    with warehouse.connect(warehouse_url) as conn:
+        loaded = conn.execute(
+            f"select _source_row, {', '.join(ds.column_names)} from raw.police_uk__street_crime order by _source_row"
+        ).fetchall()
+    assert loaded == [(n, *(v or None for v in r)) for n, r in enumerate(records, start=2)]
+
+
+def test_only_plain_files_are_sent_to_copy_as_bytes(tmp_path, monkeypatch):
+    monkeypatch.setattr(validation, "PLAIN_BLOCK", 4)
+    cases = {
+        b"a,b\r\n1,2\r\n3,4\r\n": True,
+        b"a,b\n1,2\n3,4": True,
+        b"a,b\r\n1,2\n": False,  # mixed endings: PostgreSQL refuses them
+        b"a,b\r1,2\r": False,  # a lone "\r" ends a record for Python only
+        b'a,b\n1,"2"\n': False,
+        b"a,b\n1,\\.\n": True,  # a backslash means nothing in CSV format
+        b"a,b\n1,\x00\n": False,  # the csv module refuses a NUL byte
+    }
+    for n, (data, plain) in enumerate(cases.items()):
+        (tmp_path / f"{n}.csv").write_bytes(data)
+        assert validation.plain_lines(tmp_path / f"{n}.csv") is plain, data
+
+
+def test_a_plain_file_the_database_refuses_is_quarantined_with_its_row(warehouse_url, landed, crimes, data_dir):
+    """Sent as bytes, a record the database refuses still names its file row (COPY's line + 1) and no value."""
+    path = landed["police__recorded_crime"][0]
+    with open(path, "a") as f:  # one field short (the gate is skipped here)
+        f.write("CR202404999999,2024-04-30,Robbery,E01005065,N,,,secret\n")
+    assert validation.plain_lines(path)
+    accepted = {"path": str(path), "sha256": loader.sha256_of(path), "rows": 0, "checks": []}
+    rows_in_file = sum(1 for _ in open(path))
+
+    with pytest.raises(loader.QuarantinedFile, match=f"database refused the file .* at rows {rows_in_file}$"):
+        loader.load(crimes, accepted)
+    assert _scalar(warehouse_url, "select count(*) from raw.police__recorded_crime") == 0
+    assert "secret" not in _scalar(warehouse_url, "select reason from audit.load_batch")

@@ -705,3 +705,90 @@ def test_only_typed_labels_glue_to_an_nhs_number_and_other_groupings_stay_quiet(
     ]
     rows = [["YJ0000000001", value] for value in quiet + ids]
     assert screening.screen_file(_file(tmp_path, ["case_id", "notes"], rows)) == []
+
+
+# -- the column-wise screen finds exactly what the cell-by-cell one found -----------------------------------
+
+
+def _cell_by_cell(path, ds=None):
+    """The screen as it was before issue 14: every cell judged in turn, row by row (the reference)."""
+    exempt = {c.file_header for c in ds.columns if c.pseudonymise} if ds else set()
+    date_columns = {c.file_header for c in ds.columns if c.date_format} if ds else set()
+    free_text = {c.file_header for c in ds.columns if c.free_text} if ds else None
+    known = set(ds.file_headers) if ds else None
+    name_severity = ds.name_screen if ds else "warning"
+    hits, findings = {}, []
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            first_line = f.readline()
+            f.seek(0)
+            reader = csv.reader(f, delimiter=next((d for d in ",;|\t" if d in first_line), ","))
+            header = next(reader, None)
+            if header is None:
+                return []
+            findings = screening.screen_header(header, exempt, ds)
+            screened = [
+                (
+                    i,
+                    n if known is None or n in known else None,
+                    n not in date_columns,
+                    free_text is None or n in free_text,
+                )
+                for i, n in enumerate(header)
+                if n not in exempt
+            ]
+            for row_number, record in enumerate(reader, start=2):
+                for i, column, dates, names in screened:
+                    if i >= len(record):
+                        break
+                    for rule in screening.content_rules(record[i], dates=dates, names=names):
+                        severity = name_severity if rule == screening.NAME_RULE else "critical"
+                        screening._hit(hits, i, column, rule, severity, row_number)
+    except (UnicodeDecodeError, csv.Error):
+        pass
+    return findings + list(hits.values())
+
+
+@pytest.mark.parametrize("plain", [True, False], ids=["lines split", "csv module"])
+def test_the_column_wise_screen_finds_what_the_cell_by_cell_screen_finds(tmp_path, monkeypatch, plain):
+    """Every crafted variant, several to a file, in rows spread over chunk boundaries, beside the real
+    police.uk rows: the same findings (rule, column, severity, count, first rows) in the same order. A plain
+    file (no quote: the variants that need none) is split at its line breaks, others read by the csv module."""
+    from partnership import validation
+
+    monkeypatch.setattr(screening, "CHUNK_ROWS", 7)  # many chunks, and findings that span them
+    monkeypatch.setattr(screening, "PLAIN_BLOCK", 500)  # blocks that end inside lines
+    rng = random.Random(3)
+    ds = get_dataset("police_uk__street_crime")
+    with open(POLICE_UK_FILES[0], newline="", encoding="utf-8-sig") as f:
+        real = list(csv.reader(f))
+    header, rows = real[0], [list(r) for r in real[1:200]]
+    for _, value, _ in CRAFTED:
+        if plain and any(c in value for c in ',"\r\n'):
+            continue
+        column = rng.choice(["Location", "Context", "LSOA name", "Crime ID", "Longitude"])
+        rows[rng.randrange(len(rows))][header.index(column)] = value
+    for row in rng.sample(range(len(rows)), 20):
+        rows[row] = rows[row][: rng.randrange(3, 12)]  # a short record: its missing cells are not screened
+    path = _file(tmp_path, header, rows)
+    assert validation.plain_lines(path) is plain
+    for dataset in (ds, None):
+        fast, reference = screening.screen_file(path, dataset), _cell_by_cell(path, dataset)
+        assert fast and [f.__dict__ for f in fast] == [f.__dict__ for f in reference]
+
+
+@pytest.mark.parametrize("path", POLICE_UK_FILES, ids=[p.name for p in POLICE_UK_FILES])
+def test_the_column_wise_screen_agrees_on_real_police_uk_files(path):
+    ds = get_dataset("police_uk__street_crime")
+    assert screening.screen_file(path, ds) == _cell_by_cell(path, ds) == []
+    assert screening.screen_file(path) == _cell_by_cell(path)  # every column as free text: names may be found
+
+
+def test_the_column_wise_screen_reports_what_was_read_before_an_undecodable_byte(tmp_path, monkeypatch):
+    monkeypatch.setattr(screening, "CHUNK_ROWS", 3)
+    rows = [[f"YJ{i:010d}", value] for i, (_, value, _) in enumerate(CRAFTED[:20])]
+    rows += [[f"YJ{i:010d}", "Other"] for i in range(2000)]  # more than a decoded block before the bad byte
+    path = _file(tmp_path, ["case_id", "notes"], rows)
+    path.write_bytes(path.read_bytes() + b"YJ9,\xff\xfe bad\n" + f"YJ10,{CRAFTED[30][1]}\n".encode())
+    fast, reference = screening.screen_file(path), _cell_by_cell(path)
+    assert fast and [f.__dict__ for f in fast] == [f.__dict__ for f in reference]

@@ -220,3 +220,82 @@ def test_an_offence_dated_after_it_was_recorded_quarantines_the_file(crimes, goo
         crimes, _rewrite(good_crime_file, tmp_path / "recorded_crime_2024-04.csv", future)
     )
     assert [(c.column, c.rows) for c in report.failures] == [("offence_date", [3])]
+
+
+def test_dates_parsed_per_distinct_value_are_the_row_by_row_numbers(crimes):
+    """The range checks' YYYYMMDD numbers, parsed once per distinct value: the same values, missing and
+    unparseable values null, the same dtype and the chunk's own row index (GX reports rows by it)."""
+    import pandas as pd
+
+    dates = ["2024-04-03", None, "2024-04-03", "2024-13-45x", "2024-04-30T10:00", "not a date", None, "2024-04-01"]
+    for values in (dates, [d for d in dates if d], ["2024-04-03"] * 3):
+        chunk = pd.DataFrame({c: values for c in crimes.column_names}, index=range(100, 100 + len(values)))
+        chunk = chunk.astype("str").where(chunk.notna())
+        column = crimes.column(crimes.record_date_column)
+        expected = pd.to_numeric(chunk[column.name].str.slice(0, 10).str.replace("-", "", regex=False), "coerce")
+        validation._add_parsed_columns(crimes, chunk)
+        pd.testing.assert_series_equal(chunk[column.name + validation.PERIOD_SUFFIX], expected, check_names=False)
+
+
+def test_gx_shown_distinct_values_reports_what_gx_shown_every_row_reports(tmp_path, monkeypatch):
+    """Per-value expectations see each distinct value of a chunk once; the checks (counts, first rows, success)
+    and the Data Docs counts must be exactly those of GX shown every row, on damaged files of every dataset,
+    in many small chunks."""
+    import random
+
+    from partnership.registry import get_dataset
+
+    monkeypatch.setattr(validation, "CHUNK_ROWS", 300)  # files of one to several chunks
+    docs = []
+    monkeypatch.setattr(
+        validation,
+        "build_data_docs",
+        lambda context, ds, spec, result: docs.append(
+            [(c.type, c.kwargs, c.meta, r.success, r.result) for r in result.results for c in [r.expectation_config]]
+        ),
+    )
+    rng = random.Random(1)
+    for name, paths in sorted(generate(tmp_path / "landing", months=1, scale=0.1).items()):
+        ds = get_dataset(name)
+        for path in paths:
+
+            def damage(rows):
+                for _ in range(40):  # blanks, junk, out-of-range and repeated values, and a repeated record
+                    r, c = rng.randrange(1, len(rows)), rng.randrange(len(rows[0]))
+                    rows[r][c] = rng.choice(
+                        ["", "junk", "2099-01-01", "-5", "1e9", rows[rng.randrange(1, len(rows))][c]]
+                    )
+                rows.append(rows[1])
+
+            _rewrite(path, path, damage)
+            with validation.quiet_gx_logs():
+                distinct = validation._run_suite(ds, path)
+                with monkeypatch.context() as m:
+                    m.setattr(validation, "PER_VALUE", frozenset())  # every expectation shown every row
+                    every_row = validation._run_suite(ds, path)
+            assert distinct.checks == every_row.checks, name
+            assert any(not c.success for c in distinct.checks)
+            assert docs[-2] == docs[-1], name
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [b"", b"\n", b"a,b\n", b"1,2,3,4,5,6,7,8,9,10,11,12,13\n", b"\xff\xfe,x\n", b"x" * 200_000 + b"\n"],
+    ids=["none", "blank line", "short row", "long row", "not UTF-8", "field over the csv limit"],
+)
+def test_the_contract_reads_a_plain_file_as_the_csv_module_does(crimes, good_crime_file, tmp_path, damage, monkeypatch):
+    """A plain file's lines are split, not parsed: the same verdict, row and message as the csv module's."""
+    from partnership import screening
+
+    monkeypatch.setattr(validation, "PLAIN_BLOCK", 1000)
+    monkeypatch.setattr(screening, "PLAIN_BLOCK", 1000)  # blocks that end inside lines
+    lines = good_crime_file.read_bytes().splitlines(keepends=True)
+    path = tmp_path / good_crime_file.name
+    path.write_bytes(b"".join(lines[:40]) + damage + b"".join(lines[40:]))
+    assert validation.plain_lines(path)
+    split, parsed = (
+        validation.check_contract(crimes, path, plain=True),
+        validation.check_contract(crimes, path, plain=False),
+    )
+    assert split == parsed
+    assert (split is None) == (damage == b"")

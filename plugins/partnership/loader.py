@@ -29,7 +29,7 @@ from psycopg import sql
 
 from partnership import pseudonymise, screening, settings, warehouse
 from partnership.registry import Dataset
-from partnership.validation import ENCODING, CheckResult, check_contract, validate_file
+from partnership.validation import ENCODING, CheckResult, check_contract, plain_lines, validate_file
 
 log = logging.getLogger(__name__)
 
@@ -348,7 +348,8 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
 
     # Direct identifiers first: such a file is rejected whole, before GX ever reads its values.
     # A name in free text is a warning unless the registry raises it: the file loads, flagged.
-    screened = _screen_checks(screening.screen_file(path, ds, encoding=ENCODING))
+    plain = plain_lines(path)  # its lines are its records: split, not parsed, by the screen and the contract
+    screened = _screen_checks(screening.screen_file(path, ds, encoding=ENCODING, plain=plain))
     if any(c.severity == "critical" for c in screened):
         failures = [c for c in screened if c.severity == "critical"]
         _quarantine(ds, path, sha256, failures, screened, rows=None, loaded_by=loaded_by)
@@ -356,7 +357,7 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
     checked, outcome = path, None
     if any(c.pseudonymise for c in ds.columns):
         # Replace raw identifiers before GX sees the file; the copy in work/ is what gets validated and loaded.
-        failed = check_contract(ds, path)
+        failed = check_contract(ds, path, plain=plain)
         if failed:
             _quarantine(ds, path, sha256, [failed], [failed], rows=None, loaded_by=loaded_by)
         fingerprints = pseudonymise.key_fingerprints(ds)  # KeyUnavailable leaves the file landed
@@ -366,7 +367,7 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
         outcome = pseudonymise.pseudonymise_file(ds, path, encoding=ENCODING)
         checked = outcome.path
 
-    report = validate_file(ds, checked)
+    report = validate_file(ds, checked, plain=plain if checked == path else None)
     extra: list[CheckResult] = []
     if outcome:
         for c in report.checks:  # row numbers as in the landed file, which the agency has
@@ -586,6 +587,9 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
     copy = sql.SQL("copy raw.{} (_batch_id, _source_row, {}) from stdin").format(
         sql.Identifier(ds.name), sql.SQL(", ").join(map(sql.Identifier, ds.column_names))
     )
+    copy_csv = sql.SQL("copy raw.{} (_batch_id, _source_row, {}) from stdin (format csv)").format(
+        sql.Identifier(ds.name), sql.SQL(", ").join(map(sql.Identifier, ds.column_names))
+    )
     row_number = 1  # the file row being copied (the header is row 1)
     try:
         with warehouse.connect() as conn:  # one transaction: commits on success, rolls back on any error
@@ -598,13 +602,17 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
                 loaded_by=loaded_by,
                 key_fingerprint=accepted.get("key_fingerprint"),
             )
-            with conn.cursor() as cur, cur.copy(copy) as pipe, open(path, newline="", encoding=ENCODING) as f:
-                reader = csv.reader(f)
-                next(reader)  # the header, checked against the contract by validate()
-                for row_number, row in enumerate(reader, start=2):
-                    source = pseudonymise.source_row(row_number, rejected_rows) if rejected_rows else row_number
-                    pipe.write_row((batch_id, source, *(v if v != "" else None for v in row)))
-            rows = row_number - 1
+            if not rejected_rows and conn.info.encoding == "utf-8" and plain_lines(path):
+                with conn.cursor() as cur, cur.copy(copy_csv) as pipe:
+                    rows = _copy_lines(pipe, path, batch_id)
+            else:
+                with conn.cursor() as cur, cur.copy(copy) as pipe, open(path, newline="", encoding=ENCODING) as f:
+                    reader = csv.reader(f)
+                    next(reader)  # the header, checked against the contract by validate()
+                    for row_number, row in enumerate(reader, start=2):
+                        source = pseudonymise.source_row(row_number, rejected_rows) if rejected_rows else row_number
+                        pipe.write_row((batch_id, source, *(v if v != "" else None for v in row)))
+                rows = row_number - 1
             duplicates = _duplicate_key_rows(conn, ds, batch_id)
             if duplicates:
                 raise _DuplicateKeys(duplicates)
@@ -678,6 +686,30 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
         "sha256": sha256,
         **({"source_path": str(original)} if original != path else {}),
     }
+
+
+COPY_BLOCK = 1 << 20  # bytes read and sent to COPY at a time
+
+
+def _copy_lines(pipe, path: Path, batch_id: int) -> int:
+    """Send the file's data lines to COPY (CSV format), each prefixed with ``<batch>,<file row>,``; returns the
+    rows sent. For files :func:`~partnership.validation.plain_lines` accepts (one record per line). The header
+    line is not sent, so COPY's line N is file row N + 1, as for the row-by-row path."""
+    row = 1  # the file row of the last line sent (the header is row 1)
+    rest = b""
+    prefix = f"{batch_id},".encode()
+    with open(path, "rb") as f:
+        f.readline()  # the header (a byte-order mark before it goes with it), checked by validate()
+        while block := f.read(COPY_BLOCK):
+            # One line ending for every line sent, whatever the file's (a "\r" only ever comes before a "\n" here).
+            lines = (rest + block).replace(b"\r\n", b"\n").split(b"\n")
+            rest = lines.pop()  # the part after the last line break: the start of the next block's first line
+            pipe.write(b"".join(b"%s%d,%s\n" % (prefix, n, line) for n, line in enumerate(lines, start=row + 1)))
+            row += len(lines)
+        if rest:  # a last line without a line break
+            row += 1
+            pipe.write(b"%s%d,%s\n" % (prefix, row, rest))
+    return row - 1
 
 
 def _discard_copy(path: Path, original: Path, sidecar: Path | None) -> None:

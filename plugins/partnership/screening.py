@@ -28,15 +28,19 @@ never quoted either (it may be the identifier): it is named by its position, "he
 from __future__ import annotations
 
 import csv
+import gc
+import itertools
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from partnership.registry import Dataset
 
 SHOWN_ROWS = 5
-JUDGED_CELLS = 100_000  # distinct cell values remembered while one file is screened (bounds the memory)
+JUDGED_CELLS = 100_000  # distinct clean cell values remembered while one file is screened (bounds the memory)
 
 # -- check digits ------------------------------------------------------------------------------------------
 
@@ -477,12 +481,42 @@ def screen_file_name(name: str) -> list[Finding]:
     return [Finding(rule, None, where="file name") for rule in rules]
 
 
-def screen_file(path: Path, ds: Dataset | None = None, encoding: str = "utf-8-sig") -> list[Finding]:
+@contextmanager
+def without_cyclic_gc() -> Iterator[None]:
+    """Python's cycle collector off inside the block. Splitting a file into records makes millions of lists and
+    tuples, each freed by reference counting (no cycle among them), but their count keeps triggering collections
+    that walk every object of the process: in a worker that has imported Great Expectations, that tripled the
+    screen's time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def screen_file(
+    path: Path, ds: Dataset | None = None, encoding: str = "utf-8-sig", *, plain: bool | None = None
+) -> list[Finding]:
     """Every identifier finding in the file: header cells first, then content, by column and rule.
 
     Streams the file once. A file that is not readable CSV returns what was found so far (the contract
     check reports the damage itself). Without a dataset every column counts as free text.
+
+    ``plain``: whether the file's lines are its records (see :func:`partnership.validation.plain_lines`);
+    looked at when not given. A plain file's lines are split at the delimiter, which is what the csv module
+    does with them, at a fraction of its cost.
     """
+    if plain is None:
+        from partnership.validation import plain_lines
+
+        plain = plain_lines(path)
+    with without_cyclic_gc():
+        return _screen_file(path, ds, encoding, plain)
+
+
+def _screen_file(path: Path, ds: Dataset | None, encoding: str, plain: bool) -> list[Finding]:
     # Columns are matched by the header the file carries (police.uk layouts use their own headers).
     exempt = {c.file_header for c in ds.columns if c.pseudonymise} if ds else set()
     date_columns = {c.file_header for c in ds.columns if c.date_format} if ds else set()
@@ -490,7 +524,9 @@ def screen_file(path: Path, ds: Dataset | None = None, encoding: str = "utf-8-si
     known = set(ds.file_headers) if ds else None
     name_severity = ds.name_screen if ds else "warning"
     hits: dict[tuple[int, str], Finding] = {}
-    judged: dict[tuple[str, bool, bool], list[str]] = {}
+    # Per column position, the values judged to trip no rule (a column's dates and names flags are fixed);
+    # "size": how many are remembered in all, up to JUDGED_CELLS.
+    clean: dict = {"size": 0}
     findings: list[Finding] = []
     try:
         with open(path, newline="", encoding=encoding) as f:
@@ -514,28 +550,105 @@ def screen_file(path: Path, ds: Dataset | None = None, encoding: str = "utf-8-si
                 for i, name in enumerate(header)
                 if name not in exempt
             ]
-            for row_number, record in enumerate(reader, start=2):
-                for i, column, dates, names in screened:
-                    if i >= len(record):
-                        break
-                    cell = record[i]
-                    # Fast path: a cell with no digit and no "@" can only hold a name, looked for in free text.
-                    # (Not-ASCII cells are normalised first: "＠" and fullwidth digits are an "@" and digits.)
-                    if not (names or "@" in cell or _DIGIT.search(cell) or not cell.isascii()):
-                        continue
-                    # Extracts repeat values (codes, place names): each distinct one is judged once per file.
-                    key = (cell, dates, names)
-                    rules = judged.get(key)
-                    if rules is None:
-                        rules = content_rules(cell, dates=dates, names=names)
-                        if len(judged) < JUDGED_CELLS:
-                            judged[key] = rules
-                    for rule in rules:
-                        severity = name_severity if rule == NAME_RULE else "critical"
-                        _hit(hits, i, column, rule, severity, row_number)
+            if plain:
+                try:
+                    first_row = 2  # the file row of the chunk's first record (the header is row 1)
+                    for chunk in _plain_records(f, delimiter):
+                        _screen_chunk(chunk, first_row, screened, clean, hits, name_severity)
+                        first_row += len(chunk)
+                    return findings + list(hits.values())
+                except (UnicodeDecodeError, _NotPlain):
+                    # Screened as the csv module reads it, which reports what it read before the damage.
+                    return _screen_file(path, ds, encoding, plain=False)
+            chunk: list[list[str]] = []
+            first_row = 2  # the file row of the chunk's first record (the header is row 1)
+            try:
+                for record in reader:
+                    chunk.append(record)
+                    if len(chunk) == CHUNK_ROWS:
+                        _screen_chunk(chunk, first_row, screened, clean, hits, name_severity)
+                        first_row += len(chunk)
+                        chunk = []
+            finally:  # the records read before a decoding or CSV error are screened too
+                _screen_chunk(chunk, first_row, screened, clean, hits, name_severity)
     except (UnicodeDecodeError, csv.Error):
         pass  # the contract check names the damage; report what was found before it
     return findings + list(hits.values())
+
+
+CHUNK_ROWS = 20_000  # records screened at a time: a few MB of cells
+PLAIN_BLOCK = 1 << 20  # characters of a plain file read at a time
+
+
+class _NotPlain(Exception):
+    """A plain file's line the csv module would refuse (a field over its size limit)."""
+
+
+def _plain_lines(f):
+    """Lists of a plain file's lines (without their line endings), from where ``f`` stands. A line longer than
+    the csv module's field size limit raises _NotPlain (the csv module may refuse it)."""
+    limit = csv.field_size_limit()
+    rest = ""
+    while block := f.read(PLAIN_BLOCK):
+        lines = (rest + block).replace("\r\n", "\n").split("\n")
+        rest = lines.pop()
+        if len(rest) > limit or (lines and max(map(len, lines)) > limit):
+            raise _NotPlain
+        if lines:
+            yield lines
+    if rest:
+        yield [rest]
+
+
+def _plain_records(f, delimiter: str):
+    """Chunks of a plain file's records, from where ``f`` stands: each line split at the delimiter, as the csv
+    module splits a line holding no quote (an empty line is a record of no field)."""
+    for lines in _plain_lines(f):
+        yield [line.split(delimiter) if line else [] for line in lines]
+
+
+def _screen_chunk(chunk: list[list[str]], first_row: int, screened: list, clean: dict, hits: dict, name_severity):
+    """Screen a run of records column by column: each distinct value of a column is judged once, and only the
+    columns where some value trips a rule are walked row by row, for the findings' counts and row numbers.
+
+    This finds exactly what judging each cell in turn finds: a cell's rules depend only on its value and its
+    column's (dates, names) flags, and the findings are made in the order a row-by-row walk makes them (row,
+    then column, then the rule's order), with the same counts and first rows."""
+    if not chunk:
+        return
+    # A short record has no cell in the columns past its end (None here, passed over); a long one's extra cells
+    # are in no screened column.
+    columns = list(itertools.zip_longest(*chunk))
+    events = []  # (row, column position, rule position, rule) of every hit, to be recorded in a row-major order
+    for i, column, dates, names in screened:
+        if i >= len(columns):
+            break
+        values = columns[i]
+        flagged: dict[str, list[str]] = {}
+        passed = clean.setdefault(i, set())  # this column's values already judged to trip no rule
+        for cell in set(values) - passed:
+            if cell is None or (cell.isascii() and _HEX_KEY.match(cell)):  # a pseudonymised key: no rule applies
+                continue
+            # Fast path: a cell with no digit and no "@" can only hold a name, looked for in free text.
+            # (Not-ASCII cells are normalised first: "＠" and fullwidth digits are an "@" and digits.)
+            if names or "@" in cell or _DIGIT.search(cell) or not cell.isascii():
+                rules = content_rules(cell, dates=dates, names=names)
+            else:
+                rules = []
+            if rules:
+                flagged[cell] = rules
+            elif clean["size"] < JUDGED_CELLS:  # extracts repeat values (codes, places): judged once per file
+                passed.add(cell)
+                clean["size"] += 1
+        if flagged:
+            for offset, cell in enumerate(values):
+                rules = flagged.get(cell) if cell is not None else None
+                if rules:
+                    events.extend((first_row + offset, i, n, rule, column) for n, rule in enumerate(rules))
+    events.sort(key=lambda e: e[:3])
+    for row_number, i, _, rule, column in events:
+        severity = name_severity if rule == NAME_RULE else "critical"
+        _hit(hits, i, column, rule, severity, row_number)
 
 
 def _hit(hits: dict, i: int, column: str | None, rule: str, severity: str, row_number: int) -> None:

@@ -17,6 +17,7 @@ no row values) in ``<data dir>/gx/``, from which GX's SiteBuilder renders static
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import logging
 import re
@@ -29,7 +30,7 @@ from pathlib import Path
 from partnership import settings
 from partnership.registry import Dataset
 
-CHUNK_ROWS = 100_000
+CHUNK_ROWS = 50_000  # rows GX is shown at a time: a chunk and its distinct values stay a few tens of MB
 ENCODING = "utf-8-sig"  # UTF-8, with or without a byte-order mark (Excel writes one)
 PARSED_SUFFIX = "__parsed"  # a column's values parsed as numbers or datetimes, for range expectations
 PERIOD_SUFFIX = "__period"  # the record date column as YYYYMMDD, checked against the file's month
@@ -197,12 +198,25 @@ def read_suite(ds: Dataset) -> dict:
 # -- validation ------------------------------------------------------------------------------------------
 
 
-def check_contract(ds: Dataset, path: Path) -> CheckResult | None:
+def check_contract(ds: Dataset, path: Path, *, plain: bool | None = None) -> CheckResult | None:
     """The file-level contract; returns the first failure, or None when the file may go on to GX.
 
     Reads the file once as CSV records, exactly as the loader will copy them: every record must have as
     many fields as the header (a short, long or blank line would otherwise fail only at COPY time).
+    ``plain``: whether its lines are its records (:func:`plain_lines`; looked at when not given): then they are
+    split at the delimiter, as the csv module would, at a fraction of its cost.
     """
+    from partnership.screening import without_cyclic_gc
+
+    if plain is None:
+        plain = plain_lines(path)
+    with without_cyclic_gc():
+        return _check_contract(ds, path, plain)
+
+
+def _check_contract(ds: Dataset, path: Path, plain: bool) -> CheckResult | None:
+    from partnership.screening import _NotPlain, _plain_lines
+
     expected = ds.file_headers
     try:
         with open(path, newline="", encoding=ENCODING) as f:
@@ -228,12 +242,20 @@ def check_contract(ds: Dataset, path: Path) -> CheckResult | None:
             if header != expected:
                 return CheckResult(f"columns are out of order; expected {', '.join(expected)}", None, False)
             records = 0
+            if plain:
+                try:
+                    for lines in _plain_lines(f):
+                        # A line's fields are its commas and one, but an empty line is a record of no field.
+                        if "" in lines or set(map(str.count, lines, itertools.repeat(","))) != {len(header) - 1}:
+                            offset = next(i for i, line in enumerate(lines) if len(_split(line)) != len(header))
+                            return _wrong_width(_split(lines[offset]), header, records + offset + 2)
+                        records += len(lines)
+                except (UnicodeDecodeError, _NotPlain):
+                    return _check_contract(ds, path, plain=False)  # the csv module names the damage
             for row_number, record in enumerate(reader, start=2):
                 records += 1
                 if len(record) != len(header):
-                    return CheckResult(
-                        f"row has {len(record)} fields, the header has {len(header)}", None, False, 1, [row_number]
-                    )
+                    return _wrong_width(record, header, row_number)
     except UnicodeDecodeError as exc:
         return CheckResult(
             f"file is not UTF-8 text (undecodable byte at offset {exc.start} of a read block)", None, False
@@ -243,6 +265,36 @@ def check_contract(ds: Dataset, path: Path) -> CheckResult | None:
     if not records:
         return CheckResult("file has a header but no rows", None, False)
     return None
+
+
+PLAIN_BLOCK = 1 << 22  # bytes read at a time
+
+
+def plain_lines(path: Path) -> bool:
+    """Whether each line of the file is one record, read alike by Python's csv module (the screen, the contract)
+    and by PostgreSQL's CSV format (COPY): no quote character anywhere (so no quoted field, no field holding a
+    delimiter or a line break, and no quoted empty field, which PostgreSQL would load as '' rather than NULL), no
+    NUL byte (the csv module refuses it), and one line ending throughout ("\\n", or "\\r\\n" for every line:
+    PostgreSQL refuses mixed endings, and a lone "\\r" ends a record for Python only). Such a file can be split
+    at its line breaks and delimiters, and its bytes sent to COPY, instead of being parsed record by record."""
+    crlf = lf = cr = 0
+    with open(path, "rb") as f:
+        while block := f.read(PLAIN_BLOCK):
+            if b'"' in block or b"\0" in block:
+                return False
+            crlf, lf, cr = crlf + block.count(b"\r\n"), lf + block.count(b"\n"), cr + block.count(b"\r")
+            if block.endswith(b"\r"):  # a "\r\n" cut in two by the block: count it whole
+                crlf += f.peek(1)[:1] == b"\n"
+    return cr == crlf and (crlf == 0 or crlf == lf)
+
+
+def _split(line: str) -> list[str]:
+    """A plain file's line as the csv module reads it (an empty line is a record of no field)."""
+    return line.split(",") if line else []
+
+
+def _wrong_width(record: list[str], header: list[str], row_number: int) -> CheckResult:
+    return CheckResult(f"row has {len(record)} fields, the header has {len(header)}", None, False, 1, [row_number])
 
 
 GX_LOGGER = "great_expectations"
@@ -285,10 +337,10 @@ def _gx_context():
     return gx, context
 
 
-def validate_file(ds: Dataset, path: Path) -> ValidationReport:
+def validate_file(ds: Dataset, path: Path, *, plain: bool | None = None) -> ValidationReport:
     """Check the contract, then run the GX suite over the file chunk by chunk."""
     path = Path(path)
-    failed = check_contract(ds, path)
+    failed = check_contract(ds, path, plain=plain)
     if failed:
         return ValidationReport(path.name, 0, [failed])
     with quiet_gx_logs():
@@ -301,14 +353,18 @@ def _run_suite(ds: Dataset, path: Path) -> ValidationReport:
 
     gx, context = _gx_context()
     spec = read_suite(ds)
-    suite = context.suites.add(
-        gx.ExpectationSuite(
-            name=spec["name"],
-            expectations=[
-                ExpectationConfiguration(**e).to_domain_obj()
-                for e in spec["expectations"] + period_expectations(ds, path)
-            ],
+    expectations = [
+        ExpectationConfiguration(**e).to_domain_obj() for e in spec["expectations"] + period_expectations(ds, path)
+    ]
+    rank = _result_rank([e.configuration for e in expectations])
+    # Two suites: the expectations GX is shown each distinct value for, and those it is shown every row for.
+    value_suite, row_suite = (
+        context.suites.add(
+            gx.ExpectationSuite(
+                name=name, expectations=[e for e in expectations if (e.expectation_type in PER_VALUE) == per_value]
+            )
         )
+        for name, per_value in ((spec["name"], True), (f"{spec['name']}__rows", False))
     )
     batches = context.data_sources.add_pandas("landing").add_dataframe_asset(ds.name)
     batch_definition = batches.add_batch_definition_whole_dataframe("chunk")
@@ -317,17 +373,29 @@ def _run_suite(ds: Dataset, path: Path) -> ValidationReport:
     totals: dict[int, dict] = {}  # per expectation, summed over chunks: what goes into Data Docs
     rows = 0
     started = datetime.now(UTC)
-    reader = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], chunksize=CHUNK_ROWS, encoding="utf-8")
+    # Only the columns an expectation (or a helper column) reads: the others cannot change a result.
+    kwargs = [e.configuration.kwargs for e in expectations]
+    named = {_base_column(c) for k in kwargs for c in [k.get("column"), *k.get("column_list", [])] if c}
+    named |= {ds.record_date_column, ds.event_date_column}
+    named |= {c.name for c in ds.columns if c.min is not None or c.max is not None}
+    names = {c.file_header: c.name for c in ds.columns if c.name in named}
+    reader = pd.read_csv(
+        path,
+        dtype=str,
+        keep_default_na=False,
+        na_values=[""],
+        chunksize=CHUNK_ROWS,
+        encoding="utf-8",
+        usecols=list(names),
+    )
     try:
         for chunk in reader:
             rows += len(chunk)
-            chunk.columns = ds.column_names  # the file's headers (checked above) -> the registry's names
-            _add_parsed_columns(ds, chunk)
-            result = batch_definition.get_batch(batch_parameters={"dataframe": chunk}).validate(
-                suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": SHOWN_ROWS}
-            )
-            _merge(merged, result)
-            _sum_counts(totals, result)
+            chunk = chunk.rename(columns=names)  # the file's headers (checked above) -> the registry's names
+            results = _validate_chunk(ds, chunk, batch_definition, value_suite, row_suite)
+            results.sort(key=lambda r: rank[_config_key(r.expectation_config)])  # as one suite's run orders them
+            _merge(merged, results)
+            _sum_counts(totals, results)
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         # pandas names the line ("Expected 9 fields in line 5, saw 10"), never the values.
         detail = str(exc).splitlines()[-1].removeprefix("Error tokenizing data. C error: ")
@@ -337,6 +405,102 @@ def _run_suite(ds: Dataset, path: Path) -> ValidationReport:
     except Exception:  # the docs are for reviewers; they never decide whether a file is loaded
         logging.getLogger(__name__).warning("%s: Data Docs were not built", path.name, exc_info=True)
     return ValidationReport(path.name, rows, list(merged.values()))
+
+
+# GX's column map expectations: its verdict on each value depends on that value alone (and on the helper columns
+# parsed from it), and the expectation's counts are sums over the rows. So each distinct value of a column is
+# shown to GX once, and the rows are counted from its verdicts: the same counts and first rows as GX gives when
+# shown every row, at the cost of the distinct values (a month's file holds one month, a few hundred areas...).
+# Other expectations (uniqueness) look across rows: GX sees every row for them.
+PER_VALUE = frozenset(
+    {
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_match_regex",
+        "expect_column_values_to_match_strftime_format",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_be_between",
+    }
+)
+
+
+@dataclass
+class _ChunkResult:
+    """One expectation's result on a chunk, as GX's ExpectationValidationResult gives the parts the gate reads."""
+
+    expectation_config: object
+    result: dict
+    exception_info: dict | None
+    success: bool
+
+
+def _validate_chunk(ds: Dataset, chunk, batch_definition, value_suite, row_suite) -> list[_ChunkResult]:
+    """The chunk's results: its per-value expectations', then its per-row ones'."""
+    import numpy as np
+    import pandas as pd
+
+    results: list[_ChunkResult] = []
+    if value_suite.expectations:
+        # Each column's distinct values (a missing value is one of them), padded with missing values to the
+        # longest column's count: GX passes over a missing value for every per-value expectation but the
+        # not-null one, and the padding's verdicts are never read.
+        codes, distinct = {}, {}
+        for name in chunk.columns:
+            codes[name], distinct[name] = pd.factorize(chunk[name], use_na_sentinel=False)
+        longest = max(len(d) for d in distinct.values())
+        values = pd.DataFrame(
+            {name: pd.Series(d, dtype=chunk[name].dtype).reindex(range(longest)) for name, d in distinct.items()}
+        )
+        _add_parsed_columns(ds, values)
+        found = batch_definition.get_batch(batch_parameters={"dataframe": values}).validate(
+            value_suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": []}
+        )
+        for r in found.results:
+            column = _base_column(r.expectation_config.kwargs["column"])
+            real = len(distinct[column])
+            unexpected = [i for i in r.result.get("unexpected_index_list") or [] if i < real]
+            unexpected_rows = np.isin(codes[column], unexpected)
+            count = int(unexpected_rows.sum())
+            result = {
+                "element_count": len(chunk),
+                "unexpected_count": count,
+                "partial_unexpected_index_list": [int(i) for i in chunk.index[unexpected_rows][:SHOWN_ROWS]],
+            }
+            if "missing_count" in r.result:  # rows whose value GX saw as missing (a helper column's: unparsed)
+                missing = values[r.expectation_config.kwargs["column"]].isna().to_numpy()[:real]
+                result["missing_count"] = int(missing[codes[column]].sum())
+            # A `mostly` is judged on the whole file's counts (see _merge); otherwise a single unexpected row fails.
+            raised = _raised(r.exception_info)
+            results.append(_ChunkResult(r.expectation_config, result, r.exception_info, not raised and not count))
+    if row_suite.expectations:
+        _add_parsed_columns(ds, chunk)
+        found = batch_definition.get_batch(batch_parameters={"dataframe": chunk}).validate(
+            row_suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": SHOWN_ROWS}
+        )
+        results += [_ChunkResult(r.expectation_config, r.result, r.exception_info, r.success) for r in found.results]
+    return results
+
+
+def _config_key(config) -> tuple[str, str]:
+    """An expectation's identity in a result (GX adds the batch to its kwargs)."""
+    kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
+    return config.type, json.dumps(kwargs, sort_keys=True, default=str)
+
+
+def _result_rank(configs: list) -> dict[tuple[str, str], int]:
+    """Each expectation's place in the results of one GX run of the whole suite: grouped by column, columns in
+    the order first named, expectations without a column last-named group (GX's Validator orders them so, in
+    process_expectations_for_validation). The gate's checks have always been reported in that order."""
+    groups: dict[str, list] = {}
+    for config in configs:
+        column = config.kwargs.get("column")
+        groups.setdefault(column if isinstance(column, str) else "_nocolumn", []).append(config)
+    ordered = [config for group in groups.values() for config in group]
+    return {_config_key(config): i for i, config in reversed(list(enumerate(ordered)))}
+
+
+def _base_column(column: str) -> str:
+    """The file column a helper column is parsed from (``month__parsed`` -> ``month``)."""
+    return column.removesuffix(PARSED_SUFFIX).removesuffix(PERIOD_SUFFIX)
 
 
 # -- Data Docs -------------------------------------------------------------------------------------------
@@ -349,9 +513,9 @@ def data_docs_dir() -> Path:
 _COUNTED = ("element_count", "unexpected_count", "missing_count")
 
 
-def _sum_counts(totals: dict[int, dict], result) -> None:
+def _sum_counts(totals: dict[int, dict], results: list) -> None:
     """Counts only (never GX's partial_unexpected_list, which holds row values), summed over chunks."""
-    for i, r in enumerate(result.results):
+    for i, r in enumerate(results):
         total = totals.setdefault(i, {"config": r.expectation_config, "raised": False, "counts": {}})
         total["raised"] = total["raised"] or _raised(r.exception_info)
         for name in _COUNTED:
@@ -472,12 +636,16 @@ def _add_parsed_columns(ds: Dataset, chunk) -> None:
 
     def yyyymmdd(col):
         """Dates and datetimes as their YYYYMMDD number; months (YYYY-MM) as YYYYMM01."""
-        values = chunk[col.name]
+        # Each distinct value parsed once, then spread over the rows (a month's file repeats its dates): the
+        # same numbers, and the same dtype (float when a value is missing or does not parse), as row by row.
+        codes, distinct = pd.factorize(chunk[col.name])
+        values = pd.Series(distinct, dtype=chunk[col.name].dtype)
         if col.type == "month":
             values = values.str.slice(0, 7).str.replace("-", "", regex=False) + "01"
         else:
             values = values.str.slice(0, 10).str.replace("-", "", regex=False)
-        return pd.to_numeric(values, errors="coerce")
+        parsed = pd.to_numeric(values, errors="coerce").to_numpy()
+        return pd.Series(pd.api.extensions.take(parsed, codes, allow_fill=True), index=chunk.index)
 
     for col in ds.columns:
         if col.min is None and col.max is None:
@@ -518,9 +686,9 @@ def _check_key(config) -> tuple[str, str | None]:
     return expectation, column.removesuffix(PARSED_SUFFIX) if column else None
 
 
-def _merge(merged: dict, result) -> None:
+def _merge(merged: dict, results: list) -> None:
     """Fold one chunk's GX results into the file's, keeping counts and the first failing rows."""
-    for r in result.results:
+    for r in results:
         config = r.expectation_config
         meta = config.meta or {}
         expectation, column = _check_key(config)
