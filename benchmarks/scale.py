@@ -92,8 +92,6 @@ def one_scale(scale: float, months: int, server: str, keep: bool, jit: bool) -> 
         # Navigator referrals carry NHS numbers: a key made for this run, as `partnership run` does for a demo.
         "PSEUDONYMISATION_KEY_NHS_NUMBER": os.environ.get("PSEUDONYMISATION_KEY_NHS_NUMBER", secrets.token_hex(32)),
     }
-    if not jit:
-        env["PGOPTIONS"] = (env.get("PGOPTIONS", "") + " -c jit=off").strip()
     bin_dir = Path(sys.executable).parent
     target = folder / "dbt-target"
     stages = {}
@@ -107,7 +105,7 @@ def one_scale(scale: float, months: int, server: str, keep: bool, jit: bool) -> 
         print(f"  ingest    {stages['ingest'][0]:8.1f} s", flush=True)
         stages["transform"] = run_stage(
             [str(bin_dir / "dbt"), "build", "--target-path", str(target), "--quiet", "--no-use-colors"],
-            env,
+            env if jit else {**env, "PGOPTIONS": (env.get("PGOPTIONS", "") + " -c jit=off").strip()},
             cwd=settings.DBT_PROJECT_DIR,
         )
         print(f"  transform {stages['transform'][0]:8.1f} s", flush=True)
