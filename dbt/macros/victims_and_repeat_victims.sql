@@ -6,40 +6,54 @@
 
     events: a relation (CTE name) with category, crime_reference, event_date, victim_person_key; rows without a
             victim are ignored. A crime may appear under several categories (e.g. domestic abuse and VAWG).
-    dates:  a relation with date_day, financial_year_quarter, quarter_start (dim_date).
+    dates:  a relation with date_day, financial_year_quarter, quarter_start (dim_date: financial quarters start
+            in April, July, October and January, so quarter_start is the calendar quarter's first day).
     Returns: category, financial_year_quarter, quarter_start, victims, repeat_victims.
 -#}
 {% macro victims_and_repeat_victims(events, dates) -%}
     select
-        victim_quarters.category,
-        victim_quarters.financial_year_quarter,
-        victim_quarters.quarter_start,
+        quarters.category,
+        quarters.financial_year_quarter,
+        quarters.quarter_start,
         count(*) as victims,
-        count(*) filter (where victim_quarters.crimes_in_twelve_months >= 2) as repeat_victims
+        count(*) filter (where twelve.crimes_in_twelve_months >= 2) as repeat_victims
     from (
+        select distinct
+            {{ events }}.category,
+            {{ dates }}.financial_year_quarter,
+            {{ dates }}.quarter_start,
+            {{ events }}.victim_person_key
+        from {{ events }}
+        inner join {{ dates }} on {{ dates }}.date_day = {{ events }}.event_date
+        where {{ events }}.victim_person_key is not null
+    ) as quarters
+    inner join (
+        -- The twelve months to a (financial, so calendar) quarter's end are that quarter and the three before: a
+        -- window over each victim's quarters sums their crimes, linear in victim-quarters where joining each
+        -- victim-quarter to the victim's crimes grew quadratically. A crime is in a category once, on one date,
+        -- so the quarters' distinct crimes add up to the twelve months' distinct crimes.
         select
-            quarters.category,
-            quarters.financial_year_quarter,
-            quarters.quarter_start,
-            quarters.victim_person_key,
-            count(distinct earlier.crime_reference) as crimes_in_twelve_months
+            category,
+            victim_person_key,
+            quarter_start,
+            sum(crimes) over (
+                partition by category, victim_person_key
+                order by quarter_start
+                range between interval '9 months' preceding and current row
+            ) as crimes_in_twelve_months
         from (
-            select distinct
-                {{ events }}.category,
-                {{ dates }}.financial_year_quarter,
-                {{ dates }}.quarter_start,
-                cast({{ dates }}.quarter_start + interval '3 months' - interval '1 day' as date) as quarter_end,
-                {{ events }}.victim_person_key
+            select
+                category,
+                victim_person_key,
+                cast(date_trunc('quarter', event_date) as date) as quarter_start,
+                count(distinct crime_reference) as crimes
             from {{ events }}
-            inner join {{ dates }} on {{ dates }}.date_day = {{ events }}.event_date
-            where {{ events }}.victim_person_key is not null
-        ) as quarters
-        inner join {{ events }} as earlier
-            on earlier.victim_person_key = quarters.victim_person_key
-            and earlier.category = quarters.category
-            and earlier.event_date > quarters.quarter_end - interval '12 months'
-            and earlier.event_date <= quarters.quarter_end
-        group by 1, 2, 3, 4
-    ) as victim_quarters
+            where victim_person_key is not null
+            group by 1, 2, 3
+        ) as victim_quarter_crimes
+    ) as twelve
+        on twelve.category = quarters.category
+        and twelve.victim_person_key = quarters.victim_person_key
+        and twelve.quarter_start = quarters.quarter_start
     group by 1, 2, 3
 {%- endmacro %}

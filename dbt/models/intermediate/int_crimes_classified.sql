@@ -58,18 +58,6 @@ dates as (
     select * from {{ ref('dim_date') }}
 ),
 
--- Each crime's offence: its code's row, or for a code whose class depends on the victim, the row of its victim
--- type. No match (an unclassified code, a robbery without a victim type) leaves the offence columns null.
-crime_offences as (
-    select
-        crimes.crime_reference,
-        offences.*
-    from crimes
-    inner join offences
-        on offences.ho_offence_code = crimes.ho_offence_code
-        and (offences.victim_type is null or offences.victim_type = crimes.victim_type)
-),
-
 -- Every rule of every definition the crime meets.
 rule_matches as (
     select
@@ -186,7 +174,13 @@ select
     crimes.outcome,
     crimes.batch_id
 from crimes
-left join crime_offences on crime_offences.crime_reference = crimes.crime_reference
+-- Each crime's offence: its code's row, or for a code whose class depends on the victim, the row of its victim
+-- type. No match (an unclassified code, a robbery without a victim type) leaves the offence columns null. Joined
+-- on the code, not back on crime_reference: a planner that underestimates the crimes (a filtered window in
+-- staging) nested-looped that self-join, quadratic in crimes.
+left join offences as crime_offences
+    on crime_offences.ho_offence_code = crimes.ho_offence_code
+    and (crime_offences.victim_type is null or crime_offences.victim_type = crimes.victim_type)
 left join definitions_met on definitions_met.crime_reference = crimes.crime_reference
 left join geography on geography.lsoa_code = crimes.lsoa_code
 left join dates as recorded on recorded.date_day = crimes.recorded_date

@@ -60,24 +60,24 @@ victim_quarters as (
 ),
 
 crimes_in_twelve_months as (
-    -- For each victim and quarter: their crimes of any kind, and of this category, in the twelve months to
-    -- the quarter's end.
+    -- For each victim and quarter: their crimes of any kind (the scheme's 'All' rows), and of this category, in the
+    -- twelve months to the quarter's end. Those twelve months are the quarter and the three before, so windows
+    -- over the victim's quarters sum them (a range frame includes the current quarter's other categories): linear
+    -- in victim-quarters, where joining each victim-quarter to the victim's crimes grew quadratically.
+    -- crime_reference is unique in int_crimes_classified, so counting rows counts distinct crimes.
     select
-        victim_quarters.category_scheme,
-        victim_quarters.crime_category,
-        victim_quarters.financial_year_quarter,
-        victim_quarters.victim_person_key,
-        count(distinct earlier.crime_reference) as crimes_any_category,
-        count(distinct earlier.crime_reference) filter (
-            where victim_quarters.crime_category = 'All' or earlier.crime_category = victim_quarters.crime_category
+        victim_quarters.*,
+        sum(crimes_in_quarter) filter (where crime_category = 'All') over (
+            partition by category_scheme, victim_person_key
+            order by quarter_start
+            range between interval '9 months' preceding and current row
+        ) as crimes_any_category,
+        sum(crimes_in_quarter) over (
+            partition by category_scheme, crime_category, victim_person_key
+            order by quarter_start
+            range between interval '9 months' preceding and current row
         ) as crimes_same_category
     from victim_quarters
-    inner join categorised as earlier
-        on earlier.victim_person_key = victim_quarters.victim_person_key
-        and earlier.category_scheme = victim_quarters.category_scheme
-        and earlier.recorded_date > victim_quarters.quarter_end - interval '12 months'
-        and earlier.recorded_date <= victim_quarters.quarter_end
-    group by 1, 2, 3, 4
 )
 
 select
@@ -87,10 +87,10 @@ select
     victim_quarters.crime_category,
     sum(victim_quarters.crimes_in_quarter)::bigint as crimes,
     count(*) as victims,
-    count(*) filter (where twelve.crimes_any_category >= 2) as repeat_victims,
-    round(100.0 * count(*) filter (where twelve.crimes_any_category >= 2) / count(*), 1) as repeat_rate_pct,
-    count(*) filter (where twelve.crimes_same_category >= 2) as repeat_victims_same_category,
-    round(100.0 * count(*) filter (where twelve.crimes_same_category >= 2) / count(*), 1)
+    count(*) filter (where victim_quarters.crimes_any_category >= 2) as repeat_victims,
+    round(100.0 * count(*) filter (where victim_quarters.crimes_any_category >= 2) / count(*), 1) as repeat_rate_pct,
+    count(*) filter (where victim_quarters.crimes_same_category >= 2) as repeat_victims_same_category,
+    round(100.0 * count(*) filter (where victim_quarters.crimes_same_category >= 2) / count(*), 1)
         as repeat_rate_same_category_pct,
     -- Fewer than 12 while the warehouse holds less than a year before the quarter's end: rates then undercount.
     least(
@@ -99,8 +99,7 @@ select
             * 12
          + extract(month from age(victim_quarters.quarter_end + 1, date_trunc('month', first_crime.first_recorded_date))))
     )::integer as lookback_months_available
-from victim_quarters
-inner join crimes_in_twelve_months as twelve using (category_scheme, crime_category, financial_year_quarter, victim_person_key)
+from crimes_in_twelve_months as victim_quarters
 cross join first_crime
 group by
     victim_quarters.financial_year_quarter, victim_quarters.quarter_start, victim_quarters.quarter_end,
