@@ -4,7 +4,7 @@
 
 with
 
-dates as (
+dates as not materialized (  -- inlined, so each join can use dim_date's index on date_day
     select * from {{ ref('dim_date') }}
 ),
 

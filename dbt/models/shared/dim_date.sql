@@ -1,5 +1,8 @@
 -- One row per calendar day, with the periods the partnership reports by: calendar month, quarter and year,
 -- the financial year (April to March, as the strategies use) and its quarter, and the pandemic phase.
+-- Indexed on date_day: a model whose rows the planner underestimates (a filtered window in staging) then joins
+-- its dates by index lookups instead of scanning all 5,844 days for each row.
+{{ config(indexes=[{'columns': ['date_day'], 'unique': True}]) }}
 
 with
 
