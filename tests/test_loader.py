@@ -347,7 +347,7 @@ def test_only_plain_files_are_sent_to_copy_as_bytes(tmp_path, monkeypatch):
         b"a,b\r1,2\r": False,  # a lone "\r" ends a record for Python only
         b'a,b\n1,"2"\n': False,
         b"a,b\n1,\\.\n": True,  # a backslash means nothing in CSV format
-        b"a,b\n1,\x00\n": False,  # the csv module refuses a NUL byte
+        b"a,b\n1,\x00\n": False,  # a NUL byte: not plain (PostgreSQL refuses it on the row-by-row path)
     }
     for n, (data, plain) in enumerate(cases.items()):
         (tmp_path / f"{n}.csv").write_bytes(data)

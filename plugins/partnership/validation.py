@@ -274,8 +274,9 @@ def plain_lines(path: Path) -> bool:
     """Whether each line of the file is one record, read alike by Python's csv module (the screen, the contract)
     and by PostgreSQL's CSV format (COPY): no quote character anywhere (so no quoted field, no field holding a
     delimiter or a line break, and no quoted empty field, which PostgreSQL would load as '' rather than NULL), no
-    NUL byte (the csv module refuses it), and one line ending throughout ("\\n", or "\\r\\n" for every line:
-    PostgreSQL refuses mixed endings, and a lone "\\r" ends a record for Python only). Such a file can be split
+    NUL byte (PostgreSQL text cannot hold it: such a file takes the row-by-row path, where the server refuses it),
+    and one line ending throughout ("\\n", or "\\r\\n" for every line: PostgreSQL refuses mixed endings, and a lone
+    "\\r" ends a record for Python only). Such a file can be split
     at its line breaks and delimiters, and its bytes sent to COPY, instead of being parsed record by record."""
     crlf = lf = cr = 0
     with open(path, "rb") as f:
