@@ -141,6 +141,9 @@ def test_one_dbt_build_runs_the_project_and_every_node_has_a_task_reporting_it(d
     node that failed, and the nodes that did build show as built."""
     transform = dagbag.dags["transform_warehouse"]
     producer = transform.get_task("dbt.dbt_producer_watcher")
+    # A retried producer skips (cosmos), which would skip every node task and end the run "success" with nothing
+    # built (seen with a model that divides by zero); a failed build must fail the run.
+    assert producer.retries == 0
     command, _ = producer.build_cmd(context={})
     assert "build" in command and "--select" not in command, command
     node_tasks = [t for t in transform.tasks if t.task_id.startswith("dbt.") and t.task_id.endswith((".run", ".seed"))]

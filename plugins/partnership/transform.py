@@ -82,10 +82,14 @@ def build_transform_dag():
             # node did, read from the producer's XComs; a failed node's task fails and its retry runs that node
             # alone. dbt runs in the producer's own process (dbtRunner), from the same environment as Airflow.
             # `dbt build` runs each node's tests right after it, and skips what is downstream of a failure.
+            # The build is not retried: a retry of cosmos's producer skips, and a skipped producer would skip every
+            # node task and let the run end "success" with nothing built. A failed build fails the producer (and
+            # the run, and alerts); the node tasks then show which node failed, and their own retries re-run it.
             execution_config=ExecutionConfig(
                 execution_mode=ExecutionMode.WATCHER,
                 invocation_mode=InvocationMode.DBT_RUNNER,
                 test_indirect_selection=TestIndirectSelection.BUILDABLE,
+                setup_operator_args={"retries": 0},
             ),
             # Assets for dbt models would carry the warehouse host in their URIs (a socket path when
             # embedded); the raw-table Assets already drive scheduling.
