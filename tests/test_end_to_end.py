@@ -146,6 +146,7 @@ def test_a_second_run_loads_nothing_twice(first_run):
     skipped = query(url, "select count(*) from audit.load_batch where status = 'skipped_duplicate'")[0][0]
     assert skipped == sum(n for _, n in before), "every file the first run loaded was skipped this time"
     assert "skipped_duplicate" in result.stdout
+    assert "transform_warehouse: skipped, nothing new since the last build" in result.stdout
 
 
 def test_a_bad_file_is_quarantined_and_everything_else_still_loads(first_run):
