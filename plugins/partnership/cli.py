@@ -551,7 +551,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--no-generate", action="store_true", help="load what is already in the landing zone")
     run.add_argument("--keep-running", action="store_true", help="leave the embedded warehouse running")
     run.add_argument(
-        "--rebuild", action="store_true", help="run the transform even when nothing new was loaded since the last"
+        "--rebuild",
+        action="store_true",
+        help="run the transform even when nothing it reads changed since the last build",
     )
     run.set_defaults(func=cmd_run)
 

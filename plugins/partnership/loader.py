@@ -587,9 +587,7 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
     copy = sql.SQL("copy raw.{} (_batch_id, _source_row, {}) from stdin").format(
         sql.Identifier(ds.name), sql.SQL(", ").join(map(sql.Identifier, ds.column_names))
     )
-    copy_csv = sql.SQL("copy raw.{} (_batch_id, _source_row, {}) from stdin (format csv)").format(
-        sql.Identifier(ds.name), sql.SQL(", ").join(map(sql.Identifier, ds.column_names))
-    )
+    copy_csv = copy + sql.SQL(" (format csv)")  # a plain file's own bytes
     row_number = 1  # the file row being copied (the header is row 1)
     try:
         with warehouse.connect() as conn:  # one transaction: commits on success, rolls back on any error

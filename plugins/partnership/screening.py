@@ -557,7 +557,7 @@ def _screen_file(path: Path, ds: Dataset | None, encoding: str, plain: bool) -> 
                         _screen_chunk(chunk, first_row, screened, clean, hits, name_severity)
                         first_row += len(chunk)
                     return findings + list(hits.values())
-                except (UnicodeDecodeError, _NotPlain):
+                except (UnicodeDecodeError, NotPlain):
                     # Screened as the csv module reads it, which reports what it read before the damage.
                     return _screen_file(path, ds, encoding, plain=False)
             chunk: list[list[str]] = []
@@ -580,20 +580,20 @@ CHUNK_ROWS = 20_000  # records screened at a time: a few MB of cells
 PLAIN_BLOCK = 1 << 20  # characters of a plain file read at a time
 
 
-class _NotPlain(Exception):
+class NotPlain(Exception):
     """A plain file's line the csv module would refuse (a field over its size limit)."""
 
 
-def _plain_lines(f):
+def plain_line_blocks(f):
     """Lists of a plain file's lines (without their line endings), from where ``f`` stands. A line longer than
-    the csv module's field size limit raises _NotPlain (the csv module may refuse it)."""
+    the csv module's field size limit raises NotPlain (the csv module may refuse it)."""
     limit = csv.field_size_limit()
     rest = ""
     while block := f.read(PLAIN_BLOCK):
         lines = (rest + block).replace("\r\n", "\n").split("\n")
         rest = lines.pop()
         if len(rest) > limit or (lines and max(map(len, lines)) > limit):
-            raise _NotPlain
+            raise NotPlain
         if lines:
             yield lines
     if rest:
@@ -603,7 +603,7 @@ def _plain_lines(f):
 def _plain_records(f, delimiter: str):
     """Chunks of a plain file's records, from where ``f`` stands: each line split at the delimiter, as the csv
     module splits a line holding no quote (an empty line is a record of no field)."""
-    for lines in _plain_lines(f):
+    for lines in plain_line_blocks(f):
         yield [line.split(delimiter) if line else [] for line in lines]
 
 

@@ -59,7 +59,7 @@ def build_transform_dag():
     def transform_warehouse():
         @task(retries=0)
         def preflight() -> None:
-            """The warehouse connection is usable by dbt before 75 dbt tasks find out one by one."""
+            """The warehouse connection is usable by dbt before the build and its 233 node tasks find out."""
             from partnership import preflight
 
             preflight.fail_on(preflight.connection_problems(WAREHOUSE_CONN_ID, needs_password=True))

@@ -215,7 +215,7 @@ def check_contract(ds: Dataset, path: Path, *, plain: bool | None = None) -> Che
 
 
 def _check_contract(ds: Dataset, path: Path, plain: bool) -> CheckResult | None:
-    from partnership.screening import _NotPlain, _plain_lines
+    from partnership.screening import NotPlain, plain_line_blocks
 
     expected = ds.file_headers
     try:
@@ -244,13 +244,13 @@ def _check_contract(ds: Dataset, path: Path, plain: bool) -> CheckResult | None:
             records = 0
             if plain:
                 try:
-                    for lines in _plain_lines(f):
+                    for lines in plain_line_blocks(f):
                         # A line's fields are its commas and one, but an empty line is a record of no field.
                         if "" in lines or set(map(str.count, lines, itertools.repeat(","))) != {len(header) - 1}:
                             offset = next(i for i, line in enumerate(lines) if len(_split(line)) != len(header))
                             return _wrong_width(_split(lines[offset]), header, records + offset + 2)
                         records += len(lines)
-                except (UnicodeDecodeError, _NotPlain):
+                except (UnicodeDecodeError, NotPlain):
                     return _check_contract(ds, path, plain=False)  # the csv module names the damage
             for row_number, record in enumerate(reader, start=2):
                 records += 1
