@@ -176,6 +176,23 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_board_report(args) -> int:
+    from pathlib import Path
+
+    from partnership.board_report import build
+
+    with warehouse_for_cli() as url:
+        try:
+            report = build.build(url, args.quarter, Path(args.out) if args.out else None)
+        except (LookupError, ValueError, PermissionError) as exc:
+            print(f"board-report: {exc}", file=sys.stderr)
+            return 2
+    print(f"the Board's report for {report.quarter.label}:")
+    for path in report.files.values():
+        print(f"  {path}")
+    return 0
+
+
 def cmd_deliveries(args) -> int:
     from datetime import date, datetime
 
@@ -422,11 +439,16 @@ def cmd_run(args) -> int:
         runner.dbt("parse", url=url)
         dags = runner.load_dags()
         failed = []
-        # The IG report last: a few counting queries, so it shows this run's loads and quarantines.
+        # The reports last: the IG report shows this run's loads and quarantines, the Board's the new publish schema.
         built = False
-        for dag_id in sorted(d for d in dags if d.startswith("ingest_")) + ["transform_warehouse", "ig_report"]:
+        reports = ["ig_report", "board_report"]
+        board_dir = settings.data_dir() / "reports" / "board"
+        for dag_id in sorted(d for d in dags if d.startswith("ingest_")) + ["transform_warehouse", *reports]:
             if dag_id == "transform_warehouse" and not args.rebuild and _warehouse_is_current(url):
                 print(f"  {dag_id}: skipped, nothing new since the last build (--rebuild builds anyway)")
+                continue
+            if dag_id == "board_report" and not built and any(board_dir.glob("*/index.html")):
+                print(f"  {dag_id}: skipped, the publish schema is as it was when the report was built")
                 continue
             print(f"running DAG {dag_id} ...", flush=True)
             dag_started = time.time()
@@ -456,6 +478,7 @@ def cmd_run(args) -> int:
         print(f"  processed      {settings.processed_dir()}")
         print(f"  quarantine     {settings.quarantine_dir()}")
         print(f"  IG report      {report.default_out_dir() / 'index.html'}")
+        print(f"  Board report   {board_dir}  (a folder per quarter: index.html, board_report.pdf)")
         print(f"  dbt docs       {docs_index or 'not written (see above)'}  (models, lineage, exposures)")
         print("\nRows per mart:")
         for table, rows in mart_row_counts(url):
@@ -593,6 +616,15 @@ def parser() -> argparse.ArgumentParser:
         "--latest", type=int, help="completeness over each dataset's latest N loaded batches (default: all rows)"
     )
     rep.set_defaults(func=cmd_report)
+
+    board = sub.add_parser(
+        "board-report", help="write the Board's quarterly report (HTML and PDF) from the publish schema"
+    )
+    board.add_argument("--quarter", help="financial quarter, e.g. 2024/25-Q3 (default: the latest published)")
+    board.add_argument(
+        "--out", help="folder for index.html and board_report.pdf (default: <data>/reports/board/<quarter>)"
+    )
+    board.set_defaults(func=cmd_board_report)
 
     dlv = sub.add_parser("deliveries", help="each dataset's due deliveries: on time, late or missing")
     dlv.add_argument("--date", help="judge as on this day, YYYY-MM-DD (default: today, UK time)")

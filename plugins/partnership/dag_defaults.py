@@ -1,6 +1,6 @@
 """What every DAG of the project shares: its owner, start date, retries and failure alert, and the Assets that
 connect the DAGs (a landed file starts its dataset's ingest; loads, once settled, start the transform; a
-quarantine rebuilds the IG report)."""
+quarantine rebuilds the IG report; a new publish schema rebuilds the Board's report)."""
 
 from __future__ import annotations
 
@@ -42,3 +42,5 @@ def landing_asset(ds: Dataset) -> Asset:
 AUDIT_ASSET = Asset(name="audit.load_batch", uri="partnership://warehouse/audit/load_batch", group="audit")
 # The loads of a delivery are all done (settle_deliveries): one transform for the lot.
 SETTLED_ASSET = Asset(name="raw settled", uri="partnership://warehouse/raw-settled", group="raw")
+# The transform replaced the publish schema (partnership.publish): the Board's report is built again.
+PUBLISH_ASSET = Asset(name="publish", uri="partnership://warehouse/publish", group="publish")

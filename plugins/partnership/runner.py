@@ -34,9 +34,12 @@ def airflow_environment(url: str) -> dict[str, str]:
         "WAREHOUSE_URL": url,
         "PARTNERSHIP_RETRY_DELAY_SECONDS": os.environ.get("PARTNERSHIP_RETRY_DELAY_SECONDS", "5"),
     }
-    # The connections of dbt and publish (the transformer) and of the IG report (the IG reviewer); in docker-compose
-    # each has its own LOGIN role, here all are the one URL.
-    env["AIRFLOW_CONN_WAREHOUSE"] = env["AIRFLOW_CONN_WAREHOUSE_IG_REPORT"] = json.dumps(airflow_connection(url))
+    # The connections of dbt and publish (the transformer), of the IG report (the IG reviewer) and of the Board's
+    # report (the board reporter, which it also sets as its role); in docker-compose each has its own LOGIN role,
+    # here all are the one URL.
+    connection = json.dumps(airflow_connection(url))
+    for name in ("AIRFLOW_CONN_WAREHOUSE", "AIRFLOW_CONN_WAREHOUSE_IG_REPORT", "AIRFLOW_CONN_WAREHOUSE_BOARD_REPORT"):
+        env[name] = connection
     env.update(dbt_environment(url))
     return env
 

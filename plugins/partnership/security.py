@@ -32,7 +32,8 @@ TRANSFORMER = PREFIX + "transformer"  # dbt: reads raw, builds staging, intermed
 ANALYST = PREFIX + "analyst"  # aggregate marts and publish only
 RESTRICTED_ANALYST = PREFIX + "restricted_analyst"  # also person-level intermediate tables, under row security
 IG_REVIEWER = PREFIX + "ig_reviewer"  # audit and reference data; no person-level data
-GROUP_ROLES = (OWNER, LOADER, TRANSFORMER, ANALYST, RESTRICTED_ANALYST, IG_REVIEWER)
+BOARD_REPORTER = PREFIX + "board_reporter"  # the Board's report: the publish schema and the gate's verdicts only
+GROUP_ROLES = (OWNER, LOADER, TRANSFORMER, ANALYST, RESTRICTED_ANALYST, IG_REVIEWER, BOARD_REPORTER)
 MEMBERSHIPS = ((ANALYST, RESTRICTED_ANALYST),)  # (role, member): a restricted analyst is an analyst too
 
 
@@ -61,8 +62,9 @@ def _service_login(group: str) -> ServiceLogin:
 
 
 # The loader: ingest and governance DAGs (retention) and the quarantine CLI. The transformer: dbt and publish.
-# The IG reviewer: the IG report. docker-compose.yml gives each its URL; the superuser stays in airflow-init.
-LOGINS = {group: _service_login(group) for group in (LOADER, TRANSFORMER, IG_REVIEWER)}
+# The IG reviewer: the IG report. The board reporter: the Board's report. docker-compose.yml gives each its URL;
+# the superuser stays in airflow-init.
+LOGINS = {group: _service_login(group) for group in (LOADER, TRANSFORMER, IG_REVIEWER, BOARD_REPORTER)}
 
 # Schemas dbt writes, and who may read every table or view in them. dbt/dbt_project.yml gives dbt models the
 # same `+grants` (tests/test_security.py checks they agree: dbt revokes grants its config does not list).
@@ -71,7 +73,7 @@ DBT_READERS = {
     "intermediate": (RESTRICTED_ANALYST,),
     "marts": (ANALYST,),
     "publish_staging": (),  # unprotected candidates for publication: the transformer only
-    "publish": (ANALYST,),  # written by partnership.publish (the transformer), not by dbt
+    "publish": (ANALYST, BOARD_REPORTER),  # written by partnership.publish (the transformer), not by dbt
     "reference": (IG_REVIEWER,),
 }
 # dbt schemas holding incremental models, whose expired rows retention deletes (as the loader).
@@ -155,8 +157,8 @@ def _statements(conn: psycopg.Connection) -> list[sql.Composable]:
     q(sql.SQL("grant select on all tables in schema raw to {}").format(_id(TRANSFORMER)))
 
     # audit: the IG reviewer reads everything; the loader writes its own records; restricted analysts' row
-    # policies read partner_access (usage on a schema grants no table by itself).
-    audit_users = (LOADER, TRANSFORMER, IG_REVIEWER, RESTRICTED_ANALYST)
+    # policies read partner_access; the board reporter calls gate_outcomes (usage on a schema grants no table).
+    audit_users = (LOADER, TRANSFORMER, IG_REVIEWER, RESTRICTED_ANALYST, BOARD_REPORTER)
     q(sql.SQL("grant usage on schema audit to {}").format(_roles(audit_users)))
     q(sql.SQL("grant select on all tables in schema audit to {}").format(_id(IG_REVIEWER)))
     for table, grants in AUDIT_GRANTS.items():
@@ -174,14 +176,25 @@ def _statements(conn: psycopg.Connection) -> list[sql.Composable]:
         )
     )
 
-    # Timeliness (the IG report, the CLI, the freshness check) reads which record months or days each dataset's
-    # loaded batches hold, and when they were loaded, through this function: dates only, never a row.
+    # The Board's report reads the gate's verdict on each extract (files loaded and quarantined per dataset and
+    # month) through this function, and their delivery dates through the next: counts and dates, never a row.
+    q(sql.SQL(GATE_OUTCOMES))
+    q(sql.SQL("alter function {} owner to {}").format(sql.SQL(GATE_OUTCOMES_SIGNATURE), _id(OWNER)))
+    q(sql.SQL("revoke all on function {} from public").format(sql.SQL(GATE_OUTCOMES_SIGNATURE)))
+    q(
+        sql.SQL("grant execute on function {} to {}").format(
+            sql.SQL(GATE_OUTCOMES_SIGNATURE), _roles((IG_REVIEWER, LOADER, BOARD_REPORTER))
+        )
+    )
+
+    # Timeliness (the IG report, the CLI, the freshness check, the Board's report) reads which record months or days
+    # each dataset's loaded batches hold, and when they were loaded, through this function: dates only, never a row.
     q(delivered_dates_function())
     q(sql.SQL("alter function {} owner to {}").format(sql.SQL(DELIVERED_DATES_SIGNATURE), _id(OWNER)))
     q(sql.SQL("revoke all on function {} from public").format(sql.SQL(DELIVERED_DATES_SIGNATURE)))
     q(
         sql.SQL("grant execute on function {} to {}").format(
-            sql.SQL(DELIVERED_DATES_SIGNATURE), _roles((IG_REVIEWER, LOADER))
+            sql.SQL(DELIVERED_DATES_SIGNATURE), _roles((IG_REVIEWER, LOADER, BOARD_REPORTER))
         )
     )
 
@@ -348,6 +361,22 @@ begin
         dataset
     ) using latest_batches, dataset;
 end $$
+"""
+
+
+# The gate's verdicts: files loaded and quarantined per dataset and month of data (the file name's YYYY-MM, as
+# stg_audit__load_batches reads it). Counts of files only. Runs as its owner.
+GATE_OUTCOMES_SIGNATURE = "audit.gate_outcomes()"
+GATE_OUTCOMES = """
+create or replace function audit.gate_outcomes()
+returns table (dataset text, data_month text, files_loaded bigint, files_quarantined bigint)
+language sql stable security definer set search_path = pg_catalog, pg_temp as $$
+    select b.dataset, substring(b.file_name from '([0-9]{4}-[0-9]{2})'),
+           count(*) filter (where b.status = 'loaded'), count(*) filter (where b.status = 'quarantined')
+    from audit.load_batch b
+    where b.status in ('loaded', 'quarantined')
+    group by 1, 2
+$$
 """
 
 

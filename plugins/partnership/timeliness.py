@@ -238,6 +238,27 @@ def dataset_timeliness(conn, ds: Dataset, today: date, lookback: int = 12) -> li
     return [_status(ds, p, delivered, today) for p in periods]
 
 
+def periods_within(delivery: Delivery, first: date, last: date) -> list[Period]:
+    """The periods holding any day from ``first`` to ``last``, oldest first (a quarter's three months, say)."""
+    found: dict[str, Period] = {}
+    day = first
+    while day <= last:
+        period = period_of(delivery, day)
+        if period is not None:
+            found.setdefault(period.label, period)
+            day = period.end
+        day += timedelta(days=1)
+    return list(found.values())
+
+
+def statuses(conn, ds: Dataset, periods: list[Period], today: date) -> list[DeliveryStatus]:
+    """The given periods of one dataset with their status as on ``today``."""
+    if not periods:
+        return []
+    delivered = delivered_dates(conn, ds, min(p.start for p in periods))
+    return [_status(ds, p, delivered, today) for p in periods]
+
+
 def timeliness(conn, today: date, lookback: int = 12) -> list[DeliveryStatus]:
     """Every registry dataset's last ``lookback`` due periods, with status, by dataset then period."""
     return [s for ds in load_registry() for s in dataset_timeliness(conn, ds, today, lookback)]

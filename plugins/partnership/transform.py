@@ -18,7 +18,7 @@ from cosmos.constants import PRODUCER_WATCHER_TASK_ID, ExecutionMode, Invocation
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from partnership import settings
-from partnership.dag_defaults import DEFAULT_ARGS, SETTLED_ASSET, START_DATE
+from partnership.dag_defaults import DEFAULT_ARGS, PUBLISH_ASSET, SETTLED_ASSET, START_DATE
 
 WAREHOUSE_CONN_ID = "warehouse"  # the transformer's LOGIN role in docker-compose: dbt, publish, the checks
 
@@ -106,7 +106,7 @@ def build_transform_dag():
             operator_args={"install_deps": False, "dbt_cmd_global_flags": ["--no-use-colors"]},
         )
 
-        @task
+        @task(outlets=[PUBLISH_ASSET])
         def protect_publish() -> list[str]:
             """dbt wrote the candidates into publish_staging; protect them together, audit, replace publish."""
             from partnership import publish, warehouse

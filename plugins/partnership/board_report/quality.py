@@ -1,0 +1,121 @@
+"""The data-quality annex: each agency's extracts for the quarter, the definitions used, and what is withheld.
+
+Expected periods come from each dataset's delivery calendar in the source registry (partnership.timeliness);
+delivery dates and the gate's verdicts (files loaded, files quarantined) from the two functions the board
+reporter may call. Counts of files and dates only: no row of any extract.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from datetime import date, timedelta
+
+from partnership import settings, timeliness
+from partnership.board_report import cells
+from partnership.board_report.cells import Cell, Table
+from partnership.board_report.publish_data import Quarter
+from partnership.registry import load_registry
+
+
+def _quarter_days(quarter: Quarter) -> tuple[date, date]:
+    first = date.fromisoformat(quarter.months[0] + "-01")
+    after = date.fromisoformat(quarter.months[-1] + "-01") + timedelta(days=32)
+    return first, after.replace(day=1) - timedelta(days=1)
+
+
+def extracts_table(conn, quarter: Quarter, gate: Mapping[tuple[str, str], tuple[int, int]], today: date) -> Table:
+    table = Table(
+        "extracts",
+        f"Extracts for {quarter.label}, by agency",
+        [
+            "Agency",
+            "Dataset",
+            "Periods due",
+            "Delivered",
+            "Late",
+            "Missing",
+            "Not yet due",
+            "Files quarantined",
+            "Gate",
+        ],
+    )
+    first, last = _quarter_days(quarter)
+    for ds in sorted(load_registry(), key=lambda d: (d.agency, d.name)):
+        periods = timeliness.periods_within(ds.delivery, first, last)
+        due = [p for p in periods if p.due <= today]
+        statuses = timeliness.statuses(conn, ds, due, today)
+        loaded = sum(gate.get((ds.name, m), (0, 0))[0] for m in quarter.months)
+        quarantined = sum(gate.get((ds.name, m), (0, 0))[1] for m in quarter.months)
+        delivered = sum(s.status in ("on time", "late") for s in statuses)
+        verdict = "Quarantined" if quarantined and not loaded else "Passed" if loaded else "Nothing loaded"
+        if quarantined and loaded:
+            verdict = "Passed after a quarantine"
+        table.rows.append(
+            [
+                cells.text(ds.agency.replace("_", " ").capitalize()),
+                cells.text(ds.name),
+                Cell(str(len(due)), "files"),
+                Cell(str(delivered), "files"),
+                Cell(str(sum(s.status == "late" for s in statuses)), "files"),
+                Cell(str(sum(s.status in ("missing", "due") for s in statuses)), "files"),
+                Cell(str(len(periods) - len(due)), "files"),
+                Cell(str(quarantined), "files"),
+                cells.text(verdict),
+            ]
+        )
+    return table
+
+
+def definitions_table(scorecard_rows: list[Mapping]) -> Table:
+    """The definition behind each KPI this quarter, with its source, from the definitions seed (its history too)."""
+    with open(settings.DBT_PROJECT_DIR / "seeds" / "definitions.csv", newline="", encoding="utf-8") as f:
+        by_version = {row["definition_version"]: row for row in csv.DictReader(f)}
+    table = Table("definitions", "Definitions used", ["KPI", "Definition", "What it counts", "Source"])
+    for row in sorted({(r["kpi_name"], r["definition_version"]) for r in scorecard_rows}):
+        kpi, version = row
+        definition = by_version.get(version, {})
+        table.rows.append(
+            [
+                cells.text(kpi),
+                cells.text(version),
+                cells.text(definition.get("description") or "The dataset's registry contract (field definitions)"),
+                cells.text(definition.get("source_document") or "Source registry"),
+            ]
+        )
+    return table
+
+
+def internal_only_kpis() -> list[str]:
+    with open(settings.DBT_PROJECT_DIR / "seeds" / "kpi_definitions.csv", newline="", encoding="utf-8") as f:
+        return [row["kpi_name"] for row in csv.DictReader(f) if row["publication"] != "publishable"]
+
+
+def withheld_lines(tables: Mapping[str, list[Mapping]], quarter: Quarter) -> list[str]:
+    """What the report cannot show, and why, in words."""
+    lines = [
+        "Internal-only KPIs, not in the publish schema: "
+        + "; ".join(internal_only_kpis())
+        + ". Their agreements allow partnership analysts to see them, not a published paper.",
+        "Reoffending and the person-level cohorts behind the cross-agency table stay in restricted marts: only "
+        "aggregates that pass disclosure control reach this report.",
+    ]
+    for name, key, value in (
+        ("pub_partnership_scorecard", "financial_year_quarter", quarter.label),
+        ("pub_serious_violence_by_ward_quarter", "financial_year_quarter", quarter.label),
+        ("pub_asb_requests_by_ward_financial_year", "financial_year", quarter.financial_year),
+        ("pub_repeat_victimisation", "financial_year_quarter", quarter.label),
+        ("pub_cohort_overlap", None, None),
+        ("pub_disproportionality", "financial_year", quarter.financial_year),
+    ):
+        rows = [r for r in tables[name] if key is None or r.get(key) == value]
+        flags = [k for k in (rows[0] if rows else {}) if k.endswith("_suppressed")]
+        total = len(rows) * len(flags)
+        hidden = sum(bool(r[k]) for r in rows for k in flags)
+        if total:
+            lines.append(
+                f"{name}: {hidden} of {total} counts suppressed"
+                + (f" ({value})" if value else "")
+                + " because they are from 1 to 9 or would let one be worked out."
+            )
+    return lines
