@@ -18,6 +18,13 @@ FROM ${UV_IMAGE} AS uv
 
 FROM ${AIRFLOW_IMAGE}
 
+# Headless Chromium prints the Board's report to PDF (partnership.chromium finds /usr/bin/chromium).
+USER root
+RUN apt-get update -q \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium \
+    && rm -rf /var/lib/apt/lists/*
+USER airflow
+
 # A uv recent enough to read uv.lock (lock revision 5); the image's own uv may be older.
 COPY --from=uv /uv /usr/local/bin/uv-project
 

@@ -19,17 +19,17 @@ $(UV):
 install: .venv/.synced
 
 ## The whole pipeline on generated data, through the real Airflow DAGs (embedded PostgreSQL unless WAREHOUSE_URL is set).
-run: install
+run: chromium install
 	$(UV) run --frozen --no-sync partnership run
 
 ## Every test: fast unit tests and the integration tests (PostgreSQL, Airflow dag.test(), dbt, GX, Chromium).
 test: chromium install
 	$(UV) run --frozen --no-sync pytest
 
-## Debian's chromium, in which tests/test_report.py renders the IG report; installed only when it is missing.
+## Debian's chromium: prints the Board's report to PDF, and renders the reports in the tests; installed only when missing.
 chromium:
 	@if [ ! -x /usr/bin/chromium ]; then \
-	  echo "installing Debian's chromium package (for the IG report test)"; \
+	  echo "installing Debian's chromium package (the Board's report PDF and the report tests)"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; \
 	  elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
 	  else echo "chromium is missing and cannot be installed: not root and no sudo; install Debian's chromium package" >&2; exit 1; fi; \

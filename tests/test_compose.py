@@ -47,6 +47,7 @@ REQUIRED_SECRETS = (
     "PARTNERSHIP_LOADER_PASSWORD",
     "PARTNERSHIP_TRANSFORMER_PASSWORD",
     "PARTNERSHIP_IG_REVIEWER_PASSWORD",
+    "PARTNERSHIP_BOARD_REPORTER_PASSWORD",
 )
 
 AIRFLOW_SERVICES = (
@@ -384,7 +385,8 @@ def test_the_worker_refuses_to_start_with_a_placeholder_key(rendered: dict, tmp_
 
 def test_services_connect_to_the_warehouse_as_their_least_privileged_roles(compose_bin: Path, tmp_path: Path) -> None:
     """Only the worker runs tasks: it connects as the loader (ingest, retention), the transformer (dbt and
-    publish, through the Airflow connection `warehouse`) and the IG reviewer (the IG report). The warehouse
+    publish, through the Airflow connection `warehouse`), the IG reviewer (the IG report) and the board reporter
+    (the Board's report). The warehouse
     superuser's password reaches airflow-init alone, which creates those LOGIN roles from their passwords."""
     from partnership import security
 
@@ -401,6 +403,10 @@ def test_services_connect_to_the_warehouse_as_their_least_privileged_roles(compo
         "AIRFLOW_CONN_WAREHOUSE_IG_REPORT": (
             security.LOGINS[security.IG_REVIEWER].default_name,
             "PARTNERSHIP_IG_REVIEWER_PASSWORD",
+        ),
+        "AIRFLOW_CONN_WAREHOUSE_BOARD_REPORT": (
+            security.LOGINS[security.BOARD_REPORTER].default_name,
+            "PARTNERSHIP_BOARD_REPORTER_PASSWORD",
         ),
     }
     for key, (user, password) in expected.items():

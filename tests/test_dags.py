@@ -60,6 +60,7 @@ def test_dag_files_exist():
         "transform_warehouse.py",
         "governance_retention.py",
         "ig_report.py",
+        "board_report.py",
         "watch_landing.py",
         "settle_deliveries.py",
         "deliveries.py",
@@ -184,6 +185,14 @@ def test_governance_dag_runs_retention_daily_and_then_announces_raw_changes(dagb
     assert announced == {f"partnership://warehouse/raw/{ds.name}" for ds in load_registry()}, (
         "deleting raw rows must schedule the transform DAG, which rebuilds the dbt tables without them"
     )
+
+
+def test_board_report_dag_runs_after_each_new_publish_schema(dagbag):
+    dag = dagbag.dags["board_report"]
+    publish = dagbag.dags["transform_warehouse"].get_task("protect_publish")
+    assert {a.uri for a in publish.outlets} == {"partnership://warehouse/publish"}
+    assert _uris(dag.timetable.asset_condition) == {"partnership://warehouse/publish"}
+    assert dag.task_ids == ["build_report"]
 
 
 def test_ig_report_dag_runs_after_a_settled_delivery_or_a_quarantine(dagbag):

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from partnership import settings
-from partnership.board_report import content, figures, publish_data, quality, render
+from partnership.board_report import content, figures, publish_data, quality, render, spc
 from partnership.board_report.cells import SUPPRESSION_FOOTNOTE, Table
 from partnership.board_report.content import CITY, Section
 from partnership.board_report.publish_data import Quarter
@@ -46,13 +46,15 @@ def default_out_dir(quarter: Quarter) -> Path:
     return settings.data_dir() / "reports" / "board" / quarter.slug
 
 
-def _city_history(rows: list[dict], kpi: str, quarter: Quarter) -> list[dict]:
-    history = [
-        r
-        for r in rows
-        if r["kpi_code"] == kpi and r["geography"] == CITY and Quarter.parse(r["financial_year_quarter"]) <= quarter
-    ]
+def city_history(rows: list[dict], kpi: str) -> list[dict]:
+    """Every published quarter of the KPI for the city, oldest first."""
+    history = [r for r in rows if r["kpi_code"] == kpi and r["geography"] == CITY]
     return sorted(history, key=lambda r: Quarter.parse(r["financial_year_quarter"]))
+
+
+def control_charts(rows: list[dict]) -> dict[str, spc.Chart]:
+    """Each KPI's centre line and limits for the city, from its whole published history."""
+    return {kpi: spc.control_chart(city_history(rows, kpi)) for kpi in sorted({r["kpi_code"] for r in rows})}
 
 
 def _comparison(rows: list[dict], kpi: str) -> dict[str, dict]:
@@ -60,18 +62,17 @@ def _comparison(rows: list[dict], kpi: str) -> dict[str, dict]:
     return {r["quarter"]: r for r in rows if r["kpi_code"] == kpi and r["financial_year"] == figures.COMPARISON_YEAR}
 
 
-def sections(tables: dict[str, list[dict]], quarter: Quarter) -> list[Section]:
+def sections(tables: dict[str, list[dict]], quarter: Quarter, controls: dict[str, spc.Chart]) -> list[Section]:
     scorecard, year = tables["pub_partnership_scorecard"], quarter.financial_year
     out = []
     for code, title in content.PRIORITIES.items():
         section = Section(code, title)
         for kpi in TRENDS[code]:
-            history = _city_history(scorecard, kpi, quarter)
+            history = [r for r in city_history(scorecard, kpi) if Quarter.parse(r["financial_year_quarter"]) <= quarter]
             if history:
+                comparison = _comparison(tables["pub_kpi_trend_vs_2019_20"], kpi)
                 section.commentary.append(content.kpi_commentary(history))
-                section.figures.append(
-                    figures.trend_figure(kpi, history, _comparison(tables["pub_kpi_trend_vs_2019_20"], kpi))
-                )
+                section.figures.append(figures.trend_figure(kpi, history, comparison, controls[kpi]))
         out.append(section)
     p1, p2, p3, p4, p5 = out
 
@@ -165,14 +166,15 @@ def build(url: str | None = None, quarter: str | None = None, out_dir: Path | No
         tables = publish_data.read_tables(conn)
         extracts = quality.extracts_table(conn, chosen, publish_data.gate_outcomes(conn), today)
     this_quarter = [r for r in tables["pub_partnership_scorecard"] if r["financial_year_quarter"] == chosen.label]
-    scorecard, notes = content.scorecard([r for r in this_quarter if r["geography"] == CITY], chosen)
+    controls = control_charts(tables["pub_partnership_scorecard"])
+    scorecard, notes = content.scorecard([r for r in this_quarter if r["geography"] == CITY], chosen, controls)
     report = Report(
         quarter=chosen,
         built_at=datetime.now(UTC).strftime("%d %B %Y %H:%M UTC"),
         judged_on=today,
         scorecard=scorecard,
         scorecard_notes=notes,
-        sections=sections(tables, chosen),
+        sections=sections(tables, chosen, controls),
         extracts=extracts,
         definitions=quality.definitions_table(this_quarter),
         withheld=quality.withheld_lines(tables, chosen),

@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from partnership.disclosure import DEFAULT_THRESHOLD
+
 SUPPRESSED = "*"
 NOT_AVAILABLE = "–"
 SUPPRESSION_FOOTNOTE = (
@@ -43,10 +45,18 @@ def row_suppressed(row: Mapping) -> bool:
     return bool(row.get("counts_withheld")) or any(v is True for k, v in row.items() if k.endswith("_suppressed"))
 
 
+class SmallCountShown(RuntimeError):
+    """A count from 1 to 9 reached the report unsuppressed: the publish schema has been changed by hand, or a
+    table without a disclosure declaration was read. The report is not written."""
+
+
 def count(row: Mapping, column: str) -> Cell:
     value = row.get(column)
     if row.get(f"{column}_suppressed") or (value is None and row.get("counts_withheld")):
         return Cell(SUPPRESSED, "count", True)
+    if value is not None and 1 <= value <= DEFAULT_THRESHOLD:  # a second line of defence after publish's own
+        labels = {k: v for k, v in row.items() if isinstance(v, str)}  # the row's names, not its numbers
+        raise SmallCountShown(f"{column} is from 1 to 9 but not marked suppressed, in the published row {labels}")
     return Cell(NOT_AVAILABLE if value is None else f"{int(value):,}", "count")
 
 

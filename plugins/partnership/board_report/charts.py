@@ -71,13 +71,13 @@ def trend_chart(
     points: Sequence[Point],
     y_label: str,
     *,
-    centre: float | None = None,
-    limits: tuple[float, float] | None = None,
+    limits: Sequence[tuple[float, float, float] | None] = (),
     comparison: Sequence[Point] = (),
     comparison_label: str = "",
 ) -> str:
-    """Quarterly values with their 95% intervals; the baseline's centre line and process limits where given; a
-    comparison series (the same quarters of 2019/20) in grey."""
+    """Quarterly values with their 95% intervals; the baseline's centre line and process limits (centre, lower,
+    upper per quarter: they differ by quarter of the year when seasonally adjusted) where given; a comparison
+    series (the same quarters of 2019/20) in grey."""
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=SIZE)
         xs = range(len(points))
@@ -97,12 +97,13 @@ def trend_chart(
         for x, p in zip(xs, points, strict=True):
             if p.value is not None and p.lower is not None and p.upper is not None:
                 ax.vlines(x, p.lower, p.upper, color=BLUE, linewidth=1, alpha=0.6)
-        if centre is not None:
-            ax.axhline(centre, color=GREEN, linewidth=1, label="Baseline (centre line)")
-        if limits is not None:
-            for limit in limits:
-                ax.axhline(limit, color=ORANGE, linewidth=1, linestyle=":")
-            ax.plot([], [], color=ORANGE, linestyle=":", label="Process limits")
+        if any(limits):
+            column = lambda i: [lim[i] if lim else float("nan") for lim in limits]  # noqa: E731
+            ax.plot(xs, column(0), color=GREEN, linewidth=1, drawstyle="steps-mid", label="Baseline (centre line)")
+            ax.plot(xs, column(1), color=ORANGE, linewidth=1, linestyle=":", drawstyle="steps-mid")
+            ax.plot(
+                xs, column(2), color=ORANGE, linewidth=1, linestyle=":", drawstyle="steps-mid", label="Process limits"
+            )
         ax.set_xticks(list(xs), [p.label + (" *" if p.suppressed else "") for p in points], rotation=0)
         ax.set_ylabel(y_label)
         ax.set_ylim(bottom=0)

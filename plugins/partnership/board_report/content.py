@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from partnership.board_report import cells
+from partnership.board_report import cells, spc
 from partnership.board_report.cells import Cell, Table
 from partnership.board_report.figures import Figure
 from partnership.board_report.publish_data import Quarter
@@ -83,7 +83,16 @@ def kpi_commentary(history: list[Mapping]) -> str:
     )
 
 
-def scorecard(rows: list[Mapping], quarter: Quarter) -> tuple[Table, list[str]]:
+def baseline_words(control: spc.Chart, quarter: str) -> str:
+    limits = control.limits.get(quarter)
+    if limits is None:
+        return control.reason.removeprefix("not drawn: ").capitalize() if control.reason else cells.NOT_AVAILABLE
+    return (
+        f"{cells.number(limits.centre, 2)} (limits {cells.number(limits.lower, 2)} to {cells.number(limits.upper, 2)})"
+    )
+
+
+def scorecard(rows: list[Mapping], quarter: Quarter, controls: Mapping[str, spc.Chart]) -> tuple[Table, list[str]]:
     table = Table(
         "scorecard",
         f"The partnership's KPIs for {CITY}, {quarter.label}",
@@ -109,7 +118,7 @@ def scorecard(rows: list[Mapping], quarter: Quarter) -> tuple[Table, list[str]]:
                 cells.figure(row, "value", decimals(row), f" {row['unit']}" if row["unit"] != "count" else ""),
                 cells.count(row, "numerator"),
                 cells.interval(row, decimals=2),
-                cells.text("No baseline yet" if rating == "No baseline" else "Published as the rating"),
+                cells.text(baseline_words(controls[row["kpi_code"]], row["financial_year_quarter"])),
                 cells.text(rating if rating else cells.SUPPRESSED if cells.row_suppressed(row) else None),
                 cells.text(row["definition_version"]),
                 cells.text(row["data_quality_status"]),

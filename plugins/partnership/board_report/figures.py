@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from partnership.board_report import cells, charts
+from partnership.board_report import cells, charts, spc
 from partnership.board_report.cells import Cell, Table
 from partnership.board_report.ward_map import WardValue, ward_map_svg
 
@@ -31,8 +31,9 @@ def _float(value) -> float | None:
     return None if value is None else float(value)
 
 
-def trend_figure(kpi: str, history: list[Mapping], comparison: Mapping[str, Mapping]) -> Figure:
-    """The KPI's quarters up to this one, with intervals, and the same quarters of 2019/20 where published."""
+def trend_figure(kpi: str, history: list[Mapping], comparison: Mapping[str, Mapping], control: spc.Chart) -> Figure:
+    """The KPI's quarters up to this one, with intervals, the baseline's centre line and process limits where they
+    can be drawn from published values, and the same quarters of 2019/20 where published."""
     last = history[-1]
     points = [
         charts.Point(
@@ -61,19 +62,38 @@ def trend_figure(kpi: str, history: list[Mapping], comparison: Mapping[str, Mapp
         if has_comparison
         else (),
         comparison_label=f"Same quarter of {COMPARISON_YEAR}",
+        limits=[_limits(control, r["financial_year_quarter"]) for r in history],
     )
     table = Table(
         f"trend-{kpi.lower()}",
         f"Data: {last['kpi_name']}",
-        ["Quarter", "Value", "Count", "95% interval", "Rating", "Data quality", f"Same quarter {COMPARISON_YEAR}"],
+        [
+            "Quarter",
+            "Value",
+            "Count",
+            "95% interval",
+            "Centre line",
+            "Process limits",
+            "Rating",
+            "Data quality",
+            f"Same quarter {COMPARISON_YEAR}",
+        ],
     )
     for r, b in zip(history, baseline, strict=True):
+        limits = control.limits.get(r["financial_year_quarter"])
         table.rows.append(
             [
                 cells.text(r["financial_year_quarter"]),
                 cells.figure(r, "value", 2),
                 cells.count(r, "numerator"),
                 cells.interval(r, decimals=2),
+                Cell(cells.number(limits.centre, 2) if limits else cells.NOT_AVAILABLE, "figure"),
+                Cell(
+                    f"{cells.number(limits.lower, 2)} to {cells.number(limits.upper, 2)}"
+                    if limits
+                    else cells.NOT_AVAILABLE,
+                    "figure",
+                ),
                 cells.text(r.get("rating")),
                 cells.text(r["data_quality_status"]),
                 cells.figure(b, "value", 2) if b else Cell(cells.NOT_AVAILABLE, "figure"),
@@ -86,9 +106,18 @@ def trend_figure(kpi: str, history: list[Mapping], comparison: Mapping[str, Mapp
             if has_comparison
             else f"No {COMPARISON_YEAR} figure is published for this KPI, so no pre-pandemic comparison is drawn."
         )
-        + " No baseline or process limits are drawn until the KPI has 6 clean quarters."
+        + (
+            f" Green: the baseline's centre line ({control.baseline_points} quarters); orange: the process limits."
+            if control.limits
+            else f" Centre line and process limits {control.reason}."
+        )
     )
     return Figure(f"figure-trend-{kpi.lower()}", "trend", Markup(svg), caption, table)
+
+
+def _limits(control: spc.Chart, quarter: str) -> tuple[float, float, float] | None:
+    limits = control.limits.get(quarter)
+    return (limits.centre, limits.lower, limits.upper) if limits else None
 
 
 def ward_map_figure(

@@ -1,7 +1,7 @@
 -- The publishable KPIs of the scorecard, for the scrutiny committee and the public: small counts suppressed,
 -- with the rate and its confidence interval built on them. The chart's centre line and process limits stay
 -- internal: they are averages of earlier quarters' values, so they could give back a value suppressed there;
--- the Making Data Count rating is published instead.
+-- the Making Data Count rating is published instead, with which quarters are the baseline (is_baseline).
 
 with
 
@@ -34,6 +34,10 @@ select
     -- withholds it with this row's value too, declared as a label).
     case when small.kpi_code is null then scorecard.variation end as variation,
     case when small.kpi_code is null then scorecard.rating end as rating,
+    -- Which quarters make the baseline, and whether it is seasonally adjusted: no figure, so a reader (the Board's
+    -- report) can draw the centre line and limits from the published values of those quarters when all are shown.
+    scorecard.is_baseline,
+    scorecard.is_seasonally_adjusted,
     scorecard.definition_version,
     scorecard.data_quality_status
 from scorecard
