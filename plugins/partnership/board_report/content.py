@@ -83,13 +83,16 @@ def kpi_commentary(history: list[Mapping]) -> str:
     )
 
 
+def short_name(kpi_name: str) -> str:
+    """The KPI's name without a long technical aside (the annex lists the definitions in full)."""
+    return kpi_name.split(" (")[0] if ";" in kpi_name else kpi_name
+
+
 def baseline_words(control: spc.Chart, quarter: str) -> str:
     limits = control.limits.get(quarter)
     if limits is None:
-        return control.reason.removeprefix("not drawn: ").capitalize() if control.reason else cells.NOT_AVAILABLE
-    return (
-        f"{cells.number(limits.centre, 2)} (limits {cells.number(limits.lower, 2)} to {cells.number(limits.upper, 2)})"
-    )
+        return "None yet" if "no baseline yet" in control.reason else "Not shown"
+    return f"{cells.number(limits.centre, 2)} ({cells.number(limits.lower, 2)} to {cells.number(limits.upper, 2)})"
 
 
 def scorecard(rows: list[Mapping], quarter: Quarter, controls: Mapping[str, spc.Chart]) -> tuple[Table, list[str]]:
@@ -97,8 +100,8 @@ def scorecard(rows: list[Mapping], quarter: Quarter, controls: Mapping[str, spc.
         "scorecard",
         f"The partnership's KPIs for {CITY}, {quarter.label}",
         [
-            "Priority",
-            "KPI",
+            "",
+            "KPI (unit)",
             "This quarter",
             "Count",
             "95% interval",
@@ -114,8 +117,8 @@ def scorecard(rows: list[Mapping], quarter: Quarter, controls: Mapping[str, spc.
         table.rows.append(
             [
                 cells.text(row["priority_code"]),
-                cells.text(row["kpi_name"]),
-                cells.figure(row, "value", decimals(row), f" {row['unit']}" if row["unit"] != "count" else ""),
+                cells.text(f"{short_name(row['kpi_name'])} ({row['unit']})"),
+                cells.figure(row, "value", decimals(row)),
                 cells.count(row, "numerator"),
                 cells.interval(row, decimals=2),
                 cells.text(baseline_words(controls[row["kpi_code"]], row["financial_year_quarter"])),
@@ -129,11 +132,12 @@ def scorecard(rows: list[Mapping], quarter: Quarter, controls: Mapping[str, spc.
                 f"{row['kpi_name']} is not rated for {quarter.label}: {rating_words(row)}. Its value is shown but "
                 "should not be read as a change in crime until the extract is corrected."
             )
-    if any(r.get("rating") == "No baseline" for r in rows):
-        notes.append(
-            "KPIs marked 'No baseline' have fewer than 6 clean quarters of data: the statistical process control "
-            "chart (Making Data Count) needs them before a quarter can be called a signal."
-        )
+    notes.append(
+        "Baseline: the centre line of the KPI's statistical process control chart (Making Data Count), with its "
+        "process limits in brackets, drawn from the published values of its baseline quarters. 'None yet': fewer "
+        "than 6 clean quarters so far, so no quarter can yet be called a signal. 'Not shown': a baseline quarter's "
+        "value is suppressed, and limits drawn beside it could give it back."
+    )
     return table, notes
 
 
