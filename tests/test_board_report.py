@@ -8,6 +8,7 @@ build the report as a LOGIN role that is a member of pw_board_reporter and nothi
 from __future__ import annotations
 
 import re
+import unicodedata
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -251,7 +252,8 @@ def test_the_report_renders_with_its_map_charts_tables_and_a_pdf_page_per_priori
     assert "*" in shown, "some counts are suppressed at this scale, and show as *"
     assert any("Suppressed by disclosure control" in e["text"] for e in elements), "the footnote explains '*'"
 
-    pages = [page.extract_text() for page in pypdf.PdfReader(pdf).pages]
+    # NFKC: the PDF's text has ligatures ("oﬀender").
+    pages = [unicodedata.normalize("NFKC", page.extract_text()) for page in pypdf.PdfReader(pdf).pages]
     for code, title in content.PRIORITIES.items():
         starts = [i for i, text in enumerate(pages) if text.lstrip().startswith(f"{code}. {title}")]
         assert starts, f"no PDF page starts the section {code}. {title}"
