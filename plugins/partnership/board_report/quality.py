@@ -53,7 +53,7 @@ def extracts_table(conn, quarter: Quarter, gate: Mapping[tuple[str, str], tuple[
             verdict = "Passed after a quarantine"
         table.rows.append(
             [
-                cells.text(ds.agency.replace("_", " ").capitalize()),
+                cells.text(ds.agency),
                 cells.text(ds.name),
                 Cell(str(len(due)), "files"),
                 Cell(str(delivered), "files"),
