@@ -101,6 +101,37 @@ def test_a_suppressed_count_shows_as_a_star_and_an_unsuppressed_small_count_stop
     assert "4" not in str(raised.value), "the error names the row, not the count it refused to show"
 
 
+@pytest.mark.parametrize(
+    "row, shown",
+    [
+        # A KPI that counts (permanent exclusions): its value is its numerator, a small one is a small count.
+        ({"unit": "count", "value": 4, "numerator": 4, "numerator_suppressed": False}, lambda r: cells.kpi_value(r)),
+        # A rate left in a row whose count is suppressed would give the count back (rate x population).
+        (
+            {"unit": "per 1000", "value": 0.4, "numerator": None, "numerator_suppressed": True},
+            lambda r: cells.kpi_value(r),
+        ),
+        (
+            {"sv_count": None, "sv_count_suppressed": True, "rate": 61.2},
+            lambda r: cells.figure(r, "rate", built_on=("sv_count",)),
+        ),
+        (
+            {"records": None, "records_suppressed": True, "lo": 0.5, "hi": 1.5},
+            lambda r: cells.interval(r, "lo", "hi", built_on=("records",)),
+        ),
+    ],
+)
+def test_a_figure_that_would_give_a_suppressed_count_back_stops_the_report(row, shown):
+    """The reviewer's attacks on the second line of defence: figures that bypassed the count check."""
+    with pytest.raises(SmallCountShown):
+        shown(row)
+
+
+def test_a_label_with_dollar_signs_is_text_not_mathematics():
+    svg = charts.interval_chart("c", "Costs $5 to $10", "alt", [charts.Point("$\\foo$", 1.0)], "x")
+    assert "$\\foo$" in svg
+
+
 def _quarters(values, baseline, statuses=None):
     labels = [
         "2021/22 Q2",
@@ -290,6 +321,13 @@ def test_the_report_role_cannot_read_beyond_the_publish_schema(board_url, relati
         assert conn.execute("select count(*) from audit.gate_outcomes()").fetchone()[0] > 0
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute(f"select 1 from {relation} limit 1")
+
+
+@pytest.mark.integration
+def test_the_report_role_cannot_list_record_dates(board_url):
+    """A rare dataset's record days are its counts (one day per record): the report judges delivery by file."""
+    with warehouse.connect(board_url) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("select * from audit.delivered_dates('council__asb_case_reviews', true, '2000')")
 
 
 @pytest.mark.integration

@@ -176,8 +176,8 @@ def _statements(conn: psycopg.Connection) -> list[sql.Composable]:
         )
     )
 
-    # The Board's report reads the gate's verdict on each extract (files loaded and quarantined per dataset and
-    # month) through this function, and their delivery dates through the next: counts and dates, never a row.
+    # The Board's report reads the gate's verdict on each extract through this function: files loaded and
+    # quarantined per dataset and month of the file's name, and when the first was loaded. Files, never a record.
     q(sql.SQL(GATE_OUTCOMES))
     q(sql.SQL("alter function {} owner to {}").format(sql.SQL(GATE_OUTCOMES_SIGNATURE), _id(OWNER)))
     q(sql.SQL("revoke all on function {} from public").format(sql.SQL(GATE_OUTCOMES_SIGNATURE)))
@@ -187,14 +187,15 @@ def _statements(conn: psycopg.Connection) -> list[sql.Composable]:
         )
     )
 
-    # Timeliness (the IG report, the CLI, the freshness check, the Board's report) reads which record months or days
-    # each dataset's loaded batches hold, and when they were loaded, through this function: dates only, never a row.
+    # Timeliness (the IG report, the CLI, the freshness check) reads which record months or days each dataset's
+    # loaded batches hold, and when they were loaded, through this function: dates only, never a row. Not the board
+    # reporter: a record day per rare record is a count (the Board's report judges delivery by file, above).
     q(delivered_dates_function())
     q(sql.SQL("alter function {} owner to {}").format(sql.SQL(DELIVERED_DATES_SIGNATURE), _id(OWNER)))
     q(sql.SQL("revoke all on function {} from public").format(sql.SQL(DELIVERED_DATES_SIGNATURE)))
     q(
         sql.SQL("grant execute on function {} to {}").format(
-            sql.SQL(DELIVERED_DATES_SIGNATURE), _roles((IG_REVIEWER, LOADER, BOARD_REPORTER))
+            sql.SQL(DELIVERED_DATES_SIGNATURE), _roles((IG_REVIEWER, LOADER))
         )
     )
 
@@ -365,14 +366,16 @@ end $$
 
 
 # The gate's verdicts: files loaded and quarantined per dataset and month of data (the file name's YYYY-MM, as
-# stg_audit__load_batches reads it). Counts of files only. Runs as its owner.
+# stg_audit__load_batches reads it), and when the first loaded file finished. Counts of files and times of loads
+# only, from audit.load_batch: no value of any record. Runs as its owner.
 GATE_OUTCOMES_SIGNATURE = "audit.gate_outcomes()"
 GATE_OUTCOMES = """
 create or replace function audit.gate_outcomes()
-returns table (dataset text, data_month text, files_loaded bigint, files_quarantined bigint)
+returns table (dataset text, data_month text, files_loaded bigint, files_quarantined bigint, first_loaded timestamptz)
 language sql stable security definer set search_path = pg_catalog, pg_temp as $$
     select b.dataset, substring(b.file_name from '([0-9]{4}-[0-9]{2})'),
-           count(*) filter (where b.status = 'loaded'), count(*) filter (where b.status = 'quarantined')
+           count(*) filter (where b.status = 'loaded'), count(*) filter (where b.status = 'quarantined'),
+           min(b.finished_at) filter (where b.status = 'loaded')
     from audit.load_batch b
     where b.status in ('loaded', 'quarantined')
     group by 1, 2

@@ -214,7 +214,8 @@ def delivered_dates(conn, ds: Dataset, since: date) -> dict[str, datetime]:
     return dict(rows)
 
 
-def _status(ds: Dataset, period: Period, delivered: dict[str, datetime], today: date) -> DeliveryStatus:
+def judge(ds: Dataset, period: Period, delivered: dict[str, datetime], today: date) -> DeliveryStatus:
+    """The period's status on ``today``, from when each record month (or day) was first delivered."""
     # Judged as on ``today``: a batch that finished later (judging an earlier day) had not come yet.
     times = [
         at
@@ -235,7 +236,7 @@ def dataset_timeliness(conn, ds: Dataset, today: date, lookback: int = 12) -> li
     if not periods:
         return []
     delivered = delivered_dates(conn, ds, periods[0].start)
-    return [_status(ds, p, delivered, today) for p in periods]
+    return [judge(ds, p, delivered, today) for p in periods]
 
 
 def periods_within(delivery: Delivery, first: date, last: date) -> list[Period]:
@@ -249,14 +250,6 @@ def periods_within(delivery: Delivery, first: date, last: date) -> list[Period]:
             day = period.end
         day += timedelta(days=1)
     return list(found.values())
-
-
-def statuses(conn, ds: Dataset, periods: list[Period], today: date) -> list[DeliveryStatus]:
-    """The given periods of one dataset with their status as on ``today``."""
-    if not periods:
-        return []
-    delivered = delivered_dates(conn, ds, min(p.start for p in periods))
-    return [_status(ds, p, delivered, today) for p in periods]
 
 
 def timeliness(conn, today: date, lookback: int = 12) -> list[DeliveryStatus]:

@@ -164,7 +164,7 @@ def build(url: str | None = None, quarter: str | None = None, out_dir: Path | No
                 f"no published figures for {chosen.label}; published: {', '.join(q.label for q in available)}"
             )
         tables = publish_data.read_tables(conn)
-        extracts = quality.extracts_table(conn, chosen, publish_data.gate_outcomes(conn), today)
+        extracts = quality.extracts_table(chosen, publish_data.gate_outcomes(conn), today)
     this_quarter = [r for r in tables["pub_partnership_scorecard"] if r["financial_year_quarter"] == chosen.label]
     controls = control_charts(tables["pub_partnership_scorecard"])
     scorecard, notes = content.scorecard([r for r in this_quarter if r["geography"] == CITY], chosen, controls)

@@ -26,6 +26,7 @@ STYLE = {
     "svg.hashsalt": "partnership-board-report",  # the same data draws the same file
     "font.family": "DejaVu Sans",
     "font.size": 9,
+    "text.parse_math": False,  # a "$" in a label from the warehouse is a dollar sign, not mathematics
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.titlesize": 10,

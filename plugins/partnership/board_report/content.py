@@ -118,9 +118,9 @@ def scorecard(rows: list[Mapping], quarter: Quarter, controls: Mapping[str, spc.
             [
                 cells.text(row["priority_code"]),
                 cells.text(f"{short_name(row['kpi_name'])} ({row['unit']})"),
-                cells.figure(row, "value", decimals(row)),
+                cells.kpi_value(row, decimals(row)),
                 cells.count(row, "numerator"),
-                cells.interval(row, decimals=2),
+                cells.interval(row, decimals=2, built_on=cells.KPI_COUNTS),
                 cells.text(baseline_words(controls[row["kpi_code"]], row["financial_year_quarter"])),
                 cells.text(rating if rating else cells.SUPPRESSED if cells.row_suppressed(row) else None),
                 cells.text(row["definition_version"]),
@@ -182,7 +182,7 @@ def repeat_victimisation_table(rows: list[Mapping], quarter: Quarter) -> Table:
                 cells.count(r, "crimes"),
                 cells.count(r, "victims"),
                 cells.count(r, "repeat_victims"),
-                cells.figure(r, "repeat_rate_pct"),
+                cells.figure(r, "repeat_rate_pct", built_on=("repeat_victims", "victims")),
             ]
         )
     return table

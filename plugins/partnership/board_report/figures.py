@@ -84,9 +84,9 @@ def trend_figure(kpi: str, history: list[Mapping], comparison: Mapping[str, Mapp
         table.rows.append(
             [
                 cells.text(r["financial_year_quarter"]),
-                cells.figure(r, "value", 2),
+                cells.kpi_value(r),
                 cells.count(r, "numerator"),
-                cells.interval(r, decimals=2),
+                cells.interval(r, decimals=2, built_on=cells.KPI_COUNTS),
                 Cell(cells.number(limits.centre, 2) if limits else cells.NOT_AVAILABLE, "figure"),
                 Cell(
                     f"{cells.number(limits.lower, 2)} to {cells.number(limits.upper, 2)}"
@@ -96,7 +96,7 @@ def trend_figure(kpi: str, history: list[Mapping], comparison: Mapping[str, Mapp
                 ),
                 cells.text(r.get("rating")),
                 cells.text(r["data_quality_status"]),
-                cells.figure(b, "value", 2) if b else Cell(cells.NOT_AVAILABLE, "figure"),
+                cells.kpi_value(b) if b else Cell(cells.NOT_AVAILABLE, "figure"),
             ]
         )
     caption = (
@@ -138,7 +138,7 @@ def ward_map_figure(
                 cells.text(r["ward_name"]),
                 cells.text(r["locality"]),
                 cells.count(r, count_column),
-                cells.figure(r, rate_column, decimals),
+                cells.figure(r, rate_column, decimals, built_on=(count_column,)),
             ]
         )
     suppressed = sum(v.suppressed for v in values.values())
@@ -188,8 +188,8 @@ def gradient_figure(figure_id: str, rows: list[Mapping], crime_group: str, finan
                 cells.text(r["imd_deciles"]),
                 Cell(f"{int(r['population']):,}", "figure"),  # residents (census), not a count of events
                 cells.count(r, "crime_count"),
-                cells.figure(r, "rate_per_1000", 2),
-                cells.figure(r, "rate_ratio_vs_least_deprived", 2),
+                cells.figure(r, "rate_per_1000", 2, built_on=("crime_count",)),
+                cells.figure(r, "rate_ratio_vs_least_deprived", 2, built_on=("crime_count",)),
             ]
         )
     caption = (
@@ -247,9 +247,9 @@ def disproportionality_figure(figure_id: str, rows: list[Mapping], stages: list[
                 cells.text(STAGES.get(r["stage"], r["stage"])),
                 cells.text(r["ethnic_group"]),
                 cells.count(r, "records"),
-                cells.figure(r, "rate_per_1000", 2),
-                cells.figure(r, "relative_rate_index", 2),
-                cells.interval(r, "rri_lower_95", "rri_upper_95", 2),
+                cells.figure(r, "rate_per_1000", 2, built_on=("records",)),
+                cells.figure(r, "relative_rate_index", 2, built_on=("records",)),
+                cells.interval(r, "rri_lower_95", "rri_upper_95", 2, built_on=("records",)),
                 cells.figure(r, "ethnicity_completeness_pct", 1),
             ]
         )
@@ -299,9 +299,9 @@ def england_figures(rows: list[Mapping], financial_year: str) -> list[Figure]:
         table.rows.append(
             [
                 cells.text("Manchester"),
-                cells.figure(r, "value"),
+                cells.figure(r, "value", built_on=cells.KPI_COUNTS),
                 cells.count(r, "numerator"),
-                cells.interval(r),
+                cells.interval(r, built_on=cells.KPI_COUNTS),
                 cells.text(r["comparison_with_england"]),
             ]
         )

@@ -2,8 +2,8 @@
 
 Every query runs as ``pw_board_reporter`` (``set role`` straight after connecting, whoever connects), in a
 read-only transaction, so the report can only show what disclosure control has already passed. The gate's
-verdicts on each extract come through two functions that return counts of files and delivery dates
-(``audit.gate_outcomes``, ``audit.delivered_dates``), never a row.
+verdicts on each extract come through one function that returns counts of files and when they were loaded
+(``audit.gate_outcomes``), never a record.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 import psycopg
 from psycopg import sql
@@ -117,7 +118,16 @@ def published_quarters(conn: psycopg.Connection) -> list[Quarter]:
     return sorted(Quarter.parse(q) for (q,) in rows)
 
 
-def gate_outcomes(conn: psycopg.Connection) -> dict[tuple[str, str], tuple[int, int]]:
-    """(dataset, YYYY-MM) -> (files loaded, files quarantined), from the gate's records."""
-    rows = conn.execute("select dataset, data_month, files_loaded, files_quarantined from audit.gate_outcomes()")
-    return {(d, m): (loaded, quarantined) for d, m, loaded, quarantined in rows if m}
+@dataclass(frozen=True)
+class GateMonth:
+    files_loaded: int
+    files_quarantined: int
+    first_loaded: datetime | None  # when the first loaded file of the month finished loading
+
+
+def gate_outcomes(conn: psycopg.Connection) -> dict[tuple[str, str], GateMonth]:
+    """(dataset, YYYY-MM of the file name) -> the gate's verdicts on its files."""
+    rows = conn.execute(
+        "select dataset, data_month, files_loaded, files_quarantined, first_loaded from audit.gate_outcomes()"
+    )
+    return {(d, m): GateMonth(loaded, quarantined, first) for d, m, loaded, quarantined, first in rows if m}

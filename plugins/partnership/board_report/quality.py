@@ -1,8 +1,8 @@
 """The data-quality annex: each agency's extracts for the quarter, the definitions used, and what is withheld.
 
 Expected periods come from each dataset's delivery calendar in the source registry (partnership.timeliness);
-delivery dates and the gate's verdicts (files loaded, files quarantined) from the two functions the board
-reporter may call. Counts of files and dates only: no row of any extract.
+the gate's verdicts (files loaded and quarantined per month of the file's name, and when the first was loaded)
+from the one function the board reporter may call. Files and load times only: no record of any extract.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from partnership import settings, timeliness
 from partnership.board_report import cells
 from partnership.board_report.cells import Cell, Table
-from partnership.board_report.publish_data import Quarter
+from partnership.board_report.publish_data import GateMonth, Quarter
 from partnership.registry import load_registry
 
 
@@ -24,7 +24,9 @@ def _quarter_days(quarter: Quarter) -> tuple[date, date]:
     return first, after.replace(day=1) - timedelta(days=1)
 
 
-def extracts_table(conn, quarter: Quarter, gate: Mapping[tuple[str, str], tuple[int, int]], today: date) -> Table:
+def extracts_table(quarter: Quarter, gate: Mapping[tuple[str, str], GateMonth], today: date) -> Table:
+    """Per dataset: the quarter's periods in its delivery calendar, and whether a file for each was loaded by its due
+    date (judged by file, from the month in the file's name: a delivered file says nothing of its records)."""
     table = Table(
         "extracts",
         f"Extracts for {quarter.label}, by agency",
@@ -42,13 +44,15 @@ def extracts_table(conn, quarter: Quarter, gate: Mapping[tuple[str, str], tuple[
     )
     first, last = _quarter_days(quarter)
     for ds in sorted(load_registry(), key=lambda d: (d.agency, d.name)):
+        months = {m: g for (name, m), g in gate.items() if name == ds.name}
+        delivered_at = {m: g.first_loaded for m, g in months.items() if g.first_loaded is not None}
         periods = timeliness.periods_within(ds.delivery, first, last)
         due = [p for p in periods if p.due <= today]
-        statuses = timeliness.statuses(conn, ds, due, today)
-        loaded = sum(gate.get((ds.name, m), (0, 0))[0] for m in quarter.months)
-        quarantined = sum(gate.get((ds.name, m), (0, 0))[1] for m in quarter.months)
-        delivered = sum(s.status in ("on time", "late") for s in statuses)
-        verdict = "Quarantined" if quarantined and not loaded else "Passed" if loaded else "Nothing loaded"
+        statuses = [timeliness.judge(ds, p, delivered_at, today) for p in due]
+        in_quarter = [months[m] for m in quarter.months if m in months]
+        loaded = sum(g.files_loaded for g in in_quarter)
+        quarantined = sum(g.files_quarantined for g in in_quarter)
+        verdict = "Passed" if loaded else "Quarantined" if quarantined else "Nothing loaded"
         if quarantined and loaded:
             verdict = "Passed after a quarantine"
         table.rows.append(
@@ -56,7 +60,7 @@ def extracts_table(conn, quarter: Quarter, gate: Mapping[tuple[str, str], tuple[
                 cells.text(ds.agency),
                 cells.text(ds.name),
                 Cell(str(len(due)), "files"),
-                Cell(str(delivered), "files"),
+                Cell(str(sum(s.status in ("on time", "late") for s in statuses)), "files"),
                 Cell(str(sum(s.status == "late" for s in statuses)), "files"),
                 Cell(str(sum(s.status in ("missing", "due") for s in statuses)), "files"),
                 Cell(str(len(periods) - len(due)), "files"),
