@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import random
 from collections import Counter
 from dataclasses import dataclass
@@ -828,7 +829,8 @@ class Generator:
             offence = disposal - timedelta(days=rng.randint(*(YJ_LAG_OUT_OF_COURT if out_of_court else YJ_LAG_COURT)))
             age_at_offence = child.age(m - self._yj_months_back(offence, month))
             if age_at_offence > 17:  # aged 18 at disposal: the offence was before the 18th birthday
-                back = next(k for k in range(1, 13) if child.age(m - k) == 17)
+                # The last month they were 17: within a year for most; longer for a cohort member in a long run.
+                back = next(k for k in itertools.count(1) if child.age(m - k) <= 17)
                 offence = self.day(self._yj_month_start(month, back))
                 age_at_offence = 17
             elif age_at_offence < 10:  # too young then: the offence was in the disposal's month
