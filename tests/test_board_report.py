@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from html.parser import HTMLParser
 from pathlib import Path
 
 import psycopg
 import pypdf
 import pytest
 from PIL import Image
+from rendered_page import Page
 
 from partnership import chromium, warehouse
 from partnership.board_report import build, cells, charts, content, render, spc
@@ -24,47 +24,6 @@ from partnership.board_report.publish_data import Quarter
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 A4_PIXELS = (794, 1123)  # an A4 page at 96 dpi, as Chromium prints it
-
-
-class Elements(HTMLParser):
-    """The page as a flat list of elements: tag, attributes, direct text, and the ids of the figure holding it."""
-
-    def __init__(self):
-        super().__init__()
-        self.elements: list[dict] = []
-        self._open: list[dict] = []
-
-    def handle_starttag(self, tag, attrs):
-        element = {"tag": tag, "attrs": dict(attrs), "text": "", "parents": list(self._open)}
-        self.elements.append(element)
-        if tag not in ("meta", "br", "img", "input", "link", "hr", "path", "rect", "line", "use"):
-            self._open.append(element)
-
-    def handle_startendtag(self, tag, attrs):
-        self.elements.append({"tag": tag, "attrs": dict(attrs), "text": "", "parents": list(self._open)})
-
-    def handle_endtag(self, tag):
-        for i in range(len(self._open) - 1, -1, -1):
-            if self._open[i]["tag"] == tag:
-                del self._open[i:]
-                break
-
-    def handle_data(self, data):
-        if self._open:
-            self._open[-1]["text"] += data
-
-
-def parse(page: str) -> list[dict]:
-    parser = Elements()
-    parser.feed(page)
-    return parser.elements
-
-
-def inside(element: dict, tag: str, **attrs) -> dict | None:
-    for parent in reversed(element["parents"]):
-        if parent["tag"] == tag and all(parent["attrs"].get(k) == v for k, v in attrs.items()):
-            return parent
-    return None
 
 
 # -- fast: no database ----------------------------------------------------------------------------------------
@@ -242,27 +201,25 @@ def test_the_report_renders_with_its_map_charts_tables_and_a_pdf_page_per_priori
     html, pdf = report.files["html"], report.files["pdf"]
 
     # What Chromium rendered: its DOM (no script on the page, so it is the file as parsed) and two A4 screenshots.
-    dom = chromium.run("--dump-dom", html.resolve().as_uri()).stdout
-    elements = parse(dom)
+    page = Page()
+    page.feed(chromium.run("--dump-dom", html.resolve().as_uri()).stdout)
+    elements = page.elements
     ARTIFACTS.mkdir(exist_ok=True)
     shot = tmp_path / "pages.png"
     chromium.run(f"--screenshot={shot}", f"--window-size={A4_PIXELS[0]},{2 * A4_PIXELS[1]}", html.resolve().as_uri())
     with Image.open(shot) as image:
-        for page in (1, 2):
-            image.crop((0, (page - 1) * A4_PIXELS[1], A4_PIXELS[0], page * A4_PIXELS[1])).save(
-                ARTIFACTS / f"board_report_page{page}.png"
-            )
-            print(f"screenshot: {ARTIFACTS / f'board_report_page{page}.png'}")
+        for number in (1, 2):
+            path = ARTIFACTS / f"board_report_page{number}.png"
+            image.crop((0, (number - 1) * A4_PIXELS[1], A4_PIXELS[0], number * A4_PIXELS[1])).save(path)
+            print(f"screenshot: {path}")
 
-    maps = [e for e in elements if e["tag"] == "figure" and e["attrs"].get("data-chart") == "map"]
+    maps = page.find(**{"data-chart": "map"})
     assert {m["attrs"]["id"] for m in maps} == {"map-asb", "map-serious-violence"}
     for ward_map in maps:
         wards = [
             e
             for e in elements
-            if e["tag"] == "path"
-            and "ward" in e["attrs"].get("class", "").split()
-            and inside(e, "figure", id=ward_map["attrs"]["id"])
+            if e["tag"] == "path" and e["attrs"].get("class") == "ward" and ward_map["attrs"]["id"] in e["in"]
         ]
         assert len(wards) == 32 and len({w["attrs"]["data-ward-code"] for w in wards}) == 32
         assert all(w["attrs"].get("fill") for w in wards), "every ward has a fill: a colour, hatching or no-data grey"
@@ -271,17 +228,17 @@ def test_the_report_renders_with_its_map_charts_tables_and_a_pdf_page_per_priori
     assert len(figures) >= 12
     for figure in figures:
         fid = figure["attrs"]["id"]
-        titles = [e for e in elements if e["tag"] == "title" and inside(e, "figure", id=fid) and inside(e, "svg")]
+        titles = [e for e in elements if e["tag"] == "title" and fid in e["in"] and "svg" in e["parents"]]
         assert titles and titles[0]["text"].strip(), f"{fid}: the chart has no title"
-        rows = [e for e in elements if e["tag"] == "tr" and inside(e, "tbody") and inside(e, "figure", id=fid)]
+        rows = [e for e in elements if e["tag"] == "tr" and "tbody" in e["parents"] and fid in e["in"]]
         assert rows, f"{fid}: the data table behind the chart is empty"
 
-    counts = [e for e in elements if e["tag"] == "td" and e["attrs"].get("data-kind") == "count"]
+    counts = page.find(**{"data-kind": "count"})
     assert counts, "the report shows counts"
     shown = [c["text"].strip() for c in counts]
     assert not [t for t in shown if t.replace(",", "").isdigit() and 1 <= int(t.replace(",", "")) <= 9]
     assert "*" in shown, "some counts are suppressed at this scale, and show as *"
-    assert any("Suppressed by disclosure control" in e["text"] for e in elements), "the footnote explains '*'"
+    assert page.find(id="suppression-footnote")[0]["text"].startswith("* Suppressed by disclosure control")
 
     # NFKC: the PDF's text has ligatures ("oﬀender").
     pages = [unicodedata.normalize("NFKC", page.extract_text()) for page in pypdf.PdfReader(pdf).pages]

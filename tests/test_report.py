@@ -3,78 +3,21 @@ the figures on the rendered page must be the warehouse's, and a screenshot is ke
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from psycopg import sql
+from rendered_page import Page
 
-from partnership import cli, loader, warehouse
+from partnership import chromium, cli, loader, warehouse
 from partnership.defects import inject
 from partnership.generator import generate
 from partnership.registry import get_dataset, load_registry
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parent / "artifacts"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",  # tests may run as root, where Chromium's sandbox refuses to start
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 MONTHS = ["2024-04", "2024-05", "2024-06"]
-
-
-def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess:
-    # A missing browser must fail the test, not skip it: the report's rendering is what is being checked.
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: run `make chromium` (apt-get install chromium)"
-    return subprocess.run(
-        [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=True,
-    )
-
-
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-
-
-class Page(HTMLParser):
-    """The rendered DOM as a flat list of elements (tag, attributes, text inside), enough to find figures."""
-
-    def __init__(self):
-        super().__init__()
-        self.elements: list[dict] = []
-        self._open: list[dict] = []
-
-    def handle_starttag(self, tag, attrs):
-        el = {"tag": tag, "attrs": dict(attrs), "text": "", "parents": [p["tag"] for p in self._open]}
-        el["in"] = [p["attrs"].get("id") for p in self._open if p["attrs"].get("id")]
-        self.elements.append(el)
-        if tag not in VOID:
-            self._open.append(el)
-
-    def handle_endtag(self, tag):
-        for i in range(len(self._open) - 1, -1, -1):
-            if self._open[i]["tag"] == tag:
-                del self._open[i:]
-                break
-
-    def handle_data(self, data):
-        for el in self._open:
-            el["text"] += data
-
-    def find(self, **attrs) -> list[dict]:
-        return [el for el in self.elements if all(el["attrs"].get(k) == v for k, v in attrs.items())]
 
 
 def number(text: str) -> int:
@@ -107,7 +50,7 @@ def test_report_renders_in_chromium_with_the_warehouse_figures(loaded_warehouse,
     source = index.read_text()
     assert "<script" not in source and "http://" not in source.replace("http://www.w3.org/2000/svg", "")
 
-    dom = chromium("--dump-dom", index.as_uri(), profile=tmp_path / "profile").stdout
+    dom = chromium.run("--dump-dom", index.as_uri()).stdout
     page = Page()
     page.feed(dom)
 
@@ -168,7 +111,7 @@ def test_report_renders_in_chromium_with_the_warehouse_figures(loaded_warehouse,
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "ig_report.png"
     shot.unlink(missing_ok=True)
-    chromium(f"--screenshot={shot}", "--window-size=1400,2000", index.as_uri(), profile=tmp_path / "profile")
+    chromium.run(f"--screenshot={shot}", "--window-size=1400,2000", index.as_uri())
     assert shot.exists() and shot.stat().st_size > 20_000
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -186,4 +129,4 @@ def test_report_links_data_docs_when_they_are_built(warehouse_url, data_dir, tmp
 
 def test_chromium_is_installed():
     """`make test` installs it first (the `chromium` target); without it the report cannot be checked."""
-    assert shutil.which("chromium") or Path(CHROMIUM).exists()
+    assert Path(chromium.binary()).exists()
