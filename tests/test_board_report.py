@@ -18,7 +18,7 @@ from PIL import Image
 from rendered_page import Page
 
 from partnership import chromium, warehouse
-from partnership.board_report import build, cells, charts, content, render, spc
+from partnership.board_report import build, cells, charts, content, figures, render, spc
 from partnership.board_report.cells import Cell, SmallCountShown, Table
 from partnership.board_report.publish_data import Quarter
 
@@ -293,3 +293,28 @@ def test_a_login_that_cannot_act_as_the_report_role_is_refused(pipeline_run, log
     with pytest.raises(PermissionError, match="grant pw_board_reporter to"):
         build.build(analyst, None, tmp_path)
     assert not list(tmp_path.iterdir()), "nothing written"
+
+
+def test_a_trend_is_drawn_against_the_same_quarters_of_2019_20_where_published():
+    def row(quarter, value, numerator):
+        return {
+            "kpi_code": "VBC",
+            "kpi_name": "Victim-based crime",
+            "unit": "per 1000 residents",
+            "financial_year_quarter": quarter,
+            "value": value,
+            "lower_95": value - 0.1,
+            "upper_95": value + 0.1,
+            "numerator": numerator,
+            "numerator_suppressed": False,
+            "rating": "No baseline",
+            "data_quality_status": "Passed",
+        }
+
+    history = [row("2024/25 Q1", 4.75, 2623), row("2024/25 Q2", 3.53, 1951)]
+    before = {"Q1": {**row("", 5.10, 2815), "quarter": "Q1"}}  # 2019/20 Q1 only: Q2 not published
+    figure = figures.trend_figure("VBC", history, before, spc.control_chart(history))
+    assert "Same quarter of 2019/20" in figure.svg and "pre-pandemic" not in figure.caption
+    assert [r[-1].text for r in figure.table.rows] == ["5.10", cells.NOT_AVAILABLE]
+    without = figures.trend_figure("VBC", history, {}, spc.control_chart(history))
+    assert "Same quarter of 2019/20" not in without.svg and "No 2019/20 figure is published" in without.caption
