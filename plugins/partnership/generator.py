@@ -820,7 +820,8 @@ class Generator:
         rng, people = self.rng, self.people
         out = self.open("youth_justice__cases", f"{month:%Y-%m}")
         children = [people.aged(rng, m, 10, 17) for _ in range(self.volume("youth_justice__cases", m))]
-        children += people.cohort_members_due(m, self.months)
+        # A cohort member can outgrow youth justice in a run of more than two years: 18 is the oldest at disposal.
+        children += [child for child in people.cohort_members_due(m, self.months) if child.age(m) <= 18]
         children += [people.aged(rng, m, 18, 18) for _ in range(max(1, round(len(children) * YJ_AGED_18_SHARE)))]
         for seq, child in enumerate(children, start=1):
             disposal = self.day(month)
