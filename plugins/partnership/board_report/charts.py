@@ -65,6 +65,16 @@ def _svg(fig, chart_id: str, title: str, alt: str) -> str:
     )
 
 
+def _quarter_tick(point: Point) -> str:
+    """``2024/25 Q3`` as "Q3" over "2024/25", so that many quarters fit; "*" marks a suppressed one."""
+    year, _, quarter = point.label.rpartition(" ")
+    return (
+        f"{quarter}{' *' if point.suppressed else ''}\n{year}"
+        if year
+        else point.label + (" *" if point.suppressed else "")
+    )
+
+
 def trend_chart(
     chart_id: str,
     title: str,
@@ -105,11 +115,11 @@ def trend_chart(
             ax.plot(
                 xs, column(2), color=ORANGE, linewidth=1, linestyle=":", drawstyle="steps-mid", label="Process limits"
             )
-        ax.set_xticks(list(xs), [p.label + (" *" if p.suppressed else "") for p in points], rotation=0)
+        ax.set_xticks(list(xs), [_quarter_tick(p) for p in points], rotation=0)
         ax.set_ylabel(y_label)
         ax.set_ylim(bottom=0)
         ax.set_title(title, loc="left")
-        ax.legend(frameon=False, fontsize=8, loc="lower left", ncols=2)
+        ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=4)
         return _svg(fig, chart_id, title, alt)
 
 

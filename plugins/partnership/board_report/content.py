@@ -44,12 +44,11 @@ def _change(now: Mapping, before: Mapping | None) -> str:
     if before is None or before.get("value") is None or now.get("value") is None or not before["value"]:
         return "no comparable figure last quarter"
     pct = 100 * (float(now["value"]) - float(before["value"])) / float(before["value"])
-    direction = "up" if pct > 0 else "down" if pct < 0 else "unchanged"
+    direction = "up" if pct >= 0.5 else "down" if pct <= -0.5 else "unchanged"
     overlap = not (now["lower_95"] > before["upper_95"] or now["upper_95"] < before["lower_95"])
-    return (
-        f"{direction} {abs(pct):.0f}% on {before['financial_year_quarter']} "
-        f"({cells.number(before['value'], decimals(before))}); "
-        + ("the 95% intervals overlap" if overlap else "the 95% intervals do not overlap")
+    change = "unchanged" if direction == "unchanged" else f"{direction} {abs(pct):.0f}%"
+    return f"{change} on {before['financial_year_quarter']} ({cells.number(before['value'], decimals(before))}); " + (
+        "the 95% intervals overlap" if overlap else "the 95% intervals do not overlap"
     )
 
 
