@@ -323,6 +323,7 @@ def test_init_creates_a_login_role_for_each_service_from_the_environment(
     assert made == {
         service_logins[security.LOADER]: [security.LOADER],
         service_logins[security.TRANSFORMER]: [security.TRANSFORMER],
+        service_logins[security.BOARD_REPORTER]: [security.BOARD_REPORTER],
     }
     assert ("member", security.LOADER, service_logins[security.LOADER]) in recorded
     assert ("password", service_logins[security.TRANSFORMER], "set") in recorded
