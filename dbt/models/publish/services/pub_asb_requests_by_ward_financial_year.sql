@@ -1,6 +1,6 @@
 -- fct_asb_requests for publication by financial year and ward, with the all-wards total ('All'); small
 -- counts suppressed (post-hook, cells in the yml). months_covered says whether the year is complete. The rate
--- per 1,000 residents (the ward's, from dim_geography; the Board's ward map) is annualised when the year is not.
+-- per 1,000 residents (the ward's, from fct_ward_profile; the Board's ward map) is annualised when the year is not.
 --
 -- No category split here: ward x category cells would be mostly suppressed, and their all-wards margins
 -- would be the same cells as pub_asb_requests_by_month's year totals, suppressed to a different pattern (a
@@ -17,11 +17,12 @@ years as (
     select financial_year, months_covered from {{ ref('fct_asb_requests_by_financial_year') }}
 ),
 
+-- Residents per ward (census 2021, as fct_ward_profile has them; the same every year), and the city's as 'All'.
 ward_population as (
-    select ward_code, sum(population) as population
-    from {{ ref('dim_geography') }}
-    where is_manchester
-    group by rollup(ward_code)
+    select ward_code, max(population) as population
+    from {{ ref('fct_ward_profile') }}
+    where ward_code <> 'All' or locality = 'All'
+    group by ward_code
 ),
 
 cells as (
@@ -45,6 +46,4 @@ select
         as rate_per_1000_annualised
 from cells
 inner join years using (financial_year)
-left join ward_population
-    on ward_population.ward_code = cells.ward_code
-    or (cells.ward_code = 'All' and ward_population.ward_code is null)
+left join ward_population on ward_population.ward_code = cells.ward_code
