@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 from pathlib import Path
 
 import psycopg
@@ -38,6 +39,7 @@ def test_a_quarter_is_read_as_the_board_writes_it(text):
         ("2024-10", "2024-11", "2024-12"),
     )
     assert quarter.span == "October to December 2024"
+    assert quarter.days == (date(2024, 10, 1), date(2024, 12, 31))
     assert Quarter.parse("2024/25-Q1").previous() == Quarter.parse("2023/24-Q4")
 
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import psycopg
 from psycopg import sql
@@ -70,6 +70,13 @@ class Quarter:
         """The quarter's months, ``YYYY-MM``: Q1 is April to June."""
         first = 4 + 3 * (self.number - 1)
         return tuple(f"{self.start_year + (m - 1) // 12}-{(m - 1) % 12 + 1:02d}" for m in range(first, first + 3))
+
+    @property
+    def days(self) -> tuple[date, date]:
+        """The quarter's first and last day."""
+        first = date.fromisoformat(self.months[0] + "-01")
+        after = date.fromisoformat(self.months[-1] + "-01") + timedelta(days=32)
+        return first, after.replace(day=1) - timedelta(days=1)
 
     @property
     def span(self) -> str:

@@ -9,19 +9,13 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date
 
 from partnership import settings, timeliness
 from partnership.board_report import cells
 from partnership.board_report.cells import Cell, Table
 from partnership.board_report.publish_data import GateMonth, Quarter
 from partnership.registry import load_registry
-
-
-def _quarter_days(quarter: Quarter) -> tuple[date, date]:
-    first = date.fromisoformat(quarter.months[0] + "-01")
-    after = date.fromisoformat(quarter.months[-1] + "-01") + timedelta(days=32)
-    return first, after.replace(day=1) - timedelta(days=1)
 
 
 def extracts_table(quarter: Quarter, gate: Mapping[tuple[str, str], GateMonth], today: date) -> Table:
@@ -42,7 +36,7 @@ def extracts_table(quarter: Quarter, gate: Mapping[tuple[str, str], GateMonth], 
             "Gate",
         ],
     )
-    first, last = _quarter_days(quarter)
+    first, last = quarter.days
     for ds in sorted(load_registry(), key=lambda d: (d.agency, d.name)):
         months = {m: g for (name, m), g in gate.items() if name == ds.name}
         delivered_at = {m: g.first_loaded for m, g in months.items() if g.first_loaded is not None}
