@@ -5,6 +5,7 @@ import json
 import shutil
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from partnership import loader, settings, validation, warehouse
@@ -78,6 +79,47 @@ def test_the_database_refuses_a_second_load_of_the_same_content(warehouse_url, l
     assert loader.load(crimes, accepted)["status"] == "loaded"
     assert loader.load(crimes, accepted_copy)["status"] == "skipped_duplicate"
     assert _scalar(warehouse_url, "select count(*) from raw.police__recorded_crime") == accepted["rows"]
+
+
+def test_a_raw_row_must_name_a_batch_the_audit_records(warehouse_url, landed, crimes):
+    """The guarantee IG reads: every raw row comes from a recorded batch, and a batch with rows in raw is kept.
+    Checked once per statement (insert, COPY, update), not row by row."""
+    batch = loader.ingest_file(crimes, landed["police__recorded_crime"][0])["batch_id"]
+    with warehouse.connect(warehouse_url) as conn:
+        with pytest.raises(psycopg.errors.ForeignKeyViolation, match="batch 999999 is not in audit.load_batch"):
+            conn.execute("insert into raw.police__recorded_crime (_batch_id, _source_row) values (999999, 1)")
+    with warehouse.connect(warehouse_url) as conn:
+        with pytest.raises(psycopg.errors.ForeignKeyViolation, match="raw.police__recorded_crime: batch 999999"):
+            with conn.cursor().copy("copy raw.police__recorded_crime (_batch_id, _source_row) from stdin") as copy:
+                copy.write_row((batch, 1))
+                copy.write_row((999999, 2))
+    with warehouse.connect(warehouse_url) as conn:
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            conn.execute("update raw.police__recorded_crime set _batch_id = 999999 where _batch_id = %s", (batch,))
+    with warehouse.connect(warehouse_url) as conn:
+        conn.execute("delete from audit.validation_result where batch_id = %s", (batch,))  # its own foreign key
+        with pytest.raises(psycopg.errors.ForeignKeyViolation, match=f"batch {batch} still has rows in raw"):
+            conn.execute("delete from audit.load_batch where batch_id = %s", (batch,))
+    with warehouse.connect(warehouse_url) as conn:
+        with pytest.raises(psycopg.errors.ForeignKeyViolation, match=f"batch {batch} still has rows in raw"):
+            conn.execute("truncate audit.load_batch cascade")
+    assert _scalar(warehouse_url, "select count(*) from audit.load_batch where batch_id = %s", batch) == 1
+
+
+def test_a_warehouse_made_with_the_row_by_row_foreign_key_is_moved_to_the_statement_check(warehouse_url):
+    with warehouse.connect(warehouse_url) as conn:
+        conn.execute(
+            "alter table raw.police__recorded_crime add foreign key (_batch_id) references audit.load_batch (batch_id)"
+        )
+    warehouse.init_warehouse(warehouse_url)
+    foreign_keys = _scalar(
+        warehouse_url, "select count(*) from pg_constraint where contype = 'f' and connamespace = 'raw'::regnamespace"
+    )
+    triggers = _scalar(
+        warehouse_url,
+        "select count(*) from pg_trigger where tgrelid = 'raw.police__recorded_crime'::regclass and not tgisinternal",
+    )
+    assert (foreign_keys, triggers) == (0, 2)
 
 
 @pytest.mark.parametrize("name", ["police__recorded_crime", "health__navigator_referrals"])

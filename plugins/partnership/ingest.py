@@ -24,6 +24,7 @@ from pathlib import Path
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task, task_group
 from airflow.sdk.exceptions import AirflowFailException
 
+from partnership.batch_status import BatchStatus
 from partnership.dag_defaults import AUDIT_ASSET, DEFAULT_ARGS, START_DATE, landing_asset, raw_asset
 from partnership.registry import Dataset, load_registry
 
@@ -116,7 +117,7 @@ def build_ingest_dag(ds: Dataset):
                 _show_as(ds, path)
                 with _quarantine_fails_the_task():
                     outcome = loader.validate(ds, path, loaded_by=_loaded_by(context))
-                if outcome["status"] == "skipped_duplicate":
+                if outcome["status"] == BatchStatus.SKIPPED_DUPLICATE:
                     raise AirflowSkipException(f"{outcome['file']} already loaded as batch {outcome['duplicate_of']}")
                 return outcome
 
@@ -129,7 +130,7 @@ def build_ingest_dag(ds: Dataset):
                 _show_as(ds, accepted.get("source_path") or accepted["path"])
                 with _quarantine_fails_the_task():
                     loaded = loader.load(ds, accepted, loaded_by=_loaded_by(context))
-                if loaded["status"] == "skipped_duplicate":  # another run loaded it first: no new data
+                if loaded["status"] == BatchStatus.SKIPPED_DUPLICATE:  # another run loaded it first: no new data
                     raise AirflowSkipException(f"{loaded['file']} already loaded as batch {loaded['duplicate_of']}")
                 return loaded
 

@@ -28,6 +28,7 @@ import psycopg
 from psycopg import sql
 
 from partnership import pseudonymise, screening, settings, warehouse
+from partnership.batch_status import BatchStatus
 from partnership.registry import Dataset
 from partnership.validation import ENCODING, CheckResult, check_contract, plain_lines, validate_file
 
@@ -161,7 +162,7 @@ def _record_batch(
     ds: Dataset,
     path: Path,
     sha256: str,
-    status: str,
+    status: BatchStatus,
     *,
     reason: str | None = None,
     rows: int | None = None,
@@ -333,7 +334,7 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
                 ds,
                 path,
                 sha256,
-                "skipped_duplicate",
+                BatchStatus.SKIPPED_DUPLICATE,
                 duplicate_of=earlier,
                 loaded_by=loaded_by,
                 reason=f"same content as batch {earlier}",
@@ -344,7 +345,7 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
             else:
                 _move(path, settings.processed_dir() / ds.landing_subdir / "duplicates", sha256[:12])
             log.info("%s: already loaded as batch %s; skipped", path.name, earlier)
-            return {"status": "skipped_duplicate", "file": path.name, "duplicate_of": earlier}
+            return {"status": BatchStatus.SKIPPED_DUPLICATE, "file": path.name, "duplicate_of": earlier}
 
     # Direct identifiers first: such a file is rejected whole, before GX ever reads its values.
     # A name in free text is a warning unless the registry raises it: the file loads, flagged.
@@ -546,7 +547,15 @@ def _quarantine(
     reason = "; ".join(c.describe(name) for c in failures)
     with warehouse.connect() as conn:
         batch_id = _record_batch(
-            conn, ds, path, sha256, "quarantined", reason=reason, rows=rows, loaded_by=loaded_by, file_name=name
+            conn,
+            ds,
+            path,
+            sha256,
+            BatchStatus.QUARANTINED,
+            reason=reason,
+            rows=rows,
+            loaded_by=loaded_by,
+            file_name=name,
         )
         _record_checks(conn, batch_id, checks)
     # Named by its batch when the name is taken: each quarantined copy keeps a reason file of its own.
@@ -596,7 +605,7 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
                 ds,
                 original,
                 sha256,
-                "loading",
+                BatchStatus.LOADING,
                 loaded_by=loaded_by,
                 key_fingerprint=accepted.get("key_fingerprint"),
             )
@@ -661,13 +670,18 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
                 ds,
                 original,
                 sha256,
-                "skipped_duplicate",
+                BatchStatus.SKIPPED_DUPLICATE,
                 duplicate_of=earlier,
                 loaded_by=loaded_by,
                 reason=f"same content as batch {earlier}",
             )
         _discard_copy(path, original, sidecar)
-        return {"status": "skipped_duplicate", "file": path.name, "duplicate_of": earlier, "path": str(original)}
+        return {
+            "status": BatchStatus.SKIPPED_DUPLICATE,
+            "file": path.name,
+            "duplicate_of": earlier,
+            "path": str(original),
+        }
     if sidecar:  # recorded in audit.validation_result with the batch
         sidecar.unlink(missing_ok=True)
     log.info("%s: loaded %s rows into %s as batch %s", path.name, rows, ds.raw_table, batch_id)
@@ -676,7 +690,7 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
     for warning in warnings:  # loaded, but flagged: shown in the task log as well as in audit
         log.warning("flagged: %s", warning)
     return {
-        "status": "loaded",
+        "status": BatchStatus.LOADED,
         "file": path.name,
         "batch_id": batch_id,
         "rows": rows,

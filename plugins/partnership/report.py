@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from partnership import settings, timeliness, warehouse
+from partnership.batch_status import BatchStatus
 from partnership.registry import Dataset, load_registry
 from partnership.timeliness import DeliveryStatus, LateDelivery
 
@@ -253,7 +254,7 @@ def _register(
     body = []
     for ds in datasets:
         own = by_dataset.get(ds.name, [])
-        loaded = [b for b in own if b.status == "loaded"]
+        loaded = [b for b in own if b.status == BatchStatus.LOADED]
         last = own[-1] if own else None
         last_loaded = max((b.finished_at for b in loaded if b.finished_at), default=None)
         status = f'<span class="status">{e(last.status)}</span> {e(_fmt_time(last.started_at))}' if last else "none"
@@ -272,7 +273,7 @@ def _register(
             f'<td data-metric="last-status" data-dataset="{e(ds.name)}">{status}</td>'
             + _timeliness_cell(ds, deliveries)
             + _num(len(loaded), "files-loaded", **attrs)
-            + _num(sum(b.status == "quarantined" for b in own), "quarantined", **attrs)
+            + _num(sum(b.status == BatchStatus.QUARANTINED for b in own), "quarantined", **attrs)
             + _num(sum(b.row_count or 0 for b in loaded), "rows-loaded", **attrs)
             + _num(held.get(ds.name), "rows-held", **attrs)
             + "</tr>"
@@ -291,7 +292,7 @@ def _loads(batches: list[Batch]) -> str:
         f'<td class="nowrap">{e(b.file_name)}</td><td class="status">{e(b.status)}</td>'
         + _num(b.row_count, "batch-rows", batch=str(b.batch_id))
         + _num(b.failed_checks, "failed-checks", batch=str(b.batch_id))
-        + f'<td class="wrap">{e(b.flags or (b.reason if b.status != "loaded" else ""))}</td>'
+        + f'<td class="wrap">{e(b.flags or (b.reason if b.status != BatchStatus.LOADED else ""))}</td>'
         f'<td class="time">{e(_fmt_time(b.started_at))}</td><td class="time">{e(_fmt_time(b.finished_at))}</td>'
         f"<td>{e(b.loaded_by)}</td></tr>"
         for b in recent
@@ -305,7 +306,7 @@ def _loads(batches: list[Batch]) -> str:
 
 
 def _quarantined(batches: list[Batch]) -> str:
-    bad = [b for b in batches if b.status == "quarantined"][::-1]
+    bad = [b for b in batches if b.status == BatchStatus.QUARANTINED][::-1]
     if not bad:
         return '<p id="quarantined">No file has been quarantined.</p>'
     head = "<tr><th>batch</th><th>dataset</th><th>file</th><th>quarantined</th><th>reason</th><th>resolution</th></tr>"
@@ -431,19 +432,19 @@ def render(
 ) -> str:
     deliveries = deliveries or {}
     agency_of = {ds.name: ds.agency for ds in datasets}
-    months = _month_range({b.month for b in batches if b.status in ("loaded", "quarantined")})
+    months = _month_range({b.month for b in batches if b.status in (BatchStatus.LOADED, BatchStatus.QUARANTINED)})
     volume: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     failures: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for b in batches:
         agency = agency_of.get(b.dataset, b.dataset.split("__")[0])
-        if b.status == "loaded":
+        if b.status == BatchStatus.LOADED:
             volume[b.month][agency] += b.row_count or 0
-        elif b.status == "quarantined":
+        elif b.status == BatchStatus.QUARANTINED:
             failures[b.month][agency] += 1
     agencies = sorted({ds.agency for ds in datasets} | {a for s in (*volume.values(), *failures.values()) for a in s})
     colours = {a: PALETTE[i % len(PALETTE)] for i, a in enumerate(agencies)}
-    loaded = [b for b in batches if b.status == "loaded"]
-    quarantined = [b for b in batches if b.status == "quarantined"]
+    loaded = [b for b in batches if b.status == BatchStatus.LOADED]
+    quarantined = [b for b in batches if b.status == BatchStatus.QUARANTINED]
     flagged = [b for b in loaded if b.flags]
     now = datetime.now(UTC)
     return f"""<!DOCTYPE html>

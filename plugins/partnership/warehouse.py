@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 
 import psycopg
@@ -16,6 +17,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from partnership import security, settings
+from partnership.batch_status import BatchStatus, check_constraint
 from partnership.registry import Dataset, load_registry
 
 log = logging.getLogger(__name__)
@@ -143,8 +145,7 @@ create table if not exists audit.load_batch (
     file_sha256     char(64)    not null,
     file_bytes      bigint,
     row_count       bigint,
-    status          text        not null
-                    check (status in ('loading', 'loaded', 'quarantined', 'skipped_duplicate')),
+    status          text        not null,  -- batch_status.BatchStatus; its check: _keep_status_check
     reason          text,
     duplicate_of    bigint references audit.load_batch (batch_id),
     loaded_by       text,
@@ -228,17 +229,6 @@ create table if not exists audit.late_delivery (
     noticed_by      text        not null default session_user,
     primary key (dataset, period)
 );
--- `partnership reprocess`: a loaded batch re-run through the gate from its kept file is 'superseded' (its raw rows
--- deleted) by the batch that loads it again, in the same transaction; the status check gains it once.
-do $$ begin
-    if not exists (select 1 from pg_constraint where conrelid = 'audit.load_batch'::regclass
-                   and conname = 'load_batch_status_check'
-                   and position('superseded' in pg_get_constraintdef(oid)) > 0) then
-        alter table audit.load_batch drop constraint if exists load_batch_status_check;
-        alter table audit.load_batch add constraint load_batch_status_check
-            check (status in ('loading', 'loaded', 'quarantined', 'skipped_duplicate', 'superseded'));
-    end if;
-end $$;
 alter table audit.load_batch add column if not exists superseded_by bigint references audit.load_batch (batch_id);
 -- The checksum of the file as loaded, which processed/ keeps: the pseudonymised copy for a dataset that has one
 -- (file_sha256 is the landed file's); how reprocess finds a batch's kept file.
@@ -266,6 +256,57 @@ create table if not exists audit.transform_run (
     finished_by         text        not null default session_user,
     finished_at         timestamptz not null default clock_timestamp()
 );
+
+-- Every raw row names its batch in audit.load_batch. A foreign key checks that row by row (three quarters of
+-- a 500,000-row COPY's time); these triggers check it once per statement, on the rows it wrote, and refuse to
+-- delete or truncate a batch whose rows are still in raw. Same guarantee and error class (foreign_key_violation).
+create or replace function audit.raw_rows_name_a_batch() returns trigger
+language plpgsql as $$
+declare
+    missing bigint;
+begin
+    select written._batch_id into missing
+    from (select distinct _batch_id from written_rows) written
+    where not exists (select 1 from audit.load_batch b where b.batch_id = written._batch_id)
+    limit 1;
+    if found then
+        raise foreign_key_violation using
+            message = format('raw.%I: batch %s is not in audit.load_batch', tg_table_name, missing);
+    end if;
+    return null;
+end $$;
+
+create or replace function audit.batch_has_no_raw_rows() returns trigger
+language plpgsql as $$
+declare
+    raw_table text;
+    kept bigint;
+begin
+    for raw_table in
+        select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        join pg_attribute a on a.attrelid = c.oid and a.attname = '_batch_id' and not a.attisdropped
+        where n.nspname = 'raw' and c.relkind in ('r', 'p')
+    loop
+        if tg_op = 'TRUNCATE' then  -- no transition table: any raw row names a batch being emptied
+            execute format('select _batch_id from raw.%I limit 1', raw_table) into kept;
+        else
+            execute format('select r._batch_id from raw.%I r join deleted_batches d on d.batch_id = r._batch_id'
+                           ' limit 1', raw_table) into kept;
+        end if;
+        if kept is not null then
+            raise foreign_key_violation using
+                message = format('batch %s still has rows in raw.%I', kept, raw_table);
+        end if;
+    end loop;
+    return null;
+end $$;
+
+create or replace trigger load_batch_keeps_batches_with_raw_rows
+    after delete on audit.load_batch referencing old table as deleted_batches
+    for each statement execute function audit.batch_has_no_raw_rows();
+create or replace trigger load_batch_truncated_keeps_batches_with_raw_rows
+    before truncate on audit.load_batch
+    for each statement execute function audit.batch_has_no_raw_rows();
 """
 
 
@@ -274,9 +315,50 @@ def raw_table_ddl(ds: Dataset) -> sql.Composed:
     cols = [sql.SQL("{} text").format(sql.Identifier(c)) for c in ds.column_names]
     return sql.SQL(
         "create table if not exists raw.{table} ("
-        "_batch_id bigint not null references audit.load_batch (batch_id), "
+        "_batch_id bigint not null, "
         "_source_row integer not null, _loaded_at timestamptz not null default now(), {cols})"
     ).format(table=sql.Identifier(ds.name), cols=sql.SQL(", ").join(cols))
+
+
+def _keep_status_check(conn: psycopg.Connection) -> None:
+    """audit.load_batch's status check allows exactly BatchStatus: made, or made again when the list changed (a
+    status dropped from the list while rows still carry it makes this fail, loudly)."""
+    found = conn.execute(
+        "select pg_get_constraintdef(oid) from pg_constraint"
+        " where conrelid = 'audit.load_batch'::regclass and conname = 'load_batch_status_check'"
+    ).fetchone()
+    if found and set(re.findall(r"'([^']*)'::text", found[0])) == {status.value for status in BatchStatus}:
+        return
+    conn.execute("alter table audit.load_batch drop constraint if exists load_batch_status_check")
+    conn.execute(
+        sql.SQL("alter table audit.load_batch add constraint load_batch_status_check check ({})").format(
+            sql.SQL(check_constraint())
+        )
+    )
+
+
+def _check_batches_per_statement(conn: psycopg.Connection, table: str) -> None:
+    """The raw table's rows must name a batch: checked per statement by trigger (AUDIT_DDL), replacing the
+    row-by-row foreign key that warehouses made before it had."""
+    for (constraint,) in conn.execute(
+        "select conname from pg_constraint where conrelid = %s::regclass and contype = 'f'",
+        (f'raw."{table}"',),
+    ).fetchall():
+        conn.execute(
+            sql.SQL("alter table raw.{} drop constraint {}").format(sql.Identifier(table), sql.Identifier(constraint))
+        )
+    for event in ("insert", "update"):
+        conn.execute(
+            sql.SQL(
+                "create or replace trigger {trigger} after {event} on raw.{table}"
+                " referencing new table as written_rows"
+                " for each statement execute function audit.raw_rows_name_a_batch()"
+            ).format(
+                trigger=sql.Identifier(f"rows_name_a_batch_on_{event}"),
+                event=sql.SQL(event),
+                table=sql.Identifier(table),
+            )
+        )
 
 
 def init_warehouse(url: str | None = None) -> None:
@@ -285,6 +367,7 @@ def init_warehouse(url: str | None = None) -> None:
         for schema in settings.SCHEMAS:
             conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
         conn.execute(AUDIT_DDL)
+        _keep_status_check(conn)
         for ds in load_registry():
             conn.execute(raw_table_ddl(ds))
             # A column added to the registry later is added to the raw table, never dropped from it.
@@ -299,6 +382,7 @@ def init_warehouse(url: str | None = None) -> None:
                     "alter table raw.{} add column if not exists _loaded_at timestamptz not null default now()"
                 ).format(sql.Identifier(ds.name))
             )
+            _check_batches_per_statement(conn, ds.name)
             conn.execute(
                 sql.SQL("create index if not exists {} on raw.{} (_batch_id)").format(
                     sql.Identifier(f"{ds.name}__batch"), sql.Identifier(ds.name)
