@@ -151,7 +151,7 @@ def cmd_retention(args) -> int:
     from partnership import retention, runner
 
     with warehouse_for_cli() as url:
-        if not (settings.DBT_PROJECT_DIR / "target" / "manifest.json").exists():
+        if not settings.dbt_manifest().exists():
             runner.dbt("parse", url=url)  # retention finds the incremental models' copies in the manifest
         try:
             deletions, failures = retention.enforce_retention(url, dry_run=args.dry_run), []
@@ -220,7 +220,7 @@ DBT_DOCS_FILES = ("index.html", "manifest.json", "catalog.json", "static_index.h
 
 
 def dbt_docs_dir():
-    return settings.data_dir() / "docs" / "dbt"
+    return settings.dbt_docs_dir()
 
 
 def write_dbt_docs(url: str):
@@ -250,9 +250,9 @@ def cmd_docs(args) -> int:
 
 def _ensure_manifest(url: str) -> None:
     """The publish models' disclosure declarations are read from the dbt manifest."""
-    from partnership import publish, runner
+    from partnership import runner
 
-    if not publish.manifest_path().exists():
+    if not settings.dbt_manifest().exists():
         runner.dbt("parse", url=url)
 
 
@@ -442,7 +442,7 @@ def cmd_run(args) -> int:
         # The reports last: the IG report shows this run's loads and quarantines, the Board's the new publish schema.
         built = False
         reports = ["ig_report", "board_report"]
-        board_dir = settings.data_dir() / "reports" / "board"
+        board_dir = settings.board_reports_dir()
         for dag_id in sorted(d for d in dags if d.startswith("ingest_")) + ["transform_warehouse", *reports]:
             if dag_id == "transform_warehouse" and not args.rebuild and _warehouse_is_current(url):
                 print(f"  {dag_id}: skipped, nothing new since the last build (--rebuild builds anyway)")

@@ -27,13 +27,9 @@ AUDIENCE_LEVELS = ("partnership", "public")
 OWN_SOURCES = {"audit"}
 
 
-def manifest_path() -> Path:
-    return settings.DBT_PROJECT_DIR / "target" / "manifest.json"
-
-
 def manifest_is_current() -> bool:
     """Whether dbt/target/manifest.json exists and is newer than every file of the dbt project it parses."""
-    path = manifest_path()
+    path = settings.dbt_manifest()
     if not path.exists():
         return False
     project = settings.DBT_PROJECT_DIR
@@ -46,7 +42,7 @@ def manifest_is_current() -> bool:
 
 
 def load_manifest(path: Path | None = None) -> dict:
-    return json.loads(Path(path or manifest_path()).read_text())
+    return json.loads(Path(path or settings.dbt_manifest()).read_text())
 
 
 def is_publish_model(node: dict) -> bool:

@@ -13,7 +13,6 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import psycopg
 from psycopg import sql
@@ -27,10 +26,6 @@ STAGING_SCHEMA = "publish_staging"
 PUBLISH_SCHEMA = "publish"
 
 
-def manifest_path() -> Path:
-    return settings.DBT_PROJECT_DIR / "target" / "manifest.json"
-
-
 def publish_nodes(manifest: dict) -> list[dict]:
     """The dbt models in the publish folder."""
     return sorted(
@@ -42,7 +37,7 @@ def publish_nodes(manifest: dict) -> list[dict]:
 def declarations(manifest: dict | None = None) -> dict[str, disclosure.Disclosure]:
     """Every publish model's disclosure declaration, from the dbt manifest."""
     if manifest is None:
-        path = manifest_path()
+        path = settings.dbt_manifest()
         if not path.exists():
             raise FileNotFoundError(f"{path} is missing: run `partnership dbt-parse` first")
         manifest = json.loads(path.read_text())

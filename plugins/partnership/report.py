@@ -32,7 +32,7 @@ MONTH_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(0[1-9]|1[0-2])(?!\d)")
 
 
 def default_out_dir() -> Path:
-    return settings.data_dir() / "reports" / "ig"
+    return settings.ig_report_dir()
 
 
 def e(value: object) -> str:
@@ -409,7 +409,7 @@ def _completeness_section(datasets, completeness: dict, latest: int | None) -> s
 
 
 def _data_docs(out_dir: Path) -> str:
-    docs = settings.data_dir() / "data_docs"
+    docs = settings.data_docs_dir()
     if not docs.is_dir():
         return f'<p id="data-docs">Great Expectations Data Docs are not built (no folder {e(docs)}).</p>'
     target = docs / "index.html" if (docs / "index.html").exists() else docs

@@ -124,7 +124,7 @@ class IncrementalCopy:
 
 def incremental_copies(manifest: Path | None = None) -> dict[str, list[IncrementalCopy]]:
     """The incremental models of the dbt manifest, by the registry dataset each copies (its config.meta)."""
-    path = manifest or settings.DBT_PROJECT_DIR / "target" / "manifest.json"
+    path = manifest or settings.dbt_manifest()
     if not path.exists():
         raise FileNotFoundError(
             f"{path} is missing: run `partnership dbt-parse` first (retention reads the incremental models there)"

@@ -17,7 +17,7 @@ from partnership import settings, warehouse
 
 def airflow_environment(url: str) -> dict[str, str]:
     """Environment for Airflow and dbt. Must be applied before anything imports airflow."""
-    airflow_home = settings.data_dir() / "airflow"
+    airflow_home = settings.airflow_home()
     env = {
         "AIRFLOW_HOME": str(airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(settings.DAGS_DIR),
@@ -80,7 +80,7 @@ def dbt(*args: str, url: str) -> None:
 
 
 def migrate_airflow_db() -> None:
-    (settings.data_dir() / "airflow").mkdir(parents=True, exist_ok=True)
+    (settings.airflow_home()).mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, stdout=subprocess.DEVNULL)
 
 

@@ -34,6 +34,47 @@ def work_dir() -> Path:
     return data_dir() / "work"
 
 
+def dbt_manifest() -> Path:
+    """dbt's manifest (``dbt parse``): what the transform DAG, disclosure control and retention read of the project."""
+    return DBT_PROJECT_DIR / "target" / "manifest.json"
+
+
+# What the project writes under the data folder besides files in transit.
+
+
+def pgdata_dir() -> Path:
+    """The embedded PostgreSQL's cluster, when WAREHOUSE_URL is not set."""
+    return data_dir() / "pgdata"
+
+
+def airflow_home() -> Path:
+    """AIRFLOW_HOME for `partnership run`: Airflow's config and metadata database."""
+    return data_dir() / "airflow"
+
+
+def data_docs_dir() -> Path:
+    """GX Data Docs: each file's validation results, for reviewers."""
+    return data_dir() / "data_docs"
+
+
+def gx_stores_dir() -> Path:
+    """GX's expectation and validation stores, which Data Docs are built from."""
+    return data_dir() / "gx"
+
+
+def ig_report_dir() -> Path:
+    return data_dir() / "reports" / "ig"
+
+
+def board_reports_dir() -> Path:
+    """The Board's quarterly reports, a folder per quarter."""
+    return data_dir() / "reports" / "board"
+
+
+def dbt_docs_dir() -> Path:
+    return data_dir() / "docs" / "dbt"
+
+
 def upload_marker(path: Path) -> Path:
     """``<name>.done`` beside a landed file: the sender's word that the file is complete (registry upload_complete)."""
     return path.with_name(path.name + ".done")

@@ -24,7 +24,7 @@ WAREHOUSE_CONN_ID = "warehouse"  # the transformer's LOGIN role in docker-compos
 
 
 def manifest_path():
-    path = settings.DBT_PROJECT_DIR / "target" / "manifest.json"
+    path = settings.dbt_manifest()
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: run `partnership dbt-parse` (or `dbt parse`) first")
     return path

@@ -508,7 +508,7 @@ def _base_column(column: str) -> str:
 
 
 def data_docs_dir() -> Path:
-    return settings.data_dir() / "data_docs"
+    return settings.data_docs_dir()
 
 
 _COUNTED = ("element_count", "unexpected_count", "missing_count")
@@ -582,7 +582,7 @@ def build_data_docs(context, ds: Dataset, spec: dict, file_result) -> Path:
 
     stores = {"docs_expectations": "ExpectationsStore", "docs_validations": "ValidationResultsStore"}
     for name, class_name in stores.items():
-        folder = settings.data_dir() / "gx" / name.removeprefix("docs_")
+        folder = settings.gx_stores_dir() / name.removeprefix("docs_")
         context.add_store(
             name,
             {

@@ -84,7 +84,7 @@ def redacted(url: str | None = None) -> str:
 
 
 def embedded_pgdata() -> Path:
-    return settings.data_dir() / "pgdata"
+    return settings.pgdata_dir()
 
 
 def start_embedded() -> str:

@@ -43,7 +43,7 @@ class Report:
 
 
 def default_out_dir(quarter: Quarter) -> Path:
-    return settings.data_dir() / "reports" / "board" / quarter.slug
+    return settings.board_reports_dir() / quarter.slug
 
 
 def city_history(rows: list[dict], kpi: str) -> list[dict]:
