@@ -240,7 +240,7 @@ def test_repeated_keys_across_chunks_are_caught_at_load(warehouse_url, landed, c
     lines = path.read_text().splitlines()
     lines.append(lines[1])  # the first record again, at the end of the file
     path.write_text("\n".join(lines) + "\n")
-    monkeypatch.setattr(validation, "CHUNK_ROWS", 50)  # so the two copies fall in different chunks
+    monkeypatch.setattr(validation.run, "CHUNK_ROWS", 50)  # so the two copies fall in different chunks
     with pytest.raises(loader.QuarantinedFile, match=f"at rows {len(lines)}"):
         loader.ingest_file(crimes, path)
     assert _scalar(warehouse_url, "select count(*) from raw.police__recorded_crime") == 0
@@ -381,7 +381,7 @@ def test_copy_loads_each_cell_as_the_row_by_row_copy_did(warehouse_url, data_dir
 
 
 def test_only_plain_files_are_sent_to_copy_as_bytes(tmp_path, monkeypatch):
-    monkeypatch.setattr(validation, "PLAIN_BLOCK", 4)
+    monkeypatch.setattr(validation.contract, "PLAIN_BLOCK", 4)
     cases = {
         b"a,b\r\n1,2\r\n3,4\r\n": True,
         b"a,b\n1,2\n3,4": True,

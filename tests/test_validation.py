@@ -233,8 +233,10 @@ def test_dates_parsed_per_distinct_value_are_the_row_by_row_numbers(crimes):
         chunk = chunk.astype("str").where(chunk.notna())
         column = crimes.column(crimes.record_date_column)
         expected = pd.to_numeric(chunk[column.name].str.slice(0, 10).str.replace("-", "", regex=False), "coerce")
-        validation._add_parsed_columns(crimes, chunk)
-        pd.testing.assert_series_equal(chunk[column.name + validation.PERIOD_SUFFIX], expected, check_names=False)
+        validation.suites.add_parsed_columns(crimes, chunk)
+        pd.testing.assert_series_equal(
+            chunk[column.name + validation.suites.PERIOD_SUFFIX], expected, check_names=False
+        )
 
 
 def test_gx_shown_distinct_values_reports_what_gx_shown_every_row_reports(tmp_path, monkeypatch):
@@ -245,10 +247,10 @@ def test_gx_shown_distinct_values_reports_what_gx_shown_every_row_reports(tmp_pa
 
     from partnership.registry import get_dataset
 
-    monkeypatch.setattr(validation, "CHUNK_ROWS", 300)  # files of one to several chunks
+    monkeypatch.setattr(validation.run, "CHUNK_ROWS", 300)  # files of one to several chunks
     docs = []
     monkeypatch.setattr(
-        validation,
+        validation.run,
         "build_data_docs",
         lambda context, ds, spec, result: docs.append(
             [(c.type, c.kwargs, c.meta, r.success, r.result) for r in result.results for c in [r.expectation_config]]
@@ -269,10 +271,10 @@ def test_gx_shown_distinct_values_reports_what_gx_shown_every_row_reports(tmp_pa
 
             _rewrite(path, path, damage)
             with validation.quiet_gx_logs():
-                distinct = validation._run_suite(ds, path)
+                distinct = validation.run._run_suite(ds, path)
                 with monkeypatch.context() as m:
-                    m.setattr(validation, "PER_VALUE", frozenset())  # every expectation shown every row
-                    every_row = validation._run_suite(ds, path)
+                    m.setattr(validation.run, "PER_VALUE", frozenset())  # every expectation shown every row
+                    every_row = validation.run._run_suite(ds, path)
             assert distinct.checks == every_row.checks, name
             assert any(not c.success for c in distinct.checks)
             assert docs[-2] == docs[-1], name
@@ -287,7 +289,7 @@ def test_the_contract_reads_a_plain_file_as_the_csv_module_does(crimes, good_cri
     """A plain file's lines are split, not parsed: the same verdict, row and message as the csv module's."""
     from partnership import screening
 
-    monkeypatch.setattr(validation, "PLAIN_BLOCK", 1000)
+    monkeypatch.setattr(validation.contract, "PLAIN_BLOCK", 1000)
     monkeypatch.setattr(screening, "PLAIN_BLOCK", 1000)  # blocks that end inside lines
     lines = good_crime_file.read_bytes().splitlines(keepends=True)
     path = tmp_path / good_crime_file.name

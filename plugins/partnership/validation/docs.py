@@ -1,0 +1,129 @@
+"""GX Data Docs for reviewers: each file's validation result for the whole file (per-chunk counts summed, no
+row values) kept in ``<data dir>/gx/``, rendered by GX's SiteBuilder into ``<data dir>/data_docs/``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from partnership import settings
+from partnership.registry import Dataset
+from partnership.validation.results import check_key, gx_raised
+
+DOCS_SITE = "partnership"  # the ephemeral context already has a site called local_site
+DOCS_VALIDATIONS_SHOWN = 1000  # the index lists the most recent validation results (it reads each one)
+
+
+def data_docs_dir() -> Path:
+    return settings.data_docs_dir()
+
+
+_COUNTED = ("element_count", "unexpected_count", "missing_count")
+
+
+def sum_counts(totals: dict[int, dict], results: list) -> None:
+    """Counts only (never GX's partial_unexpected_list, which holds row values), summed over chunks."""
+    for i, r in enumerate(results):
+        total = totals.setdefault(i, {"config": r.expectation_config, "raised": False, "counts": {}})
+        total["raised"] = total["raised"] or gx_raised(r.exception_info)
+        for name in _COUNTED:
+            if name in r.result:
+                total["counts"][name] = total["counts"].get(name, 0) + int(r.result[name] or 0)
+
+
+def file_result(ds: Dataset, path: Path, rows: int, totals: dict[int, dict], merged: dict, started: datetime):
+    """The whole file's GX validation result, judged as the gate judged it, with counts and no values."""
+    from great_expectations import __version__ as gx_version
+    from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    results = []
+    for total in totals.values():
+        config, counts = total["config"], total["counts"]
+        check = merged[check_key(config)]
+        result = dict(counts)
+        if counts.get("element_count"):
+            result["unexpected_percent"] = 100 * counts.get("unexpected_count", 0) / counts["element_count"]
+        results.append(
+            ExpectationValidationResult(
+                success=not total["raised"] and check.success,
+                expectation_config=config,
+                result=result,
+                exception_info={
+                    "raised_exception": total["raised"],
+                    "exception_message": None,
+                    "exception_traceback": None,
+                },
+            )
+        )
+    passed = sum(r.success for r in results)
+    run_id = RunIdentifier(run_name=path.name, run_time=started)
+    return ExpectationSuiteValidationResult(
+        success=passed == len(results),
+        results=results,
+        suite_name=ds.name,
+        statistics={
+            "evaluated_expectations": len(results),
+            "successful_expectations": passed,
+            "unsuccessful_expectations": len(results) - passed,
+            "success_percent": 100 * passed / len(results) if results else None,
+        },
+        meta={
+            "run_id": run_id,
+            "validation_time": started.strftime("%Y%m%dT%H%M%S.%fZ"),
+            "great_expectations_version": gx_version,
+            "batch_spec": {"data_asset_name": ds.name, "file": path.name, "rows": rows},
+            "active_batch_definition": {"data_asset_name": ds.name, "batch_identifiers": {"file": path.name}},
+        },
+    )
+
+
+def build_data_docs(context, ds: Dataset, spec: dict, file_result) -> Path:
+    """Store the file's result and the dataset's suite, and (re)build their pages and the index."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    stores = {"docs_expectations": "ExpectationsStore", "docs_validations": "ValidationResultsStore"}
+    for name, class_name in stores.items():
+        folder = settings.gx_stores_dir() / name.removeprefix("docs_")
+        context.add_store(
+            name,
+            {
+                "class_name": class_name,
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(folder)},
+            },
+        )
+    context.add_data_docs_site(
+        site_name=DOCS_SITE,
+        site_config={
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(data_docs_dir())},
+            "site_index_builder": {
+                "class_name": "DefaultSiteIndexBuilder",
+                "validation_results_limit": DOCS_VALIDATIONS_SHOWN,
+            },
+            "site_section_builders": {
+                "expectations": {"source_store_name": "docs_expectations"},
+                "validations": {"source_store_name": "docs_validations"},
+                "profiling": "None",
+            },
+            "show_how_to_buttons": False,
+        },
+    )
+    suite_key = ExpectationSuiteIdentifier(name=ds.name)
+    suite = gx.ExpectationSuite(
+        name=spec["name"], expectations=[ExpectationConfiguration(**e).to_domain_obj() for e in spec["expectations"]]
+    )
+    context.stores["docs_expectations"].add_or_update(key=suite_key, value=suite)
+    result_key = ValidationResultIdentifier(
+        expectation_suite_identifier=suite_key,
+        run_id=file_result.meta["run_id"],
+        batch_identifier=file_result.meta["batch_spec"]["file"],
+    )
+    context.stores["docs_validations"].set(result_key, file_result)
+    context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=[suite_key, result_key])
+    return data_docs_dir() / "index.html"
