@@ -122,6 +122,109 @@ def test_a_warehouse_made_with_the_row_by_row_foreign_key_is_moved_to_the_statem
     assert (foreign_keys, triggers) == (0, 2)
 
 
+def _loading_batch(conn, name: str) -> int:
+    """A batch as the loader starts one (its own transaction may then write raw rows naming it)."""
+    return conn.execute(
+        "insert into audit.load_batch (dataset, file_name, file_sha256, status) values"
+        " ('council__asb_requests', %s, repeat('b', 64), 'loading') returning batch_id",
+        (name,),
+    ).fetchone()[0]
+
+
+def _orphans(url) -> int:
+    return _scalar(
+        url,
+        "select count(*) from raw.council__asb_requests r"
+        " where not exists (select 1 from audit.load_batch b where b.batch_id = r._batch_id)",
+    )
+
+
+def test_the_loader_cannot_renumber_the_batch_its_rows_name(warehouse_url):
+    """An adversarial review's attack: the loader may change its own new batch row, so it wrote raw rows and
+    then gave the batch a new number, leaving the rows naming nothing."""
+    with warehouse.connect(warehouse_url) as conn:
+        conn.execute("set role pw_loader")
+        batch = _loading_batch(conn, "a1.csv")
+        conn.execute("insert into raw.council__asb_requests (_batch_id, _source_row) values (%s, 1)", (batch,))
+        with pytest.raises(psycopg.errors.ForeignKeyViolation, match=f"batch {batch} may not be renumbered"):
+            conn.execute("update audit.load_batch set batch_id = default where batch_id = %s", (batch,))
+    assert _orphans(warehouse_url) == 0
+
+
+@pytest.mark.parametrize("first", ["load", "delete"])
+def test_a_delete_racing_a_load_leaves_no_raw_row_without_its_batch(warehouse_url, first):
+    """The other attack the review made work: a load and a delete of its batch at the same time, each checking
+    before the other committed. The check locks the batch as a foreign key does, so the second waits for the
+    first and then refuses."""
+    import threading
+
+    with warehouse.connect(warehouse_url) as conn:
+        conn.execute("set role pw_loader")
+        batch = _loading_batch(conn, "race.csv")
+    load, delete = psycopg.connect(warehouse_url), psycopg.connect(warehouse_url)
+    statements = {
+        "load": lambda: (
+            load.execute("set role pw_loader"),
+            load.execute("insert into raw.council__asb_requests (_batch_id, _source_row) values (%s, 1)", (batch,)),
+        ),
+        "delete": lambda: delete.execute("delete from audit.load_batch where batch_id = %s", (batch,)),
+    }
+    second = "delete" if first == "load" else "load"
+    refused = []
+
+    def run_second():
+        try:
+            statements[second]()
+        except psycopg.errors.ForeignKeyViolation as exc:
+            refused.append(str(exc))
+
+    try:
+        statements[first]()
+        waiting = threading.Thread(target=run_second)
+        waiting.start()
+        waiting.join(timeout=2)
+        assert waiting.is_alive(), f"the {second} did not wait for the {first}"
+        (load if first == "load" else delete).commit()
+        waiting.join(timeout=30)
+        assert refused, f"the {second} went ahead"
+        (delete if first == "load" else load).rollback()
+    finally:
+        load.close()
+        delete.close()
+    assert _orphans(warehouse_url) == 0
+
+
+def test_a_batch_is_removed_only_where_the_check_can_see_every_load(warehouse_url, landed, crimes):
+    """A repeatable-read snapshot cannot see raw rows committed while its delete waited; and a temporary table
+    named like the catalog must not hide the raw tables from the check (both from the review)."""
+    batch = loader.ingest_file(crimes, landed["police__recorded_crime"][0])["batch_id"]
+    with warehouse.connect(warehouse_url) as conn:
+        conn.execute("set transaction isolation level repeatable read")
+        conn.execute("delete from audit.validation_result where batch_id = %s", (batch,))
+        with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState, match="read committed"):
+            conn.execute("delete from audit.load_batch where batch_id = %s", (batch,))
+    with warehouse.connect(warehouse_url) as conn:
+        conn.execute("create temp table pg_attribute (attrelid oid, attname name, attisdropped bool)")
+        conn.execute("delete from audit.validation_result where batch_id = %s", (batch,))
+        with pytest.raises(psycopg.errors.ForeignKeyViolation, match="still has rows in raw"):
+            conn.execute("delete from audit.load_batch where batch_id = %s", (batch,))
+
+
+def test_a_table_added_to_raw_by_hand_gets_the_check_and_a_disabled_check_is_enabled_again(warehouse_url):
+    with warehouse.connect(warehouse_url) as conn:
+        conn.execute("create table raw.council__asb_requests_2025 () inherits (raw.council__asb_requests)")
+        conn.execute("alter table raw.council__asb_requests disable trigger user")
+    warehouse.init_warehouse(warehouse_url)
+    with warehouse.connect(warehouse_url) as conn:
+        disabled = conn.execute(
+            "select tgrelid::regclass::text, tgname from pg_trigger t join pg_class c on c.oid = t.tgrelid"
+            " where c.relnamespace = 'raw'::regnamespace and not tgisinternal and tgenabled = 'D'"
+        ).fetchall()
+        assert disabled == []
+        with pytest.raises(psycopg.errors.ForeignKeyViolation, match="raw.council__asb_requests_2025: batch 424242"):
+            conn.execute("insert into raw.council__asb_requests_2025 (_batch_id, _source_row) values (424242, 1)")
+
+
 @pytest.mark.parametrize("name", ["police__recorded_crime", "health__navigator_referrals"])
 def test_the_accepted_outcome_is_a_small_xcom_and_the_load_still_records_every_check(
     warehouse_url, landed, data_dir, name
