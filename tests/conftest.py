@@ -134,7 +134,7 @@ def run_cli(*args, env):
 @pytest.fixture(scope="session")
 def pipeline_run(server_url, tmp_path_factory):
     """The README's first command (`partnership run`), once, into a fresh database; shared by the tests that
-    check what it produced. Tests that load more into it run after those that only read it."""
+    check what it produced. Tests that load more use pipeline_run_copy, so this stays as the command left it."""
     import secrets
 
     name = f"partnership_e2e_{uuid.uuid4().hex[:8]}"
@@ -160,10 +160,26 @@ def pipeline_run(server_url, tmp_path_factory):
         conn.execute(f'drop database if exists "{name}" with (force)')
 
 
-# Modules that load more into the shared pipeline run (a second run, a faulty extract); they run last, so every
-# other module reads the pipeline exactly as the README's command left it.
-EXTENDS_PIPELINE_RUN = ("test_end_to_end.py",)
+@pytest.fixture
+def pipeline_run_copy(pipeline_run, server_url, tmp_path_factory):
+    """A copy of the shared run for a test that loads more into it (a second run, a faulty extract): its
+    database (CREATE DATABASE ... TEMPLATE, a file copy, seconds) and its data folder. The shared run stays as
+    the README's command left it, whatever order the tests run in."""
+    import shutil
 
-
-def pytest_collection_modifyitems(items):
-    items.sort(key=lambda item: item.path.name in EXTENDS_PIPELINE_RUN)  # stable: order kept otherwise
+    source = warehouse.url_parts(pipeline_run["url"])["dbname"]
+    name = f"partnership_e2e_copy_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
+        # A template must have no other session; the tests' own connections are closed by now.
+        conn.execute(
+            "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s and pid <> pg_backend_pid()",
+            (source,),
+        )
+        conn.execute(f'create database "{name}" template "{source}"')
+    url = with_database(server_url, name)
+    data = tmp_path_factory.mktemp("e2e-copy") / "data"
+    shutil.copytree(pipeline_run["data"], data, symlinks=True)
+    env = {**pipeline_run["env"], "WAREHOUSE_URL": url, "PARTNERSHIP_DATA_DIR": str(data)}
+    yield {**pipeline_run, "url": url, "data": data, "env": env, "outputs": list(pipeline_run["outputs"])}
+    with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')

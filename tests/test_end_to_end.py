@@ -19,11 +19,6 @@ from partnership.registry import get_dataset, load_registry
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def first_run(pipeline_run):
-    return pipeline_run
-
-
 def query(url, sql, *params):
     with warehouse.connect(url) as conn:
         return conn.execute(sql, params).fetchall()
@@ -43,31 +38,32 @@ def age_band(age: int) -> str:
     return "65+"
 
 
-def test_the_run_succeeds_and_reports_where_results_are(first_run):
-    result = first_run["result"]
+def test_the_run_succeeds_and_reports_where_results_are(pipeline_run):
+    result = pipeline_run["result"]
     assert result.returncode == 0
     out = result.stdout
     for ds in load_registry():
         assert f"ingest_{ds.name}: success" in out
     assert "transform_warehouse: success" in out
     assert "Rows per mart:" in out and "marts.fct_crimes_by_ward_month" in out
-    assert str(first_run["data"] / "landing") in out
+    assert str(pipeline_run["data"] / "landing") in out
 
 
-def test_every_generated_file_is_loaded_exactly_once(first_run):
+def test_every_generated_file_is_loaded_exactly_once(pipeline_run):
     counts = dict(
         query(
-            first_run["url"], "select dataset, count(*) from audit.load_batch where status = 'loaded' group by dataset"
+            pipeline_run["url"],
+            "select dataset, count(*) from audit.load_batch where status = 'loaded' group by dataset",
         )
     )
-    processed = first_run["data"] / "processed"
+    processed = pipeline_run["data"] / "processed"
     files = {ds.name: len(list((processed / ds.landing_subdir).glob(ds.landing_pattern))) for ds in load_registry()}
     assert counts == files
     assert all(files[ds.name] == MONTHS for ds in load_registry() if ds.cadence == "monthly")
-    assert list((first_run["data"] / "landing").rglob("*.csv")) == []
+    assert list((pipeline_run["data"] / "landing").rglob("*.csv")) == []
 
 
-def test_crimes_by_ward_month_match_the_police_files(first_run):
+def test_crimes_by_ward_month_match_the_police_files(pipeline_run):
     # The extracts carry 2011 LSOAs; dim_geography resolves them through ONS's LSOA 2011 -> 2021 best fit to the
     # 2021 LSOA's ward (May 2022).
     reference = settings.DBT_PROJECT_DIR / "seeds" / "reference"
@@ -78,12 +74,12 @@ def test_crimes_by_ward_month_match_the_police_files(first_run):
     ward_of = {lsoa11: ward_of_lsoa21[lsoa21] for lsoa11, lsoa21 in lsoa21_of.items()}
     expected = Counter(
         (ward_of[r["lsoa_code"]], date.fromisoformat(r["recorded_date"]).replace(day=1), r["crime_type"])
-        for r in rows_of(first_run["data"] / "processed", "police__recorded_crime")
+        for r in rows_of(pipeline_run["data"] / "processed", "police__recorded_crime")
     )
     actual = {
         (w, m, t): n
         for w, m, t, n in query(
-            first_run["url"],
+            pipeline_run["url"],
             "select ward_code, month_start, crime_type, crime_count from marts.fct_crimes_by_ward_month",
         )
     }
@@ -91,8 +87,8 @@ def test_crimes_by_ward_month_match_the_police_files(first_run):
     assert len({w for w, _, _ in actual}) == 32, "crime falls in every Manchester ward"
 
 
-def test_cross_agency_cohort_matches_the_files(first_run):
-    processed = first_run["data"] / "processed"
+def test_cross_agency_cohort_matches_the_files(pipeline_run):
+    processed = pipeline_run["data"] / "processed"
     agencies = defaultdict(set)
     latest = {}  # person -> (date, age) of their latest contact
 
@@ -124,19 +120,20 @@ def test_cross_agency_cohort_matches_the_files(first_run):
     actual = {
         (n, band): people
         for n, band, people in query(
-            first_run["url"], "select agency_count, age_band, people from marts.fct_cross_agency_cohort"
+            pipeline_run["url"], "select agency_count, age_band, people from marts.fct_cross_agency_cohort"
         )
     }
     assert actual == dict(expected)
     assert any(n == 4 for n, _ in actual), "the planted cohort is known to all four agencies"
 
 
-def test_a_second_run_loads_nothing_twice(first_run):
-    url = first_run["url"]
+def test_a_second_run_loads_nothing_twice(pipeline_run_copy, tmp_path):
+    run = pipeline_run_copy
+    url = run["url"]
     before = query(url, "select dataset, count(*) from audit.load_batch where status = 'loaded' group by 1 order by 1")
     raw_before = query(url, "select count(*) from raw.police__recorded_crime")
-    result = run_cli("run", "--months", str(MONTHS), "--scale", str(SCALE), env=first_run["env"])
-    first_run["outputs"].append(result)
+    result = run_cli("run", "--months", str(MONTHS), "--scale", str(SCALE), env=run["env"])
+    run["outputs"].append(result)
     assert result.returncode == 0
     assert (
         query(url, "select dataset, count(*) from audit.load_batch where status = 'loaded' group by 1 order by 1")
@@ -147,12 +144,14 @@ def test_a_second_run_loads_nothing_twice(first_run):
     assert skipped == sum(n for _, n in before), "every file the first run loaded was skipped this time"
     assert "skipped_duplicate" in result.stdout
     assert "transform_warehouse: skipped, nothing new since the last build" in result.stdout
+    assert_the_key_is_nowhere(run, tmp_path)
 
 
-def test_a_bad_file_is_quarantined_and_everything_else_still_loads(first_run):
+def test_a_bad_file_is_quarantined_and_everything_else_still_loads(pipeline_run_copy, tmp_path):
+    run = pipeline_run_copy
     from partnership.generator import generate
 
-    url, data = first_run["url"], first_run["data"]
+    url, data = run["url"], run["data"]
     landing = data / "landing"
     generate(landing, first_month="2025-01", months=2, scale=SCALE)
     bad, good = sorted((landing / "youth_justice" / "cases").glob("*.csv"))
@@ -162,8 +161,8 @@ def test_a_bad_file_is_quarantined_and_everything_else_still_loads(first_run):
     yj_before = query(url, "select count(*) from raw.youth_justice__cases")[0][0]
     good_rows = sum(1 for _ in open(good)) - 1
 
-    result = run_cli("run", "--no-generate", env=first_run["env"])
-    first_run["outputs"].append(result)
+    result = run_cli("run", "--no-generate", env=run["env"])
+    run["outputs"].append(result)
 
     assert result.returncode == 1, "a quarantined file fails its DAG run, visibly"
     assert "ingest_youth_justice__cases: failed" in result.stdout
@@ -179,15 +178,16 @@ def test_a_bad_file_is_quarantined_and_everything_else_still_loads(first_run):
     # New months add to the marts; earlier months are untouched (record ids never clash between extracts).
     crimes_in_mart = query(url, "select sum(crime_count) from marts.fct_crimes_by_ward_month")[0][0]
     assert crimes_in_mart == query(url, "select count(*) from raw.police__recorded_crime")[0][0]
+    assert_the_key_is_nowhere(run, tmp_path)
 
 
-def test_navigator_nhs_numbers_arrive_only_as_their_keyed_pseudonyms(first_run):
+def test_navigator_nhs_numbers_arrive_only_as_their_keyed_pseudonyms(pipeline_run):
     """Every NHS number the trust sent is in raw as HMAC-SHA256 under the run's key, computed here independently."""
     from partnership.generator import generate
 
-    regenerated = generate(first_run["data"] / "regenerated", months=MONTHS, scale=SCALE)
+    regenerated = generate(pipeline_run["data"] / "regenerated", months=MONTHS, scale=SCALE)
     sent = [r for p in regenerated["health__navigator_referrals"] for r in csv.DictReader(open(p, newline=""))]
-    key = first_run["key"].encode()
+    key = pipeline_run["key"].encode()
     expected = {
         (
             r["referral_id"],
@@ -197,17 +197,17 @@ def test_navigator_nhs_numbers_arrive_only_as_their_keyed_pseudonyms(first_run):
     }
     loaded = set(
         query(
-            first_run["url"],
+            pipeline_run["url"],
             "select referral_id, nhs_number from raw.health__navigator_referrals where referral_id < 'NV2025'",
         )
     )
     assert loaded == expected and len(loaded) > MONTHS
     linked = query(
-        first_run["url"], "select count(*) from staging.stg_health__navigator_referrals where referral_id < 'NV2025'"
+        pipeline_run["url"], "select count(*) from staging.stg_health__navigator_referrals where referral_id < 'NV2025'"
     )[0][0]
     assert linked == len(expected)
     processed = "".join(
-        p.read_text() for p in (first_run["data"] / "processed" / "health" / "navigator_referrals").rglob("*.csv")
+        p.read_text() for p in (pipeline_run["data"] / "processed" / "health" / "navigator_referrals").rglob("*.csv")
     )
     assert not any(r["nhs_number"] in processed for r in sent), "no NHS number outlives the gate on disk"
     for p in regenerated["health__navigator_referrals"]:
@@ -223,25 +223,25 @@ def _files_containing(needle: bytes, *folders: Path) -> list[str]:
     return found
 
 
-def test_the_pseudonymisation_key_is_nowhere_after_the_runs(first_run, tmp_path):
+def assert_the_key_is_nowhere(run: dict, tmp_path: Path) -> None:
     """Logs, every warehouse table, Airflow's metadata (XComs, task logs), GX results, the data folder and dbt's
-    compiled SQL and logs: the key must not be in any of them."""
+    compiled SQL and logs: the run's pseudonymisation key must not be in any of them."""
     from psycopg import sql
 
-    key = first_run["key"]
+    key = run["key"]
     # The search itself must be able to find it (so that finding nothing means something).
     (tmp_path / "planted.txt").write_text(f"x{key}y")
     assert _files_containing(key.encode(), tmp_path) == [str(tmp_path / "planted.txt")]
 
-    for result in first_run["outputs"]:
+    for result in run["outputs"]:
         assert key not in result.stdout and key not in result.stderr
-    data, dbt_dir = first_run["data"], settings.DBT_PROJECT_DIR
+    data, dbt_dir = run["data"], settings.DBT_PROJECT_DIR
     airflow_db = data / "airflow" / "airflow.db"
     assert airflow_db.exists()
     folders = [data, dbt_dir / "target", *([dbt_dir / "logs"] if (dbt_dir / "logs").exists() else [])]
     assert _files_containing(key.encode(), *folders) == []
 
-    with warehouse.connect(first_run["url"]) as conn:
+    with warehouse.connect(run["url"]) as conn:
         tables = conn.execute(
             "select table_schema, table_name from information_schema.tables"
             " where table_schema not in ('pg_catalog', 'information_schema')"
@@ -264,3 +264,7 @@ def test_the_pseudonymisation_key_is_nowhere_after_the_runs(first_run, tmp_path)
     with sqlite3.connect(airflow_db) as db:
         xcoms = db.execute("select count(*), sum(instr(cast(value as text), ?) > 0) from xcom", (key,)).fetchone()
     assert xcoms[0] > 0 and not xcoms[1]
+
+
+def test_the_pseudonymisation_key_is_nowhere_after_the_run(pipeline_run, tmp_path):
+    assert_the_key_is_nowhere(pipeline_run, tmp_path)  # and after a second run and a quarantine: the tests above
