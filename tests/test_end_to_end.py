@@ -150,7 +150,7 @@ def test_a_second_run_loads_nothing_twice(first_run):
 
 
 def test_a_bad_file_is_quarantined_and_everything_else_still_loads(first_run):
-    from partnership.generator import generate
+    from partnership.demo.generator import generate
 
     url, data = first_run["url"], first_run["data"]
     landing = data / "landing"
@@ -183,7 +183,7 @@ def test_a_bad_file_is_quarantined_and_everything_else_still_loads(first_run):
 
 def test_navigator_nhs_numbers_arrive_only_as_their_keyed_pseudonyms(first_run):
     """Every NHS number the trust sent is in raw as HMAC-SHA256 under the run's key, computed here independently."""
-    from partnership.generator import generate
+    from partnership.demo.generator import generate
 
     regenerated = generate(first_run["data"] / "regenerated", months=MONTHS, scale=SCALE)
     sent = [r for p in regenerated["health__navigator_referrals"] for r in csv.DictReader(open(p, newline=""))]
