@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-POLICE_ROWS_PER_SCALE_MONTH = 1000  # partnership.generator.MONTHLY_VOLUME["police__recorded_crime"]
+POLICE_ROWS_PER_SCALE_MONTH = 1000  # partnership.demo.generator.MONTHLY_VOLUME["police__recorded_crime"]
 
 
 def main() -> None:

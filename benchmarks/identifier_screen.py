@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from partnership import screening, settings
-from partnership.generator import generate
+from partnership.demo.generator import generate
 from partnership.registry import get_dataset
 
 TESTS_DIR = settings.PROJECT_ROOT / "tests"

@@ -31,7 +31,7 @@ from pathlib import Path
 import psycopg
 
 from partnership import loader, runner, settings, warehouse
-from partnership.generator import generate, month_starts
+from partnership.demo.generator import generate, month_starts
 from partnership.registry import get_dataset
 
 

@@ -27,7 +27,8 @@ import pytest
 from airflow_cluster import SmtpSink, free_port
 from conftest import with_database
 
-from partnership import alerts, defects, generator, loader, preflight, settings, timeliness, warehouse
+from partnership import alerts, loader, preflight, settings, timeliness, warehouse
+from partnership.demo import defects, generator
 from partnership.registry import get_dataset
 
 CRIMES = "police__recorded_crime"

@@ -5,8 +5,9 @@ import re
 
 import pytest
 
-from partnership import defects, settings, validation
-from partnership.generator import generate
+from partnership import settings, validation
+from partnership.demo import defects
+from partnership.demo.generator import generate
 from partnership.registry import get_dataset
 
 

@@ -2,8 +2,9 @@
 
 import pytest
 
-from partnership import defects, loader, validation
-from partnership.generator import generate
+from partnership import loader, validation
+from partnership.demo import defects
+from partnership.demo.generator import generate
 from partnership.registry import get_dataset
 
 # What the gate must say about each kind (a fragment of the reason).

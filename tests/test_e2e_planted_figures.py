@@ -1,4 +1,4 @@
-"""The figures the generator plants (see partnership.generator.PLANTED) are found back in the warehouse after
+"""The figures the generator plants (see partnership.demo.generator.PLANTED) are found back in the warehouse after
 the README's pipeline has run, within the tolerances stated here. Each tolerance allows for sampling noise at
 the test's scale; a broken generator, loader or model misses them by far more."""
 
@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from partnership import warehouse
-from partnership.generator import PLANTED
+from partnership.demo.generator import PLANTED
 
 pytestmark = pytest.mark.integration
 

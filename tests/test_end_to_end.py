@@ -149,7 +149,7 @@ def test_a_second_run_loads_nothing_twice(pipeline_run_copy, tmp_path):
 
 def test_a_bad_file_is_quarantined_and_everything_else_still_loads(pipeline_run_copy, tmp_path):
     run = pipeline_run_copy
-    from partnership.generator import generate
+    from partnership.demo.generator import generate
 
     url, data = run["url"], run["data"]
     landing = data / "landing"
@@ -183,7 +183,7 @@ def test_a_bad_file_is_quarantined_and_everything_else_still_loads(pipeline_run_
 
 def test_navigator_nhs_numbers_arrive_only_as_their_keyed_pseudonyms(pipeline_run):
     """Every NHS number the trust sent is in raw as HMAC-SHA256 under the run's key, computed here independently."""
-    from partnership.generator import generate
+    from partnership.demo.generator import generate
 
     regenerated = generate(pipeline_run["data"] / "regenerated", months=MONTHS, scale=SCALE)
     sent = [r for p in regenerated["health__navigator_referrals"] for r in csv.DictReader(open(p, newline=""))]

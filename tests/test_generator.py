@@ -4,7 +4,7 @@ import csv
 import hashlib
 import secrets
 
-from partnership.generator import generate, load_places
+from partnership.demo.generator import generate, load_places
 from partnership.registry import get_dataset, load_registry
 
 
@@ -98,7 +98,7 @@ def test_attendance_returns_carry_the_pupils_ethnicity(tmp_path):
 
 def test_every_offence_code_generated_is_a_home_office_code_the_partnership_classifies():
     from partnership import settings
-    from partnership.generator import HO_CODES
+    from partnership.demo.generator import HO_CODES
 
     seeds = settings.DBT_PROJECT_DIR / "seeds"
     with open(seeds / "ho_offence_codes.csv", newline="") as f:

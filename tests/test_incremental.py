@@ -18,7 +18,7 @@ import sys
 import pytest
 
 from partnership import retention, runner, settings, warehouse
-from partnership.generator import generate
+from partnership.demo.generator import generate
 from partnership.registry import get_dataset
 
 integration = pytest.mark.integration

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from partnership import loader, settings, validation, warehouse
-from partnership.generator import generate
+from partnership.demo.generator import generate
 from partnership.registry import get_dataset
 
 pytestmark = pytest.mark.integration

@@ -1,4 +1,4 @@
-"""The crime marts find the generator's planted figures (partnership.generator.PLANTED) after the README's
+"""The crime marts find the generator's planted figures (partnership.demo.generator.PLANTED) after the README's
 pipeline has run (6 months at scale 1), and reconcile with the classified crimes they are built from.
 
 Tolerances allow for sampling noise at that scale (about two and a half standard errors of a proportion over
@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from partnership import warehouse
-from partnership.generator import PLANTED
+from partnership.demo.generator import PLANTED
 
 pytestmark = pytest.mark.integration
 

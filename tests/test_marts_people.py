@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from partnership import security, warehouse
-from partnership.generator import PLANTED
+from partnership.demo.generator import PLANTED
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ The SPC rules themselves are proved by the dbt unit tests in dbt/models/marts/sc
 import pytest
 
 from partnership import warehouse
-from partnership.generator import PLANTED
+from partnership.demo.generator import PLANTED
 
 pytestmark = pytest.mark.integration
 

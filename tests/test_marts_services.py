@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from partnership import warehouse
-from partnership.generator import ADMISSION_AGE_BANDS, MONTHLY_VOLUME, PLANTED
+from partnership.demo.generator import ADMISSION_AGE_BANDS, MONTHLY_VOLUME, PLANTED
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ import pytest
 from synthetic_ids import invalid_nhs_number, nhs_number, pnc_id, upn
 
 from partnership import loader, pseudonymise, warehouse
-from partnership.generator import generate
+from partnership.demo.generator import generate
 from partnership.registry import get_dataset
 
 

@@ -7,7 +7,7 @@ import csv
 import pytest
 
 from partnership import loader, warehouse
-from partnership.generator import generate
+from partnership.demo.generator import generate
 from partnership.registry import get_dataset
 
 pytestmark = pytest.mark.integration

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from partnership import cli, loader, warehouse
-from partnership.generator import generate
+from partnership.demo.generator import generate
 from partnership.registry import get_dataset
 
 pytestmark = pytest.mark.integration

@@ -10,8 +10,8 @@ from psycopg import sql
 from rendered_page import Page
 
 from partnership import chromium, cli, loader, warehouse
-from partnership.defects import inject
-from partnership.generator import generate
+from partnership.demo.defects import inject
+from partnership.demo.generator import generate
 from partnership.registry import get_dataset, load_registry
 
 pytestmark = pytest.mark.integration

@@ -7,7 +7,7 @@ import psycopg
 import pytest
 
 from partnership import cli, loader, reprocess, security, settings, warehouse
-from partnership.generator import generate
+from partnership.demo.generator import generate
 from partnership.registry import get_dataset
 
 pytestmark = pytest.mark.integration

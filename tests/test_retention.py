@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from partnership import loader, retention, runner, security, warehouse
-from partnership.generator import generate
+from partnership.demo.generator import generate
 from partnership.registry import get_dataset, load_registry
 
 pytestmark = pytest.mark.integration

@@ -19,7 +19,8 @@ import pytest
 from airflow_cluster import AirflowCluster, SmtpSink
 from conftest import with_database
 
-from partnership import defects, generator, runner, settings, warehouse
+from partnership import runner, settings, warehouse
+from partnership.demo import defects, generator
 from partnership.registry import get_dataset, load_registry
 from partnership.screening import shown_file_name
 

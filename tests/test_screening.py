@@ -19,7 +19,7 @@ from synthetic_ids import (
 )
 
 from partnership import screening
-from partnership.generator import generate
+from partnership.demo.generator import generate
 from partnership.registry import get_dataset
 
 

@@ -14,7 +14,6 @@ from conftest import with_database
 from psycopg import sql
 
 from partnership import (
-    defects,
     disclosure,
     loader,
     publish,
@@ -26,7 +25,8 @@ from partnership import (
     settings,
     warehouse,
 )
-from partnership.generator import generate
+from partnership.demo import defects
+from partnership.demo.generator import generate
 from partnership.registry import get_dataset, load_registry
 
 integration = pytest.mark.integration

@@ -12,7 +12,7 @@ import pytest
 from psycopg import sql
 
 from partnership import loader, report, security, timeliness, warehouse
-from partnership.generator import generate
+from partnership.demo.generator import generate
 from partnership.registry import Delivery, get_dataset
 from partnership.timeliness import bank_holidays, due_periods, period_of, working_day_after
 

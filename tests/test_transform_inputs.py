@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from partnership import loader, transform_inputs, warehouse
-from partnership.generator import generate
+from partnership.demo.generator import generate
 from partnership.registry import get_dataset
 
 pytestmark = pytest.mark.integration

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from partnership import validation
-from partnership.generator import generate
+from partnership.demo.generator import generate
 from partnership.registry import load_registry
 
 

@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from datetime import UTC
 
 from partnership import settings, warehouse
-from partnership.defects import KINDS as DEFECT_KINDS
+from partnership.demo.defects import KINDS as DEFECT_KINDS
 
 
 @contextmanager
@@ -47,13 +47,13 @@ def warehouse_for_cli(keep_running: bool = False):
 
 
 def cmd_generate(args) -> int:
-    from partnership.generator import generate
+    from partnership.demo.generator import generate
 
     written = generate(seed=args.seed, first_month=args.first_month, months=args.months, scale=args.scale)
     for name, files in written.items():
         print(f"{name}: {len(files)} files in {files[0].parent}")
     if args.defect:
-        from partnership import defects
+        from partnership.demo import defects
         from partnership.registry import get_dataset
 
         path = defects.inject(get_dataset(args.dataset), written[args.dataset][0], args.defect, seed=args.seed)
@@ -407,7 +407,7 @@ def declare_rotation(url: str, id_type: str, reason: str | None) -> str:
 def prepare_run(args, url: str, *, warehouse_given: bool) -> bool:
     """What `partnership run` does before the DAGs; False if it must stop (a key is missing or refused)."""
     from partnership import runner
-    from partnership.generator import generate
+    from partnership.demo.generator import generate
 
     warehouse.init_warehouse(url)
     os.environ.update(runner.airflow_environment(url))
