@@ -108,10 +108,10 @@ STEPS = [
     ("partnership.loader", "plain_lines", "plain-file check"),
     ("partnership.validation", "plain_lines", "plain-file check"),
     ("partnership.screening", "screen_file", "identifier screen"),
-    ("partnership.validation", "check_contract", "contract"),
+    ("partnership.validation.run", "check_contract", "contract"),
     ("partnership.loader", "check_contract", "contract"),
-    ("partnership.validation", "_run_suite", "GX suite (with Data Docs)"),
-    ("partnership.validation", "build_data_docs", "Data Docs"),
+    ("partnership.validation.run", "_run_suite", "GX suite (with Data Docs)"),
+    ("partnership.validation.run", "build_data_docs", "Data Docs"),
     ("partnership.loader", "load", "COPY with audit batch"),
 ]
 
@@ -143,9 +143,8 @@ def gate_child(path: Path) -> None:
     times: dict[str, float] = {}
     stack: list[float] = []
     for module, name, step in STEPS:
-        target = importlib.import_module(module)
-        if hasattr(target, name):
-            setattr(target, name, _timed(times, stack, step, getattr(target, name)))
+        target = importlib.import_module(module)  # a step that moved must fail here, not go untimed
+        setattr(target, name, _timed(times, stack, step, getattr(target, name)))
     import great_expectations  # noqa: F401  (imported before the clock starts, as in a long-lived worker)
 
     start = time.perf_counter()
