@@ -106,7 +106,8 @@ def pandas_to_sql(url: str, path: Path) -> float:
 STEPS = [
     ("partnership.loader", "sha256_of", "checksum"),
     ("partnership.loader", "plain_lines", "plain-file check"),
-    ("partnership.validation", "plain_lines", "plain-file check"),
+    ("partnership.validation", "plain_lines", "plain-file check"),  # what screening imports when it runs
+    ("partnership.validation.contract", "plain_lines", "plain-file check"),  # the contract's own check
     ("partnership.screening", "screen_file", "identifier screen"),
     ("partnership.validation.run", "check_contract", "contract"),
     ("partnership.loader", "check_contract", "contract"),

@@ -179,6 +179,9 @@ def pipeline_run_copy(pipeline_run, server_url, tmp_path_factory):
     url = with_database(server_url, name)
     data = tmp_path_factory.mktemp("e2e-copy") / "data"
     shutil.copytree(pipeline_run["data"], data, symlinks=True)
+    config = data / "airflow" / "airflow.cfg"
+    if config.exists():  # Airflow wrote the original folder into it (log folders): the copy writes its own
+        config.write_text(config.read_text().replace(str(pipeline_run["data"]), str(data)))
     env = {**pipeline_run["env"], "WAREHOUSE_URL": url, "PARTNERSHIP_DATA_DIR": str(data)}
     yield {**pipeline_run, "url": url, "data": data, "env": env, "outputs": list(pipeline_run["outputs"])}
     with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:

@@ -371,7 +371,7 @@ def _check_batches_per_statement(conn: psycopg.Connection) -> None:
     for relation, column in relations:
         for (constraint,) in conn.execute(
             "select conname from pg_constraint"
-            " where conrelid = %s::regclass and contype = 'f' and conkey = array[%s::int2]",
+            " where conrelid = %s::regclass and contype = 'f' and conkey = array[%s::int2] and conparentid = 0",
             (relation, column),
         ).fetchall():
             conn.execute(
