@@ -4,7 +4,7 @@
 - the Great Expectations Data Docs (``<data dir>/data_docs/``, one page per validated file);
 - the dbt docs (``<data dir>/docs/dbt/``, written by ``partnership docs``).
 
-Airflow does not serve those folders: serve each one as a static site (README, "Links in the Airflow UI") and
+Airflow does not serve those folders: serve each one as a static site (docs/operating.md, "Links in the Airflow UI") and
 set where it is with ``PARTNERSHIP_IG_REPORT_URL``, ``PARTNERSHIP_DATA_DOCS_URL`` and ``PARTNERSHIP_DBT_DOCS_URL``
 (read by the api-server when it loads plugins). The defaults are the local servers the README starts.
 

@@ -1,14 +1,15 @@
-"""The README's definitions table is the seed's, so a reader never sees a definition the warehouse does not use."""
+"""The analysts' definitions table (docs/querying.md) is the seed's, so a reader never sees a definition the warehouse
+does not use."""
 
 import csv
 
 from partnership import definitions
 
 
-def test_the_readme_lists_every_definition_version_in_the_seed():
-    assert definitions.readme_table() == definitions.markdown_table(), (
-        "README.md's definitions table differs from dbt/seeds/definitions.csv: run "
-        "`partnership definitions --write-readme`"
+def test_the_doc_lists_every_definition_version_in_the_seed():
+    assert definitions.doc_table() == definitions.markdown_table(), (
+        "docs/querying.md's definitions table differs from dbt/seeds/definitions.csv: run "
+        "`partnership definitions --write-doc`"
     )
 
 
@@ -22,15 +23,15 @@ def test_every_definition_version_is_listed_once_with_its_source():
     assert all(f"| {v} |" in table for v in versions)
 
 
-def test_a_new_version_rewrites_the_readme_table(tmp_path):
+def test_a_new_version_rewrites_the_doc_table(tmp_path):
     seed = tmp_path / "definitions.csv"
     seed.write_text(definitions.SEED.read_text(encoding="utf-8"), encoding="utf-8")
-    readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{definitions.START}\nold\n{definitions.END}\nrest\n", encoding="utf-8")
+    doc = tmp_path / "querying.md"
+    doc.write_text(f"intro\n{definitions.START}\nold\n{definitions.END}\nrest\n", encoding="utf-8")
     with seed.open("a", encoding="utf-8") as f:
         f.write('knife_crime,KC-TEST,2026-04-01,,"Knife | sharp instrument offences",Home Office\n')
-    assert definitions.write_readme(readme, seed)
-    text = readme.read_text(encoding="utf-8")
+    assert definitions.write_doc(doc, seed)
+    text = doc.read_text(encoding="utf-8")
     assert text.startswith("intro\n") and text.endswith("rest\n") and "\nold\n" not in text
     assert "| `knife_crime` | KC-TEST | from 2026-04-01 | Knife \\| sharp instrument offences | Home Office |" in text
-    assert not definitions.write_readme(readme, seed)
+    assert not definitions.write_doc(doc, seed)

@@ -156,7 +156,7 @@ def test_a_bad_file_is_quarantined_and_everything_else_still_loads(pipeline_run_
     generate(landing, first_month="2025-01", months=2, scale=SCALE)
     bad, good = sorted((landing / "youth_justice" / "cases").glob("*.csv"))
     bad.write_text(bad.read_text().replace(",Referral order,", ",Sent to bed early,", 1))
-    settings.upload_marker(bad).touch()  # re-sent: the file, then its marker (README: Upload-complete rule)
+    settings.upload_marker(bad).touch()  # re-sent: the file, then its marker (docs/operating.md: Upload-complete rule)
     police_before = query(url, "select count(*) from raw.police__recorded_crime")[0][0]
     yj_before = query(url, "select count(*) from raw.youth_justice__cases")[0][0]
     good_rows = sum(1 for _ in open(good)) - 1

@@ -50,7 +50,7 @@ def land(generated, files, landing):
         target = landing / path.relative_to(generated)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(path, target)
-        settings.upload_marker(target).touch()  # uploaded in full (README: Upload-complete rule)
+        settings.upload_marker(target).touch()  # uploaded in full (docs/operating.md: Upload-complete rule)
 
 
 def correct_a_first_month_record(dataset, generated_files):

@@ -40,7 +40,7 @@ def land_referral(data_dir: Path, month: str, seed: int) -> tuple[Path, str]:
     path = data_dir / "landing" / "health" / "navigator_referrals" / f"navigator_referrals_{month}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(HEADER + f"NV{seed:010d},{nhs},{month}-02,15,M,Y\n")
-    settings.upload_marker(path).touch()  # uploaded in full (README: Upload-complete rule)
+    settings.upload_marker(path).touch()  # uploaded in full (docs/operating.md: Upload-complete rule)
     return path, nhs
 
 

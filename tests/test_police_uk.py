@@ -26,7 +26,7 @@ def test_official_files_load_row_for_row(warehouse_url, data_dir):
     expected = Counter()
     for f in REAL_FILES:
         shutil.copy(f, landing / f.name)
-        (landing / f"{f.name}.done").touch()  # uploaded in full (README: Upload-complete rule)
+        (landing / f"{f.name}.done").touch()  # uploaded in full (docs/operating.md: Upload-complete rule)
         with open(f, newline="") as fh:
             expected.update((row["Month"], row["Crime type"]) for row in csv.DictReader(fh))
 

@@ -88,7 +88,7 @@ def task_failure_alert(context) -> Alert:
             f"Error: {what}",
             "",
             "It has used its retries. Read the task log in the Airflow UI; when the cause is fixed, clear the task",
-            "(README: Operating it).",
+            "(docs/operating.md: Operating it).",
         ),
     )
 

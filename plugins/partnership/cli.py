@@ -9,7 +9,7 @@ partnership dbt-parse            write dbt/target/manifest.json for cosmos
 partnership retention [--dry-run] delete (or list) data past each dataset's retention period
 partnership report [--out DIR]   write the IG data-quality report (static HTML)
 partnership deliveries [--date D] [--record]  each dataset's due deliveries: on time, late or missing
-partnership definitions [--write-readme]  the definitions table (code, version, source) from the seed
+partnership definitions [--write-doc]     the definitions table (code, version, source) from the seed
 partnership docs                 write the dbt docs site (models, tests, lineage, exposures) into the data folder
 partnership publish-protect      protect publish_staging's tables together and replace the publish schema's
 partnership publish-audit        try to work suppressed counts back from the publish schema, as an attacker would
@@ -259,9 +259,9 @@ def _ensure_manifest(url: str) -> None:
 def cmd_definitions(args) -> int:
     from partnership import definitions
 
-    if args.write_readme:
-        changed = definitions.write_readme()
-        print("README.md definitions table " + ("rewritten" if changed else "already current"))
+    if args.write_doc:
+        changed = definitions.write_doc()
+        print(f"{definitions.DOC} definitions table " + ("rewritten" if changed else "already current"))
     else:
         print(definitions.markdown_table(), end="")
     return 0
@@ -636,7 +636,7 @@ def parser() -> argparse.ArgumentParser:
     dlv.set_defaults(func=cmd_deliveries)
 
     defs = sub.add_parser("definitions", help="the definitions table (code, version, source) from the seed")
-    defs.add_argument("--write-readme", action="store_true", help="rewrite the table in README.md")
+    defs.add_argument("--write-doc", action="store_true", help="rewrite the table in docs/querying.md")
     defs.set_defaults(func=cmd_definitions)
     docs = sub.add_parser("docs", help="write the dbt docs site into <data folder>/docs/dbt")
     docs.set_defaults(func=cmd_docs)

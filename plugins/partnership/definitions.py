@@ -1,7 +1,8 @@
-"""The README's definitions table, kept equal to the dbt seed `definitions` (the one place definitions live).
+"""The analysts' definitions table (docs/querying.md), kept equal to the dbt seed `definitions` (the one place
+definitions live).
 
-`partnership definitions` prints the table; `partnership definitions --write-readme` rewrites it in README.md
-between its markers, and a test fails when the two differ.
+`partnership definitions` prints the table; `partnership definitions --write-doc` rewrites it in
+docs/querying.md between its markers, and a test fails when the two differ.
 """
 
 from __future__ import annotations
@@ -12,10 +13,8 @@ from pathlib import Path
 from partnership import settings
 
 SEED = settings.DBT_PROJECT_DIR / "seeds" / "definitions.csv"
-README = settings.PROJECT_ROOT / "README.md"
-START = (
-    "<!-- definitions table: generated from dbt/seeds/definitions.csv by `partnership definitions --write-readme` -->"
-)
+DOC = settings.PROJECT_ROOT / "docs" / "querying.md"
+START = "<!-- definitions table: generated from dbt/seeds/definitions.csv by `partnership definitions --write-doc` -->"
 END = "<!-- end of definitions table -->"
 
 
@@ -40,23 +39,23 @@ def markdown_table(seed: Path = SEED) -> str:
     return "\n".join(lines) + "\n"
 
 
-def readme_table(readme: Path = README) -> str | None:
-    """The table as the README has it now, or None when the markers are missing."""
-    text = readme.read_text(encoding="utf-8")
+def doc_table(doc: Path = DOC) -> str | None:
+    """The table as the doc has it now, or None when the markers are missing."""
+    text = doc.read_text(encoding="utf-8")
     if START not in text or END not in text:
         return None
     return text.split(START, 1)[1].split(END, 1)[0].strip("\n") + "\n"
 
 
-def write_readme(readme: Path = README, seed: Path = SEED) -> bool:
-    """Rewrite the README's table from the seed; True when it changed."""
-    text = readme.read_text(encoding="utf-8")
+def write_doc(doc: Path = DOC, seed: Path = SEED) -> bool:
+    """Rewrite the doc's table from the seed; True when it changed."""
+    text = doc.read_text(encoding="utf-8")
     if START not in text or END not in text:
-        raise SystemExit(f"{readme}: the definitions table markers are missing")
+        raise SystemExit(f"{doc}: the definitions table markers are missing")
     before, rest = text.split(START, 1)
     after = rest.split(END, 1)[1]
     new = f"{before}{START}\n{markdown_table(seed)}{END}{after}"
     if new == text:
         return False
-    readme.write_text(new, encoding="utf-8")
+    doc.write_text(new, encoding="utf-8")
     return True

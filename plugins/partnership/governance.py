@@ -33,7 +33,7 @@ def build_retention_dag():
         default_args=DEFAULT_ARGS,
         tags=["governance", "retention"],
         doc_md="Retention periods come from the source registry (`retention_months`); every deletion is "
-        "recorded in `audit.retention_deletion`. README: Security and retention.",
+        "recorded in `audit.retention_deletion`. docs/governing.md: Retention.",
     )
     def governance_retention():
         @task
@@ -82,7 +82,7 @@ def build_ig_report_dag():
         default_args=DEFAULT_ARGS,
         tags=["governance", "report"],
         doc_md="Source register, per-load results, quarantined files, completeness by field, volume and failures "
-        "over time. Written to `<data folder>/reports/ig/index.html`. README: The IG data-quality report.",
+        "over time. Written to `<data folder>/reports/ig/index.html`. docs/governing.md: The IG data-quality report.",
     )
     def ig_report():
         @task
@@ -109,7 +109,7 @@ def build_deliveries_dag():
         default_args=DEFAULT_ARGS,
         tags=["governance", "alerts"],
         doc_md="Delivery calendars come from the source registry (`delivery`); each missed delivery is recorded "
-        "once in `audit.late_delivery` and e-mailed to the dataset's `alert_recipients`. README: Operating it.",
+        "once in `audit.late_delivery` and e-mailed to the dataset's `alert_recipients` (docs/operating.md).",
     )
     def deliveries():
         @task

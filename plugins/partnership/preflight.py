@@ -63,16 +63,16 @@ def connection_problems(conn_id: str, *, needs_password: bool) -> list[str]:
     try:
         c = BaseHook.get_connection(conn_id)
     except Exception as exc:  # noqa: BLE001 - Airflow raises its own not-found error
-        return [f"Airflow connection {conn_id!r} is not defined ({type(exc).__name__}): set {env} (README: Airflow)"]
+        return [f"Airflow connection {conn_id!r} is not defined ({type(exc).__name__}): set {env} (docs/operating.md)"]
     problems = [
-        f"Airflow connection {conn_id!r} has no {field}: set it in {env} (README: Airflow)"
+        f"Airflow connection {conn_id!r} has no {field}: set it in {env} (docs/operating.md)"
         for field, value in (("host", c.host), ("login", c.login), ("schema (the database)", c.schema))
         if not value
     ]
     if needs_password and not c.password:
         problems.append(
             f"Airflow connection {conn_id!r} has no password: dbt's PostgreSQL profile (cosmos) requires one. Set "
-            f"the role's password in {env}; under trust authentication any placeholder will do (README: Airflow)"
+            f"the role's password in {env}; under trust authentication any placeholder will do (docs/operating.md)"
         )
     if not problems:
         problems += _reachable(warehouse.from_airflow_connection(conn_id), f"Airflow connection {conn_id!r}")

@@ -469,8 +469,8 @@ from any extract is shown.</p>
 {_bar_chart("chart-failures", "Quarantined files per month, by agency", months, failures, colours, "failures")}
 
 <h2 id="quarantine">Quarantined files</h2>
-<p class="meta">Rejected whole: none of their rows is in the warehouse. Procedure: README, "When a file is
-quarantined".</p>
+<p class="meta">Rejected whole: none of their rows is in the warehouse. Procedure: docs/operating.md, "When a file
+is quarantined".</p>
 {_quarantined(batches)}
 
 <h2 id="sources">Source register</h2>
@@ -483,7 +483,7 @@ table holds now (retention deletes rows past each dataset's retention period).</
 Wales: not a weekend or bank holiday) after the period ends. Delivered: a loaded batch holds records dated in
 the period; on time if it finished loading by the end of the due date (UK time). Missing: nothing yet and past
 due. Late deliveries recorded are those the freshness check noticed missing (audit.late_delivery), once each.
-Procedure: README, "When an extract is late".</p>
+Procedure: docs/operating.md, "When an extract is late".</p>
 {_delivery_calendar(datasets, deliveries, late or [])}
 
 <h2 id="completeness-by-field">Completeness by field and dataset</h2>

@@ -7,7 +7,7 @@ is recorded in ``audit.access_change``; a second run changes and records nothing
 Roles are cluster-wide, so they carry the ``pw_`` prefix and are NOLOGIN groups: people and services get their
 own LOGIN roles, made members of these (``grant pw_analyst to alice``). Init makes the services' LOGIN roles
 (:data:`LOGINS`) when the environment gives their passwords. Grants, default privileges and row policies are per
-database. The README ("Security and retention") has the tables of roles.
+database. docs/governing.md ("Security and retention") has the tables of roles.
 """
 
 from __future__ import annotations

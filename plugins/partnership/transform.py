@@ -126,7 +126,7 @@ def build_transform_dag():
                 unprotected = security.unprotected_person_relations(conn)
             if unprotected:
                 raise RuntimeError(
-                    f"no row security or security_invoker on {', '.join(unprotected)}: see README, Security"
+                    f"no row security or security_invoker on {', '.join(unprotected)}: see docs/governing.md"
                 )
 
         @task

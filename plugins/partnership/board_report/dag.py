@@ -22,7 +22,7 @@ def build_board_report_dag():
         tags=["report", "board"],
         doc_md="The latest quarter's report: scorecard, one section per priority (trend charts, ward maps), a "
         "data-quality annex. Reads the publish schema only, as `pw_board_reporter`. Written to "
-        "`<data folder>/reports/board/<quarter>/` (index.html, board_report.pdf). README: The Board's report. "
+        "`<data folder>/reports/board/<quarter>/` (index.html, board_report.pdf); see docs/querying.md. "
         "For another quarter: `partnership board-report --quarter 2024/25-Q3`.",
     )
     def board_report():

@@ -101,7 +101,7 @@ def board_connection(url: str | None = None) -> Iterator[psycopg.Connection]:
         except psycopg.errors.InsufficientPrivilege as exc:
             raise PermissionError(
                 f"the Board's report reads as {security.BOARD_REPORTER}, and the login cannot act as it: "
-                f"`grant {security.BOARD_REPORTER} to <login>` (README, Security and retention)"
+                f"`grant {security.BOARD_REPORTER} to <login>` (docs/governing.md, Roles)"
             ) from exc
         conn.execute("set default_transaction_read_only = on")
         conn.commit()

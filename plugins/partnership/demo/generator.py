@@ -443,7 +443,7 @@ class _Extract:
 
     def close(self) -> None:
         self._file.close()
-        settings.upload_marker(self.path).touch()  # complete: as an agency should say (README: Upload-complete rule)
+        settings.upload_marker(self.path).touch()  # complete, as an agency should say (docs/operating.md)
 
 
 def _ethnicity(rng: random.Random, person: Person) -> str:
