@@ -1,16 +1,13 @@
--- fct_asb_requests by financial year and ward, with the all-wards total ('All'), and the rate per 1,000
--- residents of the ward (census 2021, dim_geography), annualised when the year is not complete. Built here
--- from council ASB and reference data only, so its publish version carries no other agency's lineage (the
--- ward profile has the same populations, but is built on police crime and is internal).
+-- fct_asb_requests by financial year and ward, with the all-wards total ('All'), and the ward's residents
+-- (census 2021, dim_geography; the city's for 'All'). Built here from council ASB and reference data only, so
+-- what is published from it carries no other agency's lineage (the ward profile has the same populations,
+-- but is built on police crime and is internal). The rate per 1,000, annualised by the months the year
+-- covers (fct_asb_requests_by_financial_year), is worked out in its publish table.
 
 with
 
 requests as (
     select * from {{ ref('fct_asb_requests') }}
-),
-
-years as (
-    select financial_year, months_covered from {{ ref('fct_asb_requests_by_financial_year') }}
 ),
 
 -- Residents per ward, and the city's (the rollup's null ward) for 'All'.
@@ -36,10 +33,6 @@ cells as (
 
 select
     cells.*,
-    years.months_covered,
-    ward_population.population::bigint as population,
-    round(1000.0 * cells.requests * 12 / years.months_covered / nullif(ward_population.population, 0), 2)
-        as rate_per_1000_annualised
+    ward_population.population::bigint as population
 from cells
-inner join years using (financial_year)
 left join ward_population using (ward_code)
