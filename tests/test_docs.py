@@ -82,7 +82,7 @@ def test_every_command_the_doc_shows_exists(doc):
     assert unknown == []
 
 
-def test_the_checks_find_what_is_wrong(tmp_path):
+def test_the_checks_find_what_is_wrong():
     assert named_paths("see `plugins/partnership/nowhere.py` and `plugins/partnership/cli.py`.") == {
         "plugins/partnership/nowhere.py",
         "plugins/partnership/cli.py",
