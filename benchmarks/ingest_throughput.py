@@ -113,7 +113,10 @@ STEPS = [
     ("partnership.loader", "check_contract", "contract"),
     ("partnership.validation.run", "_run_suite", "GX suite (with Data Docs)"),
     ("partnership.validation.run", "build_data_docs", "Data Docs"),
-    ("partnership.loader", "load", "COPY with audit batch"),
+    ("partnership.loader", "load", "COPY: audit batch and checks"),
+    ("partnership.loader", "_copy_lines", "COPY: the rows sent and stored"),
+    ("partnership.loader", "_duplicate_key_rows", "COPY: key check"),
+    ("partnership.loader", "_superseded_months", "COPY: re-issue check"),
 ]
 
 

@@ -239,15 +239,17 @@ def test_dates_parsed_per_distinct_value_are_the_row_by_row_numbers(crimes):
         )
 
 
-def test_gx_shown_distinct_values_reports_what_gx_shown_every_row_reports(tmp_path, monkeypatch):
-    """Per-value expectations see each distinct value of a chunk once; the checks (counts, first rows, success)
-    and the Data Docs counts must be exactly those of GX shown every row, on damaged files of every dataset,
-    in many small chunks."""
+@pytest.mark.parametrize("distinct_values", [40, 100_000], ids=["shown every few chunks", "shown once"])
+def test_gx_shown_distinct_values_reports_what_gx_shown_every_row_reports(tmp_path, monkeypatch, distinct_values):
+    """Per-value expectations see each distinct value once, for many chunks at a time; the checks (counts, first
+    rows, success) and the Data Docs counts must be exactly those of GX shown every row, on damaged files of
+    every dataset, in many small chunks, whether GX sees the values once or again and again as they recur."""
     import random
 
     from partnership.registry import get_dataset
 
     monkeypatch.setattr(validation.run, "CHUNK_ROWS", 300)  # files of one to several chunks
+    monkeypatch.setattr(validation.run, "DISTINCT_VALUES", distinct_values)
     docs = []
     monkeypatch.setattr(
         validation.run,

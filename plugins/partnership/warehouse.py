@@ -266,13 +266,13 @@ create table if not exists audit.transform_run (
 create or replace function audit.raw_rows_name_a_batch() returns trigger
 language plpgsql set search_path = pg_catalog, pg_temp as $$
 declare
+    batches bigint[];
     missing bigint;
 begin
-    perform 1 from audit.load_batch b
-    where b.batch_id in (select distinct _batch_id from written_rows) for key share of b;
-    select written._batch_id into missing
-    from (select distinct _batch_id from written_rows) written
-    where not exists (select 1 from audit.load_batch b where b.batch_id = written._batch_id)
+    batches := array(select distinct _batch_id from written_rows);
+    perform 1 from audit.load_batch b where b.batch_id = any (batches) for key share of b;
+    select written into missing from unnest(batches) written
+    where not exists (select 1 from audit.load_batch b where b.batch_id = written)
     limit 1;
     if found then
         raise foreign_key_violation using

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from partnership import settings
 from partnership.registry import Dataset
-from partnership.validation.results import check_key, gx_raised
+from partnership.validation.results import check_key, config_key, gx_raised
 
 DOCS_SITE = "partnership"  # the ephemeral context already has a site called local_site
 DOCS_VALIDATIONS_SHOWN = 1000  # the index lists the most recent validation results (it reads each one)
@@ -21,17 +21,21 @@ def data_docs_dir() -> Path:
 _COUNTED = ("element_count", "unexpected_count", "missing_count")
 
 
-def sum_counts(totals: dict[int, dict], results: list) -> None:
+def sum_counts(totals: dict[tuple[str, str], dict], results: list) -> None:
     """Counts only (never GX's partial_unexpected_list, which holds row values), summed over chunks."""
-    for i, r in enumerate(results):
-        total = totals.setdefault(i, {"config": r.expectation_config, "raised": False, "counts": {}})
+    for r in results:
+        total = totals.setdefault(
+            config_key(r.expectation_config), {"config": r.expectation_config, "raised": False, "counts": {}}
+        )
         total["raised"] = total["raised"] or gx_raised(r.exception_info)
         for name in _COUNTED:
             if name in r.result:
                 total["counts"][name] = total["counts"].get(name, 0) + int(r.result[name] or 0)
 
 
-def file_result(ds: Dataset, path: Path, rows: int, totals: dict[int, dict], merged: dict, started: datetime):
+def file_result(
+    ds: Dataset, path: Path, rows: int, totals: dict[tuple[str, str], dict], merged: dict, started: datetime
+):
     """The whole file's GX validation result, judged as the gate judged it, with counts and no values."""
     from great_expectations import __version__ as gx_version
     from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult

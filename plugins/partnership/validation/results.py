@@ -3,6 +3,7 @@ GX's per-chunk results fold into them (counts and row numbers, never values)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from partnership.validation.suites import PARSED_SUFFIX, PERIOD_SUFFIX
@@ -75,6 +76,12 @@ def _threshold(kwargs: dict) -> str | None:
     if kwargs.get("value_set"):
         parts.append(f"one of {len(kwargs['value_set'])} allowed values")
     return "; ".join(parts) or "every row"
+
+
+def config_key(config) -> tuple[str, str]:
+    """An expectation's identity in a result (GX adds the batch to its kwargs)."""
+    kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
+    return config.type, json.dumps(kwargs, sort_keys=True, default=str)
 
 
 def check_key(config) -> tuple[str, str | None]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,7 +12,15 @@ from pathlib import Path
 from partnership.registry import Dataset
 from partnership.validation.contract import check_contract
 from partnership.validation.docs import build_data_docs, file_result, sum_counts
-from partnership.validation.results import SHOWN_ROWS, CheckResult, ValidationReport, gx_raised, merge
+from partnership.validation.results import (
+    SHOWN_ROWS,
+    CheckResult,
+    ValidationReport,
+    check_key,
+    config_key,
+    gx_raised,
+    merge,
+)
 from partnership.validation.suites import (
     PARSED_SUFFIX,
     PERIOD_SUFFIX,
@@ -22,7 +29,8 @@ from partnership.validation.suites import (
     read_suite,
 )
 
-CHUNK_ROWS = 50_000  # rows GX is shown at a time: a chunk and its distinct values stay a few tens of MB
+CHUNK_ROWS = 50_000  # rows read at a time: a chunk stays a few tens of MB
+DISTINCT_VALUES = 100_000  # a column's distinct values held before GX is shown them
 GX_LOGGER = "great_expectations"
 
 
@@ -96,7 +104,7 @@ def _run_suite(ds: Dataset, path: Path) -> ValidationReport:
     batch_definition = batches.add_batch_definition_whole_dataframe("chunk")
 
     merged: dict[tuple[str, str | None], CheckResult] = {}
-    totals: dict[int, dict] = {}  # per expectation, summed over chunks: what goes into Data Docs
+    totals: dict[tuple[str, str], dict] = {}  # per expectation, summed over chunks: what goes into Data Docs
     rows = 0
     started = datetime.now(UTC)
     # Only the columns an expectation (or a helper column) reads: the others cannot change a result.
@@ -114,18 +122,33 @@ def _run_suite(ds: Dataset, path: Path) -> ValidationReport:
         encoding="utf-8",
         usecols=list(names),
     )
+
+    def fold(results: list) -> None:
+        results.sort(key=lambda r: rank[config_key(r.expectation_config)])
+        merge(merged, results)
+        sum_counts(totals, results)
+
+    distinct = _DistinctValues()
     try:
         for chunk in reader:
             rows += len(chunk)
             chunk = chunk.rename(columns=names)  # the file's headers (checked above) -> the registry's names
-            results = _validate_chunk(ds, chunk, batch_definition, value_suite, row_suite)
-            results.sort(key=lambda r: rank[_config_key(r.expectation_config)])  # as one suite's run orders them
-            merge(merged, results)
-            sum_counts(totals, results)
+            if value_suite.expectations:
+                distinct.add(chunk)
+                if distinct.full():
+                    fold(_validate_values(ds, distinct, batch_definition, value_suite))
+            if row_suite.expectations:
+                fold(_validate_rows(ds, chunk, batch_definition, row_suite))
+        if value_suite.expectations and distinct.pending:
+            fold(_validate_values(ds, distinct, batch_definition, value_suite))
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         # pandas names the line ("Expected 9 fields in line 5, saw 10"), never the values.
         detail = str(exc).splitlines()[-1].removeprefix("Error tokenizing data. C error: ")
         return ValidationReport(path.name, rows, [CheckResult(f"malformed CSV: {detail}", None, False)])
+    # As one run of the whole suite orders them (the value checks were folded in after the row checks).
+    totals = dict(sorted(totals.items(), key=lambda item: rank[item[0]]))
+    order = [check_key(total["config"]) for total in totals.values()]
+    merged = {key: merged[key] for key in dict.fromkeys(order + list(merged))}
     try:
         build_data_docs(context, ds, spec, file_result(ds, path, rows, totals, merged, started))
     except Exception:  # the docs are for reviewers; they never decide whether a file is loaded
@@ -151,7 +174,7 @@ PER_VALUE = frozenset(
 
 @dataclass
 class _ChunkResult:
-    """One expectation's result on a chunk, as GX's ExpectationValidationResult gives the parts the gate reads."""
+    """One expectation's result, as GX's ExpectationValidationResult gives the parts the gate reads."""
 
     expectation_config: object
     result: dict
@@ -159,57 +182,117 @@ class _ChunkResult:
     success: bool
 
 
-def _validate_chunk(ds: Dataset, chunk, batch_definition, value_suite, row_suite) -> list[_ChunkResult]:
-    """The chunk's results: its per-value expectations', then its per-row ones'."""
-    import numpy as np
-    import pandas as pd
+class _DistinctValues:
+    """Each column's distinct values since GX last saw them, with how many rows hold each and the first
+    ``SHOWN_ROWS`` of those rows: GX is shown the values once for many chunks (a run has a fixed cost of a
+    few tenths of a second), and the rows are counted from its verdicts. Memory is bounded by
+    ``DISTINCT_VALUES``, not by the file: a column of unique values (a record id) is shown every
+    ``DISTINCT_VALUES`` rows."""
 
-    results: list[_ChunkResult] = []
-    if value_suite.expectations:
-        # Each column's distinct values (a missing value is one of them), padded with missing values to the
-        # longest column's count: GX passes over a missing value for every per-value expectation but the
-        # not-null one, and the padding's verdicts are never read.
-        codes, distinct = {}, {}
+    def __init__(self) -> None:
+        self.columns: dict[str, _ColumnValues] = {}
+        self.pending = False  # a chunk was added since GX last saw the values (an empty chunk counts)
+
+    def add(self, chunk) -> None:
+        import numpy as np
+        import pandas as pd
+
         for name in chunk.columns:
-            codes[name], distinct[name] = pd.factorize(chunk[name], use_na_sentinel=False)
-        longest = max(len(d) for d in distinct.values())
-        values = pd.DataFrame(
-            {name: pd.Series(d, dtype=chunk[name].dtype).reindex(range(longest)) for name, d in distinct.items()}
+            column = self.columns.setdefault(name, _ColumnValues(chunk[name].dtype))
+            codes, uniques = pd.factorize(chunk[name])  # a missing value's code is -1
+            ids = np.fromiter((column.id_of(v) for v in uniques), dtype=np.int64, count=len(uniques))
+            rows = np.append(ids, column.id_of(None))[codes]  # each row's value, as the column's id
+            column.counts = np.append(column.counts, np.zeros(len(column.values) - len(column.counts), np.int64))
+            column.counts += np.bincount(rows, minlength=len(column.values))
+            # Each value's first rows: the rows sorted (stably) by value, and the first few of each value.
+            order = np.argsort(rows, kind="stable")
+            by_value = rows[order]
+            starts = np.r_[0, np.flatnonzero(by_value[1:] != by_value[:-1]) + 1]
+            rank = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
+            first = rank < SHOWN_ROWS
+            for value_id, row in zip(by_value[first].tolist(), chunk.index[order[first]].tolist(), strict=True):
+                shown = column.first_rows[value_id]
+                if len(shown) < SHOWN_ROWS:
+                    shown.append(row)
+        self.pending = True
+
+    def full(self) -> bool:
+        return max(len(c.values) for c in self.columns.values()) >= DISTINCT_VALUES
+
+    def frame(self):
+        """The values, a column each, padded with missing values to the longest column's count: GX passes over a
+        missing value for every per-value expectation but the not-null one, and the padding's verdicts are never
+        read."""
+        import pandas as pd
+
+        longest = max(len(c.values) for c in self.columns.values())
+        return pd.DataFrame(
+            {name: pd.Series(c.values, dtype=c.dtype).reindex(range(longest)) for name, c in self.columns.items()}
         )
-        add_parsed_columns(ds, values)
-        found = batch_definition.get_batch(batch_parameters={"dataframe": values}).validate(
-            value_suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": []}
-        )
-        for r in found.results:
-            column = _base_column(r.expectation_config.kwargs["column"])
-            real = len(distinct[column])
-            unexpected = [i for i in r.result.get("unexpected_index_list") or [] if i < real]
-            unexpected_rows = np.isin(codes[column], unexpected)
-            count = int(unexpected_rows.sum())
-            result = {
-                "element_count": len(chunk),
-                "unexpected_count": count,
-                "partial_unexpected_index_list": [int(i) for i in chunk.index[unexpected_rows][:SHOWN_ROWS]],
-            }
-            if "missing_count" in r.result:  # rows whose value GX saw as missing (a helper column's: unparsed)
-                missing = values[r.expectation_config.kwargs["column"]].isna().to_numpy()[:real]
-                result["missing_count"] = int(missing[codes[column]].sum())
-            # A `mostly` is judged on the whole file's counts (see merge); otherwise a single unexpected row fails.
-            raised = gx_raised(r.exception_info)
-            results.append(_ChunkResult(r.expectation_config, result, r.exception_info, not raised and not count))
-    if row_suite.expectations:
-        add_parsed_columns(ds, chunk)
-        found = batch_definition.get_batch(batch_parameters={"dataframe": chunk}).validate(
-            row_suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": SHOWN_ROWS}
-        )
-        results += [_ChunkResult(r.expectation_config, r.result, r.exception_info, r.success) for r in found.results]
+
+    def clear(self) -> None:
+        self.columns = {name: _ColumnValues(c.dtype) for name, c in self.columns.items()}
+        self.pending = False
+
+
+class _ColumnValues:
+    def __init__(self, dtype) -> None:
+        import numpy as np
+
+        self.dtype = dtype
+        self.ids: dict = {}
+        self.values: list = []  # a missing value is held as None
+        self.counts = np.zeros(0, np.int64)
+        self.first_rows: list[list[int]] = []
+
+    def id_of(self, value) -> int:
+        found = self.ids.get(value)
+        if found is None:
+            found = self.ids[value] = len(self.values)
+            self.values.append(value)
+            self.first_rows.append([])
+        return found
+
+
+def _validate_values(ds: Dataset, distinct: _DistinctValues, batch_definition, value_suite) -> list[_ChunkResult]:
+    """The per-value expectations' results on the rows added since GX last saw the values."""
+    import numpy as np
+
+    values = distinct.frame()
+    add_parsed_columns(ds, values)
+    found = batch_definition.get_batch(batch_parameters={"dataframe": values}).validate(
+        value_suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": []}
+    )
+    results = []
+    for r in found.results:
+        column = distinct.columns[_base_column(r.expectation_config.kwargs["column"])]
+        real = len(column.values)
+        unexpected = [i for i in r.result.get("unexpected_index_list") or [] if i < real]
+        result = {
+            "element_count": int(column.counts.sum()),
+            "unexpected_count": int(column.counts[unexpected].sum()),
+            "partial_unexpected_index_list": sorted(row for i in unexpected for row in column.first_rows[i])[
+                :SHOWN_ROWS
+            ],
+        }
+        if "missing_count" in r.result:  # rows whose value GX saw as missing (a helper column's: unparsed)
+            missing = values[r.expectation_config.kwargs["column"]].isna().to_numpy()[:real]
+            result["missing_count"] = int(column.counts[np.flatnonzero(missing)].sum())
+        # A `mostly` is judged on the whole file's counts (see merge); otherwise a single unexpected row fails.
+        raised = gx_raised(r.exception_info)
+        success = not raised and not result["unexpected_count"]
+        results.append(_ChunkResult(r.expectation_config, result, r.exception_info, success))
+    distinct.clear()
     return results
 
 
-def _config_key(config) -> tuple[str, str]:
-    """An expectation's identity in a result (GX adds the batch to its kwargs)."""
-    kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
-    return config.type, json.dumps(kwargs, sort_keys=True, default=str)
+def _validate_rows(ds: Dataset, chunk, batch_definition, row_suite) -> list[_ChunkResult]:
+    """The expectations that look across rows (uniqueness), on every row of the chunk."""
+    add_parsed_columns(ds, chunk)
+    found = batch_definition.get_batch(batch_parameters={"dataframe": chunk}).validate(
+        row_suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": SHOWN_ROWS}
+    )
+    return [_ChunkResult(r.expectation_config, r.result, r.exception_info, r.success) for r in found.results]
 
 
 def _result_rank(configs: list) -> dict[tuple[str, str], int]:
@@ -221,7 +304,7 @@ def _result_rank(configs: list) -> dict[tuple[str, str], int]:
         column = config.kwargs.get("column")
         groups.setdefault(column if isinstance(column, str) else "_nocolumn", []).append(config)
     ordered = [config for group in groups.values() for config in group]
-    return {_config_key(config): i for i, config in reversed(list(enumerate(ordered)))}
+    return {config_key(config): i for i, config in reversed(list(enumerate(ordered)))}
 
 
 def _base_column(column: str) -> str:
