@@ -1,7 +1,7 @@
-"""Running the real DAGs from the command line with ``dag.test()``: no scheduler or api-server needed.
+"""Running the real DAGs and dbt from the command line (``dag.test()``: no scheduler or api-server needed).
 
 Airflow keeps its metadata in SQLite under the project data folder (``airflow/``); the DAGs are read from
-``dags/`` exactly as a scheduler would read them.
+``dags/`` exactly as a scheduler would read them, and run in the order their Assets give (:func:`run_order`).
 """
 
 from __future__ import annotations
@@ -10,9 +10,27 @@ import json
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from partnership import settings, warehouse
+
+DBT_DOCS_FILES = ("index.html", "manifest.json", "catalog.json", "static_index.html")
+
+
+@contextmanager
+def warehouse_for_cli(keep_running: bool = False):
+    """WAREHOUSE_URL if set; otherwise the embedded server, stopped afterwards unless asked not to."""
+    url = os.environ.get("WAREHOUSE_URL")
+    if url:
+        yield url
+        return
+    url = warehouse.start_embedded()
+    try:
+        yield url
+    finally:
+        if not keep_running:
+            warehouse.stop_embedded()
 
 
 def airflow_environment(url: str) -> dict[str, str]:
@@ -77,6 +95,29 @@ def dbt(*args: str, url: str) -> None:
     env = {**os.environ, **dbt_environment(url)}
     dbt_bin = Path(sys.executable).with_name("dbt")
     subprocess.run([str(dbt_bin), *args, "--quiet"], cwd=settings.DBT_PROJECT_DIR, env=env, check=True)
+
+
+def ensure_manifest(url: str) -> None:
+    """Parse the dbt project if it has no manifest (the publish models' disclosure declarations and the
+    incremental models retention deletes from are read from it)."""
+    if not settings.dbt_manifest().exists():
+        dbt("parse", url=url)
+
+
+def write_dbt_docs(url: str) -> Path:
+    """`dbt docs generate` against the warehouse, then copy the site out of dbt/target into the data folder.
+
+    index.html reads manifest.json and catalog.json next to it, so it needs a web server (`python -m
+    http.server` in the folder); static_index.html (`--static`) has both inlined and opens from the file.
+    """
+    import shutil
+
+    dbt("docs", "generate", "--static", url=url)
+    out = settings.dbt_docs_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    for name in DBT_DOCS_FILES:
+        shutil.copy2(settings.DBT_PROJECT_DIR / "target" / name, out / name)
+    return out / "index.html"
 
 
 def migrate_airflow_db() -> None:
