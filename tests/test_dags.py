@@ -217,3 +217,66 @@ def test_dbt_output_in_task_logs_is_colourless(dagbag):
         assert "--no-use-colors" in t.dbt_cmd_global_flags, t.task_id
     command, _ = transform.get_task("dbt.dbt_producer_watcher").build_cmd(context={})
     assert command.index("--no-use-colors") < command.index("build"), command  # a global flag, before the command
+
+
+def _upstream_closure(edges: dict[str, set[str]], dag_id: str) -> set[str]:
+    found, todo = set(), list(edges[dag_id])
+    while todo:
+        up = todo.pop()
+        if up not in found:
+            found.add(up)
+            todo.extend(edges[up])
+    return found
+
+
+def test_partnership_run_runs_each_dag_after_the_dags_whose_assets_it_waits_on(dagbag):
+    """The order `partnership run` runs the DAGs in comes from their schedules and outlets, not from a list."""
+    from partnership import runner
+
+    order = runner.run_order(dagbag.dags)
+    edges = runner.asset_edges(dagbag.dags)
+    ingest = {f"ingest_{ds.name}" for ds in load_registry()}
+    assert set(order) == ingest | {"transform_warehouse", "ig_report", "board_report"}, (
+        "every DAG scheduled on an Asset, but not the relays, nor the DAGs on a time schedule alone"
+    )
+    assert edges["settle_deliveries"] >= ingest and edges["transform_warehouse"] == {"settle_deliveries"}
+    assert edges["board_report"] == {"transform_warehouse"} and edges["ig_report"] >= ingest
+    position = {dag_id: i for i, dag_id in enumerate(order)}
+    for dag_id in order:
+        for up in _upstream_closure(edges, dag_id) & set(position):  # through relays run or not
+            assert position[up] < position[dag_id], f"{dag_id} runs before {up}, whose Asset it waits on"
+    assert order.index("transform_warehouse") < order.index("ig_report"), "the IG report sees the whole run"
+
+
+def _fake_dag(dag_id, *, on=(), emits=(), tags=()):
+    from types import SimpleNamespace
+
+    from airflow.sdk import AssetAny
+
+    condition = AssetAny(*on) if len(on) > 1 else (on[0] if on else None)
+    return SimpleNamespace(
+        dag_id=dag_id,
+        timetable=SimpleNamespace(asset_condition=condition),
+        tasks=[SimpleNamespace(outlets=list(emits))],
+        tags=set(tags),
+    )
+
+
+def test_a_new_dag_takes_its_place_from_its_assets_and_a_cycle_is_refused():
+    from airflow.sdk import Asset
+
+    from partnership import runner
+    from partnership.dag_defaults import RELAY_TAG
+
+    a, b, c = (Asset(name=n, uri=f"partnership://test/{n}") for n in "abc")
+    dags = {
+        "zz_first": _fake_dag("zz_first", on=[a], emits=[b]),
+        "relay": _fake_dag("relay", on=[b], emits=[c], tags=[RELAY_TAG]),
+        "aa_last": _fake_dag("aa_last", on=[c]),
+        "mid": _fake_dag("mid", on=[b, a]),
+        "timed": _fake_dag("timed", emits=[a]),
+    }
+    assert runner.run_order(dags) == ["zz_first", "aa_last", "mid"]
+    dags["aa_last"] = _fake_dag("aa_last", on=[c], emits=[a])
+    with pytest.raises(ValueError, match="cycle"):
+        runner.run_order(dags)

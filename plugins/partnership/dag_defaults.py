@@ -22,6 +22,10 @@ DEFAULT_ARGS = {
     # Called once a task has failed for good (not on a retry): a quarantine or a failure, to people (alerts.py).
     "on_failure_callback": FailureNotifier(),
 }
+# The tag of a DAG that only relays Assets for an unattended scheduler (watch_landing, settle_deliveries):
+# `partnership run` runs the DAGs one after another in the order their Assets give (runner.run_order), so it
+# leaves these out.
+RELAY_TAG = "schedule"
 
 
 def raw_asset(ds: Dataset) -> Asset:

@@ -135,6 +135,30 @@ def key_fingerprints(ds: Dataset) -> dict[str, str]:
     return {t: fingerprint(get_key(t)) for t in sorted({c.pseudonymise for c in ds.columns if c.pseudonymise})}
 
 
+def id_types() -> list[str]:
+    """The identifier types some registry dataset pseudonymises (each has its own key)."""
+    from partnership.registry import load_registry
+
+    return sorted({c.pseudonymise for ds in load_registry() for c in ds.columns if c.pseudonymise})
+
+
+def declare_rotation(url: str, id_type: str, reason: str | None) -> str:
+    """Record in audit.key_rotation that the current key for id_type is the new one (who, when, why), so batches
+    made with it load; returns its fingerprint (never the key)."""
+    import getpass
+
+    from partnership import warehouse
+
+    new = fingerprint(get_key(id_type))
+    with warehouse.connect(url) as conn:
+        conn.execute(
+            "insert into audit.key_rotation (id_type, new_fingerprint, reason, declared_by)"
+            " values (%s, %s, %s, %s || ' as ' || session_user)",
+            (id_type, new, reason, getpass.getuser()),
+        )
+    return new
+
+
 def normalise(id_type: str, raw: str) -> str | None:
     """The identifier in its canonical form, or None if it is malformed or its check digit is wrong."""
     value = re.sub(r"[\s-]", "", raw).upper()

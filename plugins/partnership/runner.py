@@ -1,7 +1,7 @@
-"""Running the real DAGs from the command line with ``dag.test()``: no scheduler or api-server needed.
+"""Running the real DAGs and dbt from the command line (``dag.test()``: no scheduler or api-server needed).
 
 Airflow keeps its metadata in SQLite under the project data folder (``airflow/``); the DAGs are read from
-``dags/`` exactly as a scheduler would read them.
+``dags/`` exactly as a scheduler would read them, and run in the order their Assets give (:func:`run_order`).
 """
 
 from __future__ import annotations
@@ -10,9 +10,27 @@ import json
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from partnership import settings, warehouse
+
+DBT_DOCS_FILES = ("index.html", "manifest.json", "catalog.json", "static_index.html")
+
+
+@contextmanager
+def warehouse_for_cli(keep_running: bool = False):
+    """WAREHOUSE_URL if set; otherwise the embedded server, stopped afterwards unless asked not to."""
+    url = os.environ.get("WAREHOUSE_URL")
+    if url:
+        yield url
+        return
+    url = warehouse.start_embedded()
+    try:
+        yield url
+    finally:
+        if not keep_running:
+            warehouse.stop_embedded()
 
 
 def airflow_environment(url: str) -> dict[str, str]:
@@ -79,6 +97,29 @@ def dbt(*args: str, url: str) -> None:
     subprocess.run([str(dbt_bin), *args, "--quiet"], cwd=settings.DBT_PROJECT_DIR, env=env, check=True)
 
 
+def ensure_manifest(url: str) -> None:
+    """Parse the dbt project if it has no manifest (the publish models' disclosure declarations and the
+    incremental models retention deletes from are read from it)."""
+    if not settings.dbt_manifest().exists():
+        dbt("parse", url=url)
+
+
+def write_dbt_docs(url: str) -> Path:
+    """`dbt docs generate` against the warehouse, then copy the site out of dbt/target into the data folder.
+
+    index.html reads manifest.json and catalog.json next to it, so it needs a web server (`python -m
+    http.server` in the folder); static_index.html (`--static`) has both inlined and opens from the file.
+    """
+    import shutil
+
+    dbt("docs", "generate", "--static", url=url)
+    out = settings.dbt_docs_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    for name in DBT_DOCS_FILES:
+        shutil.copy2(settings.DBT_PROJECT_DIR / "target" / name, out / name)
+    return out / "index.html"
+
+
 def migrate_airflow_db() -> None:
     (settings.airflow_home()).mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, stdout=subprocess.DEVNULL)
@@ -97,3 +138,65 @@ def run_dag(dag) -> str:
     """Run one DAG to the end in this process; return the run's final state."""
     run = dag.test()
     return str(getattr(run.state, "value", run.state))
+
+
+# -- the order `partnership run` runs the DAGs in ------------------------------------------------------------
+
+
+def _scheduled_on(dag) -> set[str]:
+    """The URIs of the Assets a DAG is scheduled on (one Asset, any or all of several, or those or a time)."""
+    found, todo = set(), [getattr(dag.timetable, "asset_condition", None)]
+    while todo:
+        condition = todo.pop()
+        if isinstance(getattr(condition, "uri", None), str):
+            found.add(condition.uri)
+        todo.extend(getattr(condition, "objects", ()))
+    return found
+
+
+def _emits(dag) -> set[str]:
+    """The URIs of the Assets a DAG's tasks declare as outlets. An Asset alias gives none: what it stands for
+    is decided as the task runs."""
+    return {a.uri for t in dag.tasks for a in (t.outlets or ()) if isinstance(getattr(a, "uri", None), str)}
+
+
+def asset_edges(dags: dict) -> dict[str, set[str]]:
+    """For each DAG, the DAGs that emit an Asset it is scheduled on (its upstream DAGs)."""
+    emitted_by: dict[str, set[str]] = {}
+    for dag_id, dag in dags.items():
+        for uri in _emits(dag):
+            emitted_by.setdefault(uri, set()).add(dag_id)
+    return {
+        dag_id: {up for uri in _scheduled_on(dag) for up in emitted_by.get(uri, ())} - {dag_id}
+        for dag_id, dag in dags.items()
+    }
+
+
+def run_order(dags: dict) -> list[str]:
+    """The DAGs `partnership run` runs, in an order the Assets give: each after every DAG that emits an Asset it
+    is scheduled on (even one that is not run itself, such as settle_deliveries between the loads and the
+    transform).
+
+    Run are the DAGs scheduled on an Asset, but not the relays tagged dag_defaults.RELAY_TAG (watch_landing,
+    settle_deliveries), which only pass Assets on for an unattended scheduler: run here, one after another,
+    each DAG simply follows the ones it waits on. A DAG runs once here, so each runs as late as the DAGs after
+    it allow (then it sees everything done before it); ties go by DAG id.
+    """
+    from partnership.dag_defaults import RELAY_TAG
+
+    upstream = asset_edges(dags)
+    downstream: dict[str, set[str]] = {dag_id: set() for dag_id in dags}
+    for dag_id, ups in upstream.items():
+        for up in ups:
+            downstream[up].add(dag_id)
+    height: dict[str, int] = {}  # the longest chain of DAGs after this one
+
+    def height_of(dag_id: str, path: tuple[str, ...] = ()) -> int:
+        if dag_id in path:
+            raise ValueError(f"the DAGs' Assets form a cycle: {' -> '.join((*path, dag_id))}")
+        if dag_id not in height:
+            height[dag_id] = max((1 + height_of(d, (*path, dag_id)) for d in downstream[dag_id]), default=0)
+        return height[dag_id]
+
+    run = [dag_id for dag_id, dag in dags.items() if _scheduled_on(dag) and RELAY_TAG not in (dag.tags or ())]
+    return sorted(run, key=lambda dag_id: (-height_of(dag_id), dag_id))

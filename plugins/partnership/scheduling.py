@@ -23,7 +23,14 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import AssetAlias, AssetAny, PokeReturnValue, dag, task
 
-from partnership.dag_defaults import DEFAULT_ARGS, SETTLED_ASSET, START_DATE, landing_asset, raw_assets
+from partnership.dag_defaults import (
+    DEFAULT_ARGS,
+    RELAY_TAG,
+    SETTLED_ASSET,
+    START_DATE,
+    landing_asset,
+    raw_assets,
+)
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +107,7 @@ def build_watch_dag():
         catchup=False,
         max_active_runs=1,
         default_args={**DEFAULT_ARGS, "retries": 0},  # the next poll is the retry
-        tags=["ingest", "schedule"],
+        tags=["ingest", RELAY_TAG],
     )
     def watch_landing():
         # First in the executor's queue: a busy transform must not delay noticing files.
@@ -132,7 +139,7 @@ def build_settle_dag():
         catchup=False,
         max_active_runs=1,
         default_args=DEFAULT_ARGS,
-        tags=["transform", "schedule"],
+        tags=["transform", RELAY_TAG],
     )
     def settle_deliveries():
         @task.sensor(poke_interval=SETTLE_POKE_SECONDS, mode="reschedule", timeout=SETTLE_MAX_WAIT_SECONDS + 3600)

