@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import functools
-import io
+import hashlib
 import json
 import os
 import resource
@@ -49,7 +49,9 @@ def with_database(url: str, name: str) -> str:
 
 
 def build_file(sources: list[Path], rows: int, target: Path) -> list[str]:
-    """``rows`` data rows from the sources, repeated, every Month set to MONTH; returns the header."""
+    """``rows`` data rows from the sources, repeated, every Month set to MONTH; returns the header. Each repeat
+    gives its crimes new Crime IDs (64 hex digits, as police.uk's), so that, as in a real file, every crime's id
+    is its own: the checks that see each distinct value once must see every id."""
     header, records = None, []
     for source in sources:
         with open(source, newline="", encoding="utf-8-sig") as f:
@@ -59,15 +61,17 @@ def build_file(sources: list[Path], rows: int, target: Path) -> list[str]:
             for record in reader:
                 record[month] = MONTH
                 records.append(record)
-    block = io.StringIO()
-    csv.writer(block, lineterminator="\n").writerows(records)
-    data = block.getvalue().encode()
-    lines = data.splitlines(keepends=True)
-    with open(target, "wb") as f:
-        f.write((",".join(header) + "\n").encode())
-        for _ in range(rows // len(lines)):
-            f.write(data)
-        f.write(b"".join(lines[: rows % len(lines)]))
+    crime_id = header.index("Crime ID")
+    with open(target, "w", newline="", encoding="utf-8") as f:
+        f.write(",".join(header) + "\n")
+        writer = csv.writer(f, lineterminator="\n")
+        for n in range(rows):
+            record = records[n % len(records)]
+            repeat = n // len(records)
+            if repeat and record[crime_id]:
+                record = record.copy()
+                record[crime_id] = hashlib.sha256(f"{record[crime_id]}:{repeat}".encode()).hexdigest()
+            writer.writerow(record)
     return header
 
 

@@ -30,7 +30,7 @@ from partnership.validation.suites import (
 )
 
 CHUNK_ROWS = 50_000  # rows read at a time: a chunk stays a few tens of MB
-DISTINCT_VALUES = 100_000  # a column's distinct values held before GX is shown them
+DISTINCT_VALUES = 25_000  # a column's distinct values held before GX is shown them (a few MB)
 GX_LOGGER = "great_expectations"
 
 
@@ -91,14 +91,21 @@ def _run_suite(ds: Dataset, path: Path) -> ValidationReport:
         ExpectationConfiguration(**e).to_domain_obj() for e in spec["expectations"] + period_expectations(ds, path)
     ]
     rank = _result_rank([e.configuration for e in expectations])
-    # Two suites: the expectations GX is shown each distinct value for, and those it is shown every row for.
-    value_suite, row_suite = (
-        context.suites.add(
-            gx.ExpectationSuite(
-                name=name, expectations=[e for e in expectations if (e.expectation_type in PER_VALUE) == per_value]
-            )
+    # The expectations GX is shown each distinct value for, a suite per column they read (a column is shown
+    # to GX when it holds DISTINCT_VALUES values, or at the end of the file: a column of codes once per file,
+    # a record id every DISTINCT_VALUES rows), and those it is shown every row for (uniqueness), in one suite.
+    by_column: dict[str, list] = {}
+    for e in expectations:
+        if e.expectation_type in PER_VALUE:
+            by_column.setdefault(_base_column(e.configuration.kwargs["column"]), []).append(e)
+    value_suites = {
+        column: context.suites.add(gx.ExpectationSuite(name=f"{spec['name']}__{column}", expectations=held))
+        for column, held in by_column.items()
+    }
+    row_suite = context.suites.add(
+        gx.ExpectationSuite(
+            name=f"{spec['name']}__rows", expectations=[e for e in expectations if e.expectation_type not in PER_VALUE]
         )
-        for name, per_value in ((spec["name"], True), (f"{spec['name']}__rows", False))
     )
     batches = context.data_sources.add_pandas("landing").add_dataframe_asset(ds.name)
     batch_definition = batches.add_batch_definition_whole_dataframe("chunk")
@@ -128,19 +135,20 @@ def _run_suite(ds: Dataset, path: Path) -> ValidationReport:
         merge(merged, results)
         sum_counts(totals, results)
 
-    distinct = _DistinctValues()
+    distinct = {column: _ColumnValues() for column in value_suites}
     try:
         for chunk in reader:
             rows += len(chunk)
             chunk = chunk.rename(columns=names)  # the file's headers (checked above) -> the registry's names
-            if value_suite.expectations:
-                distinct.add(chunk)
-                if distinct.full():
-                    fold(_validate_values(ds, distinct, batch_definition, value_suite))
+            for column, values in distinct.items():
+                values.add(chunk[column])
+                if len(values.values) >= DISTINCT_VALUES:
+                    fold(_validate_values(ds, column, values, batch_definition, value_suites[column]))
             if row_suite.expectations:
                 fold(_validate_rows(ds, chunk, batch_definition, row_suite))
-        if value_suite.expectations and distinct.pending:
-            fold(_validate_values(ds, distinct, batch_definition, value_suite))
+        for column, values in distinct.items():
+            if values.pending:
+                fold(_validate_values(ds, column, values, batch_definition, value_suites[column]))
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         # pandas names the line ("Expected 9 fields in line 5, saw 10"), never the values.
         detail = str(exc).splitlines()[-1].removeprefix("Error tokenizing data. C error: ")
@@ -182,107 +190,84 @@ class _ChunkResult:
     success: bool
 
 
-class _DistinctValues:
-    """Each column's distinct values since GX last saw them, with how many rows hold each and the first
-    ``SHOWN_ROWS`` of those rows: GX is shown the values once for many chunks (a run has a fixed cost of a
-    few tenths of a second), and the rows are counted from its verdicts. Memory is bounded by
-    ``DISTINCT_VALUES``, not by the file: a column of unique values (a record id) is shown every
-    ``DISTINCT_VALUES`` rows."""
+class _ColumnValues:
+    """A column's distinct values since GX last saw them (a missing value is one of them), with how many rows
+    hold each and the first ``SHOWN_ROWS`` of those rows: GX is shown the values once for many chunks (its run
+    costs a few milliseconds per expectation, whatever the values), and the rows are counted from its verdicts.
+    Memory is bounded by ``DISTINCT_VALUES``, not by the file."""
 
     def __init__(self) -> None:
-        self.columns: dict[str, _ColumnValues] = {}
-        self.pending = False  # a chunk was added since GX last saw the values (an empty chunk counts)
-
-    def add(self, chunk) -> None:
-        import numpy as np
-        import pandas as pd
-
-        for name in chunk.columns:
-            column = self.columns.setdefault(name, _ColumnValues(chunk[name].dtype))
-            codes, uniques = pd.factorize(chunk[name])  # a missing value's code is -1
-            ids = np.fromiter((column.id_of(v) for v in uniques), dtype=np.int64, count=len(uniques))
-            rows = np.append(ids, column.id_of(None))[codes]  # each row's value, as the column's id
-            column.counts = np.append(column.counts, np.zeros(len(column.values) - len(column.counts), np.int64))
-            column.counts += np.bincount(rows, minlength=len(column.values))
-            # Each value's first rows: the rows sorted (stably) by value, and the first few of each value.
-            order = np.argsort(rows, kind="stable")
-            by_value = rows[order]
-            starts = np.r_[0, np.flatnonzero(by_value[1:] != by_value[:-1]) + 1]
-            rank = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
-            first = rank < SHOWN_ROWS
-            for value_id, row in zip(by_value[first].tolist(), chunk.index[order[first]].tolist(), strict=True):
-                shown = column.first_rows[value_id]
-                if len(shown) < SHOWN_ROWS:
-                    shown.append(row)
-        self.pending = True
-
-    def full(self) -> bool:
-        return max(len(c.values) for c in self.columns.values()) >= DISTINCT_VALUES
-
-    def frame(self):
-        """The values, a column each, padded with missing values to the longest column's count: GX passes over a
-        missing value for every per-value expectation but the not-null one, and the padding's verdicts are never
-        read."""
-        import pandas as pd
-
-        longest = max(len(c.values) for c in self.columns.values())
-        return pd.DataFrame(
-            {name: pd.Series(c.values, dtype=c.dtype).reindex(range(longest)) for name, c in self.columns.items()}
-        )
+        self.clear()
 
     def clear(self) -> None:
-        self.columns = {name: _ColumnValues(c.dtype) for name, c in self.columns.items()}
-        self.pending = False
-
-
-class _ColumnValues:
-    def __init__(self, dtype) -> None:
         import numpy as np
+        import pandas as pd
 
-        self.dtype = dtype
-        self.ids: dict = {}
-        self.values: list = []  # a missing value is held as None
+        self.values = pd.Index([], dtype=object)
+        self.dtype = object  # the chunks' (read_csv's string dtype)
         self.counts = np.zeros(0, np.int64)
-        self.first_rows: list[list[int]] = []
+        self.first_rows = np.zeros((0, SHOWN_ROWS), np.int64)  # filled from the left; -1: none yet
+        self.shown = np.zeros(0, np.int64)  # how many of a value's first rows are held
+        self.pending = False  # rows were added since GX last saw the values (an empty chunk counts)
 
-    def id_of(self, value) -> int:
-        found = self.ids.get(value)
-        if found is None:
-            found = self.ids[value] = len(self.values)
-            self.values.append(value)
-            self.first_rows.append([])
-        return found
+    def add(self, column) -> None:
+        import numpy as np
+        import pandas as pd
+
+        self.dtype = column.dtype
+        codes, uniques = pd.factorize(column, use_na_sentinel=False)
+        found = self.values.get_indexer(uniques)  # hashed in C: -1 for a value not held yet
+        new = found < 0
+        found[new] = np.arange(len(self.values), len(self.values) + new.sum())
+        if new.any():
+            self.values = self.values.append(pd.Index(uniques[new], dtype=object))
+            grow = len(self.values) - len(self.counts)
+            self.counts = np.r_[self.counts, np.zeros(grow, np.int64)]
+            self.shown = np.r_[self.shown, np.zeros(grow, np.int64)]
+            self.first_rows = np.vstack([self.first_rows, np.full((grow, SHOWN_ROWS), -1, np.int64)])
+        rows = found[codes]  # each row's value, by its place in self.values
+        self.counts += np.bincount(rows, minlength=len(self.values))
+        # Each value's first rows in this chunk (rows sorted stably by value; the first few of each), placed
+        # after the ones held from earlier chunks, while there is room.
+        order = np.argsort(rows, kind="stable")
+        by_value = rows[order]
+        starts = np.r_[0, np.flatnonzero(by_value[1:] != by_value[:-1]) + 1]
+        rank = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
+        slot = self.shown[by_value] + rank
+        room = slot < SHOWN_ROWS
+        self.first_rows[by_value[room], slot[room]] = np.asarray(column.index)[order[room]]
+        self.shown = np.minimum(self.shown + np.bincount(rows, minlength=len(self.values)), SHOWN_ROWS)
+        self.pending = True
 
 
-def _validate_values(ds: Dataset, distinct: _DistinctValues, batch_definition, value_suite) -> list[_ChunkResult]:
-    """The per-value expectations' results on the rows added since GX last saw the values."""
+def _validate_values(ds: Dataset, name: str, column: _ColumnValues, batch_definition, suite) -> list[_ChunkResult]:
+    """The results of a column's per-value expectations on the rows added since GX last saw its values."""
     import numpy as np
+    import pandas as pd
 
-    values = distinct.frame()
+    values = pd.DataFrame({name: pd.Series(column.values, dtype=column.dtype)})
     add_parsed_columns(ds, values)
     found = batch_definition.get_batch(batch_parameters={"dataframe": values}).validate(
-        value_suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": []}
+        suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": []}
     )
     results = []
     for r in found.results:
-        column = distinct.columns[_base_column(r.expectation_config.kwargs["column"])]
-        real = len(column.values)
-        unexpected = [i for i in r.result.get("unexpected_index_list") or [] if i < real]
+        unexpected = list(r.result.get("unexpected_index_list") or [])
         result = {
             "element_count": int(column.counts.sum()),
             "unexpected_count": int(column.counts[unexpected].sum()),
-            "partial_unexpected_index_list": sorted(row for i in unexpected for row in column.first_rows[i])[
-                :SHOWN_ROWS
-            ],
+            "partial_unexpected_index_list": sorted(
+                int(row) for row in column.first_rows[unexpected].ravel() if row >= 0
+            )[:SHOWN_ROWS],
         }
         if "missing_count" in r.result:  # rows whose value GX saw as missing (a helper column's: unparsed)
-            missing = values[r.expectation_config.kwargs["column"]].isna().to_numpy()[:real]
+            missing = values[r.expectation_config.kwargs["column"]].isna().to_numpy()
             result["missing_count"] = int(column.counts[np.flatnonzero(missing)].sum())
         # A `mostly` is judged on the whole file's counts (see merge); otherwise a single unexpected row fails.
         raised = gx_raised(r.exception_info)
         success = not raised and not result["unexpected_count"]
         results.append(_ChunkResult(r.expectation_config, result, r.exception_info, success))
-    distinct.clear()
+    column.clear()
     return results
 
 

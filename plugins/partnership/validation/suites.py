@@ -145,11 +145,12 @@ def add_parsed_columns(ds: Dataset, chunk) -> None:
         parsed = pd.to_numeric(values, errors="coerce").to_numpy()
         return pd.Series(pd.api.extensions.take(parsed, codes, allow_fill=True), index=chunk.index)
 
-    for col in ds.columns:
-        if col.min is None and col.max is None:
+    for col in ds.columns:  # those the chunk holds (GX is shown one column's distinct values at a time)
+        if (col.min is None and col.max is None) or col.name not in chunk:
             continue
         numeric = col.type in ("integer", "decimal")
         chunk[col.name + PARSED_SUFFIX] = pd.to_numeric(chunk[col.name], errors="coerce") if numeric else yyyymmdd(col)
-    chunk[ds.record_date_column + PERIOD_SUFFIX] = yyyymmdd(ds.column(ds.record_date_column))
-    if ds.event_date_column:
+    if ds.record_date_column in chunk:
+        chunk[ds.record_date_column + PERIOD_SUFFIX] = yyyymmdd(ds.column(ds.record_date_column))
+    if ds.event_date_column in chunk:
         chunk[ds.event_date_column + PERIOD_SUFFIX] = yyyymmdd(ds.column(ds.event_date_column))
