@@ -21,11 +21,7 @@ from partnership.registry import load_registry
 from partnership.report.data import DELIVERY_LOOKBACK, Audit, Batch, read
 from partnership.report.page import RECENT_BATCHES, render
 
-__all__ = ["DELIVERY_LOOKBACK", "RECENT_BATCHES", "Audit", "Batch", "build_report", "default_out_dir", "render"]
-
-
-def default_out_dir() -> Path:
-    return settings.ig_report_dir()
+__all__ = ["DELIVERY_LOOKBACK", "RECENT_BATCHES", "Audit", "Batch", "build_report", "render"]
 
 
 def build_report(
@@ -41,7 +37,7 @@ def build_report(
     ``today``: the day timeliness is judged on (default: today, UK time).
     """
     today = today or datetime.now(timeliness.UK).date()
-    out_dir = Path(out_dir or default_out_dir())
+    out_dir = Path(out_dir or settings.ig_report_dir())
     datasets = load_registry()
     with warehouse.connect(url) as conn:
         conn.read_only = True  # a report reads; it must never change the warehouse
