@@ -127,6 +127,49 @@ def test_report_links_data_docs_when_they_are_built(warehouse_url, data_dir, tmp
     assert "No file has been quarantined" in page and "Counts and shares only" in page
 
 
+SCRIPT = "<script>alert(1)</script>"
+BREAKOUT = '"><img src=x onerror=alert(2)>'
+
+
+def test_report_escapes_what_comes_from_outside(warehouse_url, data_dir):
+    """File names, reasons, flags and dataset names come from agencies' files and the audit: the page shows them as
+    text, in elements and in attributes, and never as markup."""
+    from partnership.report import build_report
+
+    evil_file = f"{SCRIPT}{BREAKOUT}_2024-05.csv"
+    evil_reason = f"{BREAKOUT} and {SCRIPT} & 'quoted'"
+    evil_dataset = f"police{BREAKOUT}__{SCRIPT}"
+    with warehouse.connect(warehouse_url) as conn:
+        conn.execute(
+            "insert into audit.load_batch (dataset, file_name, file_sha256, status, reason, resolution, loaded_by)"
+            " values ('police__recorded_crime', %s, repeat('a', 64), 'quarantined', %s, %s, %s)",
+            (evil_file, evil_reason, SCRIPT, BREAKOUT),
+        )
+        conn.execute(
+            "insert into audit.load_batch (dataset, file_name, file_sha256, status, row_count, flags, finished_at)"
+            " values (%s, %s, repeat('b', 64), 'loaded', 3, %s, now())",
+            (evil_dataset, f"{BREAKOUT}.csv", f"{SCRIPT} flagged {BREAKOUT}"),
+        )
+    source = build_report(warehouse_url).read_text()
+    assert "<script" not in source and "<img" not in source
+
+    page = Page()
+    page.feed(source)
+    assert not [el for el in page.elements if el["tag"] in ("script", "img") or "onerror" in el["attrs"]]
+    (file_cell,) = page.find(**{"data-metric": "quarantined-file"})
+    assert file_cell["text"] == evil_file
+    (reason_cell,) = page.find(**{"data-metric": "quarantine-reason"})
+    assert reason_cell["text"] == evil_reason
+    loads = next(el for el in page.elements if el["attrs"].get("id") == "loads")["text"]
+    assert f"{SCRIPT} flagged {BREAKOUT}" in loads and f"{BREAKOUT}.csv" in loads and evil_dataset in loads
+    # In attributes too: an unknown dataset's agency (the name before "__") is a chart series, quotes and all.
+    evil_agency = evil_dataset.split("__")[0]
+    (segment,) = page.find(**{"data-series": evil_agency})
+    assert "chart-rows" in segment["in"] and segment["text"].endswith(f"{evil_agency}: 3")
+    legend = next(el for el in page.elements if el["attrs"].get("class") == "legend")
+    assert evil_agency in legend["text"]
+
+
 def test_chromium_is_installed():
     """`make test` installs it first (the `chromium` target); without it the report cannot be checked."""
     assert Path(chromium.binary()).exists()

@@ -135,7 +135,7 @@ def run_dags(url: str, *, rebuild: bool) -> tuple[list[str], bool]:
 
 
 def print_results(url: str, started: float, docs_index) -> None:
-    from partnership import report, warehouse_status
+    from partnership import warehouse_status
 
     print("\nFiles this run (audit.load_batch):")
     for dataset, status, files, rows in warehouse_status.batches_since(url, started):
@@ -145,7 +145,7 @@ def print_results(url: str, started: float, docs_index) -> None:
     print(f"  landing zone   {settings.landing_dir()}")
     print(f"  processed      {settings.processed_dir()}")
     print(f"  quarantine     {settings.quarantine_dir()}")
-    print(f"  IG report      {report.default_out_dir() / 'index.html'}")
+    print(f"  IG report      {settings.ig_report_dir() / 'index.html'}")
     print(f"  Board report   {settings.board_reports_dir()}  (a folder per quarter: index.html, board_report.pdf)")
     print(f"  dbt docs       {docs_index or 'not written (see above)'}  (models, lineage, exposures)")
     print("\nRows per mart:")
