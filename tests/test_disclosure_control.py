@@ -8,6 +8,7 @@ import json
 import pytest
 
 from partnership import disclosure, publish
+from partnership.disclosure import solver
 from partnership.disclosure_audit import audit_tables
 
 # Area x offence with totals. Primary: A/X (5) and C/Y (3).
@@ -97,12 +98,12 @@ def test_a_reader_who_replays_the_protection_learns_nothing_narrower():
     assert protection.suppressed > protection.primary  # a 40 or 50 had to go too
     # The reader who knows which hidden cells are small: every interval at least the width.
     for cells, relations in disclosure.components(system, set(protection.suppressed)):
-        assert disclosure._solve_component(system, cells, relations, system.values, protection.primary) == []
+        assert solver._solve_component(system, cells, relations, system.values, protection.primary) == []
     # Without the extra cell that reader narrows each small one to [8, 9].
     narrowed = {
         e.cell[2][0]: (e.low, e.high)
         for cells, relations in disclosure.components(system, set(protection.primary))
-        for e in disclosure._solve_component(system, cells, relations, system.values, protection.primary)
+        for e in solver._solve_component(system, cells, relations, system.values, protection.primary)
     }
     assert narrowed == {"a": (8.0, 9.0), "b": (8.0, 9.0), "c": (8.0, 9.0)}
 

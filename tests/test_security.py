@@ -184,7 +184,7 @@ def test_dbt_models_carry_their_grants_and_row_security(built):
 
 
 def test_dbt_grants_agree_with_the_default_privileges():
-    """dbt revokes grants its config does not list, so dbt_project.yml must give what security.py gives."""
+    """dbt revokes grants its config does not list, so dbt_project.yml must give what partnership.security gives."""
     project = yaml.safe_load((settings.DBT_PROJECT_DIR / "dbt_project.yml").read_text())
     models = project["models"]["partnership"]
     assert models["intermediate"]["+grants"]["select"] == list(security.DBT_READERS["intermediate"])

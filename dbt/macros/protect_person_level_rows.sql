@@ -4,7 +4,7 @@
     the model adds one (restrict_rows_to_partners); its owner, dbt, still reads every row for the marts.
     A model that is not person-level (aggregates, open data) says so in config.meta: {person_level: false, ...};
     that is written into the catalogue as the relation's comment, which `partnership warehouse check` and the
-    transform DAG read (plugins/partnership/security.py, unprotected_person_relations). -#}
+    transform DAG read (plugins/partnership/security/row_security.py, unprotected_person_relations). -#}
 {% macro protect_person_level_rows() -%}
 {%- set kind = 'view' if model.config.materialized == 'view' else 'table' -%}
 {%- if model.config.meta.get('person_level', true) == false -%}

@@ -7,9 +7,9 @@ England and Wales's: Monday to Friday, not a bank holiday (``reference/calendar/
 A period counts as **delivered** once a loaded batch of the dataset holds records dated in it, by the registry's
 ``record_date_column`` (raw text, ISO: its first 7 characters are the month, its first 10 the day); it was
 delivered when the first such batch finished loading (``audit.load_batch.finished_at``). The raw rows are read by
-the database function ``audit.delivered_dates`` (security.py): one grouped query per dataset, returning only
-the months (or days) that hold records and when they were first loaded, so the IG reviewer, who may not read
-raw rows, can run it too.
+the database function ``audit.delivered_dates`` (security/audit_functions.py): one grouped query per dataset,
+returning only the months (or days) that hold records and when they were first loaded, so the IG reviewer, who
+may not read raw rows, can run it too.
 
 Status of a due period, judged as on a given day (batches finished after it do not count yet): ``on time``
 (delivered by the end of its due date, in UK time), ``late`` (delivered after), ``due`` (not delivered yet,

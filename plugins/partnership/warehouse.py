@@ -173,7 +173,7 @@ create table if not exists audit.retention_deletion (
     deleted_at      timestamptz not null default clock_timestamp()
 );
 
--- Every change `partnership warehouse init` made to roles, privileges and sharing rules (security.py).
+-- Every change `partnership warehouse init` made to roles, privileges and sharing rules (partnership.security).
 create table if not exists audit.access_change (
     change_id       bigint generated always as identity primary key,
     change          text        not null check (change in ('granted', 'revoked')),

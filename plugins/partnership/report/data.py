@@ -1,7 +1,7 @@
 """What the IG report reads from the warehouse: the audit's batches and counts of the raw tables, never a value.
 
 Everything here runs on a read-only connection as the IG reviewer (``pw_ig_reviewer``), who may count the raw
-tables' rows and values (through ``audit.raw_value_counts``, security.py) but not read them.
+tables' rows and values (through ``audit.raw_value_counts``, security/audit_functions.py) but not read them.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def batches(conn) -> list[Batch]:
 def raw_counts(conn, ds: Dataset, latest: int | None) -> tuple[int, dict[str, int]] | None:
     """(rows, non-empty values per column) of the raw table, over the dataset's latest ``latest`` loaded batches
     or all its rows, or None before the table exists. Counted by the function audit.raw_value_counts
-    (security.py), so the IG reviewer sees counts without being able to read a value.
+    (security/audit_functions.py), so the IG reviewer sees counts without being able to read a value.
 
     Raw columns are text and the loader stores empty fields as null, so a count of a column counts the values
     given.
