@@ -99,7 +99,7 @@ def _run_suite(ds: Dataset, path: Path) -> ValidationReport:
         if e.expectation_type in PER_VALUE:
             by_column.setdefault(_base_column(e.configuration.kwargs["column"]), []).append(e)
     value_suites = {
-        column: context.suites.add(gx.ExpectationSuite(name=f"{spec['name']}__{column}", expectations=held))
+        column: context.suites.add(gx.ExpectationSuite(name=f"{spec['name']}__values__{column}", expectations=held))
         for column, held in by_column.items()
     }
     row_suite = context.suites.add(
