@@ -743,7 +743,7 @@ def _cell_by_cell(path, ds=None):
                         break
                     for rule in screening.content_rules(record[i], dates=dates, names=names):
                         severity = name_severity if rule == screening.NAME_RULE else "critical"
-                        screening._hit(hits, i, column, rule, severity, row_number)
+                        screening.files._hit(hits, i, column, rule, severity, row_number)
     except (UnicodeDecodeError, csv.Error):
         pass
     return findings + list(hits.values())
@@ -756,8 +756,9 @@ def test_the_column_wise_screen_finds_what_the_cell_by_cell_screen_finds(tmp_pat
     file (no quote: the variants that need none) is split at its line breaks, others read by the csv module."""
     from partnership import validation
 
-    monkeypatch.setattr(screening, "CHUNK_ROWS", 7)  # many chunks, and findings that span them
-    monkeypatch.setattr(screening, "PLAIN_BLOCK", 500)  # blocks that end inside lines
+    # Patched where the screen reads them (partnership.screening.files), not on the package.
+    monkeypatch.setattr(screening.files, "CHUNK_ROWS", 7)  # many chunks, and findings that span them
+    monkeypatch.setattr(screening.files, "PLAIN_BLOCK", 500)  # blocks that end inside lines
     rng = random.Random(3)
     ds = get_dataset("police_uk__street_crime")
     with open(POLICE_UK_FILES[0], newline="", encoding="utf-8-sig") as f:
@@ -785,7 +786,7 @@ def test_the_column_wise_screen_agrees_on_real_police_uk_files(path):
 
 
 def test_the_column_wise_screen_reports_what_was_read_before_an_undecodable_byte(tmp_path, monkeypatch):
-    monkeypatch.setattr(screening, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(screening.files, "CHUNK_ROWS", 3)
     rows = [[f"YJ{i:010d}", value] for i, (_, value, _) in enumerate(CRAFTED[:20])]
     rows += [[f"YJ{i:010d}", "Other"] for i in range(2000)]  # more than a decoded block before the bad byte
     path = _file(tmp_path, ["case_id", "notes"], rows)
