@@ -743,10 +743,24 @@ def _cell_by_cell(path, ds=None):
                         break
                     for rule in screening.content_rules(record[i], dates=dates, names=names):
                         severity = name_severity if rule == screening.NAME_RULE else "critical"
-                        screening._hit(hits, i, column, rule, severity, row_number)
+                        screening.files._hit(hits, i, column, rule, severity, row_number)
     except (UnicodeDecodeError, csv.Error):
         pass
     return findings + list(hits.values())
+
+
+def _chunk_sizes(monkeypatch) -> list[int]:
+    """The number of records of each non-empty chunk the screen judges, from now on in the test."""
+    sizes = []
+    screen_chunk = screening.files._screen_chunk
+
+    def recorded(chunk, *args):
+        if chunk:
+            sizes.append(len(chunk))
+        return screen_chunk(chunk, *args)
+
+    monkeypatch.setattr(screening.files, "_screen_chunk", recorded)
+    return sizes
 
 
 @pytest.mark.parametrize("plain", [True, False], ids=["lines split", "csv module"])
@@ -756,8 +770,10 @@ def test_the_column_wise_screen_finds_what_the_cell_by_cell_screen_finds(tmp_pat
     file (no quote: the variants that need none) is split at its line breaks, others read by the csv module."""
     from partnership import validation
 
-    monkeypatch.setattr(screening, "CHUNK_ROWS", 7)  # many chunks, and findings that span them
-    monkeypatch.setattr(screening, "PLAIN_BLOCK", 500)  # blocks that end inside lines
+    # Patched where the screen reads them (partnership.screening.files), not on the package.
+    monkeypatch.setattr(screening.files, "CHUNK_ROWS", 7)  # many chunks, and findings that span them
+    monkeypatch.setattr(screening.files, "PLAIN_BLOCK", 500)  # blocks that end inside lines
+    chunks = _chunk_sizes(monkeypatch)
     rng = random.Random(3)
     ds = get_dataset("police_uk__street_crime")
     with open(POLICE_UK_FILES[0], newline="", encoding="utf-8-sig") as f:
@@ -775,6 +791,7 @@ def test_the_column_wise_screen_finds_what_the_cell_by_cell_screen_finds(tmp_pat
     for dataset in (ds, None):
         fast, reference = screening.screen_file(path, dataset), _cell_by_cell(path, dataset)
         assert fast and [f.__dict__ for f in fast] == [f.__dict__ for f in reference]
+    assert len(chunks) > 10  # 200 rows in chunks of at most 7 records or 500 characters: the patches took effect
 
 
 @pytest.mark.parametrize("path", POLICE_UK_FILES, ids=[p.name for p in POLICE_UK_FILES])
@@ -785,10 +802,12 @@ def test_the_column_wise_screen_agrees_on_real_police_uk_files(path):
 
 
 def test_the_column_wise_screen_reports_what_was_read_before_an_undecodable_byte(tmp_path, monkeypatch):
-    monkeypatch.setattr(screening, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(screening.files, "CHUNK_ROWS", 3)
+    chunks = _chunk_sizes(monkeypatch)
     rows = [[f"YJ{i:010d}", value] for i, (_, value, _) in enumerate(CRAFTED[:20])]
     rows += [[f"YJ{i:010d}", "Other"] for i in range(2000)]  # more than a decoded block before the bad byte
     path = _file(tmp_path, ["case_id", "notes"], rows)
     path.write_bytes(path.read_bytes() + b"YJ9,\xff\xfe bad\n" + f"YJ10,{CRAFTED[30][1]}\n".encode())
     fast, reference = screening.screen_file(path), _cell_by_cell(path)
     assert fast and [f.__dict__ for f in fast] == [f.__dict__ for f in reference]
+    assert len(chunks) > 100  # the 2,000 records before the bad byte in chunks of 3: the patch took effect

@@ -1,6 +1,7 @@
 """The gate: the contract and the GX suite catch bad files, naming file, row and column but never the value."""
 
 import csv
+import io
 import json
 import logging
 
@@ -292,7 +293,8 @@ def test_the_contract_reads_a_plain_file_as_the_csv_module_does(crimes, good_cri
     from partnership import screening
 
     monkeypatch.setattr(validation.contract, "PLAIN_BLOCK", 1000)
-    monkeypatch.setattr(screening, "PLAIN_BLOCK", 1000)  # blocks that end inside lines
+    monkeypatch.setattr(screening.files, "PLAIN_BLOCK", 1000)  # blocks that end inside lines (read there)
+    assert len(list(screening.plain_line_blocks(io.StringIO("a\n" * 1000)))) == 2  # the patch took effect
     lines = good_crime_file.read_bytes().splitlines(keepends=True)
     path = tmp_path / good_crime_file.name
     path.write_bytes(b"".join(lines[:40]) + damage + b"".join(lines[40:]))
