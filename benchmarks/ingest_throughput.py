@@ -119,8 +119,8 @@ STEPS = [
     ("partnership.validation.run", "build_data_docs", "Data Docs"),
     ("partnership.loader", "load", "COPY: audit batch and checks"),
     ("partnership.loader", "_copy_lines", "COPY: the rows sent and stored"),
-    ("partnership.loader", "_duplicate_key_rows", "COPY: key check"),
-    ("partnership.loader", "_superseded_months", "COPY: re-issue check"),
+    ("partnership.batch_audit", "duplicate_key_rows", "COPY: key check"),
+    ("partnership.batch_audit", "superseded_months", "COPY: re-issue check"),
 ]
 
 

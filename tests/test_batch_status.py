@@ -38,7 +38,8 @@ def test_every_status_the_sql_names_is_a_batch_status():
     named = {path.relative_to(ROOT).as_posix(): statuses_named(text) for path, text in sql_sources().items()}
     assert {path: sorted(found - allowed) for path, found in named.items() if found - allowed} == {}
     # The scan reads the modules that decide on a status: the loader, the gate's audit, dbt's load months.
-    assert named["plugins/partnership/loader.py"] and named["dbt/models/intermediate/int_load_months.sql"]
+    assert named["plugins/partnership/loader.py"] and named["plugins/partnership/batch_audit.py"]
+    assert named["dbt/models/intermediate/int_load_months.sql"]
 
 
 @pytest.mark.integration

@@ -1,6 +1,6 @@
 """What became of a file given to the gate: ``audit.load_batch.status``.
 
-One list for Python, the database and dbt: the table's check constraint is made from it (warehouse.py), and
+One list for Python, the database and dbt: the table's check constraint is made from it (warehouse_ddl.py), and
 tests/test_batch_status.py checks that every status the SQL names, in Python and in dbt, is one of these.
 """
 

@@ -1,4 +1,5 @@
-"""Working with quarantined files: list, explain, release (usually a corrected file) or discard.
+"""Quarantined files: putting a failed file there, and working with them: list, explain, release (usually a
+corrected file) or discard.
 
 A quarantined file sits in ``quarantine/<agency>/<dataset>/`` with ``<file>.reason.json`` beside it and a
 ``quarantined`` row in ``audit.load_batch``. Releasing puts a file back in the landing zone under the original
@@ -7,6 +8,10 @@ batch records ``replaces_batch`` = the quarantined one. Discarding deletes the f
 and keeps the audit trail. Either way the quarantined batch's ``resolution`` says what happened, when and
 by whom. A file still in quarantine is purged by retention after the dataset's ``quarantine_days`` (it may
 hold direct identifiers; its reason file stays, as ``.purged.json``).
+
+Files get there by :func:`quarantine_file`, which the gate (:mod:`partnership.loader`) calls for a file that
+failed: it records the batch and its checks, moves the file and writes the reason file, then raises
+:class:`QuarantinedFile`.
 """
 
 from __future__ import annotations
@@ -19,10 +24,85 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from partnership import settings, warehouse
+from partnership import batch_audit, landing, settings, warehouse
+from partnership.batch_status import BatchStatus
 from partnership.registry import Dataset, get_dataset
+from partnership.validation import CheckResult
 
 log = logging.getLogger(__name__)
+
+
+class QuarantinedFile(Exception):
+    """The file failed validation and was moved to quarantine; the message says why.
+
+    Its fields are what an alert may say: the batch, the file's recorded (possibly withheld) name and the reason
+    as recorded in audit, which names checks, columns and row numbers, never a value from the file."""
+
+    def __init__(self, message: str, *, dataset: str = "", batch_id: int | None = None, file: str = "", reason=""):
+        super().__init__(message)
+        self.dataset, self.batch_id, self.file, self.reason = dataset, batch_id, file, reason
+
+
+def withheld_name(path: Path, sha256: str) -> str:
+    """The name a file is recorded and kept under when its own name holds an identifier."""
+    return f"name-withheld-{sha256[:12]}{path.suffix}"
+
+
+def quarantine_file(
+    ds: Dataset,
+    path: Path,
+    sha256: str,
+    failures: list[CheckResult],
+    checks: list[CheckResult],
+    *,
+    rows: int | None,
+    loaded_by: str,
+    name: str | None = None,
+) -> None:
+    """Record the batch as quarantined, move the file to quarantine/ with a reason file, and raise.
+
+    ``name``: what to record and keep the file as, when its own name must not be (it holds an identifier).
+    """
+    name = name or path.name
+    reason = "; ".join(c.describe(name) for c in failures)
+    with warehouse.connect() as conn:
+        batch_id = batch_audit.record_batch(
+            conn,
+            ds,
+            path,
+            sha256,
+            BatchStatus.QUARANTINED,
+            reason=reason,
+            rows=rows,
+            loaded_by=loaded_by,
+            file_name=name,
+        )
+        batch_audit.record_checks(conn, batch_id, checks)
+    # Named by its batch when the name is taken: each quarantined copy keeps a reason file of its own.
+    target = landing.file_away(path, settings.quarantine_dir() / ds.landing_subdir, f"batch-{batch_id}", name=name)
+    settings.write_private_atomically(
+        target.with_name(target.name + ".reason.json"),
+        json.dumps(
+            {
+                "dataset": ds.name,
+                "file": name,
+                "sha256": sha256,
+                "batch_id": batch_id,
+                "quarantined_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "failures": [c.describe(name) for c in failures],
+            },
+            indent=2,
+        )
+        + "\n",
+    )
+    # "from None": the exception that led here may quote the file's values; it must not reach the task log.
+    raise QuarantinedFile(
+        f"batch {batch_id} quarantined to {target}: {reason}",
+        dataset=ds.name,
+        batch_id=batch_id,
+        file=name,
+        reason=reason,
+    ) from None
 
 
 def _reason_files() -> list[Path]:

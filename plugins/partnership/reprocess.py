@@ -40,7 +40,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from partnership import loader, pseudonymise, screening, settings, warehouse
+from partnership import batch_audit, loader, pseudonymise, screening, settings, warehouse
 from partnership.registry import Dataset
 from partnership.validation import ENCODING, CheckResult, validate_file
 
@@ -186,7 +186,7 @@ def _gate(ds: Dataset, batch: _Batch) -> list[CheckResult]:
         c.rows = [pseudonymise.source_row(r, batch.rejected_rows) for r in c.rows]
     checks = screened + report.checks
     if report.checks:
-        volume = loader._volume_check(ds, report.row_count)
+        volume = batch_audit.volume_check(ds, report.row_count)
         if volume:
             checks.append(volume)
     batch.checks, batch.rows = checks, report.row_count
@@ -300,9 +300,9 @@ def _supersede(ds, month, batches, reason, requested_by, loaded_by) -> list[Supe
                         source = pseudonymise.source_row(row_number, b.rejected_rows)
                         pipe.write_row((new, source, *(v if v != "" else None for v in row)))
                 rows = row_number - 1
-                duplicates = loader._duplicate_key_rows(conn, ds, new)
+                duplicates = batch_audit.duplicate_key_rows(conn, ds, new)
                 if duplicates:
-                    raise loader._DuplicateKeys(duplicates)
+                    raise batch_audit.DuplicateKeys(duplicates)
                 # The old batch leaves 'loaded' before the new one enters it: one load per checksum throughout.
                 left_loaded = conn.execute(
                     "update audit.load_batch set status = 'superseded', superseded_by = %s"
@@ -316,7 +316,7 @@ def _supersede(ds, month, batches, reason, requested_by, loaded_by) -> list[Supe
                 old_rows = conn.execute(
                     sql.SQL("delete from raw.{} where _batch_id = %s").format(table), (b.batch_id,)
                 ).rowcount
-                supersedes, volume_warnings = loader._superseded_months(conn, ds, new)
+                supersedes, volume_warnings = batch_audit.superseded_months(conn, ds, new)
                 checks = b.checks + volume_warnings
                 warnings = [c.describe(b.file_name) for c in checks if not c.success and c.severity == "warning"]
                 conn.execute(
@@ -324,7 +324,7 @@ def _supersede(ds, month, batches, reason, requested_by, loaded_by) -> list[Supe
                     " loaded_sha256 = %s, reason = %s, finished_at = clock_timestamp() where batch_id = %s",
                     (rows, "; ".join(warnings) or None, supersedes, sha, f"reprocess of batch {b.batch_id}", new),
                 )
-                loader._record_checks(conn, new, checks)
+                batch_audit.record_checks(conn, new, checks)
                 month_rows = conn.execute(
                     sql.SQL("select count(*) from raw.{} where _batch_id = %s and left({}, 7) = %s").format(
                         table, sql.Identifier(ds.record_date_column)
@@ -344,7 +344,7 @@ def _supersede(ds, month, batches, reason, requested_by, loaded_by) -> list[Supe
                     requested_by,
                 )
                 done.append(Superseded(b.file_name, b.batch_id, new, old_rows, rows, month_rows, b.later_versions))
-    except loader._DuplicateKeys as dup:
+    except batch_audit.DuplicateKeys as dup:
         failed = CheckResult(
             "expect_column_values_to_be_unique", ", ".join(ds.key_columns), False, len(dup.rows), dup.rows
         )

@@ -9,7 +9,7 @@
 --
 -- Volume: the loader judges each file when it arrives ("volume against the dataset's history": under half the
 -- median of the dataset's previous loads; "re-issued month's volume": under half the rows it supersedes,
--- plugins/partnership/loader.py) and records the verdict in audit.validation_result; that verdict is read here
+-- plugins/partnership/batch_audit.py) and records the verdict in audit.validation_result; that verdict is read here
 -- (is_volume_flagged_by_loader). It is given only once a dataset has three earlier loads, and files are not
 -- loaded in month order (a backfill's first files, or a short month that arrives before its neighbours, are
 -- never judged), so the month is also judged afterwards against all the dataset's delivered months: under half

@@ -89,7 +89,7 @@ alter function audit.checks_belong_to_a_new_batch() owner to pw_owner;
 create or replace trigger checks_belong_to_a_new_batch before insert on audit.validation_result
     for each row execute function audit.checks_belong_to_a_new_batch();
 grant select on sequence audit.load_batch_batch_id_seq to pw_loader;  -- currval, for the check above
-alter function audit.raw_rows_name_a_batch() owner to pw_owner;  -- raw rows name a batch (warehouse.AUDIT_DDL)
+alter function audit.raw_rows_name_a_batch() owner to pw_owner;  -- raw rows name a batch (warehouse_ddl.AUDIT_DDL)
 alter function audit.batch_has_no_raw_rows() owner to pw_owner;
 alter function audit.batch_id_never_changes() owner to pw_owner;
 
