@@ -89,7 +89,7 @@ def unknown_code(ds: Dataset) -> Callable[[Rows], Rows]:
 
 
 def direct_identifier(ds: Dataset) -> Callable[[Rows], Rows]:
-    from partnership.demo.generator import synthetic_nhs_number
+    from partnership.demo.population import synthetic_nhs_number
 
     def add(rows: Rows) -> Rows:
         for i, row in enumerate(rows):
