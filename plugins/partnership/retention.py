@@ -97,14 +97,7 @@ def _expired_rows(conn: psycopg.Connection, ds: Dataset, before: date, dry_run: 
     # Raw columns are text: a month ("2024-04") counts from its first day; dates and datetimes by their date.
     as_date = "({} || '-01')::date" if ds.column(ds.record_date_column).type == "month" else "left({}, 10)::date"
     expired = sql.SQL(as_date + " < %s").format(column)
-    if dry_run:
-        query = sql.SQL("select _batch_id, count(*) from {} where {} group by 1 order by 1").format(table, expired)
-    else:
-        query = sql.SQL(
-            "with gone as (delete from {} where {} returning _batch_id) "
-            "select _batch_id, count(*) from gone group by 1 order by 1"
-        ).format(table, expired)
-    return conn.execute(query, (before,)).fetchall()
+    return _delete_expired(conn, table, expired, "_batch_id", before, dry_run)
 
 
 @dataclass(frozen=True)
@@ -157,13 +150,19 @@ def _expired_copies(
     table = sql.Identifier(copy.schema, copy.table)
     # The model's record date is typed (a date, or a month's first day), the same instant as raw's text.
     expired = sql.SQL("cast({} as date) < %s").format(sql.Identifier(copy.date_column))
+    return _delete_expired(conn, table, expired, "batch_id", before, dry_run)
+
+
+def _delete_expired(conn, table: sql.Composable, expired: sql.Composable, batch: str, before: date, dry_run: bool):
+    """Delete the table's rows where ``expired`` holds (or only count them, for a dry run): (batch, rows) pairs."""
+    batch_id = sql.Identifier(batch)
     if dry_run:
-        query = sql.SQL("select batch_id, count(*) from {} where {} group by 1 order by 1").format(table, expired)
+        query = sql.SQL("select {}, count(*) from {} where {} group by 1 order by 1").format(batch_id, table, expired)
     else:
         query = sql.SQL(
-            "with gone as (delete from {} where {} returning batch_id) "
-            "select batch_id, count(*) from gone group by 1 order by 1"
-        ).format(table, expired)
+            "with gone as (delete from {table} where {expired} returning {batch}) "
+            "select {batch}, count(*) from gone group by 1 order by 1"
+        ).format(table=table, expired=expired, batch=batch_id)
     return conn.execute(query, (before,)).fetchall()
 
 

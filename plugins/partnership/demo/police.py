@@ -136,19 +136,7 @@ def police(gen: Generator, m: int, month: date) -> None:
             }
         )
         mcr_street["other" if crime_type in VICTIMLESS else "victim_based"] += 1
-        street.write(
-            {
-                "crime_id": hashlib.sha256(reference.encode()).hexdigest(),
-                "month": label,
-                "reported_by": "Greater Manchester Police",
-                "falls_within": "Greater Manchester Police",
-                "location": f"On or near {place.ward}",
-                "lsoa_code": place.lsoa,
-                "lsoa_name": place.lsoa_name,
-                "crime_type": crime_type,
-                "last_outcome_category": outcome,
-            }
-        )
+        street.write(street_record(label, place, crime_type, hashlib.sha256(reference.encode()).hexdigest(), outcome))
 
     for _ in range(gen.volume("police__recorded_crime", m)):
         write_crime(rng.choices(list(CRIME_TYPES), weights=list(CRIME_TYPES.values()))[0])
@@ -174,18 +162,7 @@ def police(gen: Generator, m: int, month: date) -> None:
             }
         )
         mcr_street["asb"] += 1
-        street.write(
-            {
-                "crime_id": "",
-                "month": label,
-                "reported_by": "Greater Manchester Police",
-                "falls_within": "Greater Manchester Police",
-                "location": f"On or near {place.ward}",
-                "lsoa_code": place.lsoa,
-                "lsoa_name": place.lsoa_name,
-                "crime_type": "Anti-social behaviour",
-            }
-        )
+        street.write(street_record(label, place, "Anti-social behaviour"))
     asb.close()
     rest_of_greater_manchester(gen, street, label, mcr_street)
     street.close()
@@ -209,20 +186,27 @@ def rest_of_greater_manchester(gen: Generator, street: Extract, label: str, mcr:
             seq += 1
             crime_type = rng.choices(list(types), weights=list(types.values()))[0]
             place = rng.choices(gen.gm_places, weights=gen.gm_place_weights)[0]
-            asb = crime_type == "Anti-social behaviour"
-            street.write(
-                {
-                    "crime_id": "" if asb else hashlib.sha256(f"GM{label}{seq:07d}".encode()).hexdigest(),
-                    "month": label,
-                    "reported_by": "Greater Manchester Police",
-                    "falls_within": "Greater Manchester Police",
-                    "location": f"On or near {place.ward}",
-                    "lsoa_code": place.lsoa,
-                    "lsoa_name": place.lsoa_name,
-                    "crime_type": crime_type,
-                    "last_outcome_category": "" if asb else rng.choices(OUTCOMES, weights=OUTCOME_WEIGHTS)[0],
-                }
-            )
+            if crime_type == "Anti-social behaviour":  # police.uk gives ASB no Crime ID and no outcome
+                street.write(street_record(label, place, crime_type))
+            else:
+                crime_id = hashlib.sha256(f"GM{label}{seq:07d}".encode()).hexdigest()
+                outcome = rng.choices(OUTCOMES, weights=OUTCOME_WEIGHTS)[0]
+                street.write(street_record(label, place, crime_type, crime_id, outcome))
+
+
+def street_record(label: str, place, crime_type: str, crime_id: str = "", outcome: str = "") -> dict:
+    """A row of GMP's police.uk street-level file."""
+    return {
+        "crime_id": crime_id,
+        "month": label,
+        "reported_by": "Greater Manchester Police",
+        "falls_within": "Greater Manchester Police",
+        "location": f"On or near {place.ward}",
+        "lsoa_code": place.lsoa,
+        "lsoa_name": place.lsoa_name,
+        "crime_type": crime_type,
+        "last_outcome_category": outcome,
+    }
 
 
 def stop_search(gen: Generator, m: int, month: date) -> None:
