@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import yaml
 
 from partnership import settings, sync
 from partnership.registry import (
@@ -42,6 +43,27 @@ def test_dataset_declares_governance_and_its_person_keys_are_pseudonyms(ds):
 
 def test_files_derived_from_the_registry_are_up_to_date():
     assert sync.out_of_date() == [], "run `partnership registry sync` and commit the result"
+
+
+@pytest.mark.parametrize("ds", load_registry(), ids=lambda d: d.name)
+def test_staging_accepted_values_are_the_registry_allowed_values(ds):
+    """The starter staging yml is refined by hand after `registry sync` writes it; each column the registry
+    gives allowed values must still test them, and exactly them, or staging and the gate judge differently."""
+    path = sync.staging_dir(ds.agency) / f"stg_{ds.name}.yml"
+    model = next(m for m in yaml.safe_load(path.read_text())["models"] if m["name"] == f"stg_{ds.name}")
+    tested = {
+        column["name"]: test["accepted_values"]
+        for column in model.get("columns", [])
+        for test in column.get("data_tests", [])
+        if isinstance(test, dict) and "accepted_values" in test
+    }
+    drift = []
+    for column in (c for c in ds.columns if c.allowed):
+        found = tested.get(column.name)
+        values = found.get("arguments", found).get("values") if found else None
+        if values is None or sorted(values) != sorted(sync.accepted_values(column)):
+            drift.append(f"{path.relative_to(settings.PROJECT_ROOT)}: column {column.name!r}")
+    assert drift == [], "accepted_values differ from the registry's allowed values (sync.accepted_values)"
 
 
 @pytest.mark.parametrize("ds", load_registry(), ids=lambda d: d.name)

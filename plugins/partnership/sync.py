@@ -156,6 +156,13 @@ select * from renamed
 """
 
 
+def accepted_values(column) -> list[str]:
+    """The values a staging column's accepted_values test lists: the registry's ``allowed``, as dbt needs them
+    (it pastes values into SQL literals unescaped: an apostrophe is doubled, "Children''s"). The starter yml
+    is written with them, and tests/test_registry.py fails when a refined yml's list drifts from the registry."""
+    return [v.replace("'", "''") for v in column.allowed]
+
+
 def staging_yml(ds: Dataset) -> str:
     columns = []
     for c in ds.columns:
@@ -165,9 +172,7 @@ def staging_yml(ds: Dataset) -> str:
         elif c.required:
             tests.append("not_null")
         if c.allowed:
-            # dbt pastes values into SQL literals unescaped: double any apostrophe ("Children's").
-            values = [v.replace("'", "''") for v in c.allowed]
-            tests.append({"accepted_values": {"arguments": {"values": values}}})
+            tests.append({"accepted_values": {"arguments": {"values": accepted_values(c)}}})
         entry = {"name": c.name}
         if c.identifier:
             entry["meta"] = {"sensitive": True}
