@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-POLICE_ROWS_PER_SCALE_MONTH = 1000  # partnership.demo.generator.MONTHLY_VOLUME["police__recorded_crime"]
+POLICE_ROWS_PER_SCALE_MONTH = 1000  # the registry: police__recorded_crime generation.rows_per_month
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ the stages one after another, each in its own child process, and times them:
               validation, then COPY into raw) for every landed file, dataset by dataset, in file-name order;
 3. transform: one `dbt build` of the whole project (seeds, models, data and unit tests).
 
-Scale 1 is about 1,000 police rows a month (partnership.demo.generator.MONTHLY_VOLUME), so 12 months at scale 420
+Scale 1 is about 1,000 police rows a month (the registry entry's generation.rows_per_month), so 12 months at scale 420
 are about 5,040,000 rows. It prints, per stage, the wall time, the child's peak resident memory (os.wait4's
 ru_maxrss: the Python or dbt process, not the PostgreSQL server's backends) and seconds per million police
 rows, then dbt's five slowest models, and at the end one table over the scales: near-linear costs show as a
@@ -39,7 +39,7 @@ import psycopg
 
 from partnership import runner, settings, warehouse
 
-POLICE_ROWS_PER_SCALE_MONTH = 1000  # partnership.demo.generator.MONTHLY_VOLUME["police__recorded_crime"]
+POLICE_ROWS_PER_SCALE_MONTH = 1000  # the registry: police__recorded_crime generation.rows_per_month
 SLOWEST_MODELS = 5
 
 

@@ -2,9 +2,11 @@
 
 import csv
 import hashlib
+import json
 import secrets
 
-from partnership.demo.generator import generate, load_places
+from partnership import settings
+from partnership.demo.generator import People, generate, load_places
 from partnership.registry import get_dataset, load_registry
 
 
@@ -124,3 +126,58 @@ def test_crimes_are_recorded_in_the_files_month_some_long_after_the_offence(tmp_
     assert sum(d <= 7 for d in delays) / len(delays) > 0.8  # most recorded within a week
     assert any(d >= 365 for d in delays)  # historic offences, recorded years later
     assert {r["victim_type"] for r in rows if r["crime_type"] == "Robbery"} == {"Person", "Business"}
+
+
+FIRE_EXAMPLE = settings.PROJECT_ROOT / "docs" / "examples" / "fire__firesetter_referrals.yml"
+
+
+def registry_with_fire_example(tmp_path, monkeypatch, entry: str | None = None):
+    """The registry with the fire example of docs/extending.md added (or ``entry`` in its place), as a data
+    engineer onboarding GMFRS would have it."""
+    import shutil
+
+    from partnership import registry
+
+    folder = tmp_path / "registry"
+    shutil.copytree(registry.REGISTRY_DIR, folder)
+    (folder / FIRE_EXAMPLE.name).write_text(entry or FIRE_EXAMPLE.read_text())
+    monkeypatch.setattr(registry, "REGISTRY_DIR", folder)
+
+
+def test_a_dataset_with_only_a_registry_entry_is_generated_from_its_profile(tmp_path, monkeypatch, data_dir):
+    # No demo module knows GMFRS: its entry's generation profile is all the generator reads.
+    from partnership.validation import build_suite, validate_file
+
+    before = generate(tmp_path / "before", months=2, scale=1)
+    registry_with_fire_example(tmp_path, monkeypatch)
+    fire = get_dataset("fire__firesetter_referrals")
+    monkeypatch.setattr(settings, "EXPECTATIONS_DIR", tmp_path / "expectations")
+    (tmp_path / "expectations").mkdir()
+    (tmp_path / "expectations" / f"{fire.name}.json").write_text(json.dumps(build_suite(fire)))
+
+    after = generate(tmp_path / "after", months=2, scale=1)
+    files = after.pop(fire.name)
+    assert [f.name for f in files] == ["firesetter_referrals_2024-04.csv", "firesetter_referrals_2024-05.csv"]
+    assert _digest(after) == _digest(before), "adding a dataset leaves every other extract byte-identical"
+    rows = []
+    for path in files:
+        report = validate_file(fire, path)
+        assert report.success, report.reason()
+        rows += list(csv.DictReader(open(path, newline="")))
+    assert 34 <= len(rows) <= 46  # 20 a month at scale 1, give or take 5% a month
+    assert {r["outcome"] for r in rows} > {""}, "a share of outcomes is left blank, as the profile says"
+    assert all(5 <= int(r["age_at_referral"]) <= 17 for r in rows)
+    # The children are the population's: their keys are the ones other agencies' extracts carry for them.
+    population = People(2024, 1, load_places())
+    young = {p.key: p for p in map(population, range(population.first_young, population.first_cohort))}
+    assert all(young[r["child_person_key"]].sex == r["sex"] for r in rows)
+
+
+def test_a_dataset_no_module_writes_and_with_no_profile_is_refused_by_name(tmp_path, monkeypatch):
+    import pytest
+
+    from partnership.demo.generator import GenerationError
+
+    registry_with_fire_example(tmp_path, monkeypatch, FIRE_EXAMPLE.read_text().split("\ngeneration:")[0] + "\n")
+    with pytest.raises(GenerationError, match="fire__firesetter_referrals.yml: no demo data can be made"):
+        generate(tmp_path / "landing", months=1, scale=0.2)

@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 
 from partnership import warehouse
-from partnership.demo.generator import ADMISSION_AGE_BANDS, MONTHLY_VOLUME, PLANTED
+from partnership.demo.generator import ADMISSION_AGE_BANDS, PLANTED
+from partnership.registry import get_dataset
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +38,8 @@ def test_asb_requests_reconcile_with_the_council_extract(pipeline_run):
     per_month = value(
         pipeline_run, "select avg(n) from (select sum(requests) n from marts.fct_asb_requests group by month_start) m"
     )
-    assert per_month == pytest.approx(MONTHLY_VOLUME["council__asb_requests"] * pipeline_run["scale"], rel=0.08)
+    rows_per_month = get_dataset("council__asb_requests").generation.rows_per_month
+    assert per_month == pytest.approx(rows_per_month * pipeline_run["scale"], rel=0.08)
 
 
 def test_asb_covid_share_arithmetic(pipeline_run):
@@ -103,7 +105,8 @@ def test_asb_case_reviews_add_up(pipeline_run):
     assert opened == value(pipeline_run, "select count(*) from staging.stg_council__asb_case_reviews")
     # Planted: 2 a month at scale 1 with 5% noise, truncated to a whole number, so 1 or 2 a month (the
     # strategy's 67 in four years is about 1.4 a month).
-    assert pipeline_run["months"] <= opened <= MONTHLY_VOLUME["council__asb_case_reviews"] * pipeline_run["months"]
+    reviews_a_month = get_dataset("council__asb_case_reviews").generation.rows_per_month
+    assert pipeline_run["months"] <= opened <= reviews_a_month * pipeline_run["months"]
     # Action plans follow applications by 10 to 40 days.
     low, high = rows(
         pipeline_run,

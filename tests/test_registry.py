@@ -312,3 +312,68 @@ def test_a_day_or_week_calendar_needs_records_dated_to_the_day(tmp_path):
     entry.write_text(entry.read_text().replace("type: month", "type: string"))
     with pytest.raises(RegistryError, match="must be a month, date or datetime written YYYY-MM"):
         _parse(entry)
+
+
+FIRE_EXAMPLE = settings.PROJECT_ROOT / "docs" / "examples" / "fire__firesetter_referrals.yml"
+
+
+def test_the_fire_example_declares_its_person_contacts_and_generation_profile():
+    ds = _parse(FIRE_EXAMPLE)
+    (contact,) = ds.person_contacts
+    assert (contact.type, contact.person, contact.date, contact.age) == (
+        "fire_firesetter_referral",
+        "child_person_key",
+        "referral_date",
+        "age_at_referral",
+    )
+    assert ds.generation.rows_per_month == 20 and ds.generation.ages == (5, 17)
+    assert ds.generation.rule("outcome").blank == 0.15
+    assert ds.generation.rule("referral_date") is None  # drawn by its type: a day of the month
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "error"),
+    [
+        ("person: child_person_key", "person: sex", "person 'sex' must be a person key column"),
+        ("date: referral_date", "date: ward_code", "date 'ward_code' must be a date, datetime or month column"),
+        ("age: age_at_referral", "age: behaviour", "age 'behaviour' must be an integer column"),
+        ("age: age_at_referral,", "age: age_at_referral, when: {behaviour: [Arson, Fire]},", r"\['Fire'\] not allowed"),
+        ("age: age_at_referral,", "age: age_at_referral, ward: x,", "unknown ward"),
+        ("type: fire_firesetter_referral", "type: Fire Referral", "type must be lower-case"),
+        ("rows_per_month: 20", "rows_per_month: 0", "rows_per_month is a whole number"),
+        ('{format: "FSR{month:%Y%m}{seq:05d}"}', '{format: "FS{month:%Y%m}{seq:05d}"}', "the column's pattern refuses"),
+        ('{format: "FSR{month:%Y%m}{seq:05d}"}', '{format: "FSR{when}"}', "format uses only {month} and {seq}"),
+        ("{person: age}", "{person: age, blank: 0.1}", "a required column cannot be left blank"),
+        ("{person: sex}", "{person: shoe_size}", "person is one of key, age"),
+        ("Hoax call: 5}", "Hoax call: 5, Flood: 1}", "weights name values the column does not allow"),
+        ("    ward_code: {place: ward_code}\n", "", "say how 'ward_code' is drawn"),
+    ],
+)
+def test_a_misdeclared_person_contact_or_generation_profile_is_refused_by_name(tmp_path, old, new, error):
+    text = FIRE_EXAMPLE.read_text()
+    assert old in text
+    entry = tmp_path / FIRE_EXAMPLE.name
+    entry.write_text(text.replace(old, new, 1))
+    with pytest.raises(RegistryError, match=error) as caught:
+        _parse(entry)
+    assert FIRE_EXAMPLE.name in str(caught.value)
+
+
+def test_two_datasets_may_not_declare_the_same_contact_type(tmp_path):
+    import shutil
+
+    shutil.copytree(settings.REGISTRY_DIR, tmp_path, dirs_exist_ok=True)
+    entry = tmp_path / FIRE_EXAMPLE.name
+    entry.write_text(FIRE_EXAMPLE.read_text().replace("type: fire_firesetter_referral", "type: police_victim"))
+    with pytest.raises(RegistryError, match="type 'police_victim' is also fire__firesetter_referrals's"):
+        load_registry(tmp_path)
+
+
+def test_the_person_contacts_model_is_written_from_the_registry():
+    """int_person_contacts_unioned is generated: every declared contact is in it, and nothing else."""
+    model = (sync.person_contacts_dir() / f"{sync.PERSON_CONTACTS_MODEL}.sql").read_text()
+    declared = [(ds, c) for ds in load_registry() for c in ds.person_contacts]
+    assert {c.type for _, c in declared} >= {"police_suspect", "police_victim", "youth_justice_case", "ae_violence"}
+    for ds, c in declared:
+        assert f"'{c.type}' as contact_type" in model and f"ref('stg_{ds.name}')" in model
+    assert model.count(" as contact_type") == len(declared)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from partnership import registry_profiles, settings
 from partnership.registry_model import (
     CADENCES,
     COLUMN_TYPES,
@@ -34,6 +35,7 @@ from partnership.registry_model import (
     Dataset,
     Delivery,
     Publication,
+    RegistryError,
     Supersession,
     UploadComplete,
     strftime_pattern,
@@ -68,11 +70,7 @@ __all__ = [
     "strftime_pattern",
 ]
 
-REGISTRY_DIR = Path(__file__).parent / "registry"
-
-
-class RegistryError(ValueError):
-    """A registry file is malformed."""
+REGISTRY_DIR = settings.REGISTRY_DIR
 
 
 # Airflow Variable names: letters, digits, dots, dashes and underscores (an address has an @, and is refused).
@@ -232,6 +230,8 @@ def _parse(path: Path) -> Dataset:
                 "supersedes_by": _supersession(path, doc.get("supersedes_by")),
                 "delivery": _delivery(path, doc.get("delivery")),
                 "alert_recipients": _alert_recipients(path, doc.get("alert_recipients")),
+                "person_contacts": registry_profiles.person_contacts(path, doc.get("person_contacts")),
+                "generation": registry_profiles.generation(path, doc.get("generation")),
                 "columns": columns,
             }
         )
@@ -267,12 +267,18 @@ def _parse(path: Path) -> Dataset:
             raise RegistryError(f"{path.name}: {wanted!r} is not one of its columns")
     _check_supersession(path, ds)
     _check_delivery(path, ds)
+    registry_profiles.check_person_contacts(path, ds)
+    registry_profiles.check_generation(path, ds)
     return ds
 
 
-@functools.cache
-def load_registry(directory: Path = REGISTRY_DIR) -> tuple[Dataset, ...]:
+def load_registry(directory: Path | None = None) -> tuple[Dataset, ...]:
     """Every dataset, sorted by name. Cheap: a few small YAML files, safe to call at DAG parse time."""
+    return _load(Path(directory or REGISTRY_DIR).resolve())
+
+
+@functools.cache
+def _load(directory: Path) -> tuple[Dataset, ...]:
     datasets = tuple(sorted((_parse(p) for p in Path(directory).glob("*.yml")), key=lambda d: d.name))
     # Row-level security works by agency (person-level tables carry an agency column, not a dataset), so all
     # datasets of one agency must be shared with the same partners.
@@ -280,6 +286,7 @@ def load_registry(directory: Path = REGISTRY_DIR) -> tuple[Dataset, ...]:
     for ds in datasets:
         if sharing.setdefault(ds.agency, set(ds.shared_with)) != set(ds.shared_with):
             raise RegistryError(f"{ds.name}: shared_with differs from another {ds.agency} dataset's")
+    registry_profiles.check_contact_types_unique(datasets)
     return datasets
 
 

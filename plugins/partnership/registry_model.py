@@ -8,6 +8,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+
+class RegistryError(ValueError):
+    """A registry file is malformed."""
+
+
 CADENCES = ("daily", "weekly", "monthly", "termly", "annual")
 COLUMN_TYPES = ("string", "integer", "decimal", "date", "datetime", "month")
 # Pseudonymised person keys are HMAC-SHA256 digests, written as 64 lower-case hex characters.
@@ -185,6 +190,70 @@ def strftime_pattern(date_format: str) -> str:
     return "^" + "".join(_STRFTIME_PARTS.get(p, ".+?") if p.startswith("%") else re.escape(p) for p in parts) + "$"
 
 
+# -- person contacts ---------------------------------------------------------------------------------------
+# A person-level dataset declares how its records are contacts with a person; `registry sync` unions every
+# dataset's declarations into dbt's one person-contacts model (int_person_contacts_unioned), which the people
+# and cohort models read.
+
+
+@dataclass(frozen=True)
+class PersonContact:
+    """One kind of contact a dataset's records are: ``type`` (unique across the registry, e.g. police_victim), the
+    person's key column, the column dating the contact, the age column, and optionally: the column the age was
+    taken on when it is not the contact's date (police give the age at the offence; the years since are added),
+    the person's home LSOA column, which rows count (``when``: column -> values), and whether a row with no
+    person key is kept (an unlinked A&E attendance still counts in match rates)."""
+
+    type: str
+    person: str
+    date: str
+    age: str
+    age_taken_on: str | None = None
+    residence: str | None = None
+    when: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    keep_unlinked: bool = False
+    description: str | None = None
+
+
+# -- generation profile ------------------------------------------------------------------------------------
+# How the demo generator (partnership.demo) makes a dataset's extracts: rows per month at scale 1 and, for a
+# dataset without a writer of its own in partnership/demo, how each column is drawn.
+#   format   a Python format string of the row's month (a date) and seq (1, 2, ...): "FRS{month:%Y%m}{seq:05d}"
+#   place    an attribute of a Manchester place drawn by deprivation: lsoa_code, ward_code
+#   person   an attribute of the row's person, from the population every agency shares: key, age, sex,
+#            ethnicity, home_lsoa_code
+#   weights  value -> relative weight
+#   range    [low, high], whole numbers
+#   value    a constant
+# and `blank`: the share of rows left empty (optional columns). A column with no rule is drawn from its allowed
+# values, as a day of the month (dates), or from min..max (numbers); a person key column is the row's person.
+GENERATION_RULES = ("format", "place", "person", "weights", "range", "value")
+PLACE_ATTRIBUTES = ("lsoa_code", "ward_code")
+PERSON_ATTRIBUTES = ("key", "age", "sex", "ethnicity", "home_lsoa_code")
+
+
+@dataclass(frozen=True)
+class ColumnRule:
+    kind: str  # one of GENERATION_RULES
+    arg: object  # weights as ((value, weight), ...) and range as (low, high): hashable, as a Dataset is
+    blank: float = 0.0
+
+
+@dataclass(frozen=True)
+class GenerationProfile:
+    rows_per_month: int
+    ages: tuple[int, int] = (10, 90)  # the ages of the people rows are about, when they are about people
+    # (column, rule) for the columns with a rule; None: a module in partnership/demo writes the dataset.
+    columns: tuple[tuple[str, ColumnRule], ...] | None = None
+
+    @property
+    def drawn_from_profile(self) -> bool:
+        return self.columns is not None
+
+    def rule(self, column: str) -> ColumnRule | None:
+        return dict(self.columns or ()).get(column)
+
+
 @dataclass(frozen=True)
 class Dataset:
     agency: str
@@ -219,6 +288,10 @@ class Dataset:
     # Who is told about this dataset's late or quarantined extracts: the NAMES of Airflow Variables, each holding
     # comma-separated e-mail addresses (never an address in the repo): the agency's data owner and the IG contact.
     alert_recipients: tuple[str, ...] = ()
+    # The contacts with people its records are (person-level datasets), for the person-contacts model.
+    person_contacts: tuple[PersonContact, ...] = ()
+    # How the demo generator makes its extracts.
+    generation: GenerationProfile | None = None
 
     def __post_init__(self) -> None:
         if self.delivery is None and self.cadence in DEFAULT_DELIVERY:

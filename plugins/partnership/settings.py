@@ -10,6 +10,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = Path(os.environ.get("PARTNERSHIP_DBT_DIR", PROJECT_ROOT / "dbt"))
 EXPECTATIONS_DIR = Path(os.environ.get("PARTNERSHIP_EXPECTATIONS_DIR", PROJECT_ROOT / "expectations"))
 DAGS_DIR = PROJECT_ROOT / "dags"
+# The source registry: one YAML file per dataset (partnership.registry). Moved only to try a registry out (the
+# temporary-dataset test does), with PARTNERSHIP_DBT_DIR and PARTNERSHIP_EXPECTATIONS_DIR beside it.
+REGISTRY_DIR = Path(os.environ.get("PARTNERSHIP_REGISTRY_DIR", PROJECT_ROOT / "plugins" / "partnership" / "registry"))
 
 
 def data_dir() -> Path:

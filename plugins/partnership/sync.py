@@ -84,8 +84,7 @@ def sources_yml(agency: str, datasets: list[Dataset]) -> str:
             }
         ],
     }
-    header = "# Generated from plugins/partnership/registry/ by `partnership registry sync`. Do not edit.\n"
-    return header + yaml.safe_dump(doc, sort_keys=False, width=110)
+    return f"# {GENERATED}\n" + yaml.safe_dump(doc, sort_keys=False, width=110)
 
 
 def staging_sql(ds: Dataset) -> str:
@@ -188,6 +187,97 @@ def staging_yml(ds: Dataset) -> str:
     return yaml.safe_dump({"version": 2, "models": [model]}, sort_keys=False, width=110)
 
 
+PERSON_CONTACTS_MODEL = "int_person_contacts_unioned"
+GENERATED = "Generated from plugins/partnership/registry/ by `partnership registry sync`. Do not edit."
+
+
+def person_contacts_dir() -> Path:
+    return settings.DBT_PROJECT_DIR / "models" / "intermediate"
+
+
+def _contact_select(ds: Dataset, c) -> str:
+    date = f"cast({c.date} as date)" if ds.column(c.date).type == "datetime" else c.date
+    age = c.age
+    if c.age_taken_on:  # the age was taken earlier (at the offence): add the whole years since
+        age = f"{c.age} + {{{{ years_between('{c.age_taken_on}', '{c.date}') }}}}"
+    conditions = [] if c.keep_unlinked else [f"{c.person} is not null"]
+    for column, values in c.when:
+        quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+        conditions.append(f"{column} in ({quoted})")
+    where = ("\n    where " + "\n        and ".join(conditions)) if conditions else ""
+    comment = f"    -- {c.description}\n" if c.description else ""
+    return f"""{c.type} as (
+{comment}    select
+        {c.person} as person_key,
+        '{ds.agency}' as agency,
+        '{c.type}' as contact_type,
+        {date} as contact_date,
+        {age} as age_at_contact,
+        {c.residence or "cast(null as text)"} as residence_lsoa_code
+    from {{{{ ref('stg_{ds.name}') }}}}{where}
+)"""
+
+
+def person_contacts_sql() -> str:
+    contacts = [(ds, c) for ds in load_registry() for c in ds.person_contacts]
+    ctes = ",\n\n".join(_contact_select(ds, c) for ds, c in contacts)
+    unions = "\nunion all ".join(f"select * from {c.type}" for _, c in contacts)
+    return f"""-- {GENERATED}
+-- Every contact an agency had with a pseudonymised person: one row per source record, from each dataset's
+-- person_contacts in the registry. The one person-contacts model the people marts and cohorts read
+-- (int_people_linked, int_cohort_contacts). Person-level: a table under row security by agency.
+--
+-- A contact is dated when the agency dealt with the person, with the person's age then.
+
+with
+
+{ctes}
+
+{unions}
+"""
+
+
+def person_contacts_yml() -> str:
+    datasets = [ds for ds in load_registry() if ds.person_contacts]
+    unlinked = [c.type for ds in datasets for c in ds.person_contacts if c.keep_unlinked]
+    not_null = {"not_null": {"config": {"where": f"contact_type not in ({', '.join(repr(t) for t in unlinked)})"}}}
+    kinds = "; ".join(
+        f"{c.type} ({(c.description or ds.name).rstrip('.')})" for ds in datasets for c in ds.person_contacts
+    )
+    model = {
+        "name": PERSON_CONTACTS_MODEL,
+        "description": (
+            "Every contact an agency had with a pseudonymised person: the one person-contacts model, unioned from"
+            " each person-level dataset's person_contacts in the registry. One row per source record, dated when"
+            " the agency dealt with the person, with their age then. Contact types: " + kinds + "."
+        ),
+        "config": {
+            "materialized": "table",  # a table, not a view: row-level security applies to tables only
+            "post_hook": ["{{ restrict_rows_to_partners('agency') }}"],
+        },
+        "columns": [
+            {"name": "person_key", "meta": {"sensitive": True}, "data_tests": [not_null if unlinked else "not_null"]},
+            {"name": "agency", "data_tests": ["not_null", _accepted(sorted({ds.agency for ds in datasets}))]},
+            {
+                "name": "contact_type",
+                "data_tests": ["not_null", _accepted([c.type for ds in datasets for c in ds.person_contacts])],
+            },
+            {"name": "contact_date", "data_tests": ["not_null"]},
+            {"name": "age_at_contact"},
+            {
+                "name": "residence_lsoa_code",
+                "description": "Home LSOA where the source gives one, or 'Outside Manchester'.",
+                "meta": {"sensitive": True},
+            },
+        ],
+    }
+    return f"# {GENERATED}\n" + yaml.safe_dump({"version": 2, "models": [model]}, sort_keys=False, width=110)
+
+
+def _accepted(values: list[str]) -> dict:
+    return {"accepted_values": {"arguments": {"values": values}}}
+
+
 def expected_files() -> dict[Path, str]:
     """The files that must always equal what the registry says."""
     files: dict[Path, str] = {}
@@ -197,6 +287,8 @@ def expected_files() -> dict[Path, str]:
         files[suite_path(ds)] = json.dumps(build_suite(ds), indent=2) + "\n"
     for agency, datasets in by_agency.items():
         files[staging_dir(agency) / f"_{agency}__sources.yml"] = sources_yml(agency, datasets)
+    files[person_contacts_dir() / f"{PERSON_CONTACTS_MODEL}.sql"] = person_contacts_sql()
+    files[person_contacts_dir() / f"_{PERSON_CONTACTS_MODEL}.yml"] = person_contacts_yml()
     return files
 
 

@@ -1,13 +1,18 @@
 -- Every contact an agency had with a young person (aged 10 to 25 at the contact) in the twelve months to the
 -- latest contact any source holds: the base of the cross-agency serious-youth-violence cohort. One row per
 -- source record (an A&E attendance without a linkable key is kept, with a null person_key, so the cohort
--- marts can report each source's match rate). A filter on the one person-contacts model; a security_invoker
+-- marts can report each source's match rate). The cohort is the strategy's: police, youth justice, education and
+-- violence-related A&E; a dataset added to the person-contacts model joins it only when named here. A filter on the one person-contacts model; a security_invoker
 -- view, so that table's row security by agency applies to the reader.
 
 with
 
 contacts as (
     select * from {{ ref('int_person_contacts_unioned') }}
+    where contact_type in (
+        'police_suspect', 'police_victim', 'youth_justice_case', 'education_exclusion', 'education_suspension',
+        'education_persistent_absence', 'ae_violence'
+    )
 ),
 
 window_end as (

@@ -42,6 +42,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from partnership import settings
+from partnership.demo import profiled
 from partnership.demo.council import council
 from partnership.demo.education import education
 from partnership.demo.health import health
@@ -58,15 +59,14 @@ from partnership.demo.population import (
     synthetic_nhs_number,
 )
 from partnership.demo.probation import probation
-from partnership.demo.tables import ADMISSION_AGE_BANDS, HO_CODES, MONTHLY_VOLUME, PLANTED, POPULATION_TOTAL, REFERRALS
+from partnership.demo.tables import ADMISSION_AGE_BANDS, HO_CODES, PLANTED, POPULATION_TOTAL, REFERRALS
 from partnership.demo.youth_justice import youth_justice
-from partnership.registry import get_dataset
+from partnership.registry import get_dataset, load_registry
 
 # Names the tests, the benchmarks and the defect injector read from here (the tables and people live beside it).
 __all__ = [
     "ADMISSION_AGE_BANDS",
     "HO_CODES",
-    "MONTHLY_VOLUME",
     "PLANTED",
     "REFERRALS",
     "Generator",
@@ -80,6 +80,51 @@ __all__ = [
     "month_starts",
     "synthetic_nhs_number",
 ]
+
+
+class GenerationError(RuntimeError):
+    """The registry asks for a dataset the generator cannot make."""
+
+
+# The datasets the agency modules here write (with the planted figures); any other is drawn from its registry
+# entry's generation profile (profiled.py).
+WRITTEN_BY_MODULES = frozenset(
+    {
+        "council__asb_case_reviews",
+        "council__asb_requests",
+        "education__ap_placements",
+        "education__attendance",
+        "education__exclusions",
+        "health__ae_assault_attendances",
+        "health__alcohol_admissions",
+        "health__navigator_referrals",
+        "health__treatment_episodes",
+        "police__asb_incidents",
+        "police__recorded_crime",
+        "police__stop_search",
+        "police_uk__street_crime",
+        "probation__caseload",
+        "reference__lsoa_population",
+        "youth_justice__cases",
+    }
+)
+
+
+def datasets_drawn_from_profiles() -> list:
+    """The registry's datasets no agency module writes; each must say in its entry how it is drawn."""
+    drawn = []
+    for ds in load_registry():
+        from_profile = ds.generation is not None and ds.generation.drawn_from_profile
+        if ds.name in WRITTEN_BY_MODULES and from_profile:
+            raise GenerationError(f"registry/{ds.name}.yml: a demo module writes it; drop generation.columns")
+        if ds.name not in WRITTEN_BY_MODULES:
+            if not from_profile:
+                raise GenerationError(
+                    f"registry/{ds.name}.yml: no demo data can be made for it: give it generation.columns"
+                    " (docs/extending.md, Adding a dataset)"
+                )
+            drawn.append(ds)
+    return drawn
 
 
 class Extract:
@@ -134,8 +179,15 @@ class Generator:
     def place(self) -> Place:
         return self.rng.choices(self.places, weights=self.place_weights)[0]
 
+    def rows_per_month(self, name: str) -> int:
+        profile = get_dataset(name).generation
+        if profile is None:
+            raise GenerationError(f"registry/{name}.yml: no generation.rows_per_month")
+        return profile.rows_per_month
+
     def volume(self, name: str, m: int) -> int:
-        base = MONTHLY_VOLUME[name] * self.scale
+        """Rows of the month's extract: the registry's generation.rows_per_month at scale 1, give or take 5%."""
+        base = self.rows_per_month(name) * self.scale
         if name.startswith("police__") and m == PLANTED["collapse_month_index"]:
             base *= PLANTED["collapse_factor"]
         return max(1, int(self.rng.gauss(base, base * 0.05)))
@@ -146,6 +198,7 @@ class Generator:
     # -- the run ---------------------------------------------------------------------------------------
 
     def run(self) -> dict[str, list[Path]]:
+        drawn = datasets_drawn_from_profiles()
         self.population()
         for m, month in enumerate(self.month_list):
             police(self, m, month)
@@ -155,6 +208,8 @@ class Generator:
             health(self, m, month)
             council(self, m, month)
             probation(self, m, month)
+            for ds in drawn:
+                profiled.write_month(self, ds, m, month)
         return self.written
 
     def population(self) -> None:

@@ -6,8 +6,6 @@ import hashlib
 from datetime import date
 from typing import TYPE_CHECKING
 
-from partnership.demo.tables import MONTHLY_VOLUME
-
 if TYPE_CHECKING:
     from partnership.demo.generator import Generator
 
@@ -15,7 +13,7 @@ if TYPE_CHECKING:
 def probation(gen: Generator, m: int, month: date) -> None:
     rng, people = gen.rng, gen.people
     out = gen.open("probation__caseload", f"{month:%Y-%m}")
-    caseload = int(MONTHLY_VOLUME["probation__caseload"] * gen.scale)
+    caseload = int(gen.rows_per_month("probation__caseload") * gen.scale)
     for j in range(caseload):  # the same people month after month: a snapshot of the caseload
         person = people(people.repeat + j)
         age = person.age(m)

@@ -199,21 +199,6 @@ TREATMENT_EXITS = [
 REFERRALS = {"Criminal justice": 30, "Self": 35, "GP": 15, "Hospital": 8, "Social services": 7, "Other": 5}
 ADMISSION_AGE_BANDS = {"0-17": 2, "18-24": 8, "25-34": 17, "35-49": 33, "50-64": 28, "65+": 12}
 
-# Rows per month at scale 1 (the police figure is about Manchester's monthly recorded crime / 7).
-MONTHLY_VOLUME = {
-    "police__recorded_crime": 1000,
-    "police__asb_incidents": 600,
-    "police__stop_search": 150,
-    "youth_justice__cases": 35,
-    "education__exclusions": 120,
-    "education__ap_placements": 12,
-    "health__ae_assault_attendances": 80,
-    "health__treatment_episodes": 120,
-    "council__asb_requests": 250,
-    "council__asb_case_reviews": 2,
-    "probation__caseload": 1500,
-    "health__navigator_referrals": 25,
-}
 POPULATION_TOTAL = 552_000
 # Terms: the month an attendance return is sent -> (term, month and day the term started).
 TERMS = {12: ("Autumn", 9, 1), 3: ("Spring", 1, 4), 7: ("Summer", 4, 15)}
