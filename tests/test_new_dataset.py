@@ -3,12 +3,14 @@ generated, loaded through its own ingest DAG, validated, built into staging and 
 shown in the IG report and the dbt docs, with no other file edited by hand."""
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from partnership import settings, warehouse
+from partnership import runner, settings, warehouse
 from tests.conftest import PIPELINE_MONTHS, PIPELINE_SCALE, run_cli
 
 pytestmark = pytest.mark.integration
@@ -83,5 +85,17 @@ def test_a_new_dataset_runs_end_to_end_from_its_registry_entry_alone(pipeline_ru
 
     ig_report = (run["data"] / "reports" / "ig" / "index.html").read_text()
     assert FIRE in ig_report and "MCSP-DSA-020" in ig_report
+    # The person-contacts model's unit test is generated with it: the fire row is among its inputs and outputs.
+    unit = subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), "test", "--select", "int_person_contacts_unioned,test_type:unit"],
+        cwd=dbt,
+        env={**env, **runner.dbt_environment(run["url"]), "DBT_PROFILES_DIR": str(dbt)},
+        capture_output=True,
+        text=True,
+    )
+    assert unit.returncode == 0, unit.stdout[-3000:]
+    generated_yml = dbt / "models" / "intermediate" / "_int_person_contacts_unioned.yml"
+    assert "fire_firesetter_referral_person" in generated_yml.read_text()
+
     manifest = (dbt / "target" / "manifest.json").read_text()
     assert f"model.partnership.stg_{FIRE}" in manifest and "source.partnership.fire.firesetter_referrals" in manifest

@@ -271,7 +271,69 @@ def person_contacts_yml() -> str:
             },
         ],
     }
-    return f"# {GENERATED}\n" + yaml.safe_dump({"version": 2, "models": [model]}, sort_keys=False, width=110)
+    doc = {"version": 2, "models": [model], "unit_tests": [person_contacts_unit_test(datasets)]}
+    return f"# {GENERATED}\n" + yaml.safe_dump(doc, sort_keys=False, width=110)
+
+
+# The unit test's days: an age taken on the earlier is 9 whole years younger than on the later.
+CONTACT_DAY, AGE_TAKEN_DAY, YEARS_BETWEEN = "2024-05-10", "2014-06-25", 9
+
+
+def person_contacts_unit_test(datasets: list[Dataset]) -> dict:
+    """dbt's unit test of the generated model, derived from the declarations like the model (so a new dataset
+    brings its own input): for each contact, a row that counts; a row its ``when`` leaves out; for a contact that
+    keeps unlinked rows, one with no person key. The expected rows are what each declaration says of each row."""
+    given, expect = [], []
+    for ds in datasets:
+        rows = []
+        for c in ds.person_contacts:
+            row = {c.person: f"{c.type}_person", c.age: 20}
+            row[c.date] = f"{CONTACT_DAY} 13:45:00" if ds.column(c.date).type == "datetime" else CONTACT_DAY
+            if c.age_taken_on:
+                row[c.age_taken_on] = AGE_TAKEN_DAY
+            if c.residence:
+                row[c.residence] = "E01005000"
+            row.update({column: values[0] for column, values in c.when})
+            rows.append(row)
+            if c.when:
+                column, values = c.when[0]
+                others = [v for v in ds.column(column).allowed or () if v not in values]
+                rows.append({**row, c.person: f"{c.type}_left_out", column: others[0] if others else "none"})
+            if c.keep_unlinked:
+                rows.append({**row, c.person: None})
+        given.append({"input": f"ref('stg_{ds.name}')", "rows": rows})
+        expect += [_expected_contact(ds, c, row) for row in rows for c in ds.person_contacts if _counts(c, row)]
+    return {
+        "name": "person_contacts_as_the_registry_declares",
+        "description": (
+            "Generated with the model: each registry declaration's contact is dated by its date column, aged by"
+            " its age column (plus the whole years since age_taken_on), filtered by when, and kept without a"
+            " person key only when keep_unlinked."
+        ),
+        "model": PERSON_CONTACTS_MODEL,
+        "given": given,
+        "expect": {"rows": expect},
+    }
+
+
+def _counts(c, row: dict) -> bool:
+    linked = c.keep_unlinked or row.get(c.person) is not None
+    return linked and all(row.get(column) in values for column, values in c.when)
+
+
+def _expected_contact(ds: Dataset, c, row: dict) -> dict:
+    age = row.get(c.age)
+    if age is not None and c.age_taken_on and row.get(c.age_taken_on) and row.get(c.date):
+        age += YEARS_BETWEEN
+    day = row.get(c.date)
+    return {
+        "person_key": row.get(c.person),
+        "agency": ds.agency,
+        "contact_type": c.type,
+        "contact_date": day[:10] if day else None,
+        "age_at_contact": age,
+        "residence_lsoa_code": row.get(c.residence) if c.residence else None,
+    }
 
 
 def _accepted(values: list[str]) -> dict:
