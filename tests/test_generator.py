@@ -134,20 +134,27 @@ FIRE_EXAMPLE = settings.PROJECT_ROOT / "docs" / "examples" / "fire__firesetter_r
 def registry_with_fire_example(tmp_path, monkeypatch, entry: str | None = None):
     """The registry with the fire example of docs/extending.md added (or ``entry`` in its place), as a data
     engineer onboarding GMFRS would have it."""
+    folder = registry_without_fire(tmp_path, monkeypatch)
+    (folder / FIRE_EXAMPLE.name).write_text(entry or FIRE_EXAMPLE.read_text())
+
+
+def registry_without_fire(tmp_path, monkeypatch):
+    """A copy of the registry without the fire example (so the test holds once GMFRS is really onboarded)."""
     import shutil
 
     from partnership import registry
 
     folder = tmp_path / "registry"
-    shutil.copytree(registry.REGISTRY_DIR, folder)
-    (folder / FIRE_EXAMPLE.name).write_text(entry or FIRE_EXAMPLE.read_text())
+    shutil.copytree(registry.REGISTRY_DIR, folder, ignore=shutil.ignore_patterns(FIRE_EXAMPLE.name))
     monkeypatch.setattr(registry, "REGISTRY_DIR", folder)
+    return folder
 
 
 def test_a_dataset_with_only_a_registry_entry_is_generated_from_its_profile(tmp_path, monkeypatch, data_dir):
     # No demo module knows GMFRS: its entry's generation profile is all the generator reads.
     from partnership.validation import build_suite, validate_file
 
+    registry_without_fire(tmp_path / "without", monkeypatch)
     before = generate(tmp_path / "before", months=2, scale=1)
     registry_with_fire_example(tmp_path, monkeypatch)
     fire = get_dataset("fire__firesetter_referrals")
