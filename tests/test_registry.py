@@ -377,3 +377,20 @@ def test_the_person_contacts_model_is_written_from_the_registry():
     for ds, c in declared:
         assert f"'{c.type}' as contact_type" in model and f"ref('stg_{ds.name}')" in model
     assert model.count(" as contact_type") == len(declared)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "error"),
+    [
+        ("agency: fire", "agency: \"fire'); drop table x; --\"", "agency .* must be lower-case letters"),
+        ("dataset: firesetter_referrals", "dataset: fire__setter", "dataset 'fire__setter' must be"),
+        ("{name: behaviour,", '{name: "Behaviour",', "column 'Behaviour' must be"),
+    ],
+)
+def test_names_that_become_sql_are_plain_lower_case(tmp_path, old, new, error):
+    # They become table, column and role names and literals in generated SQL (staging, person contacts).
+    text = FIRE_EXAMPLE.read_text().replace(old, new, 1)
+    entry = tmp_path / FIRE_EXAMPLE.name
+    entry.write_text(text)
+    with pytest.raises(RegistryError, match=error):
+        _parse(entry)

@@ -74,6 +74,7 @@ REGISTRY_DIR = settings.REGISTRY_DIR
 
 
 # Airflow Variable names: letters, digits, dots, dashes and underscores (an address has an @, and is refused).
+SQL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 VARIABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
 
 
@@ -237,6 +238,10 @@ def _parse(path: Path) -> Dataset:
         )
     except (KeyError, TypeError) as exc:
         raise RegistryError(f"{path.name}: {exc}") from exc
+    # Agency, dataset and column names become table, column and role names and SQL literals in generated code.
+    for what, name in (("agency", ds.agency), ("dataset", ds.dataset), *(("column", c.name) for c in columns)):
+        if not SQL_NAME.match(str(name)) or "__" in str(name):
+            raise RegistryError(f"{path.name}: {what} {name!r} must be lower-case letters, digits and single _")
     if path.stem != ds.name:
         raise RegistryError(f"{path.name}: file must be named {ds.name}.yml")
     names = ds.column_names
