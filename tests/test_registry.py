@@ -382,7 +382,7 @@ def test_the_person_contacts_model_is_written_from_the_registry():
 @pytest.mark.parametrize(
     ("old", "new", "error"),
     [
-        ("agency: fire", "agency: \"fire'); drop table x; --\"", "agency .* must be lower-case letters"),
+        ("agency: fire", 'agency: "fire\'); drop table x; --"', "agency .* must be lower-case letters"),
         ("dataset: firesetter_referrals", "dataset: fire__setter", "dataset 'fire__setter' must be"),
         ("{name: behaviour,", '{name: "Behaviour",', "column 'Behaviour' must be"),
     ],
