@@ -104,10 +104,16 @@ def prepare_run(args, url: str, *, warehouse_given: bool) -> bool:
 
 
 def _why_skipped(dag_id: str, url: str, *, rebuild: bool, built: bool) -> str | None:
-    """A DAG whose run would change nothing: the transform when nothing it reads changed since the last build,
-    the Board's report when the publish schema was not rebuilt and a report is there."""
-    from partnership import warehouse_status
+    """A DAG whose run would change nothing: a dataset's ingest when its landing folder holds no file it would
+    take (landing.ingest_idle: a duplicate by checksum is still taken, to be recorded and filed away), the
+    transform when nothing it reads changed since the last build, the Board's report when the publish schema
+    was not rebuilt and a report is there."""
+    from partnership import landing, warehouse_status
+    from partnership.registry import load_registry
 
+    if dag_id.startswith("ingest_"):
+        ds = next((ds for ds in load_registry() if f"ingest_{ds.name}" == dag_id), None)
+        return landing.ingest_idle(ds) if ds else None
     if dag_id == "transform_warehouse" and not rebuild and warehouse_status.transform_is_current(url):
         return "nothing new since the last build (--rebuild builds anyway)"
     if dag_id == "board_report" and not built and any(settings.board_reports_dir().glob("*/index.html")):

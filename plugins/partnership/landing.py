@@ -59,6 +59,28 @@ def awaiting_files(ds: Dataset) -> list[Path]:
     return found
 
 
+def ingest_idle(ds: Dataset) -> str | None:
+    """Why an ingest run of the dataset would do nothing now, or None if it would do something.
+
+    An ingest run takes what :func:`awaiting_files` lists (complete files, duplicates by checksum among them,
+    which it records as ``skipped_duplicate`` and files away, and files named with an identifier, which it
+    quarantines), and first sweeps the dataset's work/ folder of copies an interrupted run left. With none of
+    these there is nothing for it to do: a file still being uploaded waits for a later run either way.
+    """
+    if awaiting_files(ds):
+        return None
+    try:
+        if any(p.is_file() for p in (settings.work_dir() / ds.landing_subdir).rglob("*")):
+            return None
+    except OSError:
+        return None  # cannot tell: let the run look
+    folder = Path(settings.landing_dir().name) / ds.landing_subdir
+    uploading = sum(
+        1 for p in (settings.landing_dir() / ds.landing_subdir).glob(ds.landing_pattern) if not p.name.endswith(".done")
+    )
+    return f"no file waits in {folder}" + (f" ({uploading} still being uploaded)" if uploading else "")
+
+
 def file_away(path: Path, folder: Path, tag: str, name: str | None = None) -> Path:
     """Move a landed file into folder (as ``name``, if given; 0600 in 0700 folders), never overwriting a file of
     the same name: a name taken gets ``.<tag>`` added (a checksum or batch), then a counter. Its upload marker is
