@@ -98,9 +98,33 @@ def prepare_run(args, url: str, *, warehouse_given: bool) -> bool:
     if not pseudonymisation_keys_for_run(throwaway_key_allowed(args, warehouse_given=warehouse_given), url):
         return False
     if not args.no_generate:
-        generate(seed=args.seed, first_month=args.first_month, months=args.months, scale=args.scale)
+        written = generate(seed=args.seed, first_month=args.first_month, months=args.months, scale=args.scale)
         print(f"generated extracts in {settings.landing_dir()}")
+        held = withdraw_loaded_extracts(url, written)
+        if held:
+            print(f"  {held} of them the warehouse already loaded (same checksum): not landed again")
     return True
+
+
+def withdraw_loaded_extracts(url: str, written: dict[str, list]) -> int:
+    """Take back the extracts this run generated that the warehouse already loaded: the same seed writes the same
+    bytes, so a second run would otherwise land every file again, to be recorded as a duplicate and filed away by
+    a DAG run each. Only files this run wrote are touched; a file an agency re-sends still goes through the gate
+    and is recorded as skipped_duplicate. Returns how many were taken back."""
+    from partnership import batch_audit
+    from partnership.landing import sha256_of
+    from partnership.registry import get_dataset
+
+    withdrawn = 0
+    with warehouse.connect(url) as conn:
+        for name, paths in written.items():
+            ds = get_dataset(name)
+            for path in paths:
+                if batch_audit.loaded_batch(conn, ds, sha256_of(path)) is not None:
+                    settings.upload_marker(path).unlink(missing_ok=True)
+                    path.unlink()
+                    withdrawn += 1
+    return withdrawn
 
 
 def _why_skipped(dag_id: str, url: str, *, rebuild: bool, built: bool) -> str | None:
