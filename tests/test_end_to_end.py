@@ -137,7 +137,8 @@ def test_a_second_run_loads_nothing_twice(pipeline_run_copy, tmp_path):
     from partnership.demo.generator import generate
 
     resent = generate(tmp_path / "resent", months=MONTHS, scale=SCALE)["police__recorded_crime"][0]
-    landed = shutil.copy(resent, run["data"] / "landing" / "police" / "recorded_crime" / resent.name)
+    # (under a name of its own: the run's generator writes its own files' names, and takes those back)
+    landed = shutil.copy(resent, run["data"] / "landing" / "police" / "recorded_crime" / f"{resent.stem}-again.csv")
     settings.upload_marker(Path(landed)).touch()
     result = run_cli("run", "--months", str(MONTHS), "--scale", str(SCALE), env=run["env"])
     run["outputs"].append(result)
