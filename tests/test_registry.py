@@ -394,3 +394,15 @@ def test_names_that_become_sql_are_plain_lower_case(tmp_path, old, new, error):
     entry.write_text(text)
     with pytest.raises(RegistryError, match=error):
         _parse(entry)
+
+
+def test_a_contact_description_stays_a_one_line_comment_without_jinja():
+    # dbt renders the generated model's comments too: a description must not end the comment or run Jinja.
+    import dataclasses
+
+    ds = get_dataset("youth_justice__cases")
+    sneaky = "x\nunion all select 1 -- {{ run_query('drop schema raw cascade') }} {% do x %}"
+    contact = dataclasses.replace(ds.person_contacts[0], description=sneaky)
+    comment = sync._contact_select(ds, contact).splitlines()[1]
+    assert comment.strip().startswith("-- x union all select 1")
+    assert not any(token in sync._contact_select(ds, contact) for token in ("{{ run_query", "{%"))

@@ -8,6 +8,7 @@ analysts refine them by hand afterwards.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import yaml
@@ -205,7 +206,8 @@ def _contact_select(ds: Dataset, c) -> str:
         quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
         conditions.append(f"{column} in ({quoted})")
     where = ("\n    where " + "\n        and ".join(conditions)) if conditions else ""
-    comment = f"    -- {c.description}\n" if c.description else ""
+    # One line, with no Jinja delimiters: dbt renders the whole file, comments included.
+    comment = f"    -- {' '.join(re.sub(r'[{}%#]', '', c.description).split())}\n" if c.description else ""
     return f"""{c.type} as (
 {comment}    select
         {c.person} as person_key,
