@@ -188,3 +188,18 @@ def test_a_dataset_no_module_writes_and_with_no_profile_is_refused_by_name(tmp_p
     registry_with_fire_example(tmp_path, monkeypatch, FIRE_EXAMPLE.read_text().split("\ngeneration:")[0] + "\n")
     with pytest.raises(GenerationError, match="fire__firesetter_referrals.yml: no demo data can be made"):
         generate(tmp_path / "landing", months=1, scale=0.2)
+
+
+def test_the_generator_never_overwrites_a_different_file_already_in_landing(tmp_path):
+    import pytest
+
+    from partnership.demo.generator import GenerationError
+
+    files = generate(tmp_path, months=1, scale=0.2)
+    crimes = files["police__recorded_crime"][0]
+    generate(tmp_path, months=1, scale=0.2)  # the same bytes again: nothing changes, nothing is refused
+    crimes.write_text(crimes.read_text() + "an agency's correction\n")
+    with pytest.raises(GenerationError, match="already in the landing zone with other content"):
+        generate(tmp_path, months=1, scale=0.2)
+    assert crimes.read_text().endswith("an agency's correction\n"), "the landed file is as the agency sent it"
+    assert not list(crimes.parent.glob(".*.generating"))

@@ -347,6 +347,19 @@ def test_the_fire_example_declares_its_person_contacts_and_generation_profile():
         ("{person: sex}", "{person: shoe_size}", "person is one of key, age"),
         ("Hoax call: 5}", "Hoax call: 5, Flood: 1}", "weights name values the column does not allow"),
         ("    ward_code: {place: ward_code}\n", "", "say how 'ward_code' is drawn"),
+        # dbt renders descriptions, comments and literals as Jinja: a template in the registry would run.
+        ("description: Referrals of", "description: Referrals HOME={{ env_var('HOME') }} of", "holds no Jinja"),
+        ("age: age_at_referral,", "age: age_at_referral, when: {sex: ['{% do x %}']},", "holds no Jinja"),
+        ("age: age_at_referral,", "age: age_at_referral, when: {age_at_referral: ['10']},", "must be a text column"),
+        ("age: age_at_referral,", "age: age_at_referral, when: {sex: [yes]},", "when values are text"),
+        ("type: fire_firesetter_referral", "type: order", None),  # a SQL word is fine: CTEs are <type>_contacts
+        ("ages: [5, 17]", "ages: [5, 30]", r"ages \[5, 30\] go outside age_at_referral's min and max"),
+        ("{weights: {Curiosity: 50,", "{weights: {Jane Smith: 50,", "weights name values the column does not allow"),
+        (
+            "  - {name: behaviour,",
+            "  - {name: note, type: string}\n  - {name: behaviour,",
+            None,  # an optional column with no rule is left empty
+        ),
     ],
 )
 def test_a_misdeclared_person_contact_or_generation_profile_is_refused_by_name(tmp_path, old, new, error):
@@ -354,9 +367,33 @@ def test_a_misdeclared_person_contact_or_generation_profile_is_refused_by_name(t
     assert old in text
     entry = tmp_path / FIRE_EXAMPLE.name
     entry.write_text(text.replace(old, new, 1))
+    if error is None:
+        _parse(entry)
+        return
     with pytest.raises(RegistryError, match=error) as caught:
         _parse(entry)
     assert FIRE_EXAMPLE.name in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        '{value: "Jane Smith, NHS 943 476 5919"}',
+        '{weights: {"seen at M1 1AE": 1, "none": 3}}',
+        '{format: "born 01/02/2011 ref {seq}"}',
+    ],
+)
+def test_a_generation_profile_cannot_write_a_direct_identifier(tmp_path, rule):
+    # Demo data is codes: what the gate's screen would call an identifier never goes into a generated file.
+    text = FIRE_EXAMPLE.read_text().replace(
+        "  - {name: behaviour,", "  - {name: note, type: string}\n  - {name: behaviour,", 1
+    )
+    ward = "    ward_code: {place: ward_code}\n"
+    text = text.replace(ward, f"{ward}    note: {rule}\n")
+    entry = tmp_path / FIRE_EXAMPLE.name
+    entry.write_text(text)
+    with pytest.raises(RegistryError, match="looks like a direct identifier"):
+        _parse(entry)
 
 
 def test_two_datasets_may_not_declare_the_same_contact_type(tmp_path):

@@ -211,11 +211,31 @@ def _check_delivery(path: Path, ds: Dataset) -> None:
         )
 
 
+JINJA_DELIMITERS = ("{{", "{%", "{#")
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _strings(k)
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
 def _parse(path: Path) -> Dataset:
     try:
         doc = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise RegistryError(f"{path.name}: not valid YAML: {exc}") from exc
+    # Entries become dbt sources, staging models and the person-contacts model, which dbt renders as Jinja
+    # (descriptions, comments and string literals included): a template there would run at `dbt parse`.
+    for text in _strings(doc):
+        if any(d in text for d in JINJA_DELIMITERS):
+            raise RegistryError(f"{path.name}: {text[:60]!r}: the registry holds no Jinja ({{{{, {{% or {{#)")
     try:
         columns = tuple(
             Column(**{**c, "allowed": tuple(str(v) for v in c["allowed"]) if c.get("allowed") else None})

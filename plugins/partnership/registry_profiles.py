@@ -40,6 +40,10 @@ def person_contacts(path: Path, value) -> tuple[PersonContact, ...]:
         when = c.get("when") or {}
         if not isinstance(when, dict) or not all(isinstance(v, list) and v for v in when.values()):
             raise RegistryError(f"{path.name}: person_contacts {c['type']}: when must map columns to lists of values")
+        if any(not isinstance(v, str | int) or isinstance(v, bool) for values in when.values() for v in values):
+            raise RegistryError(
+                f"{path.name}: person_contacts {c['type']}: when values are text as the file has it (quote Y, N, yes)"
+            )
         if not isinstance(c.get("keep_unlinked", False), bool):
             raise RegistryError(f"{path.name}: person_contacts {c['type']}: keep_unlinked is true or false")
         contacts.append(
@@ -75,6 +79,8 @@ def check_person_contacts(path: Path, ds: Dataset) -> None:
         for column, values in c.when:
             if column not in ds.column_names:
                 raise RegistryError(f"{where}: when {column!r} is not one of its columns")
+            if ds.column(column).type != "string":
+                raise RegistryError(f"{where}: when {column!r} must be a text column (a code or flag)")
             allowed = ds.column(column).allowed
             if allowed and set(values) - set(allowed):
                 raise RegistryError(f"{where}: when {column}: {sorted(set(values) - set(allowed))} not allowed")
@@ -100,7 +106,7 @@ def generation(path: Path, value) -> GenerationProfile | None:
         raise RegistryError(f"{where}: rows_per_month is a whole number of rows at scale 1, at least 1")
     ages = value.get("ages", [10, 90])
     if not (isinstance(ages, list) and len(ages) == 2 and all(type(a) is int for a in ages)) or not (
-        0 <= ages[0] <= ages[1]
+        0 <= ages[0] <= ages[1] <= 110
     ):
         raise RegistryError(f"{where}: ages is [low, high], whole years")
     columns = value.get("columns")
@@ -161,12 +167,42 @@ def check_generation(path: Path, ds: Dataset) -> None:
                 raise RegistryError(f"{where} {name}: format uses only {{month}} and {{seq}}: {exc}") from exc
             if column.value_pattern and not re.search(column.value_pattern, sample):
                 raise RegistryError(f"{where} {name}: format writes {sample!r}, which the column's pattern refuses")
+            _no_identifier(where, name, sample)
+        if rule.kind in ("value", "weights"):
+            for value in [rule.arg] if rule.kind == "value" else [v for v, _ in rule.arg]:
+                if value and column.allowed and value not in column.allowed:
+                    raise RegistryError(f"{where} {name}: {value!r} is not among the column's allowed values")
+                if value and column.value_pattern and not re.search(column.value_pattern, value):
+                    raise RegistryError(f"{where} {name}: {value!r} does not match the column's pattern")
+                _no_identifier(where, name, value)
+        if rule.kind == "range":
+            low, high = rule.arg
+            if (column.min is not None and low < float(column.min)) or (
+                column.max is not None and high > float(column.max)
+            ):
+                raise RegistryError(f"{where} {name}: range {list(rule.arg)} goes outside the column's min and max")
+        if rule.kind == "person" and rule.arg == "age":
+            low, high = profile.ages
+            if (column.min is not None and low < float(column.min)) or (
+                column.max is not None and high > float(column.max)
+            ):
+                raise RegistryError(f"{where}: ages {list(profile.ages)} go outside {name}'s min and max")
     for column in ds.columns:
         if profile.rule(column.name) is None and not _drawn_by_default(column):
             raise RegistryError(
                 f"{where}: say how {column.name!r} is drawn (one of {', '.join(GENERATION_RULES)}):"
                 " it has no allowed values, is not a date or a person key, and has no min and max"
             )
+
+
+def _no_identifier(where: str, column: str, text: str) -> None:
+    """Demo data is made of codes: a constant that looks like an identifier (the gate's own screen) is refused, so
+    the generator never writes one into a landing file or a test fixture."""
+    from partnership.screening import content_rules
+
+    found = content_rules(text, names=True)
+    if found:
+        raise RegistryError(f"{where} {column}: a value looks like a direct identifier ({', '.join(found)})")
 
 
 def _drawn_by_default(column) -> bool:

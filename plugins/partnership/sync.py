@@ -208,7 +208,7 @@ def _contact_select(ds: Dataset, c) -> str:
     where = ("\n    where " + "\n        and ".join(conditions)) if conditions else ""
     # One line, with no Jinja delimiters: dbt renders the whole file, comments included.
     comment = f"    -- {' '.join(re.sub(r'[{}%#]', '', c.description).split())}\n" if c.description else ""
-    return f"""{c.type} as (
+    return f"""{c.type}_contacts as (
 {comment}    select
         {c.person} as person_key,
         '{ds.agency}' as agency,
@@ -223,7 +223,7 @@ def _contact_select(ds: Dataset, c) -> str:
 def person_contacts_sql() -> str:
     contacts = [(ds, c) for ds in load_registry() for c in ds.person_contacts]
     ctes = ",\n\n".join(_contact_select(ds, c) for ds, c in contacts)
-    unions = "\nunion all ".join(f"select * from {c.type}" for _, c in contacts)
+    unions = "\nunion all ".join(f"select * from {c.type}_contacts" for _, c in contacts)
     return f"""-- {GENERATED}
 -- Every contact an agency had with a pseudonymised person: one row per source record, from each dataset's
 -- person_contacts in the registry. The one person-contacts model the people marts and cohorts read

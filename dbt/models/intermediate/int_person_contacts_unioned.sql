@@ -7,7 +7,7 @@
 
 with
 
-education_persistent_absence as (
+education_persistent_absence_contacts as (
     -- A term of persistent absence (dated at the term's start).
     select
         pupil_person_key as person_key,
@@ -21,7 +21,7 @@ education_persistent_absence as (
         and persistent_absence_flag in ('Y')
 ),
 
-education_exclusion as (
+education_exclusion_contacts as (
     -- A permanent exclusion.
     select
         pupil_person_key as person_key,
@@ -35,7 +35,7 @@ education_exclusion as (
         and exclusion_type in ('PERM')
 ),
 
-education_suspension as (
+education_suspension_contacts as (
     -- A suspension (fixed-term or lunchtime).
     select
         pupil_person_key as person_key,
@@ -49,7 +49,7 @@ education_suspension as (
         and exclusion_type in ('FIXD', 'LNCH')
 ),
 
-ae_violence as (
+ae_violence_contacts as (
     -- An A&E attendance after an assault.
     select
         patient_person_key as person_key,
@@ -61,7 +61,7 @@ ae_violence as (
     from {{ ref('stg_health__ae_assault_attendances') }}
 ),
 
-police_suspect as (
+police_suspect_contacts as (
     -- The suspect of a recorded crime (the extract gives no residence).
     select
         suspect_person_key as person_key,
@@ -74,7 +74,7 @@ police_suspect as (
     where suspect_person_key is not null
 ),
 
-police_victim as (
+police_victim_contacts as (
     -- The victim of a recorded crime.
     select
         victim_person_key as person_key,
@@ -87,7 +87,7 @@ police_victim as (
     where victim_person_key is not null
 ),
 
-youth_justice_case as (
+youth_justice_case_contacts as (
     -- A youth justice disposal (dated by the disposal).
     select
         child_person_key as person_key,
@@ -100,10 +100,10 @@ youth_justice_case as (
     where child_person_key is not null
 )
 
-select * from education_persistent_absence
-union all select * from education_exclusion
-union all select * from education_suspension
-union all select * from ae_violence
-union all select * from police_suspect
-union all select * from police_victim
-union all select * from youth_justice_case
+select * from education_persistent_absence_contacts
+union all select * from education_exclusion_contacts
+union all select * from education_suspension_contacts
+union all select * from ae_violence_contacts
+union all select * from police_suspect_contacts
+union all select * from police_victim_contacts
+union all select * from youth_justice_case_contacts

@@ -37,6 +37,7 @@ Planted figures (tests find them back in the warehouse; see :data:`PLANTED` and 
 from __future__ import annotations
 
 import csv
+import filecmp
 import random
 from datetime import date, timedelta
 from pathlib import Path
@@ -136,7 +137,10 @@ class Extract:
         folder = landing / ds.landing_subdir
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / ds.landing_pattern.replace("*", label)
-        self._file = open(self.path, "w", newline="", encoding="utf-8")
+        # A file of that name already landed is never overwritten: the extract is written beside it (a name no
+        # landing pattern matches) and compared when complete (close).
+        self._writing = self.path.with_name(f".{self.path.name}.generating") if self.path.exists() else self.path
+        self._file = open(self._writing, "w", newline="", encoding="utf-8")
         self._writer = csv.writer(self._file, lineterminator="\n")
         self._writer.writerow(ds.file_headers)
         self.rows = 0
@@ -147,6 +151,14 @@ class Extract:
 
     def close(self) -> None:
         self._file.close()
+        if self._writing != self.path:
+            same = filecmp.cmp(self._writing, self.path, shallow=False)
+            self._writing.unlink()
+            if not same:
+                raise GenerationError(
+                    f"{self.path} is already in the landing zone with other content: it was not overwritten; move it"
+                    " away (or load it) before generating"
+                )
         settings.upload_marker(self.path).touch()  # complete, as an agency should say (docs/operating.md)
 
 
