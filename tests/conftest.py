@@ -160,11 +160,9 @@ def pipeline_run(server_url, tmp_path_factory):
         conn.execute(f'drop database if exists "{name}" with (force)')
 
 
-@pytest.fixture
-def pipeline_run_copy(pipeline_run, server_url, tmp_path_factory):
-    """A copy of the shared run for a test that loads more into it (a second run, a faulty extract): its
-    database (CREATE DATABASE ... TEMPLATE, a file copy, seconds) and its data folder. The shared run stays as
-    the README's command left it, whatever order the tests run in."""
+def _copy_of(pipeline_run: dict, server_url: str, folder: Path):
+    """A copy of the shared run: its database (CREATE DATABASE ... TEMPLATE, a file copy, seconds) and its data
+    folder; yields the run's dict pointing at the copy, and drops the copy afterwards."""
     import shutil
 
     source = warehouse.url_parts(pipeline_run["url"])["dbname"]
@@ -177,7 +175,7 @@ def pipeline_run_copy(pipeline_run, server_url, tmp_path_factory):
         )
         conn.execute(f'create database "{name}" template "{source}"')
     url = with_database(server_url, name)
-    data = tmp_path_factory.mktemp("e2e-copy") / "data"
+    data = folder / "data"
     shutil.copytree(pipeline_run["data"], data, symlinks=True)
     config = data / "airflow" / "airflow.cfg"
     if config.exists():  # Airflow wrote the original folder into it (log folders): the copy writes its own
@@ -186,3 +184,18 @@ def pipeline_run_copy(pipeline_run, server_url, tmp_path_factory):
     yield {**pipeline_run, "url": url, "data": data, "env": env, "outputs": list(pipeline_run["outputs"])}
     with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
         conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
+def pipeline_run_copy(pipeline_run, server_url, tmp_path_factory):
+    """A copy of the shared run for a test that loads more into it (a second run, a faulty extract): its
+    database (CREATE DATABASE ... TEMPLATE, a file copy, seconds) and its data folder. The shared run stays as
+    the README's command left it, whatever order the tests run in."""
+    yield from _copy_of(pipeline_run, server_url, tmp_path_factory.mktemp("e2e-copy"))
+
+
+@pytest.fixture(scope="module")
+def pipeline_run_module_copy(pipeline_run, server_url, tmp_path_factory):
+    """A copy of the shared run that the tests of one module share (they leave it as they found it): a built
+    warehouse for tests that need one, at the cost of a database copy instead of a load and build of their own."""
+    yield from _copy_of(pipeline_run, server_url, tmp_path_factory.mktemp("e2e-module-copy"))

@@ -6,13 +6,17 @@ import calendar
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
+import uuid
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
+from conftest import with_database
 
 from partnership import loader, retention, runner, security, warehouse
 from partnership.demo.generator import generate
@@ -64,30 +68,59 @@ def raw_counts(url):
     return {ds.name: query(url, f"select count(*) from {ds.raw_table}")[0][0] for ds in load_registry()}
 
 
-@pytest.fixture
-def landed_and_loaded(warehouse_url, data_dir, dbt_manifest):
-    """Three months of every dataset loaded; a quarantined police file; a police file waiting in landing."""
-    for name, paths in generate(months=3, scale=0.1).items():
-        for path in paths:
-            assert loader.ingest_file(get_dataset(name), path)["status"] == "loaded"
-    crimes = get_dataset("police__recorded_crime")
-    landing = data_dir / "landing" / crimes.landing_subdir
-    header = (data_dir / "processed" / crimes.landing_subdir / "recorded_crime_2024-04.csv").read_text().splitlines()[0]
-    (landing / "recorded_crime_bad.csv").write_text(header + "\nnot,a,valid,row\n")
-    with pytest.raises(loader.QuarantinedFile):
-        loader.ingest_file(crimes, landing / "recorded_crime_bad.csv")
-    waiting = landing / "recorded_crime_2024-09.csv"
-    waiting.write_text(header + "\n")
+@pytest.fixture(scope="module")
+def loaded_once(server_url, dbt_manifest, tmp_path_factory):
+    """Three months of every dataset loaded; a quarantined police file; a police file waiting in landing. Made
+    once per module (a database and a data folder); each test gets its own copy (landed_and_loaded)."""
+    database = f"partnership_ret_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
+        conn.execute(f'create database "{database}"')
+    url = with_database(server_url, database)
+    data_dir = tmp_path_factory.mktemp("retention-loaded") / "data"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WAREHOUSE_URL", url)
+        mp.setenv("PARTNERSHIP_DATA_DIR", str(data_dir))
+        warehouse.init_warehouse(url)
+        for name, paths in generate(months=3, scale=0.1).items():
+            for path in paths:
+                assert loader.ingest_file(get_dataset(name), path)["status"] == "loaded"
+        crimes = get_dataset("police__recorded_crime")
+        landing = data_dir / "landing" / crimes.landing_subdir
+        first_file = data_dir / "processed" / crimes.landing_subdir / "recorded_crime_2024-04.csv"
+        header = first_file.read_text().splitlines()[0]
+        (landing / "recorded_crime_bad.csv").write_text(header + "\nnot,a,valid,row\n")
+        with pytest.raises(loader.QuarantinedFile):
+            loader.ingest_file(crimes, landing / "recorded_crime_bad.csv")
+        waiting = landing / "recorded_crime_2024-09.csv"
+        waiting.write_text(header + "\n")
 
-    for path in data_dir.rglob("*"):
-        if path.is_file():
-            set_mtime(path, date(2025, 1, 1))  # kept, except for health (cutoff 2027-05-15)
-    quarantined = sorted((data_dir / "quarantine" / crimes.landing_subdir).iterdir())
-    assert [p.name for p in quarantined] == ["recorded_crime_bad.csv", "recorded_crime_bad.csv.reason.json"]
-    for path in quarantined:
-        set_mtime(path, date(2023, 1, 1))  # before police's cutoff: deleted
-    set_mtime(waiting, date(2023, 5, 15))  # on the cutoff day itself: kept
-    return warehouse_url
+        for path in data_dir.rglob("*"):
+            if path.is_file():
+                set_mtime(path, date(2025, 1, 1))  # kept, except for health (cutoff 2027-05-15)
+        quarantined = sorted((data_dir / "quarantine" / crimes.landing_subdir).iterdir())
+        assert [p.name for p in quarantined] == ["recorded_crime_bad.csv", "recorded_crime_bad.csv.reason.json"]
+        for path in quarantined:
+            set_mtime(path, date(2023, 1, 1))  # before police's cutoff: deleted
+        set_mtime(waiting, date(2023, 5, 15))  # on the cutoff day itself: kept
+    yield database, data_dir
+    with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{database}" with (force)')
+
+
+@pytest.fixture
+def landed_and_loaded(loaded_once, server_url, data_dir, monkeypatch):
+    """A copy of loaded_once for one test: its database (CREATE DATABASE ... TEMPLATE) and its data folder (file
+    times kept); dropped afterwards."""
+    template, template_data = loaded_once
+    name = f"partnership_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
+        conn.execute(f'create database "{name}" template "{template}"')
+    url = with_database(server_url, name)
+    monkeypatch.setenv("WAREHOUSE_URL", url)
+    shutil.copytree(template_data, data_dir, dirs_exist_ok=True)  # copy2: modification times as set above
+    yield url
+    with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
 
 
 def test_the_cutoffs_are_today_minus_each_retention_period(warehouse_url):

@@ -34,24 +34,10 @@ DENIED = psycopg.errors.InsufficientPrivilege
 
 
 @pytest.fixture(scope="module")
-def built(server_url, tmp_path_factory):
-    """A warehouse with a month of every dataset loaded and the whole dbt project built (as the superuser, as
-    the end-to-end run does)."""
-    name = f"partnership_sec_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    url = with_database(server_url, name)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("WAREHOUSE_URL", url)
-        mp.setenv("PARTNERSHIP_DATA_DIR", str(tmp_path_factory.mktemp("sec-data")))
-        warehouse.init_warehouse(url)
-        for dataset, paths in generate(months=1, scale=0.1).items():
-            for path in paths:
-                assert loader.ingest_file(get_dataset(dataset), path)["status"] == "loaded"
-        runner.dbt("build", url=url)
-    yield url
-    with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
+def built(pipeline_run_module_copy):
+    """A warehouse with every dataset loaded and the whole dbt project built (as the superuser): a copy of the
+    shared end-to-end run's, which is exactly that."""
+    return pipeline_run_module_copy["url"]
 
 
 def relations(url, *schemas):
