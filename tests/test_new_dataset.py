@@ -9,9 +9,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from conftest import PIPELINE_MONTHS, PIPELINE_SCALE, run_cli
 
 from partnership import runner, settings, warehouse
-from tests.conftest import PIPELINE_MONTHS, PIPELINE_SCALE, run_cli
 
 pytestmark = pytest.mark.integration
 
