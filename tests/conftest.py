@@ -199,3 +199,15 @@ def pipeline_run_module_copy(pipeline_run, server_url, tmp_path_factory):
     """A copy of the shared run that the tests of one module share (they leave it as they found it): a built
     warehouse for tests that need one, at the cost of a database copy instead of a load and build of their own."""
     yield from _copy_of(pipeline_run, server_url, tmp_path_factory.mktemp("e2e-module-copy"))
+
+
+def land_header_only(ds, name: str, *, marker: bool = True):
+    """A file of the dataset holding only its header, in the landing zone (with its upload-complete marker)."""
+    from partnership import settings
+
+    path = settings.landing_dir() / ds.landing_subdir / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(",".join(ds.file_headers) + "\n")
+    if marker:
+        settings.upload_marker(path).touch()
+    return path

@@ -9,21 +9,13 @@ import os
 import time
 
 import pytest
+from conftest import land_header_only
 
 from partnership import cli_run, landing, runner, settings
 from partnership.registry import get_dataset
 
 CRIMES = "police__recorded_crime"
 STOP_SEARCH = "police__stop_search"
-
-
-def _land(ds, name: str, *, marker: bool = True):
-    path = settings.landing_dir() / ds.landing_subdir / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(",".join(ds.file_headers) + "\n")
-    if marker:
-        settings.upload_marker(path).touch()
-    return path
 
 
 def _why(dataset: str) -> str | None:
@@ -39,16 +31,16 @@ def test_an_ingest_with_nothing_landed_is_skipped(data_dir, crimes):
 
 
 def test_an_ingest_with_a_file_waiting_is_not_skipped(data_dir, crimes):
-    _land(crimes, "recorded_crime_2024-04.csv")
+    land_header_only(crimes, "recorded_crime_2024-04.csv")
     assert landing.awaiting_files(crimes)
     assert _why(CRIMES) is None
 
 
 def test_a_file_still_being_uploaded_is_waited_for_and_said(data_dir, crimes):
-    _land(crimes, "recorded_crime_2024-04.csv", marker=False)  # no marker, changed just now: not complete
+    land_header_only(crimes, "recorded_crime_2024-04.csv", marker=False)  # no marker, changed just now: not complete
     assert _why(CRIMES) == "no file waits in landing/police/recorded_crime (1 still being uploaded)"
 
-    path = _land(crimes, "recorded_crime_2024-05.csv", marker=False)
+    path = land_header_only(crimes, "recorded_crime_2024-05.csv", marker=False)
     quiet = time.time() - crimes.upload_complete.quiet_seconds - 60
     os.utime(path, (quiet, quiet))  # quiet long enough: complete
     assert _why(CRIMES) is None
@@ -62,7 +54,7 @@ def test_an_ingest_whose_work_folder_holds_a_stale_copy_is_not_skipped(data_dir,
 
 
 def test_run_dags_runs_only_the_ingest_with_a_file_waiting(data_dir, crimes, monkeypatch, capsys):
-    _land(crimes, "recorded_crime_2024-04.csv")
+    land_header_only(crimes, "recorded_crime_2024-04.csv")
     dags = {f"ingest_{CRIMES}": object(), f"ingest_{STOP_SEARCH}": object()}
     ran = []
     monkeypatch.setattr(runner, "load_dags", lambda: dags)

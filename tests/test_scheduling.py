@@ -6,24 +6,17 @@ from __future__ import annotations
 import os
 import time
 
+from conftest import land_header_only
+
 from partnership import scheduling, settings
-
-
-def _land(ds, name: str, *, marker: bool):
-    path = settings.landing_dir() / ds.landing_subdir / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(",".join(ds.file_headers) + "\n")
-    if marker:
-        settings.upload_marker(path).touch()
-    return path
 
 
 def test_the_watcher_announces_complete_files_once_per_set(data_dir, crimes):
     assert scheduling.landed_fingerprints() == {}
-    uploading = _land(crimes, "recorded_crime_2024-05.csv", marker=False)  # no marker, changed just now
+    uploading = land_header_only(crimes, "recorded_crime_2024-05.csv", marker=False)  # no marker, changed just now
     assert scheduling.landed_fingerprints() == {}, "a file still being uploaded is not announced"
 
-    _land(crimes, "recorded_crime_2024-04.csv", marker=True)
+    land_header_only(crimes, "recorded_crime_2024-04.csv", marker=True)
     first = scheduling.landed_fingerprints()
     assert set(first) == {crimes.name}
     assert scheduling.landed_fingerprints() == first, "the same waiting files: the same digest, no new announcement"
