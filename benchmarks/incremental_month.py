@@ -44,7 +44,7 @@ def load(files: list[Path]) -> int:
     rows = 0
     for dataset, path in files:
         result = loader.ingest_file(get_dataset(dataset), path)
-        assert result["status"] == "loaded", (path, result)
+        assert result.status == "loaded", (path, result)
         rows += result.get("rows", 0) or 0
     return rows
 

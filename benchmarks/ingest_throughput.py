@@ -113,10 +113,10 @@ STEPS = [
     ("partnership.validation", "plain_lines", "plain-file check"),  # what screening imports when it runs
     ("partnership.validation.contract", "plain_lines", "plain-file check"),  # the contract's own check
     ("partnership.screening", "screen_file", "identifier screen"),
-    ("partnership.validation.run", "check_contract", "contract"),
-    ("partnership.loader", "check_contract", "contract"),
+    ("partnership.gate", "check_contract", "contract"),
     ("partnership.validation.run", "_run_suite", "GX suite (with Data Docs)"),
     ("partnership.validation.run", "build_data_docs", "Data Docs"),
+    ("partnership.batch_audit", "volume_check", "volume"),
     ("partnership.loader", "load", "COPY: audit batch and checks"),
     ("partnership.loader", "_copy_lines", "COPY: the rows sent and stored"),
     ("partnership.batch_audit", "duplicate_key_rows", "COPY: key check"),
@@ -159,7 +159,7 @@ def gate_child(path: Path) -> None:
     outcome = loader.ingest_file(get_dataset(DATASET), path, loaded_by="benchmark")
     total = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"outcome": outcome, "seconds": total, "steps": times, "peak_mb": peak}))
+    print(json.dumps({"outcome": outcome.to_xcom(), "seconds": total, "steps": times, "peak_mb": peak}))
 
 
 def run_gate(url: str, path: Path, data: Path) -> dict:

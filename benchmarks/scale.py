@@ -60,8 +60,8 @@ def ingest_landed() -> None:
             if not path.is_file() or path.name.endswith(".done"):
                 continue
             result = loader.ingest_file(ds, path, loaded_by="benchmarks/scale.py")
-            if result["status"] != "loaded":
-                raise SystemExit(f"{path.name}: {result['status']} ({result.get('reason', '')})")
+            if result.status != "loaded":
+                raise SystemExit(f"{path.name}: {result.status} (same content as batch {result.duplicate_of})")
             files += 1
     print(f"ingested {files} files", file=sys.stderr)
 

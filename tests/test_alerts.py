@@ -115,7 +115,7 @@ def delivery(server_url, airflow_db, dbt_manifest, tmp_path_factory):
         crime_values: set[str] = set()
         for path in sent:
             crime_values |= _values(path)
-            assert loader.ingest_file(crimes, land(path))["status"] == "loaded"
+            assert loader.ingest_file(crimes, land(path)).status == "loaded"
 
         faulty = defects.inject(get_dataset(FAULTY), files[FAULTY][0], "direct_identifier")
         faulty = land(faulty)  # the file, then its upload-complete marker

@@ -158,9 +158,9 @@ def test_a_changed_key_quarantines_until_a_rotation_is_declared(warehouse_url, d
     old, new = secrets.token_hex(32), secrets.token_hex(32)
     monkeypatch.setenv(ENV, old)
     first = loader.ingest_file(ds, land_referral(data_dir, "2024-04", 1)[0])
-    assert first["status"] == "loaded"
+    assert first.status == "loaded"
     assert _batches(warehouse_url) == [
-        (first["batch_id"], "loaded", f"nhs_number:{pseudonymise.fingerprint(old.encode())}")
+        (first.batch_id, "loaded", f"nhs_number:{pseudonymise.fingerprint(old.encode())}")
     ]
 
     monkeypatch.setenv(ENV, new)
@@ -168,7 +168,7 @@ def test_a_changed_key_quarantines_until_a_rotation_is_declared(warehouse_url, d
     with pytest.raises(loader.QuarantinedFile) as err:
         loader.ingest_file(ds, second)
     assert (
-        f"pseudonymisation key for nhs_number changed since batch {first['batch_id']}; declare a rotation with"
+        f"pseudonymisation key for nhs_number changed since batch {first.batch_id}; declare a rotation with"
         " `partnership keys rotate`"
     ) in str(err.value)
     assert old not in str(err.value) and new not in str(err.value)
@@ -194,10 +194,10 @@ def test_a_changed_key_quarantines_until_a_rotation_is_declared(warehouse_url, d
 
     third, nhs = land_referral(data_dir, "2024-06", 3)
     loaded = loader.ingest_file(ds, third)
-    assert loaded["status"] == "loaded"
+    assert loaded.status == "loaded"
     with warehouse.connect(warehouse_url) as conn:
         pseudonyms = conn.execute(
-            "select nhs_number from raw.health__navigator_referrals where _batch_id = %s", (loaded["batch_id"],)
+            "select nhs_number from raw.health__navigator_referrals where _batch_id = %s", (loaded.batch_id,)
         ).fetchall()
     assert pseudonyms == [(independent_pseudonym(new, nhs),)]
 
@@ -205,7 +205,7 @@ def test_a_changed_key_quarantines_until_a_rotation_is_declared(warehouse_url, d
     # so it no longer counts (A, B, A, B must be announced each time).
     monkeypatch.setenv(ENV, old)
     pseudonymise.declare_rotation(warehouse_url, "nhs_number", "back to the first key")
-    assert loader.ingest_file(ds, land_referral(data_dir, "2024-07", 4)[0])["status"] == "loaded"
+    assert loader.ingest_file(ds, land_referral(data_dir, "2024-07", 4)[0]).status == "loaded"
     monkeypatch.setenv(ENV, new)
     with pytest.raises(loader.QuarantinedFile, match="changed since batch"):
         loader.ingest_file(ds, land_referral(data_dir, "2024-08", 5)[0])
@@ -216,10 +216,10 @@ def test_a_throwaway_key_is_declared_so_the_next_demo_run_loads(warehouse_url, d
     """Generated data into the embedded warehouse: each run's new throwaway key is recorded as a rotation."""
     ds = get_dataset("health__navigator_referrals")
     monkeypatch.setenv(ENV, secrets.token_hex(32))  # an earlier run's throwaway key
-    assert loader.ingest_file(ds, land_referral(data_dir, "2024-04", 1)[0])["status"] == "loaded"
+    assert loader.ingest_file(ds, land_referral(data_dir, "2024-04", 1)[0]).status == "loaded"
     monkeypatch.delenv(ENV)
     assert cli_run.pseudonymisation_keys_for_run(throwaway_allowed=True, url=warehouse_url)
-    assert loader.ingest_file(ds, land_referral(data_dir, "2024-05", 2)[0])["status"] == "loaded"
+    assert loader.ingest_file(ds, land_referral(data_dir, "2024-05", 2)[0]).status == "loaded"
     with warehouse.connect(warehouse_url) as conn:
         reasons = conn.execute("select reason from audit.key_rotation").fetchall()
     assert reasons == [("throwaway key for generated data (partnership run)",)]

@@ -30,11 +30,9 @@ def test_a_file_is_loaded_once_with_its_batch_record_and_filed_away(warehouse_ur
     path = landed["police__recorded_crime"][0]
     data_rows = sum(1 for _ in open(path)) - 1
     outcome = loader.ingest_file(crimes, path)
-    assert outcome["status"] == "loaded" and outcome["rows"] == data_rows
+    assert outcome.status == "loaded" and outcome.rows == data_rows
     assert (
-        _scalar(
-            warehouse_url, "select count(*) from raw.police__recorded_crime where _batch_id = %s", outcome["batch_id"]
-        )
+        _scalar(warehouse_url, "select count(*) from raw.police__recorded_crime where _batch_id = %s", outcome.batch_id)
         == data_rows
     )
     with warehouse.connect(warehouse_url) as conn:
@@ -57,13 +55,13 @@ def test_a_file_whose_checksum_was_loaded_is_skipped_not_loaded_twice(warehouse_
     shutil.copy(path, copy)
     first = loader.ingest_file(crimes, path)
     again = loader.ingest_file(crimes, copy)
-    assert again == {"status": "skipped_duplicate", "file": copy.name, "duplicate_of": first["batch_id"]}
-    assert _scalar(warehouse_url, "select count(*) from raw.police__recorded_crime") == first["rows"]
+    assert again == loader.SkippedDuplicate(landed=copy, duplicate_of=first.batch_id)
+    assert _scalar(warehouse_url, "select count(*) from raw.police__recorded_crime") == first.rows
     assert (
         _scalar(
             warehouse_url,
             "select count(*) from audit.load_batch where status = 'skipped_duplicate' and duplicate_of = %s",
-            first["batch_id"],
+            first.batch_id,
         )
         == 1
     )
@@ -76,15 +74,15 @@ def test_the_database_refuses_a_second_load_of_the_same_content(warehouse_url, l
     shutil.copy(path, copy)
     accepted = loader.validate(crimes, path)
     accepted_copy = loader.validate(crimes, copy)
-    assert loader.load(crimes, accepted)["status"] == "loaded"
-    assert loader.load(crimes, accepted_copy)["status"] == "skipped_duplicate"
-    assert _scalar(warehouse_url, "select count(*) from raw.police__recorded_crime") == accepted["rows"]
+    assert loader.load(crimes, accepted).status == "loaded"
+    assert loader.load(crimes, accepted_copy).status == "skipped_duplicate"
+    assert _scalar(warehouse_url, "select count(*) from raw.police__recorded_crime") == accepted.rows
 
 
 def test_a_raw_row_must_name_a_batch_the_audit_records(warehouse_url, landed, crimes):
     """The guarantee IG reads: every raw row comes from a recorded batch, and a batch with rows in raw is kept.
     Checked once per statement (insert, COPY, update), not row by row."""
-    batch = loader.ingest_file(crimes, landed["police__recorded_crime"][0])["batch_id"]
+    batch = loader.ingest_file(crimes, landed["police__recorded_crime"][0]).batch_id
     with warehouse.connect(warehouse_url) as conn:
         with pytest.raises(psycopg.errors.ForeignKeyViolation, match="batch 999999 is not in audit.load_batch"):
             conn.execute("insert into raw.police__recorded_crime (_batch_id, _source_row) values (999999, 1)")
@@ -197,7 +195,7 @@ def test_a_delete_racing_a_load_leaves_no_raw_row_without_its_batch(warehouse_ur
 def test_a_batch_is_removed_only_where_the_check_can_see_every_load(warehouse_url, landed, crimes):
     """A repeatable-read snapshot cannot see raw rows committed while its delete waited; and a temporary table
     named like the catalog must not hide the raw tables from the check (both from the review)."""
-    batch = loader.ingest_file(crimes, landed["police__recorded_crime"][0])["batch_id"]
+    batch = loader.ingest_file(crimes, landed["police__recorded_crime"][0]).batch_id
     with warehouse.connect(warehouse_url) as conn:
         conn.execute("set transaction isolation level repeatable read")
         conn.execute("delete from audit.validation_result where batch_id = %s", (batch,))
@@ -233,21 +231,23 @@ def test_the_accepted_outcome_is_a_small_xcom_and_the_load_still_records_every_c
     ds = get_dataset(name)
     path = landed[name][0]
     accepted = loader.validate(ds, path)
-    assert accepted["status"] == "accepted"
-    assert len(json.dumps(accepted)) < 1000, accepted
-    sidecar = Path(accepted["checks_path"])
+    assert accepted.status == "accepted"
+    xcom = json.dumps(accepted.to_xcom())
+    assert len(xcom) < 1000, xcom
+    assert loader.Accepted.from_xcom(json.loads(xcom)) == accepted, "what the load task gets back is what was sent"
+    sidecar = Path(accepted.checks_path)
     assert sidecar.parent == data_dir / "work" / ds.landing_subdir
     assert sidecar.stat().st_mode & 0o777 == 0o600
     kept = json.loads(sidecar.read_text())["checks"]
     assert len(kept) >= 10 and len(json.dumps(kept)) > 1000, "the checks are the bulk of what the XCom used to hold"
 
     loaded = loader.load(ds, accepted)
-    assert loaded["status"] == "loaded" and not sidecar.exists()
+    assert loaded.status == "loaded" and not sidecar.exists()
     with warehouse.connect(warehouse_url) as conn:
         recorded = conn.execute(
             "select expectation, column_name, success, unexpected_count, severity, observed, threshold"
             " from audit.validation_result where batch_id = %s",
-            (loaded["batch_id"],),
+            (loaded.batch_id,),
         ).fetchall()
     fields = ("expectation", "column", "success", "unexpected_count", "severity", "observed", "threshold")
     assert sorted(recorded, key=repr) == sorted((tuple(c[f] for f in fields) for c in kept), key=repr)
@@ -256,11 +256,11 @@ def test_the_accepted_outcome_is_a_small_xcom_and_the_load_still_records_every_c
 def test_a_load_without_its_validation_record_is_refused_until_validated_again(warehouse_url, landed, crimes):
     path = landed["police__recorded_crime"][0]
     accepted = loader.validate(crimes, path)
-    Path(accepted["checks_path"]).unlink()
+    Path(accepted.checks_path).unlink()
     with pytest.raises(RuntimeError, match="validation record is missing"):
         loader.load(crimes, accepted)
     assert _scalar(warehouse_url, "select count(*) from audit.load_batch") == 0
-    assert loader.ingest_file(crimes, path)["status"] == "loaded"
+    assert loader.ingest_file(crimes, path).status == "loaded"
 
 
 def test_a_failing_file_is_quarantined_whole_with_a_reason(warehouse_url, landed, crimes, data_dir):
@@ -297,7 +297,7 @@ def test_other_datasets_load_while_one_is_quarantined(warehouse_url, landed):
     for name, files in landed.items():
         for path in files:
             try:
-                outcomes[path.name] = loader.ingest_file(get_dataset(name), path)["status"]
+                outcomes[path.name] = loader.ingest_file(get_dataset(name), path).status
             except loader.QuarantinedFile:
                 outcomes[path.name] = "quarantined"
     assert outcomes.pop(bad.name) == "quarantined"
@@ -310,7 +310,7 @@ def test_a_load_that_fails_part_way_leaves_nothing_behind(warehouse_url, landed,
     path = landed["police__recorded_crime"][0]
     with open(path, "a") as f:  # a NUL byte: PostgreSQL text cannot hold it (the gate is skipped here)
         f.write("CR202404999999,2024-04-30,Robbery,E01005065,N,,,,secret\x00value\n")
-    accepted = {"path": str(path), "sha256": loader.sha256_of(path), "rows": 0, "checks": []}
+    accepted = loader.Accepted(landed=path, path=path, sha256=loader.sha256_of(path), rows=0)
     rows_in_file = sum(1 for _ in open(path))
 
     with pytest.raises(loader.QuarantinedFile, match=f"database refused the file .* at rows {rows_in_file}"):
@@ -406,7 +406,7 @@ def test_files_and_folders_the_gate_writes_are_private(warehouse_url, landed, cr
     nav = get_dataset("health__navigator_referrals")
     loaded = loader.ingest_file(nav, landed[nav.name][0])
     filed = data_dir / "processed" / nav.landing_subdir / landed[nav.name][0].name
-    assert filed.exists() and loaded["status"] == "loaded"
+    assert filed.exists() and loaded.status == "loaded"
     bad = landed["police__recorded_crime"][0]
     bad.write_text(bad.read_text().splitlines()[0] + "\nnot,a,valid,row\n")
     with pytest.raises(loader.QuarantinedFile):
@@ -437,7 +437,7 @@ def test_generated_months_of_police_uk_layouts_each_load_and_supersede_nothing(w
     for name in ("police_uk__street_crime", "police__stop_search"):
         ds = get_dataset(name)
         outcomes = [loader.ingest_file(ds, path) for path in landed[name]]
-        assert [o["status"] for o in outcomes] == ["loaded", "loaded"], name
+        assert [o.status for o in outcomes] == ["loaded", "loaded"], name
         assert _scalar(warehouse_url, "select count(*) from audit.load_batch where supersedes is not null") == 0
 
 
@@ -475,7 +475,7 @@ def test_copy_loads_each_cell_as_the_row_by_row_copy_did(warehouse_url, data_dir
 
     outcome = loader.ingest_file(ds, path)
 
-    assert outcome["status"] == "loaded" and outcome["rows"] == len(records)
+    assert outcome.status == "loaded" and outcome.rows == len(records)
     with warehouse.connect(warehouse_url) as conn:
         loaded = conn.execute(
             f"select _source_row, {', '.join(ds.column_names)} from raw.police_uk__street_crime order by _source_row"
@@ -505,7 +505,7 @@ def test_a_plain_file_the_database_refuses_is_quarantined_with_its_row(warehouse
     with open(path, "a") as f:  # one field short (the gate is skipped here)
         f.write("CR202404999999,2024-04-30,Robbery,E01005065,N,,,secret\n")
     assert validation.plain_lines(path)
-    accepted = {"path": str(path), "sha256": loader.sha256_of(path), "rows": 0, "checks": []}
+    accepted = loader.Accepted(landed=path, path=path, sha256=loader.sha256_of(path), rows=0)
     rows_in_file = sum(1 for _ in open(path))
 
     with pytest.raises(loader.QuarantinedFile, match=f"database refused the file .* at rows {rows_in_file}$"):

@@ -32,7 +32,7 @@ def test_official_files_load_row_for_row(warehouse_url, data_dir):
 
     outcomes = [loader.ingest_file(ds, path) for path in loader.find_new_files(ds)]
 
-    assert [o["status"] for o in outcomes] == ["loaded", "loaded"]
+    assert [o.status for o in outcomes] == ["loaded", "loaded"]
     with warehouse.connect(warehouse_url) as conn:
         loaded = Counter(
             {
@@ -113,7 +113,7 @@ def test_a_reissued_month_replaces_the_earlier_file_and_is_never_counted_twice(w
         ds, data_dir, NOVEMBER, reexported=True
     )  # the same rows, other line endings: another checksum
     updated = land_and_load(ds, data_dir, NOVEMBER, change=outcome_updated)  # police.uk republished an outcome
-    assert [o["status"] for o in (first, endings_only, updated)] == ["loaded"] * 3
+    assert [o.status for o in (first, endings_only, updated)] == ["loaded"] * 3
 
     dbt_run(warehouse_url, tmp_path, "stg_police_uk__street_crime")
     with warehouse.connect(warehouse_url) as conn:
@@ -129,17 +129,17 @@ def test_a_reissued_month_replaces_the_earlier_file_and_is_never_counted_twice(w
             "select batch_id, supersedes from audit.load_batch where status = 'loaded' order by batch_id"
         ).fetchall()
     assert raw_rows == 3 * november_rows, "raw keeps every file loaded: the audit trail"
-    assert counted == november_rows and batches == [updated["batch_id"]], "each record counts once"
+    assert counted == november_rows and batches == [updated.batch_id], "each record counts once"
     assert (copies, outcome) == (1, "Offender given a caution"), "the latest file's outcome wins"
     assert audit == [
-        (first["batch_id"], None),
+        (first.batch_id, None),
         (
-            endings_only["batch_id"],
-            f"2022-11 (Surrey Police): {november_rows} rows supersede batch {first['batch_id']}'s {november_rows}",
+            endings_only.batch_id,
+            f"2022-11 (Surrey Police): {november_rows} rows supersede batch {first.batch_id}'s {november_rows}",
         ),
         (
-            updated["batch_id"],
-            f"2022-11 (Surrey Police): {november_rows} rows supersede batch {endings_only['batch_id']}'s"
+            updated.batch_id,
+            f"2022-11 (Surrey Police): {november_rows} rows supersede batch {endings_only.batch_id}'s"
             f" {november_rows}",
         ),
     ]
@@ -165,14 +165,14 @@ def test_a_file_of_two_months_reissued_for_one_keeps_the_other_month(warehouse_u
             " group by 1, 2 order by 1"
         ).fetchall()
         supersedes = conn.execute(
-            "select supersedes from audit.load_batch where batch_id = %s", (december_again["batch_id"],)
+            "select supersedes from audit.load_batch where batch_id = %s", (december_again.batch_id,)
         ).fetchone()[0]
     assert by_month == [
-        ("2022-11", two_months["batch_id"], counts["2022-11"]),  # not re-issued: still counted, from the first file
-        ("2022-12", december_again["batch_id"], counts["2022-12"]),
+        ("2022-11", two_months.batch_id, counts["2022-11"]),  # not re-issued: still counted, from the first file
+        ("2022-12", december_again.batch_id, counts["2022-12"]),
     ]
     assert (
-        supersedes == f"2022-12 (Surrey Police): {counts['2022-12']} rows supersede batch {two_months['batch_id']}'s"
+        supersedes == f"2022-12 (Surrey Police): {counts['2022-12']} rows supersede batch {two_months.batch_id}'s"
         f" {counts['2022-12']}"
     )
 
@@ -210,15 +210,15 @@ def test_another_forces_file_for_the_same_month_supersedes_nothing(warehouse_url
             "select batch_id, supersedes from audit.load_batch where status = 'loaded' order by batch_id"
         ).fetchall()
     assert by_force == [
-        ("British Transport Police", btp["batch_id"], november_rows),
-        ("Surrey Police", surrey_again["batch_id"], november_rows),
+        ("British Transport Police", btp.batch_id, november_rows),
+        ("Surrey Police", surrey_again.batch_id, november_rows),
     ]
     assert supersedes == [
-        (surrey["batch_id"], None),
-        (btp["batch_id"], None),
+        (surrey.batch_id, None),
+        (btp.batch_id, None),
         (
-            surrey_again["batch_id"],
-            f"2022-11 (Surrey Police): {november_rows} rows supersede batch {surrey['batch_id']}'s {november_rows}",
+            surrey_again.batch_id,
+            f"2022-11 (Surrey Police): {november_rows} rows supersede batch {surrey.batch_id}'s {november_rows}",
         ),
     ]
     # Each force's file counts once in the month's delivered rows (the scorecard's data quality).
@@ -251,7 +251,7 @@ def test_the_incremental_street_crime_model_drops_the_rows_a_reissue_supersedes(
         built = conn.execute(
             "select count(*), array_agg(distinct batch_id) from intermediate.int_street_crime_located"
         ).fetchone()
-    assert built == (november_rows, [reissued["batch_id"]])
+    assert built == (november_rows, [reissued.batch_id])
 
 
 STOP_SEARCH_HEADER = get_dataset("police__stop_search").file_headers
@@ -293,7 +293,7 @@ def test_a_reissued_stop_search_month_replaces_the_earlier_file(warehouse_url, d
     first = land_and_load(ds, data_dir, made / "first.csv", "2024-01-stop-and-search.csv")
     endings_only = land_and_load(ds, data_dir, made / "first.csv", "2024-01-stop-and-search.csv", reexported=True)
     updated = land_and_load(ds, data_dir, made / "reissued.csv", "2024-01-stop-and-search.csv")
-    assert [o["status"] for o in (first, endings_only, updated)] == ["loaded"] * 3
+    assert [o.status for o in (first, endings_only, updated)] == ["loaded"] * 3
 
     dbt_run(warehouse_url, tmp_path, "stg_police__stop_search")
     with warehouse.connect(warehouse_url) as conn:
@@ -301,10 +301,10 @@ def test_a_reissued_stop_search_month_replaces_the_earlier_file(warehouse_url, d
             "select count(*), count(*) filter (where outcome = 'Arrest') from staging.stg_police__stop_search"
         ).fetchone()
         supersedes = conn.execute(
-            "select supersedes from audit.load_batch where batch_id = %s", (updated["batch_id"],)
+            "select supersedes from audit.load_batch where batch_id = %s", (updated.batch_id,)
         ).fetchone()[0]
     assert (counted, arrests) == (10, 1)
-    assert supersedes == f"2024-01: 10 rows supersede batch {endings_only['batch_id']}'s 10"
+    assert supersedes == f"2024-01: 10 rows supersede batch {endings_only.batch_id}'s 10"
 
 
 def test_a_reissue_holding_far_fewer_rows_than_it_supersedes_is_flagged(warehouse_url, data_dir, tmp_path):
@@ -315,11 +315,9 @@ def test_a_reissue_holding_far_fewer_rows_than_it_supersedes_is_flagged(warehous
     whole = land_and_load(ds, data_dir, tmp_path / "whole.csv", "2024-01-stop-and-search.csv")
     part = land_and_load(ds, data_dir, tmp_path / "part.csv", "2024-01-stop-and-search.csv")
     with warehouse.connect(warehouse_url) as conn:
-        flags = conn.execute("select flags from audit.load_batch where batch_id = %s", (part["batch_id"],)).fetchone()[
-            0
-        ]
-    assert part["status"] == "loaded"
+        flags = conn.execute("select flags from audit.load_batch where batch_id = %s", (part.batch_id,)).fetchone()[0]
+    assert part.status == "loaded"
     assert flags == (
-        f"2024-01-stop-and-search.csv: 2024-01: 2 rows supersede batch {whole['batch_id']}'s 10, under 50%: "
+        f"2024-01-stop-and-search.csv: 2024-01: 2 rows supersede batch {whole.batch_id}'s 10, under 50%: "
         "check the file holds the whole month"
     )

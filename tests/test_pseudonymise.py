@@ -97,7 +97,7 @@ def test_the_gate_loads_pseudonyms_rejects_invalid_rows_and_keeps_no_identifier(
 
     outcome = loader.ingest_file(ds, path)
 
-    assert outcome["status"] == "loaded" and outcome["rows"] == len(rows) - 2
+    assert outcome.status == "loaded" and outcome.rows == len(rows) - 2
     with warehouse.connect(warehouse_url) as conn:
         loaded = set(conn.execute("select _source_row, nhs_number from raw.health__navigator_referrals"))
         checks = conn.execute(

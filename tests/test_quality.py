@@ -33,7 +33,7 @@ def test_low_completeness_loads_flagged_with_observed_and_threshold(warehouse_ur
 
     rows = _edit(path, blank_half)
     outcome = loader.ingest_file(ds, path)
-    assert outcome["status"] == "loaded"
+    assert outcome.status == "loaded"
     with warehouse.connect(warehouse_url) as conn:
         success, severity, observed, threshold = conn.execute(
             "select success, severity, observed, threshold from audit.validation_result"
@@ -63,9 +63,9 @@ def test_a_month_far_below_the_usual_volume_is_flagged(warehouse_url, data_dir, 
     files = generate(data_dir / "landing", months=4, scale=0.2)["police__recorded_crime"]
     usual = sum(1 for _ in open(files[0])) - 1
     for path in files[:3]:
-        assert loader.ingest_file(crimes, path)["status"] == "loaded"
+        assert loader.ingest_file(crimes, path).status == "loaded"
     _edit(files[3], lambda rows: rows.__delitem__(slice(1 + usual // 5, None)))  # a fifth of the usual rows
-    assert loader.ingest_file(crimes, files[3])["status"] == "loaded"
+    assert loader.ingest_file(crimes, files[3]).status == "loaded"
     with warehouse.connect(warehouse_url) as conn:
         results = conn.execute(
             "select b.file_name, v.success, v.observed from audit.validation_result v join audit.load_batch b"

@@ -48,7 +48,7 @@ def test_release_a_corrected_file_and_discard_another(warehouse_url, data_dir, c
     assert not (data_dir / "quarantine" / "youth_justice" / "cases" / other.name).exists()
 
     loaded = loader.ingest_file(get_dataset("youth_justice__cases"), bad)  # the next run, as it would see it
-    assert loaded["status"] == "loaded"
+    assert loaded.status == "loaded"
     rows = _batch(
         warehouse_url,
         "select batch_id, status, file_sha256, replaces_batch, resolution from audit.load_batch order by batch_id",
@@ -56,7 +56,7 @@ def test_release_a_corrected_file_and_discard_another(warehouse_url, data_dir, c
     assert [(r[0], r[1], r[3]) for r in rows] == [
         (first, "quarantined", None),
         (second, "quarantined", None),
-        (loaded["batch_id"], "loaded", first),
+        (loaded.batch_id, "loaded", first),
     ]
     assert rows[2][2] != rows[0][2], "a corrected file has a new checksum"
     assert rows[0][4].startswith("released with a corrected file") and rows[1][4].startswith("discarded")

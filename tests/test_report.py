@@ -37,7 +37,7 @@ def loaded_warehouse(warehouse_url, data_dir):
                 with pytest.raises(loader.QuarantinedFile):
                     loader.ingest_file(get_dataset(name), path)
             else:
-                assert loader.ingest_file(get_dataset(name), path)["status"] == "loaded"
+                assert loader.ingest_file(get_dataset(name), path).status == "loaded"
     return {"url": warehouse_url, "names": names, "bad": bad}
 
 

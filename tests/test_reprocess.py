@@ -23,7 +23,7 @@ def _rows(url, query, *params):
 def _load_two_months(ds):
     files = generate(settings.landing_dir(), months=2, scale=0.1)[ds.name]
     batches = [loader.ingest_file(ds, path) for path in files]
-    assert [b["status"] for b in batches] == ["loaded", "loaded"]
+    assert [b.status for b in batches] == ["loaded", "loaded"]
     return files, batches
 
 
@@ -47,26 +47,26 @@ def test_a_month_is_reprocessed_superseding_its_batch_and_twice_changes_no_count
     out = capsys.readouterr().out
     assert code == 0
     new = _rows(warehouse_url, "select max(batch_id) from audit.load_batch")[0][0]
-    assert f"batch {april['batch_id']} ({file_rows} rows) superseded by batch {new} ({file_rows} rows" in out
+    assert f"batch {april.batch_id} ({file_rows} rows) superseded by batch {new} ({file_rows} rows" in out
 
     batches = _batches(warehouse_url, crimes.name)
-    sha = april["sha256"]
+    sha = april.sha256
     assert batches == [
-        (april["batch_id"], "superseded", new, file_rows, sha),
-        (may["batch_id"], "loaded", None, may["rows"], may["sha256"]),
+        (april.batch_id, "superseded", new, file_rows, sha),
+        (may.batch_id, "loaded", None, may.rows, may.sha256),
         (new, "loaded", None, file_rows, sha),
     ]
     month = "select _batch_id, count(*) from raw.police__recorded_crime where left(recorded_date, 7) = %s group by 1"
     assert _rows(warehouse_url, month, "2024-04") == [(new, file_rows)]
     assert _rows(warehouse_url, "select count(*) from raw.police__recorded_crime")[0][0] == total
     # The other month is untouched; the new batch has its checks, as a load from the landing zone has.
-    assert _rows(warehouse_url, month, "2024-05") == [(may["batch_id"], may["rows"])]
+    assert _rows(warehouse_url, month, "2024-05") == [(may.batch_id, may.rows)]
     assert _rows(warehouse_url, "select count(*) > 10 from audit.validation_result where batch_id = %s", new)[0][0]
     ((old, made, outcome, reason, requested_by, by),) = _rows(
         warehouse_url,
         "select old_batch_id, new_batch_id, outcome, reason, requested_by, reprocessed_by from audit.reprocess",
     )
-    assert (old, made, outcome, reason, by) == (april["batch_id"], new, "superseded", REASON, "postgres")
+    assert (old, made, outcome, reason, by) == (april.batch_id, new, "superseded", REASON, "postgres")
     assert requested_by
 
     # Again: the reprocessed batch is superseded in turn; the counts do not change.
@@ -81,7 +81,7 @@ def test_a_month_is_reprocessed_superseding_its_batch_and_twice_changes_no_count
     assert kept.exists()
     resent = settings.landing_dir() / crimes.landing_subdir / "recorded_crime_2024-04-resent.csv"
     resent.write_bytes(kept.read_bytes())
-    assert loader.ingest_file(crimes, resent)["duplicate_of"] == again.new_batch
+    assert loader.ingest_file(crimes, resent).duplicate_of == again.new_batch
 
 
 def test_a_pseudonymised_dataset_is_reprocessed_from_its_pseudonymised_copy(warehouse_url, data_dir):
@@ -96,18 +96,18 @@ def test_a_pseudonymised_dataset_is_reprocessed_from_its_pseudonymised_copy(ware
     files[0].write_text("\n".join(lines) + "\n")
     april, _ = (loader.ingest_file(nav, path) for path in files)
     rows = "select _source_row, nhs_number, referral_date from raw.health__navigator_referrals where _batch_id = %s"
-    before = sorted(_rows(warehouse_url, rows, april["batch_id"]))
+    before = sorted(_rows(warehouse_url, rows, april.batch_id))
     assert 4 not in [r[0] for r in before] and 5 in [r[0] for r in before]  # file row 4 rejected
 
     month = before[0][2][:7]
     (done,) = reprocess.reprocess(nav, month, REASON)
     # The same pseudonyms (not hashed twice), from the same file rows, under the new batch.
     assert sorted(_rows(warehouse_url, rows, done.new_batch)) == before
-    assert _rows(warehouse_url, rows, april["batch_id"]) == []
+    assert _rows(warehouse_url, rows, april.batch_id) == []
     ((status, fingerprint),) = _rows(
         warehouse_url, "select status, key_fingerprint from audit.load_batch where batch_id = %s", done.new_batch
     )
-    assert status == "loaded" and fingerprint == april_fingerprint(warehouse_url, april["batch_id"])
+    assert status == "loaded" and fingerprint == april_fingerprint(warehouse_url, april.batch_id)
 
     # A batch loaded before loaded_sha256 was recorded: its kept copy is the file of its name holding its rows.
     with warehouse.connect(warehouse_url) as conn:  # as the owner would
@@ -138,7 +138,7 @@ def test_a_batch_whose_kept_file_is_gone_is_refused_and_nothing_changes(warehous
     files, (april, _) = _load_two_months(crimes)
     before = _batches(warehouse_url, crimes.name)
     (data_dir / "processed" / crimes.landing_subdir / files[0].name).unlink()  # as retention would
-    with pytest.raises(reprocess.ReprocessError, match=f"batch {april['batch_id']} .* no longer in .*processed"):
+    with pytest.raises(reprocess.ReprocessError, match=f"batch {april.batch_id} .* no longer in .*processed"):
         reprocess.reprocess(crimes, "2024-04", REASON)
     assert _batches(warehouse_url, crimes.name) == before
 
@@ -161,7 +161,7 @@ def test_a_file_the_changed_contract_refuses_leaves_the_old_batch_loaded(
     with pytest.raises(reprocess.GateRefused) as refused:
         reprocess.reprocess(crimes, "2024-04", REASON)
     message = str(refused.value)
-    assert f"batch {april['batch_id']} ({files[0].name}) fails the gate now" in message
+    assert f"batch {april.batch_id} ({files[0].name}) fails the gate now" in message
     assert f"{files[0].name}: column 'domestic_abuse_flag': expect_column_values_to_be_in_set failed" in message
     assert " at rows " in message
     assert _batches(warehouse_url, crimes.name) == before
@@ -185,7 +185,7 @@ def test_the_loader_role_reprocesses_but_cannot_supersede_a_batch_by_hand(
         with pytest.raises(DENIED), psycopg.connect(warehouse.conninfo(loader_url)) as conn:
             made = None
             for statement in statements:
-                cur = conn.execute(statement.format(old=april["batch_id"], other=may["batch_id"], made=made))
+                cur = conn.execute(statement.format(old=april.batch_id, other=may.batch_id, made=made))
                 made = cur.fetchone()[0] if cur.description else made
 
     supersede = "update audit.load_batch set status = 'superseded', superseded_by = {by} where batch_id = {{old}}"
@@ -212,7 +212,7 @@ def test_the_loader_role_reprocesses_but_cannot_supersede_a_batch_by_hand(
 
     # The command itself, as the loader: supersedes, and the record names the database user who ran it.
     (done,) = reprocess.reprocess(crimes, "2024-04", REASON)
-    assert _rows(warehouse_url, "select status from audit.load_batch where batch_id = %s", april["batch_id"]) == [
+    assert _rows(warehouse_url, "select status from audit.load_batch where batch_id = %s", april.batch_id) == [
         ("superseded",)
     ]
     ((by,),) = _rows(
@@ -232,7 +232,7 @@ def test_a_later_batch_holding_a_newer_version_of_a_record_is_re_run_with_the_mo
     april, may = (loader.ingest_file(crimes, path) for path in (april_file, may_file))
 
     done = reprocess.reprocess(crimes, "2024-04", REASON)
-    assert [(d.old_batch, d.later_versions) for d in done] == [(april["batch_id"], False), (may["batch_id"], True)]
+    assert [(d.old_batch, d.later_versions) for d in done] == [(april.batch_id, False), (may.batch_id, True)]
     assert done[0].new_batch < done[1].new_batch
     latest = (
         "select _batch_id, left(recorded_date, 7) from raw.police__recorded_crime where crime_reference = %s"
@@ -249,7 +249,7 @@ def test_a_police_uk_month_without_a_record_key_is_reprocessed(warehouse_url, da
     total = _rows(warehouse_url, "select count(*) from raw.police_uk__street_crime")[0][0]
     for _ in range(2):
         (done,) = reprocess.reprocess(street, month, REASON)
-        assert done.new_rows == done.old_rows == done.month_rows == first["rows"]
+        assert done.new_rows == done.old_rows == done.month_rows == first.rows
     assert _rows(warehouse_url, "select count(*) from raw.police_uk__street_crime")[0][0] == total
     assert _rows(
         warehouse_url,

@@ -83,7 +83,7 @@ def loaded_once(server_url, dbt_manifest, tmp_path_factory):
         warehouse.init_warehouse(url)
         for name, paths in generate(months=3, scale=0.1).items():
             for path in paths:
-                assert loader.ingest_file(get_dataset(name), path)["status"] == "loaded"
+                assert loader.ingest_file(get_dataset(name), path).status == "loaded"
         crimes = get_dataset("police__recorded_crime")
         landing = data_dir / "landing" / crimes.landing_subdir
         first_file = data_dir / "processed" / crimes.landing_subdir / "recorded_crime_2024-04.csv"
@@ -196,7 +196,7 @@ def test_retention_deletes_the_expired_copies_in_incremental_models(warehouse_ur
     through the manifest, one audit record per model and batch, as the loader (the governance DAG's role)."""
     for name, paths in generate(months=3, scale=0.1).items():
         for path in paths:
-            assert loader.ingest_file(get_dataset(name), path)["status"] == "loaded"
+            assert loader.ingest_file(get_dataset(name), path).status == "loaded"
     runner.dbt("build", "--select", "+config.materialized:incremental", url=warehouse_url)
     copies = retention.incremental_copies(dbt_manifest)
     ae_copy = "intermediate.int_ae_assault_attendances_located"
@@ -435,7 +435,7 @@ def test_leftovers_in_work_are_swept_by_retention_and_at_the_start_of_each_inges
     # A run that crashed after its load committed and before mark_done: the pseudonymised copy stays in work/.
     landed = generate(data_dir / "landing", months=1, scale=0.2)[nav.name][0]
     loaded = loader.load(nav, loader.validate(nav, landed))
-    interrupted = Path(loaded["path"])
+    interrupted = Path(loaded.path)
     assert interrupted.parent == data_dir / "work" / nav.landing_subdir and interrupted.exists()
     stale = interrupted.with_name("navigator_referrals_2023-01.csv.partial")  # a pseudonymisation cut short
     stale.write_text("referral_id\n")
@@ -454,7 +454,7 @@ def test_leftovers_in_work_are_swept_by_retention_and_at_the_start_of_each_inges
     recorded = query(
         warehouse_url, "select target, batch_id, rule, deleted_by from audit.retention_deletion order by deletion_id"
     )
-    assert [(t, b) for t, b, _, _ in recorded] == [(str(stale), None), (str(interrupted), loaded["batch_id"])]
+    assert [(t, b) for t, b, _, _ in recorded] == [(str(stale), None), (str(interrupted), loaded.batch_id)]
     assert all("work" in rule for _, _, rule, _ in recorded)
     assert recorded[1][3] == f"airflow:{dag.dag_id}/manual__sweep"
 
@@ -463,7 +463,7 @@ def test_a_validation_record_left_in_work_is_swept_with_the_copies(warehouse_url
     """validate writes each accepted file's checks beside its copy in work/; a run cut short before load leaves it."""
     crimes = get_dataset("police__recorded_crime")
     landed = generate(data_dir / "landing", months=1, scale=0.2)[crimes.name][0]
-    sidecar = Path(loader.validate(crimes, landed)["checks_path"])
+    sidecar = Path(loader.validate(crimes, landed).checks_path)
     assert sidecar == data_dir / "work" / crimes.landing_subdir / (landed.name + ".checks.json") and sidecar.exists()
     swept = retention.sweep_work(crimes, warehouse_url, deleted_by="test")
     assert [(d.target, d.batch_id) for d in swept] == [(str(sidecar), None)]

@@ -396,7 +396,7 @@ def test_a_name_in_free_text_loads_flagged_and_never_echoed(warehouse_url, data_
     with open(path, "w", newline="") as f:
         csv.writer(f, lineterminator="\n").writerows(rows)
     loaded = loader.ingest_file(ds, path)
-    assert loaded["status"] == "loaded"
+    assert loaded.status == "loaded"
     with warehouse.connect(warehouse_url) as conn:
         (flags,) = conn.execute("select flags from audit.load_batch").fetchone()
     assert "column 'Context': direct identifier (person name" in flags and "at rows 4" in flags
@@ -584,7 +584,7 @@ def test_a_superscript_digit_in_a_pseudonymised_column_is_rejected_not_a_crash(w
     except loader.QuarantinedFile as e:
         assert n not in str(e)
     else:
-        assert outcome["status"] == "loaded"
+        assert outcome.status == "loaded"
     assert not path.exists(), "filed away, not left in landing"
 
 

@@ -187,7 +187,7 @@ def test_the_loader_loads_but_reads_no_models_and_cannot_rewrite_access_history(
     _, loader_url = login_role(warehouse_url, security.LOADER)
     monkeypatch.setenv("WAREHOUSE_URL", loader_url)
     path = generate(months=1, scale=0.1)["police__recorded_crime"][0]
-    assert loader.ingest_file(get_dataset("police__recorded_crime"), path)["status"] == "loaded"
+    assert loader.ingest_file(get_dataset("police__recorded_crime"), path).status == "loaded"
     for relation in ("marts.anything", "audit.access_change"):
         with psycopg.connect(warehouse.conninfo(loader_url)) as conn, pytest.raises(DENIED):
             conn.execute(f"delete from {relation}")
@@ -338,7 +338,7 @@ def test_the_loader_cannot_rewrite_a_finished_batch(warehouse_url, data_dir, log
     monkeypatch.setenv("WAREHOUSE_URL", loader_url)
     crimes = get_dataset("police__recorded_crime")
     good, bad = generate(months=2, scale=0.1)["police__recorded_crime"]
-    loaded = loader.ingest_file(crimes, good)["batch_id"]
+    loaded = loader.ingest_file(crimes, good).batch_id
     defects.inject(crimes, bad, "missing_column")
     with pytest.raises(loader.QuarantinedFile):
         loader.ingest_file(crimes, bad)
@@ -435,7 +435,7 @@ def test_each_service_does_its_job_as_its_login_role(server_url, service_logins,
         monkeypatch.setenv("WAREHOUSE_URL", loader_url)
         for dataset, paths in generate(months=1, scale=0.1).items():
             for path in paths:
-                assert loader.ingest_file(get_dataset(dataset), path)["status"] == "loaded", dataset
+                assert loader.ingest_file(get_dataset(dataset), path).status == "loaded", dataset
         runner.dbt("build", url=transformer_url)
         # Publish reads publish_staging and replaces publish's tables. A month at this scale may be too sparse to
         # protect (that is disclosure control's business, not privileges'), so the writes are made as it makes them.

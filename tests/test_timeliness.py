@@ -202,7 +202,7 @@ def test_real_loads_judged_on_the_due_date_of_the_current_month(warehouse_url, d
     files = generate(data_dir / "landing", first_month=f"{first:%Y-%m}", months=3, scale=0.05)[CRIMES]
     crimes = get_dataset(CRIMES)
     for path in (files[0], files[2]):
-        assert loader.ingest_file(crimes, path)["status"] == "loaded"
+        assert loader.ingest_file(crimes, path).status == "loaded"
     monthly = crimes.delivery
     judged_on = period_of(monthly, this_month).due
     found = statuses(warehouse_url, judged_on)

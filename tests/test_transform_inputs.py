@@ -46,10 +46,10 @@ def test_the_build_is_current_until_something_it_reads_changes(warehouse_url, da
     build()
     assert current()
 
-    assert loader.ingest_file(crimes, resent)["status"] == "skipped_duplicate"
+    assert loader.ingest_file(crimes, resent).status == "skipped_duplicate"
     assert current(), "a duplicate changes nothing dbt builds"
 
-    assert loader.ingest_file(crimes, second)["status"] == "loaded"
+    assert loader.ingest_file(crimes, second).status == "loaded"
     assert not current(), "a new batch is built"
     build()
     assert current()
@@ -58,7 +58,7 @@ def test_the_build_is_current_until_something_it_reads_changes(warehouse_url, da
         conn.execute(
             "insert into audit.retention_deletion (dataset, batch_id, target, rows_deleted, rule) "
             "values ('police__recorded_crime', %s, 'raw.police__recorded_crime', 1, 'test')",
-            (loaded["batch_id"],),
+            (loaded.batch_id,),
         )
     assert not current(), "deleted rows are rebuilt out of the marts"
     build()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import statistics
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg import sql
@@ -21,6 +22,9 @@ from partnership import settings, warehouse
 from partnership.batch_status import BatchStatus
 from partnership.registry import Dataset
 from partnership.validation import CheckResult
+
+if TYPE_CHECKING:  # the gate imports this module
+    from partnership.gate import Accepted
 
 
 def loaded_batch(conn: psycopg.Connection, ds: Dataset, sha256: str) -> int | None:
@@ -277,17 +281,18 @@ def write_validation_record(
     return sidecar
 
 
-def validation_record(accepted: dict, path: Path) -> tuple[list[CheckResult], list[int], Path | None]:
-    """The checks and rejected rows ``validate`` recorded for an accepted file: from its sidecar file, or inline
-    (an outcome built by hand, as some tests do)."""
-    sidecar = accepted.get("checks_path")
-    if not sidecar:
-        return [CheckResult(**c) for c in accepted.get("checks", [])], accepted.get("rejected_rows") or [], None
-    sidecar = Path(sidecar)
+def validation_record(accepted: Accepted) -> tuple[list[CheckResult], list[int], Path | None]:
+    """The checks and rejected rows ``validate`` recorded for an accepted file, from its private file (none
+    for an :class:`~partnership.gate.Accepted` made without one, as some tests make)."""
+    sidecar = accepted.checks_path
+    if sidecar is None:
+        return [], [], None
     try:
         record = json.loads(sidecar.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         record = None
-    if not isinstance(record, dict) or record.get("sha256") != accepted["sha256"]:
-        raise RuntimeError(f"{path.name}: its validation record is missing; it will be validated again next run")
+    if not isinstance(record, dict) or record.get("sha256") != accepted.sha256:
+        raise RuntimeError(
+            f"{accepted.path.name}: its validation record is missing; it will be validated again next run"
+        )
     return [CheckResult(**c) for c in record["checks"]], record.get("rejected_rows") or [], sidecar

@@ -24,7 +24,6 @@ from pathlib import Path
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task, task_group
 from airflow.sdk.exceptions import AirflowFailException
 
-from partnership.batch_status import BatchStatus
 from partnership.dag_defaults import AUDIT_ASSET, DEFAULT_ARGS, START_DATE, landing_asset, raw_asset
 from partnership.registry import Dataset, load_registry
 
@@ -117,9 +116,9 @@ def build_ingest_dag(ds: Dataset):
                 _show_as(ds, path)
                 with _quarantine_fails_the_task():
                     outcome = loader.validate(ds, path, loaded_by=_loaded_by(context))
-                if outcome["status"] == BatchStatus.SKIPPED_DUPLICATE:
-                    raise AirflowSkipException(f"{outcome['file']} already loaded as batch {outcome['duplicate_of']}")
-                return outcome
+                if isinstance(outcome, loader.SkippedDuplicate):
+                    raise AirflowSkipException(f"{outcome.file} already loaded as batch {outcome.duplicate_of}")
+                return outcome.to_xcom()
 
             @task(outlets=[raw_asset(ds)], map_index_template=BY_FILE_NAME)
             def load(accepted: dict, **context) -> dict:
@@ -127,18 +126,20 @@ def build_ingest_dag(ds: Dataset):
 
                 from partnership import loader
 
-                _show_as(ds, accepted.get("source_path") or accepted["path"])
+                accepted = loader.Accepted.from_xcom(accepted)
+                _show_as(ds, str(accepted.landed))
                 with _quarantine_fails_the_task():
                     loaded = loader.load(ds, accepted, loaded_by=_loaded_by(context))
-                if loaded["status"] == BatchStatus.SKIPPED_DUPLICATE:  # another run loaded it first: no new data
-                    raise AirflowSkipException(f"{loaded['file']} already loaded as batch {loaded['duplicate_of']}")
-                return loaded
+                if isinstance(loaded, loader.SkippedDuplicate):  # another run loaded it first: no new data
+                    raise AirflowSkipException(f"{loaded.file} already loaded as batch {loaded.duplicate_of}")
+                return loaded.to_xcom()
 
             @task(map_index_template=BY_FILE_NAME)
             def mark_done(loaded: dict) -> str:
                 from partnership import loader
 
-                _show_as(ds, loaded.get("source_path") or loaded["path"])
+                loaded = loader.Loaded.from_xcom(loaded)
+                _show_as(ds, str(loaded.landed))
                 return loader.mark_done(ds, loaded)
 
             @task(trigger_rule="one_failed", outlets=[AUDIT_ASSET], retries=0)

@@ -6,10 +6,11 @@ when it failed validation. A file whose checksum is already loaded is never load
 enforces it with a unique index, so even two concurrent runs cannot double-load.
 
 Nothing here imports Airflow: the DAG tasks in :mod:`partnership.ingest` are thin wrappers, and the tests
-call these functions directly too. The gate is made of this module (find, validate, load, mark done) and three
-it calls: :mod:`partnership.landing` (complete files, checksums, filing away), :mod:`partnership.batch_audit`
-(the audit batch and its checks, and the checks against earlier batches) and :mod:`partnership.quarantine`
-(a failed file's batch, move and reason file).
+call these functions directly too. The gate is made of this module (find, validate, load, mark done) and four
+it calls: :mod:`partnership.gate` (the ordered checks, and the typed records the tasks pass on),
+:mod:`partnership.landing` (complete files, checksums, filing away), :mod:`partnership.batch_audit` (the audit
+batch and its checks, and the checks against earlier batches) and :mod:`partnership.quarantine` (a failed file's
+batch, move and reason file).
 """
 
 from __future__ import annotations
@@ -22,15 +23,18 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from partnership import batch_audit, landing, pseudonymise, quarantine, screening, settings, warehouse
+from partnership import batch_audit, gate, landing, pseudonymise, quarantine, screening, settings, warehouse
 from partnership.batch_audit import CHECKS_SUFFIX as CHECKS_SUFFIX
 from partnership.batch_audit import checks_path as checks_path
 from partnership.batch_status import BatchStatus
+from partnership.gate import Accepted as Accepted
+from partnership.gate import Loaded as Loaded
+from partnership.gate import SkippedDuplicate as SkippedDuplicate
 from partnership.landing import awaiting_files as awaiting_files
 from partnership.landing import sha256_of, upload_complete
 from partnership.quarantine import QuarantinedFile
 from partnership.registry import Dataset
-from partnership.validation import ENCODING, CheckResult, check_contract, plain_lines, validate_file
+from partnership.validation import ENCODING, CheckResult, plain_lines
 
 # The gate's public names include some defined in the modules it is made of (sha256_of, upload_complete,
 # awaiting_files, QuarantinedFile, checks_path): importable from here, and the loader's own calls look them up here.
@@ -70,24 +74,28 @@ def _quarantine_named(ds: Dataset, path: Path, loaded_by: str = "find_new_files"
     """Quarantine a landed file whose name holds an identifier, as ``validate`` does, logging only the reason
     (which names the file by its withheld name)."""
     try:
-        sha256 = sha256_of(path)
-        checks = _screen_checks(screening.screen_file_name(path.name))
-        failures = [c for c in checks if c.severity == "critical"]
-        withheld = quarantine.withheld_name(path, sha256)
-        quarantine.quarantine_file(ds, path, sha256, failures, checks, rows=None, loaded_by=loaded_by, name=withheld)
+        _quarantine_under_withheld_name(ds, path, sha256_of(path), screening.screen_file_name(path.name), loaded_by)
     except QuarantinedFile as e:
         log.warning("%s", e)
         return e
     return None
 
 
-def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
-    """Decide what happens to one landed file.
+def _quarantine_under_withheld_name(ds, path: Path, sha256: str, findings: list, loaded_by: str) -> None:
+    checks = gate.screen_checks(findings)
+    withheld = quarantine.withheld_name(path, sha256)
+    quarantine.quarantine_file(
+        ds, path, sha256, gate.failures(checks), checks, rows=None, loaded_by=loaded_by, name=withheld
+    )
 
-    Returns ``{"status": "accepted", ...}`` for a file to load (its checks in the private file at
-    ``checks_path``, which :func:`load` records: the outcome is an XCom, kept small),
-    ``{"status": "skipped_duplicate", ...}`` for content already loaded (the file is filed away). Raises
-    :class:`QuarantinedFile` after moving a failing file to quarantine and recording why.
+
+def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> Accepted | SkippedDuplicate:
+    """Decide what happens to one landed file: it goes through the gate's steps (:data:`partnership.gate.STEPS`).
+
+    Returns an :class:`Accepted` for a file to load (its checks in the private file at ``checks_path``, which
+    :func:`load` records: the outcome is an XCom, kept small), a :class:`SkippedDuplicate` for content already
+    loaded (the file is filed away). Raises :class:`QuarantinedFile` after moving a failing file to quarantine
+    and recording why.
     """
     path = Path(path)
     sha256 = sha256_of(path)
@@ -95,10 +103,7 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
     named = screening.screen_file_name(path.name)
     if named:
         findings = named + screening.screen_file(path, ds, encoding=ENCODING)
-        checks = _screen_checks(findings)
-        failures = [c for c in checks if c.severity == "critical"]
-        withheld = quarantine.withheld_name(path, sha256)
-        quarantine.quarantine_file(ds, path, sha256, failures, checks, rows=None, loaded_by=loaded_by, name=withheld)
+        _quarantine_under_withheld_name(ds, path, sha256, findings, loaded_by)
     with warehouse.connect() as conn:
         earlier = batch_audit.loaded_batch(conn, ds, sha256)
         if earlier is not None:
@@ -118,91 +123,37 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
             else:
                 landing.file_away(path, settings.processed_dir() / ds.landing_subdir / "duplicates", sha256[:12])
             log.info("%s: already loaded as batch %s; skipped", path.name, earlier)
-            return {"status": BatchStatus.SKIPPED_DUPLICATE, "file": path.name, "duplicate_of": earlier}
+            return SkippedDuplicate(landed=path, duplicate_of=earlier)
 
-    # Direct identifiers first: such a file is rejected whole, before GX ever reads its values.
-    # A name in free text is a warning unless the registry raises it: the file loads, flagged.
-    plain = plain_lines(path)  # its lines are its records: split, not parsed, by the screen and the contract
-    screened = _screen_checks(screening.screen_file(path, ds, encoding=ENCODING, plain=plain))
-    if any(c.severity == "critical" for c in screened):
-        failures = [c for c in screened if c.severity == "critical"]
-        quarantine.quarantine_file(ds, path, sha256, failures, screened, rows=None, loaded_by=loaded_by)
-
-    checked, outcome = path, None
-    if any(c.pseudonymise for c in ds.columns):
-        # Replace raw identifiers before GX sees the file; the copy in work/ is what gets validated and loaded.
-        failed = check_contract(ds, path, plain=plain)
-        if failed:
-            quarantine.quarantine_file(ds, path, sha256, [failed], [failed], rows=None, loaded_by=loaded_by)
-        fingerprints = pseudonymise.key_fingerprints(ds)  # KeyUnavailable leaves the file landed
-        changed = batch_audit.key_change(ds, fingerprints)
-        if changed:
-            quarantine.quarantine_file(ds, path, sha256, [changed], [changed], rows=None, loaded_by=loaded_by)
-        outcome = pseudonymise.pseudonymise_file(ds, path, encoding=ENCODING)
-        checked = outcome.path
-
-    report = validate_file(ds, checked, plain=plain if checked == path else None)
-    extra: list[CheckResult] = []
-    if outcome:
-        for c in report.checks:  # row numbers as in the landed file, which the agency has
-            c.rows = [pseudonymise.source_row(r, outcome.rejected_rows) for r in c.rows]
-        extra = [
-            CheckResult(
-                f"pseudonymise: valid {r.id_type}", r.column, False, r.count, r.rows, severity="warning", message=r.text
-            )
-            for r in outcome.rejected
-        ]
-        if outcome.rows_written == 0:  # every row rejected: nothing would be loaded
-            extra = [CheckResult(**{**c.__dict__, "severity": "critical"}) for c in extra]
-    checks = screened + extra + report.checks
-    if report.checks:  # the file got as far as GX: compare its volume with the dataset's history
-        volume = batch_audit.volume_check(ds, report.row_count)
-        if volume:
-            checks.append(volume)
-    failures = [c for c in checks if not c.success and c.severity == "critical"]
-    if not failures:
-        # The checks (and the rows pseudonymisation rejected) go to a private file in work/, not into the outcome:
-        # the outcome is the validate task's XCom, which stays a few hundred characters however many checks ran.
-        rejected_rows = outcome.rejected_rows if outcome else []
-        sidecar = batch_audit.write_validation_record(ds, path, sha256, checks, rejected_rows)
-        accepted = {
-            "status": "accepted",
-            "path": str(checked),
-            "sha256": sha256,
-            "rows": report.row_count,
-            "checks_path": str(sidecar),
-            "flagged": sum(1 for c in checks if not c.success),
-        }
-        if outcome:
-            accepted |= {
-                "source_path": str(path),
-                "load_sha256": sha256_of(checked),
-                "key_fingerprint": " ".join(f"{t}:{fp}" for t, fp in fingerprints.items()),
-            }
-        return accepted
-
-    if outcome:
-        outcome.path.unlink(missing_ok=True)
-    quarantine.quarantine_file(ds, path, sha256, failures, checks, rows=report.row_count, loaded_by=loaded_by)
+    # Whether its lines are its records, looked at once: then the screen and the contract split them, not parse.
+    file = gate.GateFile(ds, path, plain=plain_lines(path))
+    checks = gate.run_steps(file)
+    failures = gate.failures(checks)
+    if failures:
+        if file.pseudonymised:
+            file.pseudonymised.path.unlink(missing_ok=True)
+        quarantine.quarantine_file(ds, path, sha256, failures, checks, rows=file.rows, loaded_by=loaded_by)
+    # The checks (and the rows pseudonymisation rejected) go to a private file in work/, not into the outcome:
+    # the outcome is the validate task's XCom, which stays a few hundred characters however many checks ran.
+    sidecar = batch_audit.write_validation_record(ds, path, sha256, checks, file.dropped_rows)
+    return Accepted(
+        landed=path,
+        path=file.checked,
+        sha256=sha256,
+        rows=file.rows,
+        load_sha256=sha256_of(file.checked) if file.pseudonymised else sha256,
+        checks_path=sidecar,
+        flagged=sum(1 for c in checks if not c.success),
+        key_fingerprint=file.key_fingerprint,
+    )
 
 
-def _screen_checks(findings: list[screening.Finding]) -> list[CheckResult]:
-    return [
-        CheckResult(
-            f"identifier screen: {f.rule}", f.column, False, f.count, f.rows, severity=f.severity, message=f.text
-        )
-        for f in findings
-    ]
-
-
-def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
+def load(ds: Dataset, accepted: Accepted, *, loaded_by: str = "cli") -> Loaded | SkippedDuplicate:
     """COPY an accepted file into its raw table, with its batch record, in one transaction."""
-    path = Path(accepted["path"])  # the pseudonymised copy, for datasets that have one
-    original = Path(accepted.get("source_path") or path)  # the landed file: what is recorded and quarantined
-    sha256 = accepted["sha256"]
-    if sha256_of(path) != accepted.get("load_sha256", sha256):
+    path, original, sha256 = accepted.path, accepted.landed, accepted.sha256
+    if sha256_of(path) != accepted.load_sha256:
         raise RuntimeError(f"{path.name} changed after it was validated; it will be validated again next run")
-    checks, rejected_rows, sidecar = batch_audit.validation_record(accepted, path)
+    checks, rejected_rows, sidecar = batch_audit.validation_record(accepted)
     copy = sql.SQL("copy raw.{} (_batch_id, _source_row, {}) from stdin").format(
         sql.Identifier(ds.name), sql.SQL(", ").join(map(sql.Identifier, ds.column_names))
     )
@@ -217,7 +168,7 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
                 sha256,
                 BatchStatus.LOADING,
                 loaded_by=loaded_by,
-                key_fingerprint=accepted.get("key_fingerprint"),
+                key_fingerprint=accepted.key_fingerprint,
             )
             if not rejected_rows and conn.info.encoding == "utf-8" and plain_lines(path):
                 with conn.cursor() as cur, cur.copy(copy_csv) as pipe:
@@ -245,7 +196,7 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
                     "; ".join(warnings) or None,
                     batch_audit.replaced_batch(conn, ds, original),
                     supersedes,
-                    accepted.get("load_sha256", sha256),  # what processed/ keeps (partnership reprocess finds it)
+                    accepted.load_sha256,  # what processed/ keeps (partnership reprocess finds it)
                     batch_id,
                 ),
             )
@@ -286,12 +237,7 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
                 reason=f"same content as batch {earlier}",
             )
         _discard_copy(path, original, sidecar)
-        return {
-            "status": BatchStatus.SKIPPED_DUPLICATE,
-            "file": path.name,
-            "duplicate_of": earlier,
-            "path": str(original),
-        }
+        return SkippedDuplicate(landed=original, duplicate_of=earlier)
     if sidecar:  # recorded in audit.validation_result with the batch
         sidecar.unlink(missing_ok=True)
     log.info("%s: loaded %s rows into %s as batch %s", path.name, rows, ds.raw_table, batch_id)
@@ -299,15 +245,7 @@ def load(ds: Dataset, accepted: dict, *, loaded_by: str = "cli") -> dict:
         log.info("%s: re-issue: %s", path.name, supersedes)
     for warning in warnings:  # loaded, but flagged: shown in the task log as well as in audit
         log.warning("flagged: %s", warning)
-    return {
-        "status": BatchStatus.LOADED,
-        "file": path.name,
-        "batch_id": batch_id,
-        "rows": rows,
-        "path": str(path),
-        "sha256": sha256,
-        **({"source_path": str(original)} if original != path else {}),
-    }
+    return Loaded(landed=original, path=path, sha256=sha256, batch_id=batch_id, rows=rows)
 
 
 COPY_BLOCK = 1 << 20  # bytes read and sent to COPY at a time
@@ -341,27 +279,26 @@ def _discard_copy(path: Path, original: Path, sidecar: Path | None) -> None:
         sidecar.unlink(missing_ok=True)
 
 
-def mark_done(ds: Dataset, loaded: dict) -> str:
+def mark_done(ds: Dataset, loaded: Loaded) -> str:
     """File a loaded file away in processed/, so the next run does not see it in the landing zone.
 
     For a pseudonymised dataset the pseudonymised copy is kept, and the landed original, which holds the
     raw identifiers, is deleted: no copy of the identifiers outlives the gate.
     """
-    path = Path(loaded["path"])
-    if loaded.get("source_path"):
-        Path(loaded["source_path"]).unlink(missing_ok=True)
-        settings.upload_marker(Path(loaded["source_path"])).unlink(missing_ok=True)
-    if not path.exists():
+    if loaded.landed != loaded.path:
+        loaded.landed.unlink(missing_ok=True)
+        settings.upload_marker(loaded.landed).unlink(missing_ok=True)
+    if not loaded.path.exists():
         return ""
-    sha256 = loaded.get("sha256") or sha256_of(path)
-    return str(landing.file_away(path, settings.processed_dir() / ds.landing_subdir, sha256[:12]))
+    return str(landing.file_away(loaded.path, settings.processed_dir() / ds.landing_subdir, loaded.sha256[:12]))
 
 
-def ingest_file(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> dict:
+def ingest_file(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> Loaded | SkippedDuplicate:
     """All the steps for one file, as the DAG runs them: validate, load, mark done."""
     outcome = validate(ds, path, loaded_by=loaded_by)
-    if outcome["status"] != "accepted":
+    if isinstance(outcome, SkippedDuplicate):
         return outcome
     loaded = load(ds, outcome, loaded_by=loaded_by)
-    mark_done(ds, loaded)
+    if isinstance(loaded, Loaded):
+        mark_done(ds, loaded)
     return loaded

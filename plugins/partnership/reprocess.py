@@ -40,9 +40,9 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from partnership import batch_audit, loader, pseudonymise, screening, settings, warehouse
+from partnership import batch_audit, gate, loader, pseudonymise, screening, settings, warehouse
 from partnership.registry import Dataset
-from partnership.validation import ENCODING, CheckResult, validate_file
+from partnership.validation import ENCODING, CheckResult, plain_lines
 
 log = logging.getLogger(__name__)
 
@@ -177,20 +177,16 @@ def _source_rows(conn: psycopg.Connection, ds: Dataset, batch_id: int) -> list[i
 
 
 def _gate(ds: Dataset, batch: _Batch) -> list[CheckResult]:
-    """The checks :func:`loader.validate` makes, on the kept copy; returns the critical failures."""
-    path = batch.copy
-    findings = screening.screen_file_name(batch.file_name) + screening.screen_file(path, ds, encoding=ENCODING)
-    screened = loader._screen_checks(findings)
-    report = validate_file(ds, path)
-    for c in report.checks:  # row numbers as in the landed file, which the agency has
-        c.rows = [pseudonymise.source_row(r, batch.rejected_rows) for r in c.rows]
-    checks = screened + report.checks
-    if report.checks:
-        volume = batch_audit.volume_check(ds, report.row_count)
-        if volume:
-            checks.append(volume)
-    batch.checks, batch.rows = checks, report.row_count
-    return [c for c in checks if not c.success and c.severity == "critical"]
+    """The gate's steps but pseudonymisation, on the kept copy; returns the critical failures."""
+    file = gate.GateFile(ds, batch.copy, plain=plain_lines(batch.copy), file_rows=batch.rejected_rows)
+    named = gate.screen_checks(screening.screen_file_name(batch.file_name))
+    checks = named + gate.run_steps(file, REPROCESS_STEPS)
+    batch.checks, batch.rows = checks, file.rows
+    return gate.failures(checks)
+
+
+# The kept copy is already pseudonymised (never again: its key may have been rotated since).
+REPROCESS_STEPS = tuple(step for step in gate.STEPS if step is not gate.pseudonymise_identifiers)
 
 
 def _record(

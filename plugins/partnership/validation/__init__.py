@@ -17,7 +17,7 @@ no row values) in ``<data dir>/gx/``, from which GX's SiteBuilder renders static
 from partnership.validation.contract import ENCODING, check_contract, plain_lines
 from partnership.validation.docs import build_data_docs, data_docs_dir
 from partnership.validation.results import CheckResult, ValidationReport
-from partnership.validation.run import quiet_gx_logs, validate_file
+from partnership.validation.run import quiet_gx_logs, run_suite, validate_file
 from partnership.validation.suites import build_suite, file_period, period_expectations, read_suite, suite_path
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "plain_lines",
     "quiet_gx_logs",
     "read_suite",
+    "run_suite",
     "suite_path",
     "validate_file",
 ]

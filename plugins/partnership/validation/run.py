@@ -77,6 +77,11 @@ def validate_file(ds: Dataset, path: Path, *, plain: bool | None = None) -> Vali
     failed = check_contract(ds, path, plain=plain)
     if failed:
         return ValidationReport(path.name, 0, [failed])
+    return run_suite(ds, path)
+
+
+def run_suite(ds: Dataset, path: Path) -> ValidationReport:
+    """The dataset's GX suite over a file that has passed the contract, chunk by chunk."""
     with quiet_gx_logs():
         return _run_suite(ds, path)
 

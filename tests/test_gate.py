@@ -1,0 +1,107 @@
+"""The gate's steps run in order and stop at the first critical failure; its records survive the trip between
+Airflow tasks (XCom) unchanged, and refuse a field they do not know."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from partnership import gate
+from partnership.demo.generator import generate
+from partnership.validation import plain_lines
+
+# The steps that need no database: the volume check and the key check read audit.
+WITHOUT_AUDIT = (gate.screen_identifiers, gate.check_the_contract, gate.run_the_suite)
+
+
+@pytest.fixture(scope="module")
+def crime_rows(tmp_path_factory):
+    path = generate(tmp_path_factory.mktemp("landing"), months=1, scale=0.2)["police__recorded_crime"][0]
+    with open(path, newline="") as f:
+        return list(csv.reader(f))
+
+
+def _file(tmp_path: Path, rows: list[list[str]], ds) -> gate.GateFile:
+    path = tmp_path / "recorded_crime_2024-04.csv"
+    with open(path, "w", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+    return gate.GateFile(ds, path, plain=plain_lines(path))
+
+
+def _copy(rows):
+    return [list(r) for r in rows]
+
+
+def test_a_good_file_passes_every_step_and_is_counted(crime_rows, crimes, tmp_path):
+    file = _file(tmp_path, crime_rows, crimes)
+    checks = gate.run_steps(file, WITHOUT_AUDIT)
+    assert not gate.failures(checks) and checks, "the suite's checks are all there, all passing"
+    assert file.rows == len(crime_rows) - 1 and file.checked == file.path
+
+
+def test_an_identifier_stops_the_gate_before_the_contract_and_gx_read_the_file(crime_rows, crimes, tmp_path):
+    rows = _copy(crime_rows)
+    rows[0][-1] = "unexpected column"  # the contract would refuse this header
+    rows[5][-1] = "NHS 943 476 5919"  # a valid NHS number in free text
+    file = _file(tmp_path, rows, crimes)
+    checks = gate.run_steps(file, WITHOUT_AUDIT)
+    assert {c.expectation.split(":")[0] for c in checks} == {"identifier screen"}
+    assert any(c.rows == [6] for c in gate.failures(checks))
+    assert file.rows is None, "GX never read it"
+
+
+def test_a_wrong_header_stops_the_gate_before_gx(crime_rows, crimes, tmp_path):
+    rows = _copy(crime_rows)
+    a, b = rows[0].index("crime_type"), rows[0].index("outcome")  # two text columns: nothing for the screen
+    rows[0][a], rows[0][b] = rows[0][b], rows[0][a]
+    file = _file(tmp_path, rows, crimes)
+    checks = gate.run_steps(file, WITHOUT_AUDIT)
+    assert [c.expectation for c in gate.failures(checks)] == [
+        f"columns are out of order; expected {', '.join(crimes.file_headers)}"
+    ]
+    assert file.rows is None
+
+
+def test_suite_failures_name_the_row_of_the_file_the_agency_sent(crime_rows, crimes, tmp_path):
+    """Rows left out before the suite (by pseudonymisation, or an earlier load) still count in the row numbers."""
+    rows = _copy(crime_rows)
+    date = crimes.file_headers.index(crimes.column("offence_date").file_header)
+    rows[3][date] = "2024-13-45"  # row 4 of what the suite reads
+    file = _file(tmp_path, rows, crimes)
+    file.file_rows = [2, 3]  # the agency's rows 2 and 3 are not in it: the suite's row 4 is the agency's row 6
+    failed = gate.failures(gate.run_the_suite(file))
+    assert failed and all(c.rows == [6] for c in failed), [(c.expectation, c.rows) for c in failed]
+
+
+def test_the_records_go_through_xcom_unchanged(tmp_path):
+    accepted = gate.Accepted(
+        landed=tmp_path / "a.csv",
+        path=tmp_path / "work" / "a.csv",
+        sha256="1" * 64,
+        rows=10,
+        load_sha256="2" * 64,
+        checks_path=tmp_path / "work" / "a.csv.checks.json",
+        flagged=1,
+        key_fingerprint="nhs_number:abcd",
+    )
+    loaded = gate.Loaded(landed=tmp_path / "a.csv", path=tmp_path / "a.csv", sha256="1" * 64, batch_id=7, rows=10)
+    skipped = gate.SkippedDuplicate(landed=tmp_path / "b.csv", duplicate_of=7)
+    for record in (accepted, loaded, skipped):
+        xcom = json.loads(json.dumps(record.to_xcom()))  # what Airflow keeps: plain JSON
+        assert type(record).from_xcom(xcom) == record
+    assert (loaded.status, skipped.status, accepted.status) == ("loaded", "skipped_duplicate", "accepted")
+    assert (loaded.file, skipped.file) == ("a.csv", "b.csv")
+
+
+def test_a_record_without_its_own_checksum_takes_the_landed_files():
+    accepted = gate.Accepted(landed=Path("a.csv"), path=Path("a.csv"), sha256="1" * 64, rows=0)
+    assert accepted.load_sha256 == "1" * 64 and accepted.checks_path is None
+
+
+def test_a_record_refuses_fields_it_does_not_know_and_needs_those_it_has():
+    xcom = gate.Loaded(landed=Path("a.csv"), path=Path("a.csv"), sha256="1" * 64, batch_id=7, rows=10).to_xcom()
+    with pytest.raises(ValueError, match="unexpected fields \\['source_path'\\]"):
+        gate.Loaded.from_xcom({**xcom, "source_path": "a.csv"})
+    with pytest.raises(TypeError, match="batch_id"):
+        gate.Loaded.from_xcom({k: v for k, v in xcom.items() if k != "batch_id"})
