@@ -139,8 +139,7 @@ def test_a_reissued_month_replaces_the_earlier_file_and_is_never_counted_twice(w
         ),
         (
             updated.batch_id,
-            f"2022-11 (Surrey Police): {november_rows} rows supersede batch {endings_only.batch_id}'s"
-            f" {november_rows}",
+            f"2022-11 (Surrey Police): {november_rows} rows supersede batch {endings_only.batch_id}'s {november_rows}",
         ),
     ]
 
