@@ -39,6 +39,7 @@ def _validate_good_and_faulty(tmp_path, crimes):
     warnings = sum(not c.success for c in good_report.checks)  # warning-level only: the file passed
     report = validation.validate_file(crimes, bad)
     assert [(c.column, c.expectation) for c in report.failures] == [("crime_type", "expect_column_values_to_be_in_set")]
+    validation.build_data_docs_index()  # as the IG report does
     return settings.data_dir() / "data_docs", good.name, bad.name, planted, warnings
 
 
@@ -48,6 +49,26 @@ def test_index_lists_the_suite_and_both_files(docs):
     assert "police__recorded_crime" in index
     assert (folder / "expectations" / "police__recorded_crime.html").exists()
     assert good in index and bad in index
+
+
+def test_a_file_gets_its_page_as_it_is_validated_and_joins_the_index_when_the_ig_report_rebuilds_it(
+    data_dir, crimes, tmp_path
+):
+    """The index reads every kept result, so the gate does not rebuild it for each file (its cost grew with the
+    history); the IG report, run when a delivery settles or a file is quarantined, does."""
+    (path,) = generate(tmp_path / "landing", months=1, scale=0.1)["police__recorded_crime"]
+    assert validation.validate_file(crimes, path).success
+    folder = data_dir / "data_docs"
+    assert [p.name for p in (folder / "validations").rglob("*.html")] == [path.name + ".html"]
+    assert not (folder / "index.html").exists()
+
+    assert validation.build_data_docs_index() == folder / "index.html"
+    assert path.name in (folder / "index.html").read_text()
+
+
+def test_the_index_is_not_built_before_any_file_is_validated(data_dir):
+    assert validation.build_data_docs_index() is None
+    assert not (data_dir / "data_docs").exists()
 
 
 def test_the_faulty_file_has_a_page_showing_the_failed_expectation(docs):

@@ -103,7 +103,8 @@ def test_report_renders_in_chromium_with_the_warehouse_figures(loaded_warehouse,
     # One stacked segment per agency and month: police in every month, youth justice in all but the quarantined one.
     assert len(rects) == 2 * len(MONTHS) - 1
 
-    # (f) Data Docs: the gate built them while validating the loaded files; the report links to them
+    # (f) Data Docs: the gate wrote each loaded file's page while validating it; the report built the index over
+    # them and links to it
     (docs,) = page.find(id="data-docs")
     assert "Data Docs" in docs["text"] and str(data_dir / "data_docs" / "index.html") in docs["text"]
 

@@ -13,6 +13,7 @@ names, reasons, flags) is escaped by the template engine. Numbers carry ``data-m
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 from pathlib import Path
 
@@ -36,8 +37,14 @@ def build_report(
     ``latest``: completeness over each dataset's latest N loaded batches; all rows held when None.
     ``today``: the day timeliness is judged on (default: today, UK time).
     """
+    from partnership.validation import build_data_docs_index
+
     today = today or datetime.now(timeliness.UK).date()
     out_dir = Path(out_dir or settings.ig_report_dir())
+    try:  # the GX Data Docs the report links to: each file's page is written as it is validated, the index here
+        build_data_docs_index()
+    except Exception:  # noqa: BLE001 - the docs are a convenience; the report does not depend on them
+        logging.getLogger(__name__).warning("the Data Docs index was not rebuilt", exc_info=True)
     datasets = load_registry()
     with warehouse.connect(url) as conn:
         conn.read_only = True  # a report reads; it must never change the warehouse

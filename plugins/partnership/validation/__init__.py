@@ -11,11 +11,12 @@ never carry the failing values, which may be personal data.
 
 Each file that reaches step 2 also leaves a GX validation result for the whole file (per-chunk counts summed,
 no row values) in ``<data dir>/gx/``, from which GX's SiteBuilder renders static Data Docs into
-``<data dir>/data_docs/`` for information-governance reviewers.
+``<data dir>/data_docs/`` for information-governance reviewers (each file's page as it is validated; the
+index with the IG report).
 """
 
 from partnership.validation.contract import ENCODING, check_contract, plain_lines
-from partnership.validation.docs import build_data_docs, data_docs_dir
+from partnership.validation.docs import build_data_docs, build_data_docs_index, data_docs_dir
 from partnership.validation.results import CheckResult, ValidationReport
 from partnership.validation.run import quiet_gx_logs, run_suite, validate_file
 from partnership.validation.suites import build_suite, file_period, period_expectations, read_suite, suite_path
@@ -25,6 +26,7 @@ __all__ = [
     "CheckResult",
     "ValidationReport",
     "build_data_docs",
+    "build_data_docs_index",
     "build_suite",
     "check_contract",
     "data_docs_dir",

@@ -82,8 +82,45 @@ def file_result(
     )
 
 
+def _site_builder(context):
+    """GX's SiteBuilder for the reviewers' site, over file stores in ``<data dir>/gx/``."""
+    from great_expectations.render.renderer.site_builder import SiteBuilder
+
+    stores = {"docs_expectations": "ExpectationsStore", "docs_validations": "ValidationResultsStore"}
+    for name, class_name in stores.items():
+        if name not in context.stores:
+            folder = settings.gx_stores_dir() / name.removeprefix("docs_")
+            context.add_store(
+                name,
+                {
+                    "class_name": class_name,
+                    "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(folder)},
+                },
+            )
+    return SiteBuilder(
+        data_context=context,
+        site_name=DOCS_SITE,
+        store_backend={"class_name": "TupleFilesystemStoreBackend", "base_directory": str(data_docs_dir())},
+        site_index_builder={
+            "class_name": "DefaultSiteIndexBuilder",
+            "validation_results_limit": DOCS_VALIDATIONS_SHOWN,
+        },
+        site_section_builders={
+            "expectations": {"source_store_name": "docs_expectations"},
+            "validations": {"source_store_name": "docs_validations"},
+            "profiling": "None",
+        },
+        show_how_to_buttons=False,
+    )
+
+
 def build_data_docs(context, ds: Dataset, spec: dict, file_result) -> Path:
-    """Store the file's result and the dataset's suite, and (re)build their pages and the index."""
+    """Store the file's result and the dataset's suite, and (re)build their two pages.
+
+    Not the index: it reads every result kept (up to DOCS_VALIDATIONS_SHOWN), so rebuilding it for each file
+    made a delivery's Data Docs cost grow with the history, to half of the GX step's time. The IG report
+    rebuilds it (:func:`build_data_docs_index`) each time a delivery settles or a file is quarantined.
+    """
     import great_expectations as gx
     from great_expectations.data_context.types.resource_identifiers import (
         ExpectationSuiteIdentifier,
@@ -91,33 +128,7 @@ def build_data_docs(context, ds: Dataset, spec: dict, file_result) -> Path:
     )
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
-    stores = {"docs_expectations": "ExpectationsStore", "docs_validations": "ValidationResultsStore"}
-    for name, class_name in stores.items():
-        folder = settings.gx_stores_dir() / name.removeprefix("docs_")
-        context.add_store(
-            name,
-            {
-                "class_name": class_name,
-                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(folder)},
-            },
-        )
-    context.add_data_docs_site(
-        site_name=DOCS_SITE,
-        site_config={
-            "class_name": "SiteBuilder",
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(data_docs_dir())},
-            "site_index_builder": {
-                "class_name": "DefaultSiteIndexBuilder",
-                "validation_results_limit": DOCS_VALIDATIONS_SHOWN,
-            },
-            "site_section_builders": {
-                "expectations": {"source_store_name": "docs_expectations"},
-                "validations": {"source_store_name": "docs_validations"},
-                "profiling": "None",
-            },
-            "show_how_to_buttons": False,
-        },
-    )
+    builder = _site_builder(context)
     suite_key = ExpectationSuiteIdentifier(name=ds.name)
     suite = gx.ExpectationSuite(
         name=spec["name"], expectations=[ExpectationConfiguration(**e).to_domain_obj() for e in spec["expectations"]]
@@ -129,5 +140,20 @@ def build_data_docs(context, ds: Dataset, spec: dict, file_result) -> Path:
         batch_identifier=file_result.meta["batch_spec"]["file"],
     )
     context.stores["docs_validations"].set(result_key, file_result)
-    context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=[suite_key, result_key])
+    builder.build(resource_identifiers=[suite_key, result_key], build_index=False)
+    return data_docs_dir() / "index.html"
+
+
+def build_data_docs_index() -> Path | None:
+    """(Re)build the Data Docs index over every kept result (the latest DOCS_VALIDATIONS_SHOWN); None, and
+    nothing written, when no file has been validated yet."""
+    if not (settings.gx_stores_dir() / "validations").is_dir():
+        return None
+    from partnership.validation.run import _gx_context, quiet_gx_logs
+
+    with quiet_gx_logs():
+        _, context = _gx_context()
+        builder = _site_builder(context)
+        builder.target_store.copy_static_assets()
+        builder.site_index_builder.build()
     return data_docs_dir() / "index.html"
