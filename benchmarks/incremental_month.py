@@ -45,7 +45,7 @@ def load(files: list[Path]) -> int:
     for dataset, path in files:
         result = loader.ingest_file(get_dataset(dataset), path)
         assert result.status == "loaded", (path, result)
-        rows += result.get("rows", 0) or 0
+        rows += result.rows
     return rows
 
 

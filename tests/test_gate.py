@@ -74,6 +74,24 @@ def test_suite_failures_name_the_row_of_the_file_the_agency_sent(crime_rows, cri
     assert failed and all(c.rows == [6] for c in failed), [(c.expectation, c.rows) for c in failed]
 
 
+def test_every_step_names_the_row_of_the_file_the_agency_sent_when_rows_were_left_out(crime_rows, crimes, tmp_path):
+    """reprocess checks a kept copy, from which the first load left out rows: the screen and the contract name
+    the agency's rows too, as the suite does."""
+    rows = _copy(crime_rows)
+    rows[3][-1] = "NHS 943 476 5919"  # row 4 of the copy
+    file = _file(tmp_path, rows, crimes)
+    file.file_rows = [2, 3]
+    (screened,) = gate.failures(gate.screen_identifiers(file))
+    assert screened.rows == [6] and "at rows 6" in screened.message
+
+    rows = _copy(crime_rows)
+    rows[3].append("one too many")
+    file = _file(tmp_path, rows, crimes)
+    file.file_rows = [2, 3]
+    (contract,) = gate.check_the_contract(file)
+    assert contract.rows == [6]
+
+
 def test_the_records_go_through_xcom_unchanged(tmp_path):
     accepted = gate.Accepted(
         landed=tmp_path / "a.csv",
@@ -105,3 +123,32 @@ def test_a_record_refuses_fields_it_does_not_know_and_needs_those_it_has():
         gate.Loaded.from_xcom({**xcom, "source_path": "a.csv"})
     with pytest.raises(TypeError, match="batch_id"):
         gate.Loaded.from_xcom({k: v for k, v in xcom.items() if k != "batch_id"})
+
+
+def test_an_outcome_written_before_the_records_is_still_read(tmp_path):
+    """A run in flight across an upgrade hands the next task the dict the loader used to return."""
+    landed, copy = tmp_path / "landing" / "a.csv", tmp_path / "work" / "a.csv"
+    old = {"status": "loaded", "file": "a.csv", "batch_id": 7, "rows": 10, "path": str(copy), "sha256": "1" * 64}
+    assert gate.Loaded.from_xcom({**old, "source_path": str(landed)}) == gate.Loaded(
+        landed=landed, path=copy, sha256="1" * 64, batch_id=7, rows=10
+    )
+    assert gate.Loaded.from_xcom(old).landed == copy, "no source_path: the landed file was the one loaded"
+
+
+def test_a_record_naming_files_outside_its_datasets_folders_is_refused(crimes, data_dir, tmp_path):
+    """Records travel as XComs, which Airflow's API can write: load and mark_done touch only the dataset's files."""
+    from partnership import loader, settings
+
+    elsewhere = tmp_path / "elsewhere.csv"
+    elsewhere.write_text("kept\n")
+    landed = settings.landing_dir() / crimes.landing_subdir / "recorded_crime_2024-04.csv"
+    records = [
+        gate.Accepted(landed=elsewhere, path=elsewhere, sha256="1" * 64, rows=1),
+        gate.Accepted(landed=landed, path=elsewhere, sha256="1" * 64, rows=1),
+    ]
+    for record in records:
+        with pytest.raises(ValueError, match="outside the dataset's landing and work folders"):
+            loader.load(crimes, record)
+    with pytest.raises(ValueError, match="outside the dataset's landing and work folders"):
+        loader.mark_done(crimes, gate.Loaded(landed=elsewhere, path=landed, sha256="1" * 64, batch_id=1, rows=1))
+    assert elsewhere.read_text() == "kept\n"

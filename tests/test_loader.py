@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from partnership import loader, settings, validation, warehouse
+from partnership import batch_audit, loader, settings, validation, warehouse
 from partnership.demo.generator import generate
 from partnership.registry import get_dataset
 
@@ -304,13 +304,20 @@ def test_other_datasets_load_while_one_is_quarantined(warehouse_url, landed):
     assert set(outcomes.values()) == {"loaded"} and len(outcomes) == sum(map(len, landed.values())) - 1
 
 
+def _past_the_gate(ds, path):
+    """An accepted record for a file the gate never checked: its validation record written by hand, empty."""
+    sha256 = loader.sha256_of(path)
+    sidecar = batch_audit.write_validation_record(ds, path, sha256, [], [])
+    return loader.Accepted(landed=path, path=path, sha256=sha256, rows=0, checks_path=sidecar)
+
+
 def test_a_load_that_fails_part_way_leaves_nothing_behind(warehouse_url, landed, crimes, data_dir):
     """The COPY and the batch share one transaction: a record the database refuses rolls back the whole file,
     which is then quarantined with the row number but without the record's values."""
     path = landed["police__recorded_crime"][0]
     with open(path, "a") as f:  # a NUL byte: PostgreSQL text cannot hold it (the gate is skipped here)
         f.write("CR202404999999,2024-04-30,Robbery,E01005065,N,,,,secret\x00value\n")
-    accepted = loader.Accepted(landed=path, path=path, sha256=loader.sha256_of(path), rows=0)
+    accepted = _past_the_gate(crimes, path)
     rows_in_file = sum(1 for _ in open(path))
 
     with pytest.raises(loader.QuarantinedFile, match=f"database refused the file .* at rows {rows_in_file}"):
@@ -505,7 +512,7 @@ def test_a_plain_file_the_database_refuses_is_quarantined_with_its_row(warehouse
     with open(path, "a") as f:  # one field short (the gate is skipped here)
         f.write("CR202404999999,2024-04-30,Robbery,E01005065,N,,,secret\n")
     assert validation.plain_lines(path)
-    accepted = loader.Accepted(landed=path, path=path, sha256=loader.sha256_of(path), rows=0)
+    accepted = _past_the_gate(crimes, path)
     rows_in_file = sum(1 for _ in open(path))
 
     with pytest.raises(loader.QuarantinedFile, match=f"database refused the file .* at rows {rows_in_file}$"):

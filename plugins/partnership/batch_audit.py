@@ -281,14 +281,12 @@ def write_validation_record(
     return sidecar
 
 
-def validation_record(accepted: Accepted) -> tuple[list[CheckResult], list[int], Path | None]:
-    """The checks and rejected rows ``validate`` recorded for an accepted file, from its private file (none
-    for an :class:`~partnership.gate.Accepted` made without one, as some tests make)."""
-    sidecar = accepted.checks_path
-    if sidecar is None:
-        return [], [], None
+def validation_record(ds: Dataset, accepted: Accepted) -> tuple[list[CheckResult], list[int], Path]:
+    """The checks and rejected rows ``validate`` recorded for an accepted file, from its private file at
+    :func:`checks_path`. No record there for this file (never validated, or its record deleted): refused."""
+    sidecar = checks_path(ds, accepted.landed)
     try:
-        record = json.loads(sidecar.read_text(encoding="utf-8"))
+        record = json.loads(sidecar.read_text(encoding="utf-8")) if accepted.checks_path == sidecar else None
     except (OSError, ValueError):
         record = None
     if not isinstance(record, dict) or record.get("sha256") != accepted.sha256:

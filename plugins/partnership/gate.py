@@ -45,15 +45,25 @@ class GateFile:
         """File rows not in :attr:`checked` (sorted): those pseudonymisation or an earlier load rejected."""
         return self.pseudonymised.rejected_rows if self.pseudonymised else self.file_rows
 
+    def agency_rows(self, rows: list[int], *, read: Path) -> list[int]:
+        """Row numbers of the file ``read`` as rows of the file the agency sent (which it can look up)."""
+        dropped = self.file_rows if read == self.path else self.dropped_rows
+        return [pseudonymise.source_row(r, dropped) for r in rows] if dropped else rows
+
 
 def screen_identifiers(file: GateFile) -> list[CheckResult]:
     """Direct identifiers: any in a column not declared for them fails the file before GX reads a value."""
-    return screen_checks(screening.screen_file(file.path, file.ds, encoding=ENCODING, plain=file.plain))
+    findings = screening.screen_file(file.path, file.ds, encoding=ENCODING, plain=file.plain)
+    for f in findings:  # before the message is written from them
+        f.rows = file.agency_rows(f.rows, read=file.path)
+    return screen_checks(findings)
 
 
 def check_the_contract(file: GateFile) -> list[CheckResult]:
     """Readable UTF-8, a header that is exactly the registry's columns, every record as wide as the header."""
     failed = check_contract(file.ds, file.path, plain=file.plain)
+    if failed:
+        failed.rows = file.agency_rows(failed.rows, read=file.path)
     return [failed] if failed else []
 
 
@@ -86,9 +96,8 @@ def run_the_suite(file: GateFile) -> list[CheckResult]:
     """The dataset's GX suite over the checked file, with row numbers as in the file the agency sent."""
     report = run_suite(file.ds, file.checked)
     file.rows = report.row_count
-    if file.dropped_rows:
-        for c in report.checks:
-            c.rows = [pseudonymise.source_row(r, file.dropped_rows) for r in c.rows]
+    for c in report.checks:
+        c.rows = file.agency_rows(c.rows, read=file.checked)
     return report.checks
 
 
@@ -142,11 +151,21 @@ class _Record:
 
     @classmethod
     def from_xcom(cls, values: dict):
+        if "status" in values:  # written before these records (a run in flight across an upgrade): its dict
+            values = _from_dict_outcome(values)
         fields = {f.name: f for f in dataclasses.fields(cls)}
         unknown = set(values) - set(fields)
         if unknown:
             raise ValueError(f"{cls.__name__}: unexpected fields {sorted(unknown)}")
         return cls(**{k: Path(v) if "Path" in str(fields[k].type) and v is not None else v for k, v in values.items()})
+
+
+def _from_dict_outcome(values: dict) -> dict:
+    """The fields of an outcome as the loader's dicts held them: ``source_path`` was the landed file when it
+    differed from ``path``; ``status`` and ``file`` are now the records' own."""
+    values = {k: v for k, v in values.items() if k not in ("status", "file")}
+    values["landed"] = values.pop("source_path", None) or values["path"]
+    return values
 
 
 @dataclass(frozen=True)
@@ -158,7 +177,7 @@ class Accepted(_Record):
     sha256: str  # of the landed file
     rows: int
     load_sha256: str = ""  # of ``path`` (the landed file's own when it is the same file)
-    checks_path: Path | None = None  # batch_audit.write_validation_record's file; None: no checks recorded
+    checks_path: Path | None = None  # batch_audit.write_validation_record's file; load refuses a record without
     flagged: int = 0  # checks that did not pass but do not stop the file (warnings)
     key_fingerprint: str | None = None
 

@@ -150,10 +150,11 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> Accept
 
 def load(ds: Dataset, accepted: Accepted, *, loaded_by: str = "cli") -> Loaded | SkippedDuplicate:
     """COPY an accepted file into its raw table, with its batch record, in one transaction."""
+    _check_paths(ds, accepted)
     path, original, sha256 = accepted.path, accepted.landed, accepted.sha256
     if sha256_of(path) != accepted.load_sha256:
         raise RuntimeError(f"{path.name} changed after it was validated; it will be validated again next run")
-    checks, rejected_rows, sidecar = batch_audit.validation_record(accepted)
+    checks, rejected_rows, sidecar = batch_audit.validation_record(ds, accepted)
     copy = sql.SQL("copy raw.{} (_batch_id, _source_row, {}) from stdin").format(
         sql.Identifier(ds.name), sql.SQL(", ").join(map(sql.Identifier, ds.column_names))
     )
@@ -272,6 +273,17 @@ def _copy_lines(pipe, path: Path, batch_id: int) -> int:
     return row - 1
 
 
+def _check_paths(ds: Dataset, record: Accepted | Loaded) -> None:
+    """A record names its dataset's own files only: a file in the dataset's landing folder, and that file or its
+    pseudonymised copy in work/. Records travel as XComs, which Airflow's API can also write."""
+    landed = record.landed.resolve()
+    if landed.parent != (settings.landing_dir() / ds.landing_subdir).resolve() or record.path.resolve() not in (
+        landed,
+        pseudonymise.work_path(ds, landed).resolve(),
+    ):
+        raise ValueError(f"{ds.name}: the record names files outside the dataset's landing and work folders")
+
+
 def _discard_copy(path: Path, original: Path, sidecar: Path | None) -> None:
     if path != original:
         path.unlink(missing_ok=True)
@@ -285,6 +297,7 @@ def mark_done(ds: Dataset, loaded: Loaded) -> str:
     For a pseudonymised dataset the pseudonymised copy is kept, and the landed original, which holds the
     raw identifiers, is deleted: no copy of the identifiers outlives the gate.
     """
+    _check_paths(ds, loaded)
     if loaded.landed != loaded.path:
         loaded.landed.unlink(missing_ok=True)
         settings.upload_marker(loaded.landed).unlink(missing_ok=True)
