@@ -91,10 +91,12 @@ def dbt_environment(url: str) -> dict[str, str]:
 
 
 def dbt(*args: str, url: str) -> None:
-    """Run a dbt command in the project (used for ``dbt parse``: the manifest cosmos reads)."""
+    """Run a dbt command in the project (used for ``dbt parse``: the manifest cosmos reads). Its partial-parse
+    file is what the transform's `dbt build` starts from, so the profile and target are named as cosmos names them."""
     env = {**os.environ, **dbt_environment(url)}
     dbt_bin = Path(sys.executable).with_name("dbt")
-    subprocess.run([str(dbt_bin), *args, "--quiet"], cwd=settings.DBT_PROJECT_DIR, env=env, check=True)
+    profile = ["--profile", settings.DBT_PROFILE, "--target", settings.DBT_TARGET]
+    subprocess.run([str(dbt_bin), *args, *profile, "--quiet"], cwd=settings.DBT_PROJECT_DIR, env=env, check=True)
 
 
 def ensure_manifest(url: str) -> None:

@@ -8,6 +8,10 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = Path(os.environ.get("PARTNERSHIP_DBT_DIR", PROJECT_ROOT / "dbt"))
+# dbt/profiles.yml's profile and target. Every dbt command names both, as cosmos does in the transform: dbt
+# counts a change of --profile/--target as a change of configuration and parses the project again (about 10 s).
+DBT_PROFILE = "partnership"
+DBT_TARGET = "warehouse"
 EXPECTATIONS_DIR = Path(os.environ.get("PARTNERSHIP_EXPECTATIONS_DIR", PROJECT_ROOT / "expectations"))
 DAGS_DIR = PROJECT_ROOT / "dags"
 # The source registry: one YAML file per dataset (partnership.registry). Moved only to try a registry out (the

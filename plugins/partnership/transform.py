@@ -70,8 +70,8 @@ def build_transform_dag():
                 dbt_project_path=settings.DBT_PROJECT_DIR, manifest_path=manifest_path(), project_name="partnership"
             ),
             profile_config=ProfileConfig(
-                profile_name="partnership",
-                target_name="warehouse",
+                profile_name=settings.DBT_PROFILE,
+                target_name=settings.DBT_TARGET,
                 profile_mapping=PostgresUserPasswordProfileMapping(
                     conn_id=WAREHOUSE_CONN_ID,
                     profile_args={"schema": "public", "threads": 4},  # as dbt/profiles.yml
