@@ -82,6 +82,10 @@ def file_result(
     )
 
 
+# Each page's view: GX's own, with its templates compiled once per process (docs_view.py).
+PAGE_VIEW = {"module_name": "partnership.validation.docs_view", "class_name": "CompiledOncePageView"}
+
+
 def _site_builder(context):
     """GX's SiteBuilder for the reviewers' site, over file stores in ``<data dir>/gx/``."""
     from great_expectations.render.renderer.site_builder import SiteBuilder
@@ -106,8 +110,8 @@ def _site_builder(context):
             "validation_results_limit": DOCS_VALIDATIONS_SHOWN,
         },
         site_section_builders={
-            "expectations": {"source_store_name": "docs_expectations"},
-            "validations": {"source_store_name": "docs_validations"},
+            "expectations": {"source_store_name": "docs_expectations", "view": PAGE_VIEW},
+            "validations": {"source_store_name": "docs_validations", "view": PAGE_VIEW},
             "profiling": "None",
         },
         show_how_to_buttons=False,
