@@ -103,12 +103,17 @@ def _publish_what_is_not_needed(system: System, unknown: set[Cell], primary: set
     secondary = sorted((c for c in unknown if system.cells[c] == "count" and c not in primary
                         and c not in system.withheld),
                        key=lambda c: (-system.values[c], c))  # fmt: skip
+    # The groups of suppressed cells are kept up to date as cells are shown again: showing one changes only its
+    # own group (which may split), so each trial reads that group's relations, not the whole system's.
+    groups = components(system, unknown)
     for cell in secondary:
-        group = next(cells for cells, _ in components(system, unknown) if cell in cells)
+        place, (group, relations) = next((i, g) for i, g in enumerate(groups) if cell in g[0])
         unknown.discard(cell)
-        rest = set(group) - {cell}
-        if any(_solve_component(system, c, rels, system.values, primary) for c, rels in components(system, rest)):
+        split = components(system, set(group) - {cell}, relations)
+        if any(_solve_component(system, c, rels, system.values, primary) for c, rels in split):
             unknown.add(cell)
+        else:
+            groups[place : place + 1] = split
 
 
 def _next_suppression(system, exposures, component_relations, relations_of, unknown) -> Cell | None:

@@ -49,9 +49,13 @@ def exposed_cells(system: System, unknown: set[Cell], known: Mapping[Cell, float
     return [e for cells, rels in components(system, unknown) for e in _solve_component(system, cells, rels, known)]
 
 
-def components(system: System, unknown: set[Cell]) -> list[tuple[frozenset, list[Relation]]]:
+def components(
+    system: System, unknown: set[Cell], relations: list[Relation] | None = None
+) -> list[tuple[frozenset, list[Relation]]]:
     """Unknown cells grouped by the relations that tie them, with those relations. A cell in no relation with
-    another unknown still forms its own group (a total minus published parts recovers it)."""
+    another unknown still forms its own group (a total minus published parts recovers it). ``relations``, when
+    given, must hold every relation of the system that names a cell of ``unknown`` (a group's own relations, to
+    split that group), in the system's order; the default is all of them."""
     parent = {c: c for c in unknown}
 
     def find(c):
@@ -61,7 +65,7 @@ def components(system: System, unknown: set[Cell]) -> list[tuple[frozenset, list
         return c
 
     touching = []
-    for rel in system.relations:
+    for rel in system.relations if relations is None else relations:
         cells = [c for c, _ in rel.terms if c in unknown]
         if not cells:
             continue
