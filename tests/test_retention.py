@@ -440,21 +440,25 @@ def test_leftovers_in_work_are_swept_by_retention_and_at_the_start_of_each_inges
     stale = interrupted.with_name("navigator_referrals_2023-01.csv.partial")  # a pseudonymisation cut short
     stale.write_text("referral_id\n")
     set_mtime(stale, date(2024, 1, 1))
+    unloaded = interrupted.with_name("navigator_referrals_2024-05.csv")  # a copy whose run stopped before its load
+    unloaded.write_text("referral_id\n")
 
     # Retention sweeps what is older than a day (an ingest run may be using a newer copy).
     done = retention.enforce_retention(warehouse_url, deleted_by="test", manifest=dbt_manifest)
     assert [d.target for d in done] == [str(stale)]
     assert not stale.exists() and interrupted.exists()
 
-    # The ingest DAG's first step sweeps everything left there: one run per dataset at a time.
+    # The ingest DAG's first step sweeps everything left there: one run per dataset at a time. The loaded copy
+    # is the batch's kept copy (reprocess reads it): filed away as mark_done would have, not deleted.
     dag = build_ingest_dag(nav)
     found = dag.get_task("find_new_files").python_callable(dag=dag, run_id="manual__sweep")
     assert found == [str(landed)], "the landed original waits, to be skipped as already loaded"
-    assert not interrupted.exists()
+    assert not interrupted.exists() and not unloaded.exists()
+    assert [p.name for p in (data_dir / "processed" / nav.landing_subdir).iterdir()] == [interrupted.name]
     recorded = query(
         warehouse_url, "select target, batch_id, rule, deleted_by from audit.retention_deletion order by deletion_id"
     )
-    assert [(t, b) for t, b, _, _ in recorded] == [(str(stale), None), (str(interrupted), loaded.batch_id)]
+    assert [(t, b) for t, b, _, _ in recorded] == [(str(stale), None), (str(unloaded), None)]
     assert all("work" in rule for _, _, rule, _ in recorded)
     assert recorded[1][3] == f"airflow:{dag.dag_id}/manual__sweep"
 
@@ -494,3 +498,25 @@ def test_a_corrupt_reason_file_fails_alone_and_retention_goes_on(warehouse_url, 
 
     assert cli.main(["retention"]) == 1
     assert str(corrupt) in capsys.readouterr().err
+
+
+def test_a_loaded_copy_left_in_work_when_filing_failed_is_filed_away_not_swept(warehouse_url, data_dir):
+    """A load that committed and then could not file its pseudonymised copy away (mark_done failed: a full disk,
+    a killed worker) leaves the only kept copy of the batch in work/. The next run's sweep files it into
+    processed/, where reprocess finds it, instead of deleting it as a copy of an interrupted run."""
+    from partnership import reprocess
+
+    nav = get_dataset("health__navigator_referrals")
+    (landed,) = generate(data_dir / "landing", months=1, scale=0.2)[nav.name]
+    loaded = loader.load(nav, loader.validate(nav, landed))
+    copy = loaded.path
+    assert copy.parent == data_dir / "work" / nav.landing_subdir and copy.exists()  # mark_done never ran
+
+    swept = retention.sweep_work(nav, warehouse_url, deleted_by="test")
+    assert swept == [], "nothing of the loaded batch is deleted"
+    assert not copy.exists()
+    (kept,) = (data_dir / "processed" / nav.landing_subdir).iterdir()
+    assert kept.name == landed.name
+    month = query(warehouse_url, "select min(referral_date) from raw.health__navigator_referrals")[0][0][:7]
+    (done,) = reprocess.reprocess(nav, month, "the kept copy is found after the sweep")
+    assert done.new_batch > loaded.batch_id

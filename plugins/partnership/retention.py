@@ -271,9 +271,33 @@ def _batch_of_work_copy(conn: psycopg.Connection, ds: Dataset, path: Path) -> in
     ).fetchone()[0]
 
 
+LOADED_COPY = """
+    select file_sha256 from audit.load_batch
+    where dataset = %s and file_name = %s and loaded_sha256 = %s and status = 'loaded'
+"""
+
+
+def _file_away_loaded_copy(deleter: _Deleter, ds: Dataset, path: Path) -> bool:
+    """A pseudonymised copy whose load committed but which was never filed away (``loader.mark_done`` failed
+    after the load) is the batch's kept copy, which reprocess reads: filed into processed/ as mark_done would
+    have, not deleted. True when ``path`` was that (or would be, in a dry run)."""
+    from partnership import landing
+
+    if path.name.endswith((".partial", ".checks.json")):
+        return False
+    found = deleter.conn.execute(LOADED_COPY, (ds.name, path.name, landing.sha256_of(path))).fetchone()
+    if found is None:
+        return False
+    if not deleter.dry_run:
+        kept = landing.file_away(path, settings.processed_dir() / ds.landing_subdir, found[0][:12])
+        log.warning("%s: loaded copy left in work/, filed away: %s -> %s", ds.name, _shown(path), _shown(kept))
+    return True
+
+
 def _work_copies(deleter: _Deleter, ds: Dataset, before: date | None) -> None:
     """Files in the dataset's working folder (modified before ``before``, if given): left by an interrupted run
-    (pseudonymised copies, and the validation records ``loader.validate`` writes beside them)."""
+    (pseudonymised copies, and the validation records ``loader.validate`` writes beside them). A copy that was
+    loaded, and only not filed away, is filed away instead (:func:`_file_away_loaded_copy`)."""
     folder = settings.work_dir() / ds.landing_subdir
     if before is None:
         rule = "work/ swept at the start of an ingest run: a copy left by an interrupted run"
@@ -282,6 +306,8 @@ def _work_copies(deleter: _Deleter, ds: Dataset, before: date | None) -> None:
     for path in sorted(folder.rglob("*")):
         try:
             if not path.is_file() or (before and datetime.fromtimestamp(path.stat().st_mtime).date() >= before):
+                continue
+            if _file_away_loaded_copy(deleter, ds, path):
                 continue
         except OSError as exc:
             deleter.failed(ds.name, str(path), exc)
