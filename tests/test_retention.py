@@ -511,10 +511,14 @@ def test_a_loaded_copy_left_in_work_when_filing_failed_is_filed_away_not_swept(w
     loaded = loader.load(nav, loader.validate(nav, landed))
     copy = loaded.path
     assert copy.parent == data_dir / "work" / nav.landing_subdir and copy.exists()  # mark_done never ran
+    # reprocess works on copies in folders of its own; one left there by a killed reprocess is not the kept copy
+    reprocessing = copy.parent / "reprocess-batch-1" / copy.name
+    reprocessing.parent.mkdir()
+    shutil.copyfile(copy, reprocessing)
 
     swept = retention.sweep_work(nav, warehouse_url, deleted_by="test")
-    assert swept == [], "nothing of the loaded batch is deleted"
-    assert not copy.exists()
+    assert [d.target for d in swept] == [str(reprocessing)], "nothing of the loaded batch's own copy is deleted"
+    assert not copy.exists() and not reprocessing.exists()
     (kept,) = (data_dir / "processed" / nav.landing_subdir).iterdir()
     assert kept.name == landed.name
     month = query(warehouse_url, "select min(referral_date) from raw.health__navigator_referrals")[0][0][:7]

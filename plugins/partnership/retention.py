@@ -280,17 +280,29 @@ LOADED_COPY = """
 def _file_away_loaded_copy(deleter: _Deleter, ds: Dataset, path: Path) -> bool:
     """A pseudonymised copy whose load committed but which was never filed away (``loader.mark_done`` failed
     after the load) is the batch's kept copy, which reprocess reads: filed into processed/ as mark_done would
-    have, not deleted. True when ``path`` was that (or would be, in a dry run)."""
+    have, not deleted. True when ``path`` was that (or would be, in a dry run), or when filing it failed (it is
+    then left where it is, and the failure reported). Only a file directly in the dataset's work folder: the
+    copies reprocess makes in its own subfolders are never the kept copy."""
     from partnership import landing
 
-    if path.name.endswith((".partial", ".checks.json")):
+    if path.name.endswith((".partial", ".checks.json")) or path.parent != settings.work_dir() / ds.landing_subdir:
         return False
-    found = deleter.conn.execute(LOADED_COPY, (ds.name, path.name, landing.sha256_of(path))).fetchone()
-    if found is None:
-        return False
-    if not deleter.dry_run:
+    try:
+        sha256 = landing.sha256_of(path)
+    except OSError:
+        return False  # unreadable: not known to be a loaded copy, so swept as any leftover (deleting needs no read)
+    try:
+        found = deleter.conn.execute(LOADED_COPY, (ds.name, path.name, sha256)).fetchone()
+        if found is None:
+            return False
+        if deleter.dry_run:
+            log.info("%s: loaded copy left in work/ would be filed away: %s", ds.name, _shown(path))
+            return True
         kept = landing.file_away(path, settings.processed_dir() / ds.landing_subdir, found[0][:12])
-        log.warning("%s: loaded copy left in work/, filed away: %s -> %s", ds.name, _shown(path), _shown(kept))
+    except Exception as exc:  # never deleted for want of an answer: left in work/, reported
+        deleter.failed(ds.name, _shown(path), exc)
+        return True
+    log.warning("%s: loaded copy left in work/, filed away: %s -> %s", ds.name, _shown(path), _shown(kept))
     return True
 
 
@@ -310,7 +322,7 @@ def _work_copies(deleter: _Deleter, ds: Dataset, before: date | None) -> None:
             if _file_away_loaded_copy(deleter, ds, path):
                 continue
         except OSError as exc:
-            deleter.failed(ds.name, str(path), exc)
+            deleter.failed(ds.name, _shown(path), exc)
             continue
         deleter.file(ds.name, path, functools.partial(_batch_of_work_copy, deleter.conn, ds, path), rule)
 

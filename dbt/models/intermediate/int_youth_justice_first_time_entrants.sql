@@ -19,7 +19,10 @@ qualifying_disposals as (
     -- custody all follow a conviction).
     select
         *,
-        row_number() over (partition by child_person_key order by disposal_date, case_id) as disposal_order
+        -- A case id is its month and a sequence that grows a digit past 9,999 a month: the shorter id is earlier.
+        row_number() over (
+            partition by child_person_key order by disposal_date, length(case_id), case_id
+        ) as disposal_order
     from cases
     where outcome in (
         'Youth caution', 'Youth conditional caution', 'Referral order', 'Youth rehabilitation order', 'Custody'

@@ -26,6 +26,8 @@ class _CompiledTemplates(BytecodeCache):
         self._code[bucket.key] = bucket.bytecode_to_string()
 
 
+# Jinja's cache key is the template's name and source, not the environment's settings (autoescape, filters):
+# share it only between environments set up alike, as every CompiledOncePageView's is.
 COMPILED_TEMPLATES = _CompiledTemplates()
 
 
