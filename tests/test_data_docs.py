@@ -99,7 +99,7 @@ def test_a_second_file_in_the_process_renders_its_pages_without_compiling_gx_tem
     data_dir, crimes, tmp_path, monkeypatch
 ):
     """GX makes a Jinja environment per page; the gate's view shares the process's compiled templates, so a
-    worker validating a delivery compiles them once (they were 0.17 s of each file)."""
+    process validating many files (`partnership run`) compiles them once (they were 0.17 s of each file)."""
     import jinja2
 
     first, second = generate(tmp_path / "landing", months=2, scale=0.1)["police__recorded_crime"]

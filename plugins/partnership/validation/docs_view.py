@@ -2,8 +2,10 @@
 
 GX's view makes a new Jinja environment for every page it builds, and a new environment compiles every template
 it uses again: about 17 templates, 0.17 s a file, half of the time the gate spends on Data Docs. Jinja's bytecode
-cache is its own way to skip that; the cache here is the process's memory (a worker validates many files), and
-Jinja checks each template's source against the cached code before using it.
+cache is its own way to skip that; the cache here is the process's memory, and Jinja checks each template's
+source against the cached code before using it. Where one process validates many files (`partnership run` under
+dag.test(), the benchmarks, the tests) they are compiled once for all of them; under a real scheduler each
+validate task is a process of its own, and shares them only between its file's two pages.
 """
 
 from __future__ import annotations
