@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from partnership import settings
+from partnership import dbt_node_events, settings
 from partnership.registry import load_registry
 
 DAG_FILES = sorted(settings.DAGS_DIR.glob("*.py"))
@@ -146,6 +146,11 @@ def test_one_dbt_build_runs_the_project_and_every_node_has_a_task_reporting_it(d
     # A retried producer skips (cosmos), which would skip every node task and end the run "success" with nothing
     # built (seen with a model that divides by zero); a failed build must fail the run.
     assert producer.retries == 0
+    # It pushes only the node events a node task reads (dbt_node_events.py), a quarter of what cosmos would.
+    callbacks = producer.on_execute_callback
+    assert dbt_node_events.push_only_events_node_tasks_read in (
+        callbacks if isinstance(callbacks, list) else [callbacks]
+    )
     command, _ = producer.build_cmd(context={})
     assert "build" in command and "--select" not in command, command
     node_tasks = [t for t in transform.tasks if t.task_id.startswith("dbt.") and t.task_id.endswith((".run", ".seed"))]
