@@ -1,12 +1,16 @@
 """The dbt build's node events, pushed as XComs only where a node task reads them.
 
 Cosmos 1.15's watcher producer pushes an XCom for each lifecycle event of each dbt node (NodeStart, NodeCompiling,
-NodeExecuting, NodeFinished and any error), tests included, and each push holds one lock shared by dbt's threads:
-about 3,100 pushes for this project, and dbt's threads wait on Airflow's API for most of the build (the producer
-took 57 s for a `dbt build` that takes 18 s on its own). A node task reads one of them: the last event of its own
-model, seed or snapshot, which it logs (a test task reads its model's, too). So the events a node task would never
-read are not pushed: the intermediate ones (the last, NodeFinished or an error, carries the node's start and finish
-times as well) and those of tests. The node states that tasks act on (the ``*_status`` XComs) are untouched.
+NodeExecuting, NodeFinished and any error), tests and hooks included, and each push holds one lock shared by dbt's
+threads: about 3,100 pushes for this project, and dbt's threads wait on Airflow's API for most of the build (the
+producer took 57 s for a `dbt build` that takes 18 s on its own). A node task reads one of them: the last event of
+its own model, seed or snapshot, which it only logs (a test task reads its model's). So only those nodes' final
+events are pushed (NodeFinished, which carries the node's start and finish times too, and errors). The node
+states that tasks act on (the ``*_status`` and ``*_tests_status`` XComs) and the compiled SQL are untouched.
+
+One log line can differ: a node task that reads its event while its node is still running (it polls before the
+build ends, or the build was killed mid-node) logs nothing instead of the node's latest step. The filter is
+installed in the producer's process and stays for that process (under ``dag.test()``, `partnership run`'s).
 Cosmos issue #2777 proposes the same filter upstream; drop this module when cosmos has it.
 """
 
@@ -18,12 +22,17 @@ log = logging.getLogger(__name__)
 
 # Superseded within the same node by its NodeFinished (or error) event.
 INTERMEDIATE_EVENTS = frozenset({"NodeStart", "NodeCompiling", "NodeExecuting"})
+# The nodes that have a task of their own (a test task reads its model's event).
+NODES_WITH_A_TASK = frozenset({"model", "seed", "snapshot"})
 
 
 def is_read_by_a_node_task(dbt_log: dict) -> bool:
     """Whether a node task would ever read the XCom this dbt event becomes."""
     node = (dbt_log.get("data") or {}).get("node_info") or {}
-    return dbt_log.get("info", {}).get("name") not in INTERMEDIATE_EVENTS and node.get("resource_type") != "test"
+    return (
+        dbt_log.get("info", {}).get("name") not in INTERMEDIATE_EVENTS
+        and node.get("resource_type") in NODES_WITH_A_TASK
+    )
 
 
 def push_only_events_node_tasks_read(context=None) -> None:
@@ -47,4 +56,5 @@ def push_only_events_node_tasks_read(context=None) -> None:
         return None
 
     push_if_read.pushes_only_what_is_read = True
+    push_if_read.__wrapped__ = push_event
     base._process_dbt_log_event = push_if_read
