@@ -87,13 +87,14 @@ def main() -> None:
         conn.execute(f'create database "{name}"')
     url = with_database(args.server, name)
     folder = Path(tempfile.mkdtemp(prefix="incremental-bench-"))
-    os.environ["PARTNERSHIP_DATA_DIR"] = str(folder)  # the loader's processed folder
+    os.environ["PARTNERSHIP_DATA_DIR"] = str(folder)  # the landing zone the loader takes files from, and processed/
     os.environ["WAREHOUSE_URL"] = url
     # Navigator referrals carry NHS numbers: a key made for this run, as `partnership run` does for a demo.
     os.environ.setdefault("PSEUDONYMISATION_KEY_NHS_NUMBER", secrets.token_hex(32))
     try:
         warehouse.init_warehouse(url)
-        files = generate(folder / "generated", months=args.months + 1, scale=args.scale)
+        # Into the landing zone: the loader takes a dataset's files from its own landing folder only.
+        files = generate(settings.landing_dir(), months=args.months + 1, scale=args.scale)
         new_month = f"{month_starts('2024-04', args.months + 1)[-1]:%Y-%m}"
         every = [(d, p) for d, paths in files.items() for p in paths]
         earlier = [(d, p) for d, p in every if new_month not in p.name]

@@ -8,6 +8,7 @@ import secrets
 from partnership import settings
 from partnership.demo.generator import People, generate, load_places
 from partnership.registry import get_dataset, load_registry
+from partnership.validation import validate_file
 
 
 def _digest(files):
@@ -71,6 +72,21 @@ def test_generated_files_pass_their_contract_and_suite(tmp_path, data_dir, monke
             path = pseudonymise_file(ds, path).path
         report = validate_file(ds, path)
         assert report.success, report.reason()
+
+
+def test_a_run_of_more_than_a_year_generates_children_of_youth_justice_age_every_month(tmp_path):
+    # In the 13th month nobody in the generated population is 18 (adults were 18 or more at the start, young
+    # people 16 at most), and after it the 18-year-olds are among the young people: the draw of a child dealt
+    # with at 18 once returned anyone, and a 75-year-old's case failed the contract of that month's file.
+    ds = get_dataset("youth_justice__cases")
+    ages = {c.name: (c.min, c.max) for c in ds.columns if c.name in ("age_at_offence", "age_at_disposal")}
+    files = generate(tmp_path, months=14, first_month="2024-04", scale=0.1)["youth_justice__cases"]
+    for f in files[12:]:  # the 13th month, and the 14th
+        rows = list(csv.DictReader(open(f, newline="")))
+        assert rows, f.name
+        for column, (low, high) in ages.items():
+            assert all(low <= int(r[column]) <= high for r in rows), f"{f.name}: {column} outside {low}..{high}"
+        assert validate_file(ds, f).success, f.name
 
 
 def test_youth_justice_cases_arrive_in_the_month_of_their_disposal(tmp_path):

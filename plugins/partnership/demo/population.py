@@ -106,6 +106,10 @@ class Person:
         return self.age_at_start + (month_index + 12 - self.birth_month) // 12
 
 
+class NobodyOfThatAge(ValueError):
+    """No one in the generated population has that age in that month (see People.aged)."""
+
+
 class People:
     """A population computed from the seed: person i is the same person every time it is asked for.
 
@@ -168,15 +172,24 @@ class People:
         self, rng: random.Random, m: int, low: int, high: int, *, outside: bool | None = None, sex: str | None = None
     ) -> Person:
         """A person aged low..high in month m (rejection sampling over the right pools)."""
-        for _ in range(5000):
-            p = self.young_person(rng) if high < 18 or (low < 18 and rng.random() < 0.4) else self.adult(rng)
-            if (
+
+        def fits(p: Person) -> bool:
+            return (
                 low <= p.age(m) <= high
                 and (outside is None or p.outside_city == outside)
                 and (sex is None or p.sex == sex)
-            ):
+            )
+
+        for _ in range(5000):
+            p = self.young_person(rng) if high < 18 or (low < 18 and rng.random() < 0.4) else self.adult(rng)
+            if fits(p):
                 return p
-        return p  # practically unreachable; keeps the generator total
+        # A year into a run nobody in the adult pool is 18 any more: those who are were young people at its start.
+        for _ in range(5000):
+            p = self.young_person(rng) if rng.random() < 0.5 else self.adult(rng)
+            if fits(p):
+                return p
+        raise NobodyOfThatAge(f"nobody aged {low} to {high} in month {m} of the generated population")
 
 
 def recorded_ethnicity(rng: random.Random, person: Person) -> str:

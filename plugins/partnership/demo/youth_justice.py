@@ -6,7 +6,7 @@ import itertools
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from partnership.demo.population import recorded_ethnicity
+from partnership.demo.population import NobodyOfThatAge, recorded_ethnicity
 from partnership.demo.tables import (
     YJ_AGED_18_SHARE,
     YJ_LAG_COURT,
@@ -40,7 +40,10 @@ def youth_justice(gen: Generator, m: int, month: date) -> None:
     children = [people.aged(rng, m, 10, 17) for _ in range(gen.volume("youth_justice__cases", m))]
     # A cohort member can outgrow youth justice in a run of more than two years: 18 is the oldest at disposal.
     children += [child for child in people.cohort_members_due(m, gen.months) if child.age(m) <= 18]
-    children += [people.aged(rng, m, 18, 18) for _ in range(max(1, round(len(children) * YJ_AGED_18_SHARE)))]
+    try:
+        children += [people.aged(rng, m, 18, 18) for _ in range(max(1, round(len(children) * YJ_AGED_18_SHARE)))]
+    except NobodyOfThatAge:  # the 13th month: every adult was 18 or more at the start, every young person 16 at most
+        pass
     for seq, child in enumerate(children, start=1):
         disposal = gen.day(month)
         outcome = rng.choices(YJ_OUTCOMES, weights=YJ_OUTCOME_WEIGHTS)[0]
