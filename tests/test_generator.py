@@ -87,6 +87,8 @@ def test_a_run_of_more_than_a_year_generates_children_of_youth_justice_age_every
         for column, (low, high) in ages.items():
             assert all(low <= int(r[column]) <= high for r in rows), f"{f.name}: {column} outside {low}..{high}"
         assert validate_file(ds, f).success, f.name
+    # From the 14th month the 18-year-olds are young people of the run's start, and they are found.
+    assert any(r["age_at_disposal"] == "18" for r in csv.DictReader(open(files[13], newline="")))
 
 
 def test_youth_justice_cases_arrive_in_the_month_of_their_disposal(tmp_path):
