@@ -115,3 +115,42 @@ def test_a_second_file_in_the_process_renders_its_pages_without_compiling_gx_tem
     assert validation.validate_file(crimes, second).success
     assert any((data_dir / "data_docs" / "validations").rglob(second.name + ".html"))
     assert compiled == []
+
+
+def test_a_files_pages_are_the_ones_gx_renders_and_cost_the_same_however_many_results_are_kept(
+    data_dir, crimes, tmp_path, monkeypatch
+):
+    """The gate renders a file's two pages itself: GX's SiteBuilder lists every result ever kept to find them.
+    The pages must be byte for byte what GX's own incremental build writes, and no store is listed on the way."""
+    from great_expectations.data_context.store.store import Store
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+    from partnership.validation import docs as gx_docs
+    from partnership.validation.run import _gx_context
+
+    first, second = generate(tmp_path / "landing", months=2, scale=0.1)["police__recorded_crime"]
+    assert validation.validate_file(crimes, first).success
+    listed = []
+    original_list_keys = Store.list_keys
+    with monkeypatch.context() as patch:
+        patch.setattr(Store, "list_keys", lambda store: listed.append(store) or original_list_keys(store))
+        assert validation.validate_file(crimes, second).success
+    assert listed == []
+
+    folder = data_dir / "data_docs"
+    suite_page = folder / "expectations" / "police__recorded_crime.html"
+    (result_page,) = (folder / "validations").rglob(second.name + ".html")
+    ours = {page: _without_render_time(page) for page in (suite_page, result_page)}
+    for page in ours:
+        page.unlink()
+
+    _, context = _gx_context()
+    builder = gx_docs._site_builder(context)
+    result_keys = [k for k in context.stores["docs_validations"].list_keys() if k.batch_identifier == second.name]
+    builder.build(resource_identifiers=[ExpectationSuiteIdentifier(name=crimes.name), *result_keys], build_index=False)
+    assert {page: _without_render_time(page) for page in ours} == ours
+
+
+def _without_render_time(page) -> str:
+    """A page's HTML less the one thing that differs each time GX renders it: a time stamp on its logo's URL."""
+    return re.sub(r"logo-long\.png\?d=[0-9TZ.]+", "logo-long.png", page.read_text())
