@@ -64,6 +64,22 @@ def test_every_generated_file_is_loaded_exactly_once(pipeline_run):
     assert list((pipeline_run["data"] / "landing").rglob("*.csv")) == []
 
 
+def test_each_files_gate_and_load_records_travel_as_one_xcom_each(pipeline_run):
+    """validate hands load one record, and load hands mark_done one: Airflow would otherwise infer
+    multiple_outputs from their `-> dict` annotation and store every field again as an XCom of its own."""
+    import sqlite3
+
+    with sqlite3.connect(pipeline_run["data"] / "airflow" / "airflow.db") as db:
+        keys = db.execute(
+            "select task_id, key, count(*) from xcom where dag_id = 'ingest_police__recorded_crime'"
+            " and task_id in ('ingest_file.validate', 'ingest_file.load') group by task_id, key"
+        ).fetchall()
+    assert sorted(keys) == [
+        ("ingest_file.load", "return_value", MONTHS),
+        ("ingest_file.validate", "return_value", MONTHS),
+    ]
+
+
 def test_crimes_by_ward_month_match_the_police_files(pipeline_run):
     # The extracts carry 2011 LSOAs; dim_geography resolves them through ONS's LSOA 2011 -> 2021 best fit to the
     # 2021 LSOA's ward (May 2022).
