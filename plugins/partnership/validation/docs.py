@@ -3,6 +3,7 @@ row values) kept in ``<data dir>/gx/``, rendered by GX's SiteBuilder into ``<dat
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from pathlib import Path
 
@@ -86,8 +87,10 @@ def file_result(
 PAGE_VIEW = {"module_name": "partnership.validation.docs_view", "class_name": "CompiledOncePageView"}
 
 
+@functools.lru_cache(maxsize=4)
 def _site_builder(context):
-    """GX's SiteBuilder for the reviewers' site, over file stores in ``<data dir>/gx/``."""
+    """GX's SiteBuilder for the reviewers' site, over file stores in ``<data dir>/gx/`` (one per context: the
+    context is one per process and data folder, see run._gx_context)."""
     from great_expectations.render.renderer.site_builder import SiteBuilder
 
     stores = {"docs_expectations": "ExpectationsStore", "docs_validations": "ValidationResultsStore"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from partnership import settings
 from partnership.registry import Dataset
 from partnership.validation.contract import check_contract
 from partnership.validation.docs import build_data_docs, file_result, sum_counts
@@ -63,12 +65,47 @@ def quiet_gx_logs(level: int = logging.WARNING) -> Iterator[None]:
 
 
 def _gx_context():
+    """This process's ephemeral GX context for the current data folder (its Data Docs stores live there).
+
+    One per process, not one per file: each new context re-saved its whole configuration as YAML for every store,
+    datasource and asset added to it (about a tenth of a small file's GX step). Its suites and datasource are
+    replaced file by file (:func:`_suite`, :func:`_chunk_batches`).
+    """
+    import great_expectations as gx
+
+    return gx, _context_for(settings.gx_stores_dir())
+
+
+@functools.lru_cache(maxsize=4)
+def _context_for(_stores_dir: Path):
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    return gx, context
+    return context
+
+
+def _suite(context, suite):
+    """Add the suite, replacing one of its name an earlier file left in this process's context (by key: listing
+    the context's suites would deserialise every one of them)."""
+    from great_expectations.exceptions import DataContextError
+
+    try:
+        context.suites.delete(suite.name)
+    except DataContextError:  # the first file of the dataset in this process
+        pass
+    return context.suites.add(suite)
+
+
+def _chunk_batches(context, ds: Dataset):
+    """The batch definition each chunk of a file of the dataset is validated as (a dataframe passed at run time)."""
+    if "landing" not in context.data_sources.all():
+        context.data_sources.add_pandas("landing")
+    source = context.data_sources.get("landing")
+    if ds.name not in source.get_asset_names():
+        source.add_dataframe_asset(ds.name).add_batch_definition_whole_dataframe("chunk")
+    return source.get_asset(ds.name).get_batch_definition("chunk")
 
 
 def validate_file(ds: Dataset, path: Path, *, plain: bool | None = None) -> ValidationReport:
@@ -104,16 +141,16 @@ def _run_suite(ds: Dataset, path: Path) -> ValidationReport:
         if e.expectation_type in PER_VALUE:
             by_column.setdefault(_base_column(e.configuration.kwargs["column"]), []).append(e)
     value_suites = {
-        column: context.suites.add(gx.ExpectationSuite(name=f"{spec['name']}__values__{column}", expectations=held))
+        column: _suite(context, gx.ExpectationSuite(name=f"{spec['name']}__values__{column}", expectations=held))
         for column, held in by_column.items()
     }
-    row_suite = context.suites.add(
+    row_suite = _suite(
+        context,
         gx.ExpectationSuite(
             name=f"{spec['name']}__rows", expectations=[e for e in expectations if e.expectation_type not in PER_VALUE]
-        )
+        ),
     )
-    batches = context.data_sources.add_pandas("landing").add_dataframe_asset(ds.name)
-    batch_definition = batches.add_batch_definition_whole_dataframe("chunk")
+    batch_definition = _chunk_batches(context, ds)
 
     merged: dict[tuple[str, str | None], CheckResult] = {}
     totals: dict[tuple[str, str], dict] = {}  # per expectation, summed over chunks: what goes into Data Docs
