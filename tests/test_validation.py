@@ -9,7 +9,7 @@ import pytest
 
 from partnership import validation
 from partnership.demo.generator import generate
-from partnership.registry import load_registry
+from partnership.registry import get_dataset, load_registry
 
 
 @pytest.fixture(scope="module")
@@ -305,3 +305,22 @@ def test_the_contract_reads_a_plain_file_as_the_csv_module_does(crimes, good_cri
     )
     assert split == parsed
     assert (split is None) == (damage == b"")
+
+
+def test_each_file_in_a_process_is_judged_against_its_own_month_and_suite(crimes, tmp_path):
+    """The process keeps one GX context (run._gx_context): each file's suites replace the last file's, so a file
+    is judged by its own month's period expectations, whatever was validated before it."""
+    april, may = generate(tmp_path / "landing", months=2, scale=0.1)["police__recorded_crime"]
+    may_as_april = tmp_path / "elsewhere" / april.name
+    may_as_april.parent.mkdir()
+    may_as_april.write_bytes(may.read_bytes())  # May's records in a file named for April
+
+    assert validation.validate_file(crimes, april).success
+    assert validation.validate_file(crimes, may).success
+    late = validation.validate_file(crimes, may_as_april)
+    # recorded after April, and so (for April's file) offences dated after they were recorded too
+    assert {c.column for c in late.failures} == {crimes.record_date_column, crimes.event_date_column}
+    assert validation.validate_file(crimes, may).success
+    assert validation.validate_file(
+        get_dataset("police__stop_search"), *generate(tmp_path / "other", months=1, scale=0.1)["police__stop_search"]
+    ).success
