@@ -42,14 +42,14 @@ def quiet_gx_logs(level: int = logging.WARNING) -> Iterator[None]:
     they were after it. Importing GX logs some 214 INFO lines (its docs decorators), and a few of its modules set
     their own logger to INFO, which the parent's level would not hold back: without this a validate task's log
     is those lines, with the result at the end."""
-    saved: dict[str, int] = {}
+    saved: dict[str, int] = {}  # only the loggers changed: each setLevel clears the cache of every logger
 
     def quieten() -> None:
         for name, logger in list(logging.Logger.manager.loggerDict.items()):
             if not isinstance(logger, logging.Logger) or not (name == GX_LOGGER or name.startswith(GX_LOGGER + ".")):
                 continue
-            saved.setdefault(name, logger.level)
             if logger.level < level and (name == GX_LOGGER or logger.level != logging.NOTSET):
+                saved.setdefault(name, logger.level)
                 logger.setLevel(level)  # a child left NOTSET follows the parent
 
     logging.getLogger(GX_LOGGER)
