@@ -307,7 +307,7 @@ def test_the_contract_reads_a_plain_file_as_the_csv_module_does(crimes, good_cri
     assert (split is None) == (damage == b"")
 
 
-def test_each_file_in_a_process_is_judged_against_its_own_month_and_suite(crimes, tmp_path):
+def test_each_file_in_a_process_is_judged_against_its_own_month_and_suite(crimes, data_dir, tmp_path):
     """The process keeps one GX context (run._gx_context): each file's suites replace the last file's, so a file
     is judged by its own month's period expectations, whatever was validated before it."""
     april, may = generate(tmp_path / "landing", months=2, scale=0.1)["police__recorded_crime"]
@@ -324,3 +324,25 @@ def test_each_file_in_a_process_is_judged_against_its_own_month_and_suite(crimes
     assert validation.validate_file(
         get_dataset("police__stop_search"), *generate(tmp_path / "other", months=1, scale=0.1)["police__stop_search"]
     ).success
+
+
+def test_a_failure_setting_up_gx_for_one_file_does_not_fail_the_next_files(crimes, data_dir, tmp_path, monkeypatch):
+    """The process's GX context outlives a file: a step of its set-up that failed for one file is done again for
+    the next, not left half done (here, the batch definition after its asset was added)."""
+    from great_expectations.datasource.fluent.pandas_datasource import DataFrameAsset
+
+    april, may = generate(tmp_path / "landing", months=2, scale=0.1)["police__recorded_crime"]
+    original = DataFrameAsset.add_batch_definition_whole_dataframe
+    failures = []
+
+    def fail_once(asset, name):
+        if not failures:
+            failures.append(name)
+            raise OSError("the disk was full for a moment")
+        return original(asset, name)
+
+    monkeypatch.setattr(DataFrameAsset, "add_batch_definition_whole_dataframe", fail_once)
+    with pytest.raises(OSError):
+        validation.validate_file(crimes, april)
+    assert validation.validate_file(crimes, may).success
+    assert validation.validate_file(crimes, april).success

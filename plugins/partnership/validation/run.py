@@ -104,8 +104,11 @@ def _chunk_batches(context, ds: Dataset):
         context.data_sources.add_pandas("landing")
     source = context.data_sources.get("landing")
     if ds.name not in source.get_asset_names():
-        source.add_dataframe_asset(ds.name).add_batch_definition_whole_dataframe("chunk")
-    return source.get_asset(ds.name).get_batch_definition("chunk")
+        source.add_dataframe_asset(ds.name)
+    asset = source.get_asset(ds.name)
+    if "chunk" not in {b.name for b in asset.batch_definitions}:  # also when adding it failed for an earlier file
+        asset.add_batch_definition_whole_dataframe("chunk")
+    return asset.get_batch_definition("chunk")
 
 
 def validate_file(ds: Dataset, path: Path, *, plain: bool | None = None) -> ValidationReport:
