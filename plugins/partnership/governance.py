@@ -36,7 +36,7 @@ def build_retention_dag():
         "recorded in `audit.retention_deletion`. docs/governing.md: Retention.",
     )
     def governance_retention():
-        @task
+        @task(multiple_outputs=False)  # one XCom, not one more per field (inferred from `-> dict`)
         def enforce_retention(**context) -> dict:
             from partnership import retention
 

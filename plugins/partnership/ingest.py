@@ -30,9 +30,6 @@ from partnership.registry import Dataset, load_registry
 log = logging.getLogger(__name__)
 # Mapped tasks are shown by the landed file's name (find_new_files withholds a name that holds an identifier).
 BY_FILE_NAME = "{{ landed_file }}"
-# validate and load return one record (a dict): one XCom each. Airflow would otherwise infer multiple_outputs from
-# the `-> dict` annotation and push every field again as its own XCom, a request to its API each (about 13 a file).
-ONE_XCOM = {"multiple_outputs": False, "map_index_template": BY_FILE_NAME}
 
 
 class QuarantineFailure(AirflowFailException):
@@ -110,7 +107,9 @@ def build_ingest_dag(ds: Dataset):
         # mark_done chain, never the other files of the run.
         @task_group
         def ingest_file(path: str):
-            @task(**ONE_XCOM)
+            # multiple_outputs=False: the record is one XCom. Airflow would infer True from `-> dict` and push every
+            # field again as an XCom of its own, a request to its API each (about 13 a file).
+            @task(multiple_outputs=False, map_index_template=BY_FILE_NAME)
             def validate(path: str, **context) -> dict:
                 from airflow.sdk.exceptions import AirflowSkipException
 
@@ -123,7 +122,7 @@ def build_ingest_dag(ds: Dataset):
                     raise AirflowSkipException(f"{outcome.file} already loaded as batch {outcome.duplicate_of}")
                 return outcome.to_xcom()
 
-            @task(outlets=[raw_asset(ds)], **ONE_XCOM)
+            @task(outlets=[raw_asset(ds)], multiple_outputs=False, map_index_template=BY_FILE_NAME)
             def load(accepted: dict, **context) -> dict:
                 from airflow.sdk.exceptions import AirflowSkipException
 

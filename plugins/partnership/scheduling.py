@@ -153,7 +153,7 @@ def build_settle_dag():
                 log.warning("transforming after %ss although %s", SETTLE_MAX_WAIT_SECONDS, busy)
             return PokeReturnValue(is_done=True)
 
-        @task(outlets=[SETTLED_ASSET])
+        @task(outlets=[SETTLED_ASSET], multiple_outputs=False)  # one XCom, not one more per field
         def announce_settled(*, outlet_events) -> dict:
             from airflow.sdk import Variable
             from airflow.sdk.exceptions import AirflowSkipException
