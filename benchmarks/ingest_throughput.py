@@ -109,7 +109,7 @@ def pandas_to_sql(url: str, path: Path) -> float:
 # (module, function, step): each call's time is the step's, less the time of timed steps it calls.
 STEPS = [
     ("partnership.loader", "sha256_of", "checksum"),
-    ("partnership.loader", "plain_lines", "plain-file check"),
+    ("partnership.loader", "sha256_and_plain_lines", "checksum and plain-file check (one read)"),
     ("partnership.validation", "plain_lines", "plain-file check"),  # what screening imports when it runs
     ("partnership.validation.contract", "plain_lines", "plain-file check"),  # the contract's own check
     ("partnership.screening", "screen_file", "identifier screen"),

@@ -1,6 +1,7 @@
 """Loading into a real PostgreSQL: one COPY transaction per file, audited; duplicates skipped; bad files
 quarantined whole with nothing in raw."""
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -500,10 +501,13 @@ def test_only_plain_files_are_sent_to_copy_as_bytes(tmp_path, monkeypatch):
         b'a,b\n1,"2"\n': False,
         b"a,b\n1,\\.\n": True,  # a backslash means nothing in CSV format
         b"a,b\n1,\x00\n": False,  # a NUL byte: not plain (PostgreSQL refuses it on the row-by-row path)
+        b'a,"b"\r\n1,2\n': False,  # a quote in the first block, mixed endings after it
     }
     for n, (data, plain) in enumerate(cases.items()):
         (tmp_path / f"{n}.csv").write_bytes(data)
         assert validation.plain_lines(tmp_path / f"{n}.csv") is plain, data
+        # The gate reads each file once for its checksum and this: the same answer, and the file's own checksum.
+        assert validation.sha256_and_plain_lines(tmp_path / f"{n}.csv") == (hashlib.sha256(data).hexdigest(), plain)
 
 
 def test_a_plain_file_the_database_refuses_is_quarantined_with_its_row(warehouse_url, landed, crimes, data_dir):

@@ -34,7 +34,7 @@ from partnership.landing import awaiting_files as awaiting_files
 from partnership.landing import sha256_of, upload_complete
 from partnership.quarantine import QuarantinedFile
 from partnership.registry import Dataset
-from partnership.validation import ENCODING, CheckResult, plain_lines
+from partnership.validation import ENCODING, CheckResult, sha256_and_plain_lines
 
 # The gate's public names include some defined in the modules it is made of (sha256_of, upload_complete,
 # awaiting_files, QuarantinedFile, checks_path): importable from here, and the loader's own calls look them up here.
@@ -98,7 +98,7 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> Accept
     and recording why.
     """
     path = Path(path)
-    sha256 = sha256_of(path)
+    sha256, plain = sha256_and_plain_lines(path)
     # A name that holds an identifier is never recorded or kept: the file is quarantined under a neutral one.
     named = screening.screen_file_name(path.name)
     if named:
@@ -126,7 +126,7 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> Accept
             return SkippedDuplicate(landed=path, duplicate_of=earlier)
 
     # Whether its lines are its records, looked at once: then the screen and the contract split them, not parse.
-    file = gate.GateFile(ds, path, plain=plain_lines(path))
+    file = gate.GateFile(ds, path, plain=plain)
     checks = gate.run_steps(file)
     failures = gate.failures(checks)
     if failures:
@@ -152,7 +152,8 @@ def load(ds: Dataset, accepted: Accepted, *, loaded_by: str = "cli") -> Loaded |
     """COPY an accepted file into its raw table, with its batch record, in one transaction."""
     _check_paths(ds, accepted)
     path, original, sha256 = accepted.path, accepted.landed, accepted.sha256
-    if sha256_of(path) != accepted.load_sha256:
+    load_sha256, plain = sha256_and_plain_lines(path)
+    if load_sha256 != accepted.load_sha256:
         raise RuntimeError(f"{path.name} changed after it was validated; it will be validated again next run")
     checks, rejected_rows, sidecar = batch_audit.validation_record(ds, accepted)
     copy = sql.SQL("copy raw.{} (_batch_id, _source_row, {}) from stdin").format(
@@ -171,7 +172,7 @@ def load(ds: Dataset, accepted: Accepted, *, loaded_by: str = "cli") -> Loaded |
                 loaded_by=loaded_by,
                 key_fingerprint=accepted.key_fingerprint,
             )
-            if not rejected_rows and conn.info.encoding == "utf-8" and plain_lines(path):
+            if not rejected_rows and conn.info.encoding == "utf-8" and plain:
                 with conn.cursor() as cur, cur.copy(copy_csv) as pipe:
                     rows = _copy_lines(pipe, path, batch_id)
             else:

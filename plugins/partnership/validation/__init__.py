@@ -15,7 +15,7 @@ no row values) in ``<data dir>/gx/``, from which GX's SiteBuilder renders static
 index with the IG report).
 """
 
-from partnership.validation.contract import ENCODING, check_contract, plain_lines
+from partnership.validation.contract import ENCODING, check_contract, plain_lines, sha256_and_plain_lines
 from partnership.validation.docs import build_data_docs, build_data_docs_index, data_docs_dir
 from partnership.validation.results import CheckResult, ValidationReport
 from partnership.validation.run import quiet_gx_logs, run_suite, validate_file
@@ -33,6 +33,7 @@ __all__ = [
     "file_period",
     "period_expectations",
     "plain_lines",
+    "sha256_and_plain_lines",
     "quiet_gx_logs",
     "read_suite",
     "run_suite",

@@ -4,6 +4,7 @@ the registry's columns, and every row as wide as the header."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import itertools
 from pathlib import Path
 
@@ -93,15 +94,34 @@ def plain_lines(path: Path) -> bool:
     and one line ending throughout ("\\n", or "\\r\\n" for every line: PostgreSQL refuses mixed endings, and a lone
     "\\r" ends a record for Python only). Such a file can be split
     at its line breaks and delimiters, and its bytes sent to COPY, instead of being parsed record by record."""
+    return _read_through(path, None)[1]
+
+
+def sha256_and_plain_lines(path: Path) -> tuple[str, bool]:
+    """The file's SHA-256 and :func:`plain_lines`, from one read of it (the gate needs both of each file it
+    validates and loads: reading a large file twice cost a fifth of a second per 100 MB)."""
+    return _read_through(path, hashlib.sha256())
+
+
+def _read_through(path: Path, digest) -> tuple[str | None, bool]:
     crlf = lf = cr = 0
+    quoted = False  # a quote or a NUL byte: not plain, whatever follows
     with open(path, "rb") as f:
         while block := f.read(PLAIN_BLOCK):
+            if digest is not None:
+                digest.update(block)
+            if quoted:
+                continue
             if b'"' in block or b"\0" in block:
-                return False
+                quoted = True
+                if digest is None:
+                    break
+                continue
             crlf, lf, cr = crlf + block.count(b"\r\n"), lf + block.count(b"\n"), cr + block.count(b"\r")
             if block.endswith(b"\r"):  # a "\r\n" cut in two by the block: count it whole
                 crlf += f.peek(1)[:1] == b"\n"
-    return cr == crlf and (crlf == 0 or crlf == lf)
+    plain = not quoted and cr == crlf and (crlf == 0 or crlf == lf)
+    return (digest.hexdigest() if digest is not None else None), plain
 
 
 def _split(line: str) -> list[str]:
