@@ -144,20 +144,22 @@ def pipeline_run(server_url, tmp_path_factory):
     data = tmp_path_factory.mktemp("e2e-data")
     key = secrets.token_hex(32)  # made for this run: the leak test searches for it everywhere
     env = {**os.environ, "WAREHOUSE_URL": url, "PARTNERSHIP_DATA_DIR": str(data), PSEUDONYMISATION_ENV: key}
-    result = run_cli("run", "--months", str(PIPELINE_MONTHS), "--scale", str(PIPELINE_SCALE), env=env)
-    assert result.returncode == 0, "the pipeline run failed; its output is above"
-    yield {
-        "url": url,
-        "data": data,
-        "env": env,
-        "result": result,
-        "key": key,
-        "outputs": [result],
-        "months": PIPELINE_MONTHS,
-        "scale": PIPELINE_SCALE,
-    }
-    with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
+    try:  # the database is dropped even when the run fails
+        result = run_cli("run", "--months", str(PIPELINE_MONTHS), "--scale", str(PIPELINE_SCALE), env=env)
+        assert result.returncode == 0, "the pipeline run failed; its output is above"
+        yield {
+            "url": url,
+            "data": data,
+            "env": env,
+            "result": result,
+            "key": key,
+            "outputs": [result],
+            "months": PIPELINE_MONTHS,
+            "scale": PIPELINE_SCALE,
+        }
+    finally:
+        with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')
 
 
 def _copy_of(pipeline_run: dict, server_url: str, folder: Path):
