@@ -102,7 +102,7 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> Accept
     # A name that holds an identifier is never recorded or kept: the file is quarantined under a neutral one.
     named = screening.screen_file_name(path.name)
     if named:
-        findings = named + screening.screen_file(path, ds, encoding=ENCODING)
+        findings = named + screening.screen_file(path, ds, encoding=ENCODING, plain=plain)
         _quarantine_under_withheld_name(ds, path, sha256, findings, loaded_by)
     with warehouse.connect() as conn:
         earlier = batch_audit.loaded_batch(conn, ds, sha256)
