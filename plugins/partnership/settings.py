@@ -128,4 +128,4 @@ def write_private_atomically(path: Path, text: str) -> None:
 
 # Warehouse schemas: raw loads, dbt layers, candidates for publication (dbt) and their protected copies
 # (partnership.publish), audit records, reference data.
-SCHEMAS = ("raw", "staging", "intermediate", "marts", "publish_staging", "publish", "audit", "reference")
+SCHEMAS = ("raw", "staging", "intermediate", "marts", "publish_staging", "publish", "audit", "reference", "linkage")

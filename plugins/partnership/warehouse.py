@@ -18,6 +18,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from partnership import security, settings, warehouse_ddl
 from partnership.registry import load_registry
+from partnership.linkage import index as linkage_index
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,7 @@ def init_warehouse(url: str | None = None) -> None:
         for schema in settings.SCHEMAS:
             conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
         conn.execute(warehouse_ddl.AUDIT_DDL)
+        linkage_index.create(conn)
         warehouse_ddl.keep_status_check(conn)
         for ds in load_registry():
             conn.execute(warehouse_ddl.raw_table_ddl(ds))

@@ -83,7 +83,7 @@ def _statements(conn: psycopg.Connection) -> list[sql.Composable]:
     for schema in settings.SCHEMAS:
         q(sql.SQL("alter schema {} owner to {}").format(_id(schema), _id(OWNER)))
         q(sql.SQL("revoke all on schema {} from public").format(_id(schema)))
-    for schema in ("raw", "audit"):
+    for schema in ("raw", "audit", "linkage"):
         for (table,) in conn.execute("select tablename from pg_tables where schemaname = %s order by 1", (schema,)):
             q(sql.SQL("alter table {} owner to {}").format(_id(schema, table), _id(OWNER)))
 
@@ -91,6 +91,11 @@ def _statements(conn: psycopg.Connection) -> list[sql.Composable]:
     q(sql.SQL("grant usage on schema raw to {}").format(_roles((LOADER, TRANSFORMER))))
     q(sql.SQL("grant select, insert, delete on all tables in schema raw to {}").format(_id(LOADER)))
     q(sql.SQL("grant select on all tables in schema raw to {}").format(_id(TRANSFORMER)))
+
+    # linkage: the index of tokens, for the loader (the gate) alone; what leaves it is person ids, never a token.
+    q(sql.SQL("grant usage on schema linkage to {}").format(_id(LOADER)))
+    q(sql.SQL("grant select, insert, update, delete on all tables in schema linkage to {}").format(_id(LOADER)))
+    q(sql.SQL("grant usage, select on all sequences in schema linkage to {}").format(_id(LOADER)))
 
     # audit: the IG reviewer reads everything; the loader writes its own records; restricted analysts' row
     # policies read partner_access; the board reporter calls gate_outcomes (usage on a schema grants no table).

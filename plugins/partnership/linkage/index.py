@@ -1,0 +1,123 @@
+"""The linkage index: each person-record's tokens and the person id linkage gave it, in the ``linkage`` schema.
+
+Only the loader (the gate) can read the schema (``security.grants``): tokens are keyed, but their frequencies are
+not hidden (the commonest surname's token is the commonest token), so nobody else sees them. What leaves the
+schema is the person id of each record, never a token. Merges and splits of person ids are recorded in
+``audit.person_id_change``, which the IG reviewer reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import psycopg
+from psycopg import sql
+
+from partnership.linkage.tokens import Tokens
+
+TOKEN_COLUMNS = Tokens.columns()
+
+DDL = f"""
+create schema if not exists linkage;
+create sequence if not exists linkage.person_id_seq;
+create table if not exists linkage.person_record (
+    record_id       bigint generated always as identity primary key,
+    source          text        not null,  -- <dataset>:<role>, e.g. youth_justice__cases:child
+    record_key      text        not null,  -- the record's key in its dataset: never an identifier
+    {", ".join(f"{c} bytea[]" if c == "forename_group" else f"{c} bytea" for c in TOKEN_COLUMNS)},
+    person_id       bigint,
+    match_weight    double precision,      -- the strongest link that put it in its cluster (log2 Bayes factor)
+    match_rule      text,                  -- the rule of that link: a deterministic rule, or 'probabilistic'
+    added_at        timestamptz not null default now(),
+    linked_at       timestamptz,
+    unique (source, record_key)
+);
+-- The blocking rules' keys (matching.BLOCKING_RULES): candidate pairs are found through these.
+create index if not exists person_record_nhs on linkage.person_record (nhs_number) where nhs_number is not null;
+create index if not exists person_record_upn on linkage.person_record (upn) where upn is not null;
+create index if not exists person_record_pnc on linkage.person_record (pnc_id) where pnc_id is not null;
+create index if not exists person_record_dob on linkage.person_record (dob);
+create index if not exists person_record_dob_swapped on linkage.person_record (dob_swapped)
+    where dob_swapped is not null;
+create index if not exists person_record_surname_year on linkage.person_record (surname_sx, dob_year);
+create index if not exists person_record_names_district
+    on linkage.person_record (forename_sx, surname_sx, postcode_district);
+create index if not exists person_record_person on linkage.person_record (person_id);
+
+-- Each linkage run: what it estimated (m, u, the prior) and what it did. No token is kept here.
+create table if not exists linkage.link_run (
+    run_id          bigint generated always as identity primary key,
+    started_at      timestamptz not null default now(),
+    finished_at     timestamptz,
+    records         bigint,
+    candidate_pairs bigint,
+    links           bigint,
+    review_pairs    bigint,
+    persons         bigint,
+    parameters      jsonb
+);
+
+-- Pairs in the uncertain band, for clerical review: which fields agreed and how (never a token or a value).
+create table if not exists linkage.review_pair (
+    run_id          bigint      not null,
+    a_record_id     bigint      not null,
+    b_record_id     bigint      not null,
+    match_weight    double precision not null,
+    match_probability double precision not null,
+    agreement       jsonb       not null,  -- each field: exact, nickname, same Soundex, ..., different or missing
+    primary key (run_id, a_record_id, b_record_id)
+);
+
+-- Person ids that changed: two clusters found to be one person (merge), or one found to be two (split).
+create table if not exists audit.person_id_change (
+    change_id       bigint generated always as identity primary key,
+    run_id          bigint      not null,
+    change          text        not null check (change in ('merge', 'split')),
+    from_person_id  bigint      not null,
+    to_person_id    bigint      not null,
+    records         bigint      not null,
+    changed_at      timestamptz not null default now()
+);
+"""
+
+
+def create(conn: psycopg.Connection) -> None:
+    conn.execute(DDL)
+
+
+def add_records(conn: psycopg.Connection, source: str, records: Iterable[tuple[str, Tokens]]) -> int:
+    """Put records' tokens in the index (a record sent again, by its key, has its tokens replaced and keeps its
+    person id); returns how many were given. Streams through COPY into a temporary table."""
+    columns = ["source", "record_key", *TOKEN_COLUMNS]
+    cols = sql.SQL(", ").join(map(sql.Identifier, columns))
+    conn.execute(
+        sql.SQL(
+            "create temporary table if not exists incoming_record on commit drop as"
+            " select {} from linkage.person_record with no data"
+        ).format(cols)
+    )
+    count = 0
+    with conn.cursor() as cur:
+        with cur.copy(sql.SQL("copy incoming_record ({}) from stdin").format(cols)) as copy:
+            copy.set_types(["text", "text", *("bytea[]" if c == "forename_group" else "bytea" for c in TOKEN_COLUMNS)])
+            for record_key, tokens in records:
+                copy.write_row([source, record_key, *tokens.values()])
+                count += 1
+        updates = sql.SQL(", ").join(sql.SQL("{0} = excluded.{0}").format(sql.Identifier(c)) for c in TOKEN_COLUMNS)
+        cur.execute(
+            sql.SQL(
+                "insert into linkage.person_record ({cols}) select {cols} from incoming_record"
+                " on conflict (source, record_key) do update set {updates}"
+            ).format(cols=cols, updates=updates)
+        )
+        cur.execute("truncate incoming_record")
+    return count
+
+
+def person_ids(conn: psycopg.Connection, source: str) -> dict[str, int]:
+    """{record key: person id} for one source's linked records."""
+    rows = conn.execute(
+        "select record_key, person_id from linkage.person_record where source = %s and person_id is not null",
+        (source,),
+    )
+    return dict(rows.fetchall())

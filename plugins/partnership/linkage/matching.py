@@ -1,0 +1,437 @@
+"""Linking the index's records into persons: deterministic rules first, then Fellegi-Sunter match weights.
+
+1. **Candidate pairs** come from blocking rules (:data:`BLOCKING_RULES`): only records that share a same NHS
+   number, UPN or PNC ID, a date of birth (or one with day and month swapped), a surname's Soundex code and birth
+   year, or both names' Soundex codes and postcode district are compared. Each rule uses an index.
+2. **Agreement levels** (:data:`COMPARISONS`): for each field, how closely the two records agree, from exact down
+   to none, or missing (no evidence either way). Computed in SQL, from tokens only.
+3. **Parameters.** u (the chance of each level between two different people) from random pairs; m (its chance
+   between two records of one person) by expectation-maximisation over the candidate pairs, once per blocking
+   rule with that rule's own fields left out (its pairs agree on them by construction), as Splink does; then the
+   prior (the share of candidate pairs that are matches) by EM with m and u fixed.
+4. **Links.** A pair that a deterministic rule (:data:`DETERMINISTIC_RULES`) holds is linked; otherwise its match
+   probability decides: at least :data:`LINK_PROBABILITY` links, between :data:`REVIEW_PROBABILITY` and that goes
+   to clerical review (``linkage.review_pair``, with the agreement levels, never a value), below is no link.
+5. **Persons.** Linked records form clusters (connected components). A cluster keeps the person id most of its
+   records already had, so ids are stable across loads; two ids found to be one person are a merge, one id found
+   to be two people a split, each recorded in ``audit.person_id_change``.
+
+The whole index is linked again each run: a new extract can join two clusters that were apart.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+import psycopg
+
+LINK_PROBABILITY = 0.99
+REVIEW_PROBABILITY = 0.5
+U_SAMPLE_PAIRS = 400_000
+EM_ITERATIONS = 40
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One field's agreement levels, best first; a pair at none of them is at level 0 (disagreement)."""
+
+    field: str
+    levels: tuple[tuple[str, str], ...]  # (label, SQL condition on records a and b)
+
+    @property
+    def null_sql(self) -> str:
+        return f"a.{self.field} is null or b.{self.field} is null"
+
+    def gamma_sql(self) -> str:
+        whens = " ".join(f"when {cond} then {len(self.levels) - i}" for i, (_, cond) in enumerate(self.levels))
+        return f"case when {self.null_sql} then -1 {whens} else 0 end"
+
+    def label(self, gamma: int) -> str:
+        if gamma < 0:
+            return "missing"
+        return "different" if gamma == 0 else self.levels[len(self.levels) - gamma][0]
+
+
+def _exact(field: str) -> tuple[str, str]:
+    return ("exact", f"a.{field} = b.{field}")
+
+
+COMPARISONS: tuple[Comparison, ...] = (
+    Comparison("nhs_number", (_exact("nhs_number"),)),
+    Comparison("upn", (_exact("upn"),)),
+    Comparison("pnc_id", (_exact("pnc_id"),)),
+    Comparison(
+        "forename",
+        (
+            _exact("forename"),
+            ("nickname", "a.forename_group && b.forename_group"),
+            ("same Soundex", "a.forename_sx = b.forename_sx"),
+        ),
+    ),
+    Comparison("surname", (_exact("surname"), ("same Soundex", "a.surname_sx = b.surname_sx"))),
+    Comparison(
+        "dob",
+        (
+            _exact("dob"),
+            ("day and month swapped", "a.dob_swapped = b.dob"),
+            ("two of year, month and day", "a.dob_ym = b.dob_ym or a.dob_md = b.dob_md or a.dob_yd = b.dob_yd"),
+        ),
+    ),
+    Comparison("sex", (_exact("sex"),)),
+    Comparison(
+        "postcode",
+        (
+            _exact("postcode"),
+            ("same sector", "a.postcode_sector = b.postcode_sector"),
+            ("same district", "a.postcode_district = b.postcode_district"),
+        ),
+    ),
+)
+FIELDS = tuple(c.field for c in COMPARISONS)
+
+
+@dataclass(frozen=True)
+class BlockingRule:
+    name: str
+    condition: str  # on records a and b
+    fields: frozenset[str]  # the comparisons it fixes (left out when m is estimated from its pairs)
+    symmetric: bool = True  # the condition holds for (b, a) whenever for (a, b)
+
+    @property
+    def either_way(self) -> str:
+        """The condition for the unordered pair."""
+        if self.symmetric:
+            return self.condition
+        swapped = re.sub(r"\b([ab])\.", lambda m: ("b" if m[1] == "a" else "a") + ".", self.condition)
+        return f"({self.condition}) or ({swapped})"
+
+
+BLOCKING_RULES: tuple[BlockingRule, ...] = (
+    BlockingRule("nhs_number", "a.nhs_number = b.nhs_number", frozenset({"nhs_number"})),
+    BlockingRule("upn", "a.upn = b.upn", frozenset({"upn"})),
+    BlockingRule("pnc_id", "a.pnc_id = b.pnc_id", frozenset({"pnc_id"})),
+    BlockingRule("date of birth", "a.dob = b.dob", frozenset({"dob"})),
+    BlockingRule("date of birth, day and month swapped", "a.dob_swapped = b.dob", frozenset({"dob"}), symmetric=False),
+    BlockingRule(
+        "surname Soundex and birth year",
+        "a.surname_sx = b.surname_sx and a.dob_year = b.dob_year",
+        frozenset({"surname", "dob"}),
+    ),
+    BlockingRule(
+        "names' Soundex and postcode district",
+        "a.forename_sx = b.forename_sx and a.surname_sx = b.surname_sx and a.postcode_district = b.postcode_district",
+        frozenset({"forename", "surname", "postcode"}),
+    ),
+)
+# Evidence strong enough on its own: a shared identifier (its check digit checked at the gate), or every one of
+# forename, surname, date of birth and full postcode exactly equal.
+DETERMINISTIC_RULES: tuple[tuple[str, str], ...] = (
+    ("nhs_number", "a.nhs_number = b.nhs_number"),
+    ("upn", "a.upn = b.upn"),
+    ("pnc_id", "a.pnc_id = b.pnc_id"),
+    ("name, date of birth and postcode", "a.name_dob_postcode = b.name_dob_postcode"),
+)
+
+
+@dataclass
+class Parameters:
+    m: dict[str, list[float]]  # field -> probability of each level (0 = different, ...) among matches
+    u: dict[str, list[float]]  # ... among non-matches
+    prior: float  # share of candidate pairs that are matches
+
+    def weight(self, gammas: tuple[int, ...]) -> float:
+        """The pattern's match weight: the sum of log2(m/u) over the fields present in both records."""
+        return sum(math.log2(self.m[f][g] / self.u[f][g]) for f, g in zip(FIELDS, gammas, strict=True) if g >= 0)
+
+    def probability(self, gammas: tuple[int, ...]) -> float:
+        odds = math.log2(self.prior / (1 - self.prior)) + self.weight(gammas)
+        return 1 / (1 + 2 ** -max(min(odds, 1000), -1000))
+
+    def to_json(self) -> dict:
+        return {"m": self.m, "u": self.u, "prior": self.prior}
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    run_id: int
+    records: int
+    candidate_pairs: int
+    links: int
+    review_pairs: int
+    persons: int
+    merges: int
+    splits: int
+    parameters: Parameters
+    seconds: float
+
+
+def _levels(field: str) -> int:
+    return next(len(c.levels) for c in COMPARISONS if c.field == field) + 1
+
+
+def _gamma_columns() -> str:
+    return ", ".join(f"{c.gamma_sql()} as g_{c.field}" for c in COMPARISONS)
+
+
+def _positions(n: int) -> str:
+    return ", ".join(str(i) for i in range(1, n + 1))
+
+
+def _find_candidate_pairs(conn: psycopg.Connection) -> int:
+    selects = [
+        "select least(a.record_id, b.record_id), greatest(a.record_id, b.record_id)"
+        f" from linkage.person_record a join linkage.person_record b on {rule.condition}"
+        f" and a.record_id {'<' if rule.symmetric else '<>'} b.record_id"
+        for rule in BLOCKING_RULES
+    ]
+    conn.execute("drop table if exists candidate_pair")
+    conn.execute(
+        "create temporary table candidate_pair (a_id bigint, b_id bigint) on commit drop;"
+        f" insert into candidate_pair {' union '.join(selects)}"
+    )
+    blocked = ", ".join(
+        f"coalesce({rule.either_way}, false) as in_rule_{i}" for i, rule in enumerate(BLOCKING_RULES)
+    )
+    deterministic = " ".join(f"when {cond} then '{name}'" for name, cond in DETERMINISTIC_RULES)
+    conn.execute("drop table if exists scored_pair")
+    conn.execute(
+        "create temporary table scored_pair on commit drop as"
+        f" select p.a_id, p.b_id, {_gamma_columns()}, {blocked}, case {deterministic} end as deterministic_rule"
+        " from candidate_pair p join linkage.person_record a on a.record_id = p.a_id"
+        " join linkage.person_record b on b.record_id = p.b_id"
+    )
+    return conn.execute("select count(*) from scored_pair").fetchone()[0]
+
+
+def _estimate_u(conn: psycopg.Connection, sample_pairs: int) -> dict[str, list[float]]:
+    """u from random pairs of records (almost all of them two different people), with add-one smoothing. The
+    sample is seeded, so linking the same index twice gives the same parameters."""
+    conn.execute("select setseed(0.16)")
+    rows = conn.execute(
+        "with sample as (select *, row_number() over () as n from"
+        " (select * from linkage.person_record order by random() limit %s) s)"
+        f" select {', '.join(f'g_{f}' for f in FIELDS)}, count(*) from"
+        f" (select {_gamma_columns()} from sample a join sample b on b.n = a.n + 1) g group by {_positions(len(FIELDS))}",
+        (sample_pairs + 1,),
+    ).fetchall()
+    counts = {f: [0] * _levels(f) for f in FIELDS}
+    for row in rows:
+        *gammas, n = row
+        for f, g in zip(FIELDS, gammas, strict=True):
+            if g >= 0:
+                counts[f][g] += n
+    return {f: [(c + 1) / (sum(cs) + len(cs)) for c in cs] for f, cs in counts.items()}
+
+
+def _initial_m(levels: int) -> list[float]:
+    """Most matches agree exactly; each lower level is rarer (an arbitrary start EM moves away from)."""
+    raw = [0.9 if g == levels - 1 else 0.1 / 2 ** (levels - 1 - g) for g in range(levels)]
+    return [v / sum(raw) for v in raw]
+
+
+def _em(patterns, u, m, fields, prior, *, fixed_m: bool = False):
+    """EM over (gammas, count) patterns, on the given fields only; returns (m, prior, expected matches)."""
+    index = [FIELDS.index(f) for f in fields]
+    m = {f: list(v) for f, v in m.items()}
+    matches = 0.0
+    for _ in range(EM_ITERATIONS):
+        sums = {f: [0.0] * _levels(f) for f in fields}
+        total = matches = 0.0
+        for gammas, n in patterns:
+            pm = pu = 1.0
+            for i in index:
+                g = gammas[i]
+                if g >= 0:
+                    pm *= m[FIELDS[i]][g]
+                    pu *= u[FIELDS[i]][g]
+            p = prior * pm / (prior * pm + (1 - prior) * pu)
+            matches += n * p
+            total += n
+            for i in index:
+                if gammas[i] >= 0:
+                    sums[FIELDS[i]][gammas[i]] += n * p
+        new_prior = min(max(matches / total, 1e-9), 1 - 1e-9)
+        if not fixed_m:
+            for f in fields:
+                s = sum(sums[f])
+                if s > 0:  # a level never seen among matches keeps a small chance, not zero (no infinite weight)
+                    floored = [max(v / s, 1e-5) for v in sums[f]]
+                    m[f] = [v / sum(floored) for v in floored]
+        converged = abs(new_prior - prior) < 1e-7
+        prior = new_prior
+        if converged:
+            break
+    return m, prior, matches
+
+
+def estimate_parameters(conn: psycopg.Connection, *, sample_pairs: int = U_SAMPLE_PAIRS) -> Parameters:
+    """m by EM once per blocking rule (its own fields left out), u from random pairs, then the prior."""
+    u = _estimate_u(conn, sample_pairs)
+    gammas_sql = ", ".join(f"g_{f}" for f in FIELDS)
+    rules_sql = ", ".join(f"in_rule_{i}" for i in range(len(BLOCKING_RULES)))
+    rows = conn.execute(
+        f"select {gammas_sql}, {rules_sql}, count(*) from scored_pair"
+        f" group by {_positions(len(FIELDS) + len(BLOCKING_RULES))}"
+    ).fetchall()
+    patterns = [(tuple(r[: len(FIELDS)]), tuple(r[len(FIELDS) : -1]), r[-1]) for r in rows]
+    m0 = {f: _initial_m(_levels(f)) for f in FIELDS}
+    weighted = {f: [0.0] * _levels(f) for f in FIELDS}
+    weights = dict.fromkeys(FIELDS, 0.0)
+    for i, rule in enumerate(BLOCKING_RULES):
+        in_rule = [(g, n) for g, rules, n in patterns if rules[i]]
+        if not in_rule:
+            continue
+        fields = [f for f in FIELDS if f not in rule.fields]
+        m_rule, _, matches = _em(in_rule, u, m0, fields, prior=0.1)
+        for f in fields:
+            weights[f] += matches
+            weighted[f] = [w + matches * v for w, v in zip(weighted[f], m_rule[f], strict=True)]
+    m = {f: [v / weights[f] for v in weighted[f]] if weights[f] else m0[f] for f in FIELDS}
+    all_pairs = [(g, n) for g, _, n in patterns]
+    _, prior, _ = _em(all_pairs, u, m, list(FIELDS), prior=0.1, fixed_m=True) if all_pairs else (m, 0.5, 0)
+    return Parameters(m, u, prior)
+
+
+_FORENAME, _DOB = FIELDS.index("forename"), FIELDS.index("dob")
+
+
+def _twin_pattern(gammas: tuple[int, ...]) -> bool:
+    """Forenames that agree at no level with one date of birth: twins, or siblings recorded at one address, look
+    like this, and so does one person with a badly mistyped forename. Fields are not independent here (twins
+    share surname, date of birth and address), so the weights overstate the evidence: such a pair is never
+    linked on probability alone; if its probability is high it goes to clerical review."""
+    return gammas[_FORENAME] == 0 and gammas[_DOB] == len(COMPARISONS[_DOB].levels)
+
+
+class _Clusters:
+    """Union-find over record ids."""
+
+    def __init__(self):
+        self.parent: dict[int, int] = {}
+
+    def find(self, x: int) -> int:
+        root = x
+        while self.parent.get(root, root) != root:
+            root = self.parent[root]
+        while x != root:  # path compression
+            self.parent[x], x = root, self.parent.get(x, x)
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def link(conn: psycopg.Connection, *, sample_pairs: int = U_SAMPLE_PAIRS) -> LinkResult:
+    """Link every record in the index; give each a person id; record the run. In the caller's transaction."""
+    started = time.perf_counter()
+    run_id = conn.execute("insert into linkage.link_run default values returning run_id").fetchone()[0]
+    candidate_pairs = _find_candidate_pairs(conn)
+    parameters = estimate_parameters(conn, sample_pairs=sample_pairs)
+
+    gammas_sql = ", ".join(f"g_{f}" for f in FIELDS)
+    linked: list[tuple[int, int, float, str]] = []
+    review: list[tuple[int, int, float, float, str]] = []
+    for row in conn.execute(f"select a_id, b_id, deterministic_rule, {gammas_sql} from scored_pair"):
+        a, b, rule, *gammas = row
+        gammas = tuple(gammas)
+        p = parameters.probability(gammas)
+        if rule or (p >= LINK_PROBABILITY and not _twin_pattern(gammas)):
+            linked.append((a, b, parameters.weight(gammas), rule or "probabilistic"))
+        elif p >= REVIEW_PROBABILITY:
+            evidence = {c.field: c.label(g) for c, g in zip(COMPARISONS, gammas, strict=True)}
+            review.append((a, b, parameters.weight(gammas), p, json.dumps(evidence)))
+
+    clusters = _Clusters()
+    best: dict[int, tuple[bool, float, str]] = {}  # record -> (deterministic, weight, rule) of its strongest link
+    for a, b, weight, rule in linked:
+        clusters.union(a, b)
+        strength = (rule != "probabilistic", weight, rule)
+        for r in (a, b):
+            if r not in best or strength[:2] > best[r][:2]:
+                best[r] = strength
+    records = conn.execute("select record_id, person_id from linkage.person_record").fetchall()
+    assignment, merges, splits = _assign_person_ids(conn, run_id, records, clusters)
+
+    conn.execute(
+        "create temporary table person_assignment (record_id bigint primary key, person_id bigint,"
+        " match_weight double precision, match_rule text) on commit drop"
+    )
+    with conn.cursor().copy("copy person_assignment from stdin") as copy:
+        for record_id, person_id in assignment.items():
+            _, weight, rule = best.get(record_id, (False, None, None))
+            copy.write_row((record_id, person_id, weight, rule))
+    conn.execute(
+        "update linkage.person_record r set person_id = p.person_id, match_weight = p.match_weight,"
+        " match_rule = p.match_rule, linked_at = now() from person_assignment p where p.record_id = r.record_id"
+    )
+    if review:
+        with conn.cursor().copy(
+            "copy linkage.review_pair (run_id, a_record_id, b_record_id, match_weight, match_probability, agreement)"
+            " from stdin"
+        ) as copy:
+            for row in review:
+                copy.write_row((run_id, *row))
+    persons = len(set(assignment.values()))
+    conn.execute(
+        "update linkage.link_run set finished_at = now(), records = %s, candidate_pairs = %s, links = %s,"
+        " review_pairs = %s, persons = %s, parameters = %s where run_id = %s",
+        (len(records), candidate_pairs, len(linked), len(review), persons, json.dumps(parameters.to_json()), run_id),
+    )
+    return LinkResult(
+        run_id,
+        len(records),
+        candidate_pairs,
+        len(linked),
+        len(review),
+        persons,
+        merges,
+        splits,
+        parameters,
+        time.perf_counter() - started,
+    )
+
+
+def _assign_person_ids(conn, run_id: int, records, clusters: _Clusters) -> tuple[dict[int, int], int, int]:
+    """{record: person id}: each cluster keeps the id most of its records had; new clusters get new ids."""
+    members: dict[int, list[tuple[int, int | None]]] = defaultdict(list)
+    for record_id, person_id in records:
+        members[clusters.find(record_id)].append((record_id, person_id))
+    # An old id goes to the cluster holding most of its records; the larger claims are settled first.
+    claims = []
+    for root, recs in members.items():
+        for old_id, n in Counter(p for _, p in recs if p is not None).items():
+            claims.append((-n, old_id, root))
+    kept: dict[int, int] = {}  # cluster root -> the old id it keeps
+    taken: set[int] = set()
+    for _, old_id, root in sorted(claims):
+        if root not in kept and old_id not in taken:
+            kept[root], taken = old_id, taken | {old_id}
+    new_clusters = [root for root in members if root not in kept]
+    new_ids = conn.execute(
+        "select nextval('linkage.person_id_seq') from generate_series(1, %s)", (len(new_clusters),)
+    ).fetchall()
+    kept.update((root, person_id) for root, (person_id,) in zip(new_clusters, new_ids, strict=True))
+    assignment: dict[int, int] = {}
+    changes: Counter = Counter()
+    for root, recs in members.items():
+        person_id = kept[root]
+        for record_id, old_id in recs:
+            assignment[record_id] = person_id
+            if old_id is not None and old_id != person_id:
+                # its old id went elsewhere (split) or this cluster kept another of its ids (merge)
+                changes["split" if old_id in taken else "merge", old_id, person_id] += 1
+    for (change, old_id, new_id), n in changes.items():
+        conn.execute(
+            "insert into audit.person_id_change (run_id, change, from_person_id, to_person_id, records)"
+            " values (%s, %s, %s, %s, %s)",
+            (run_id, change, old_id, new_id, n),
+        )
+    merges = sum(1 for change, _, _ in changes if change == "merge")
+    return assignment, merges, len(changes) - merges

@@ -1,0 +1,116 @@
+"""Keyed tokens of the linkage fields: what the linkage index keeps in place of them.
+
+Every token is ``HMAC-SHA256(linkage key, "<kind>:<standardised value>")``, cut to 16 bytes (128 bits: no two
+values in a population of billions share one). Without the key nobody can compute the token of a guessed name or
+date of birth, so the index cannot be searched by dictionary; with the key, tokens are equal exactly when the
+standardised values are. Comparisons finer than equality are made of tokens of parts (the year and month of a
+date of birth; a postcode's sector; a surname's Soundex code), as in hashed-field linkage.
+
+The raw values are not kept: :func:`tokenise` returns tokens only, and its callers drop the raw fields.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field, fields
+
+import jellyfish
+
+from partnership import pseudonymise
+from partnership.linkage import standardise
+
+KEY_TYPE = "linkage"  # its key: PSEUDONYMISATION_KEY_LINKAGE, or the Airflow Variable pseudonymisation_key_linkage
+TOKEN_BYTES = 16
+# The fields an agency may send for linkage (a registry entry declares which of them it holds).
+LINKAGE_FIELDS = ("nhs_number", "upn", "pnc_id", "forename", "surname", "date_of_birth", "sex", "postcode")
+
+
+def linkage_key() -> bytes:
+    """The partnership's linkage key (refused if missing, a placeholder or weak; masked in Airflow's logs)."""
+    return pseudonymise.get_key(KEY_TYPE)
+
+
+def token(key: bytes, kind: str, value: str) -> bytes:
+    return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).digest()[:TOKEN_BYTES]
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """One person-record's tokens; None where the field was missing or unreadable. Field names are the index's
+    column names."""
+
+    nhs_number: bytes | None = None
+    upn: bytes | None = None
+    pnc_id: bytes | None = None
+    forename: bytes | None = None
+    forename_group: tuple[bytes, ...] = field(default=())  # the name and the formal names it is a nickname of
+    forename_sx: bytes | None = None  # Soundex code
+    surname: bytes | None = None
+    surname_sx: bytes | None = None
+    dob: bytes | None = None
+    dob_swapped: bytes | None = None  # the date with day and month swapped, when that is a date
+    dob_ym: bytes | None = None  # year and month
+    dob_md: bytes | None = None  # month and day
+    dob_yd: bytes | None = None  # year and day
+    dob_year: bytes | None = None
+    sex: bytes | None = None
+    postcode: bytes | None = None
+    postcode_sector: bytes | None = None
+    postcode_district: bytes | None = None
+    name_dob_postcode: bytes | None = None  # all of forename, surname, date of birth and postcode
+
+    @classmethod
+    def columns(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    def values(self) -> list:
+        return [list(v) if isinstance(v, tuple) else v for v in (getattr(self, c) for c in self.columns())]
+
+
+def tokenise(key: bytes, raw: dict[str, str | None]) -> Tokens:
+    """The tokens of one person's linkage fields as an agency sent them ({field: raw value}, any of
+    :data:`LINKAGE_FIELDS`; a field the agency does not hold is simply absent)."""
+    unknown = set(raw) - set(LINKAGE_FIELDS)
+    if unknown:
+        raise ValueError(f"not linkage fields: {sorted(unknown)}")
+    t = _keyed(key)
+    out: dict[str, object] = {}
+    for id_type in ("nhs_number", "upn", "pnc_id"):
+        value = standardise.identifier(id_type, raw.get(id_type))
+        out[id_type] = t(id_type, value)
+    fore, sur = standardise.forename(raw.get("forename")), standardise.surname(raw.get("surname"))
+    if fore:
+        out["forename"] = t("forename", fore)
+        out["forename_group"] = tuple(sorted(t("forename", n) for n in standardise.forename_group(fore)))
+        out["forename_sx"] = t("forename_sx", jellyfish.soundex(fore))
+    if sur:
+        out["surname"] = t("surname", sur)
+        out["surname_sx"] = t("surname_sx", jellyfish.soundex(sur))
+    dob = standardise.date_of_birth(raw.get("date_of_birth"))
+    if dob:
+        out["dob"] = t("dob", dob.isoformat())
+        if dob.day <= 12 and dob.day != dob.month:
+            out["dob_swapped"] = t("dob", dob.replace(month=dob.day, day=dob.month).isoformat())
+        out["dob_ym"] = t("dob_ym", f"{dob.year}-{dob.month}")
+        out["dob_md"] = t("dob_md", f"{dob.month}-{dob.day}")
+        out["dob_yd"] = t("dob_yd", f"{dob.year}-{dob.day}")
+        out["dob_year"] = t("dob_year", str(dob.year))
+    out["sex"] = t("sex", standardise.sex(raw.get("sex")))
+    code = standardise.postcode(raw.get("postcode"))
+    if code:
+        out["postcode"] = t("postcode", code)
+        out["postcode_sector"] = t("postcode_sector", standardise.postcode_sector(code))
+        out["postcode_district"] = t("postcode_district", standardise.postcode_district(code))
+    if fore and sur and dob and code:
+        out["name_dob_postcode"] = t("name_dob_postcode", f"{fore}|{sur}|{dob.isoformat()}|{code}")
+    return Tokens(**out)
+
+
+def _keyed(key: bytes):
+    """token() with the key bound, giving None for a missing value."""
+
+    def t(kind: str, value: str | None) -> bytes | None:
+        return token(key, kind, value) if value else None
+
+    return t
