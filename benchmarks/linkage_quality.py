@@ -101,8 +101,10 @@ def main() -> None:
     noise = identities.Noise(respelling_by_group={args.respelling_group: args.respelling_rate})
     start = time.perf_counter()
     records = generate(args.records, args.seed, noise)
-    print(f"{len(records):,} records of {len({r.person for r in records}):,} people"
-          f" generated in {time.perf_counter() - start:.1f} s")
+    print(
+        f"{len(records):,} records of {len({r.person for r in records}):,} people"
+        f" generated in {time.perf_counter() - start:.1f} s"
+    )
 
     name = f"pw_bench_linkage_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(warehouse.conninfo(args.server), autocommit=True) as conn:

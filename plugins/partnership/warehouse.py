@@ -17,8 +17,8 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from partnership import security, settings, warehouse_ddl
-from partnership.registry import load_registry
 from partnership.linkage import index as linkage_index
+from partnership.registry import load_registry
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,14 @@ from partnership.screening import FORENAMES, NAMES_DIR, nhs_number_valid
 from partnership.screening.check_digits import pnc_check_letter, upn_check_letter
 
 REFERENCE_DATE = date(2025, 3, 31)
-AGE_BANDS = ((0, 9, "0-9"), (10, 17, "10-17"), (18, 24, "18-24"), (25, 44, "25-44"), (45, 64, "45-64"), (65, 200, "65+"))
+AGE_BANDS = (
+    (0, 9, "0-9"),
+    (10, 17, "10-17"),
+    (18, 24, "18-24"),
+    (25, 44, "25-44"),
+    (45, 64, "45-64"),
+    (65, 200, "65+"),
+)
 # The linkage fields each agency holds (as in the registry's linkage declarations).
 AGENCY_FIELDS = {
     "police": ("forename", "surname", "date_of_birth", "sex", "postcode", "pnc_id"),

@@ -194,9 +194,7 @@ def _find_candidate_pairs(conn: psycopg.Connection) -> int:
         "create temporary table candidate_pair (a_id bigint, b_id bigint) on commit drop;"
         f" insert into candidate_pair {' union '.join(selects)}"
     )
-    blocked = ", ".join(
-        f"coalesce({rule.either_way}, false) as in_rule_{i}" for i, rule in enumerate(BLOCKING_RULES)
-    )
+    blocked = ", ".join(f"coalesce({rule.either_way}, false) as in_rule_{i}" for i, rule in enumerate(BLOCKING_RULES))
     deterministic = " ".join(f"when {cond} then '{name}'" for name, cond in DETERMINISTIC_RULES)
     conn.execute("drop table if exists scored_pair")
     conn.execute(
@@ -216,7 +214,8 @@ def _estimate_u(conn: psycopg.Connection, sample_pairs: int) -> dict[str, list[f
         "with sample as (select *, row_number() over () as n from"
         " (select * from linkage.person_record order by random() limit %s) s)"
         f" select {', '.join(f'g_{f}' for f in FIELDS)}, count(*) from"
-        f" (select {_gamma_columns()} from sample a join sample b on b.n = a.n + 1) g group by {_positions(len(FIELDS))}",
+        f" (select {_gamma_columns()} from sample a join sample b on b.n = a.n + 1) g"
+        f" group by {_positions(len(FIELDS))}",
         (sample_pairs + 1,),
     ).fetchall()
     counts = {f: [0] * _levels(f) for f in FIELDS}

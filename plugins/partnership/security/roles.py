@@ -72,8 +72,8 @@ AUDIT_GRANTS = {
     "partner_access": {RESTRICTED_ANALYST: "select"},  # row policies look it up as the querying role
     "key_rotation": {LOADER: "select"},  # declared by `partnership keys rotate` (the owner); the loader checks it
     "late_delivery": {LOADER: "select, insert"},  # partnership.timeliness.record_late, from the freshness check
-    "reprocess": {LOADER: "select, insert"},
-    "person_id_change": {LOADER: "select, insert"},  # linkage's merges and splits of person ids  # `partnership reprocess` records each re-run (as the loader)
+    "reprocess": {LOADER: "select, insert"},  # `partnership reprocess` records each re-run (as the loader)
+    "person_id_change": {LOADER: "select, insert"},  # linkage's merges and splits of person ids
 }
 
 
