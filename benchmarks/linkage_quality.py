@@ -35,7 +35,7 @@ def with_database(url: str, name: str) -> str:
 
 
 def generate(record_count: int, seed: int, noise: identities.Noise) -> list[identities.LinkageRecord]:
-    people = identities.population(max(record_count // 2, 10), seed, noise)
+    people = identities.population(max(record_count * 2 // 3, 10), seed, noise)  # about 2.4 records a person known
     out = []
     for record in identities.records(people, seed, noise):
         out.append(record)
@@ -122,7 +122,7 @@ def main() -> None:
                 f" {result.review_pairs:,} pairs for review, {result.persons:,} persons,"
                 f" {result.merges} merges, {result.splits} splits"
             )
-        print(f"prior (share of candidate pairs that match): {result.parameters.prior:.4f}")
+        print(f"prior (the chance two records drawn at random are one person): {result.parameters.prior:.3g}")
         with warehouse.connect(url) as conn:
             predicted = dict(conn.execute("select record_key, person_id from linkage.person_record").fetchall())
         print_report(quality.report(truth_of(records), predicted))

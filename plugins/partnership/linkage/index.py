@@ -17,6 +17,12 @@ from partnership.linkage.tokens import Tokens
 
 TOKEN_COLUMNS = Tokens.columns()
 
+
+def sql_type(column: str) -> str:
+    """bytea for one token, bytea[] for a set of them (a name's nickname group, its one-letter-out forms)."""
+    return "bytea[]" if column in Tokens.set_columns() else "bytea"
+
+
 DDL = f"""
 create schema if not exists linkage;
 create sequence if not exists linkage.person_id_seq;
@@ -24,7 +30,7 @@ create table if not exists linkage.person_record (
     record_id       bigint generated always as identity primary key,
     source          text        not null,  -- <dataset>:<role>, e.g. youth_justice__cases:child
     record_key      text        not null,  -- the record's key in its dataset: never an identifier
-    {", ".join(f"{c} bytea[]" if c == "forename_group" else f"{c} bytea" for c in TOKEN_COLUMNS)},
+    {", ".join(f"{c} {sql_type(c)}" for c in TOKEN_COLUMNS)},
     person_id       bigint,
     match_weight    double precision,      -- the strongest link that put it in its cluster (log2 Bayes factor)
     match_rule      text,                  -- the rule of that link: a deterministic rule, or 'probabilistic'
@@ -99,7 +105,7 @@ def add_records(conn: psycopg.Connection, source: str, records: Iterable[tuple[s
     count = 0
     with conn.cursor() as cur:
         with cur.copy(sql.SQL("copy incoming_record ({}) from stdin").format(cols)) as copy:
-            copy.set_types(["text", "text", *("bytea[]" if c == "forename_group" else "bytea" for c in TOKEN_COLUMNS)])
+            copy.set_types(["text", "text", *map(sql_type, TOKEN_COLUMNS)])
             for record_key, tokens in records:
                 copy.write_row([source, record_key, *tokens.values()])
                 count += 1

@@ -8,7 +8,8 @@
 3. **Parameters.** u (the chance of each level between two different people) from random pairs; m (its chance
    between two records of one person) by expectation-maximisation over the candidate pairs, once per blocking
    rule with that rule's own fields left out (its pairs agree on them by construction), as Splink does; then the
-   prior (the share of candidate pairs that are matches) by EM with m and u fixed.
+   expected number of matches among the candidate pairs by EM with m and u fixed, and from it the prior (the
+   chance that two records drawn at random are one person), on the same footing as u.
 4. **Links.** A pair that a deterministic rule (:data:`DETERMINISTIC_RULES`) holds is linked; otherwise its match
    probability decides: at least :data:`LINK_PROBABILITY` links, between :data:`REVIEW_PROBABILITY` and that goes
    to clerical review (``linkage.review_pair``, with the agreement levels, never a value), below is no link.
@@ -70,10 +71,18 @@ COMPARISONS: tuple[Comparison, ...] = (
         (
             _exact("forename"),
             ("nickname", "a.forename_group && b.forename_group"),
+            ("one typing error apart", "a.forename_edits && b.forename_edits"),
             ("same Soundex", "a.forename_sx = b.forename_sx"),
         ),
     ),
-    Comparison("surname", (_exact("surname"), ("same Soundex", "a.surname_sx = b.surname_sx"))),
+    Comparison(
+        "surname",
+        (
+            _exact("surname"),
+            ("one typing error apart", "a.surname_edits && b.surname_edits"),
+            ("same Soundex", "a.surname_sx = b.surname_sx"),
+        ),
+    ),
     Comparison(
         "dob",
         (
@@ -142,7 +151,7 @@ DETERMINISTIC_RULES: tuple[tuple[str, str], ...] = (
 class Parameters:
     m: dict[str, list[float]]  # field -> probability of each level (0 = different, ...) among matches
     u: dict[str, list[float]]  # ... among non-matches
-    prior: float  # share of candidate pairs that are matches
+    prior: float  # the chance that two records drawn at random are one person
 
     def weight(self, gammas: tuple[int, ...]) -> float:
         """The pattern's match weight: the sum of log2(m/u) over the fields present in both records."""
@@ -208,11 +217,11 @@ def _find_candidate_pairs(conn: psycopg.Connection) -> int:
 
 def _estimate_u(conn: psycopg.Connection, sample_pairs: int) -> dict[str, list[float]]:
     """u from random pairs of records (almost all of them two different people), with add-one smoothing. The
-    sample is seeded, so linking the same index twice gives the same parameters."""
-    conn.execute("select setseed(0.16)")
+    sample is in the order of a hash of the record ids, not the table's, so the same index gives the same
+    parameters however its rows were last written."""
     rows = conn.execute(
         "with sample as (select *, row_number() over () as n from"
-        " (select * from linkage.person_record order by random() limit %s) s)"
+        " (select * from linkage.person_record order by md5(record_id::text) limit %s) s)"
         f" select {', '.join(f'g_{f}' for f in FIELDS)}, count(*) from"
         f" (select {_gamma_columns()} from sample a join sample b on b.n = a.n + 1) g"
         f" group by {_positions(len(FIELDS))}",
@@ -292,8 +301,14 @@ def estimate_parameters(conn: psycopg.Connection, *, sample_pairs: int = U_SAMPL
             weighted[f] = [w + matches * v for w, v in zip(weighted[f], m_rule[f], strict=True)]
     m = {f: [v / weights[f] for v in weighted[f]] if weights[f] else m0[f] for f in FIELDS}
     all_pairs = [(g, n) for g, _, n in patterns]
-    _, prior, _ = _em(all_pairs, u, m, list(FIELDS), prior=0.1, fixed_m=True) if all_pairs else (m, 0.5, 0)
-    return Parameters(m, u, prior)
+    if not all_pairs:
+        return Parameters(m, u, 1e-9)
+    _, _, matches = _em(all_pairs, u, m, list(FIELDS), prior=0.1, fixed_m=True)
+    # u is the chance of a level between two records drawn at random, so the prior must be too: the expected
+    # matches among all pairs of records, not among the candidate pairs (which blocking has already chosen for
+    # agreeing on something: taking their share as the prior would count that agreement twice).
+    records = conn.execute("select count(*) from linkage.person_record").fetchone()[0]
+    return Parameters(m, u, min(max(matches / (records * (records - 1) / 2), 1e-12), 0.5))
 
 
 _FORENAME, _DOB = FIELDS.index("forename"), FIELDS.index("dob")

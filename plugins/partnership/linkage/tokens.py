@@ -4,7 +4,8 @@ Every token is ``HMAC-SHA256(linkage key, "<kind>:<standardised value>")``, cut 
 values in a population of billions share one). Without the key nobody can compute the token of a guessed name or
 date of birth, so the index cannot be searched by dictionary; with the key, tokens are equal exactly when the
 standardised values are. Comparisons finer than equality are made of tokens of parts (the year and month of a
-date of birth; a postcode's sector; a surname's Soundex code), as in hashed-field linkage.
+date of birth; a postcode's sector; a surname's Soundex code; a name with one letter left out), as in
+hashed-field linkage.
 
 The raw values are not kept: :func:`tokenise` returns tokens only, and its callers drop the raw fields.
 """
@@ -45,8 +46,10 @@ class Tokens:
     pnc_id: bytes | None = None
     forename: bytes | None = None
     forename_group: tuple[bytes, ...] = field(default=())  # the name and the formal names it is a nickname of
+    forename_edits: tuple[bytes, ...] = field(default=())  # the name with each letter left out, and whole
     forename_sx: bytes | None = None  # Soundex code
     surname: bytes | None = None
+    surname_edits: tuple[bytes, ...] = field(default=())
     surname_sx: bytes | None = None
     dob: bytes | None = None
     dob_swapped: bytes | None = None  # the date with day and month swapped, when that is a date
@@ -63,6 +66,13 @@ class Tokens:
     @classmethod
     def columns(cls) -> list[str]:
         return [f.name for f in fields(cls)]
+
+    @classmethod
+    def set_columns(cls) -> set[str]:
+        return {f.name for f in fields(cls) if str(f.type).startswith("tuple")}
+
+    def every_token(self) -> set[bytes]:
+        return {t for v in self.values() if v for t in (v if isinstance(v, list) else [v])}
 
     def values(self) -> list:
         return [list(v) if isinstance(v, tuple) else v for v in (getattr(self, c) for c in self.columns())]
@@ -83,9 +93,11 @@ def tokenise(key: bytes, raw: dict[str, str | None]) -> Tokens:
     if fore:
         out["forename"] = t("forename", fore)
         out["forename_group"] = tuple(sorted(t("forename", n) for n in standardise.forename_group(fore)))
+        out["forename_edits"] = _edit_tokens(t, "forename_edits", fore)
         out["forename_sx"] = t("forename_sx", jellyfish.soundex(fore))
     if sur:
         out["surname"] = t("surname", sur)
+        out["surname_edits"] = _edit_tokens(t, "surname_edits", sur)
         out["surname_sx"] = t("surname_sx", jellyfish.soundex(sur))
     dob = standardise.date_of_birth(raw.get("date_of_birth"))
     if dob:
@@ -105,6 +117,13 @@ def tokenise(key: bytes, raw: dict[str, str | None]) -> Tokens:
     if fore and sur and dob and code:
         out["name_dob_postcode"] = t("name_dob_postcode", f"{fore}|{sur}|{dob.isoformat()}|{code}")
     return Tokens(**out)
+
+
+def _edit_tokens(t, kind: str, name: str) -> tuple[bytes, ...]:
+    """Tokens of the name and of the name with each one letter left out. Two names one typing error apart (a
+    letter changed, left out, added, or two swapped) share one of these; two different names rarely do."""
+    variants = {name} | {name[:i] + name[i + 1 :] for i in range(len(name))}
+    return tuple(sorted(t(kind, v) for v in variants if v))
 
 
 def _keyed(key: bytes):
