@@ -91,6 +91,7 @@ def main() -> None:
     os.environ["WAREHOUSE_URL"] = url
     # Navigator referrals carry NHS numbers: a key made for this run, as `partnership run` does for a demo.
     os.environ.setdefault("PSEUDONYMISATION_KEY_NHS_NUMBER", secrets.token_hex(32))
+    os.environ.setdefault("PSEUDONYMISATION_KEY_LINKAGE", secrets.token_hex(32))  # people's details are linked
     try:
         warehouse.init_warehouse(url)
         # Into the landing zone: the loader takes a dataset's files from its own landing folder only.

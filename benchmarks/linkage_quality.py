@@ -61,12 +61,7 @@ def load_and_link(url: str, records: list[identities.LinkageRecord]) -> dict[str
     times = {}
     start = time.perf_counter()
     with warehouse.connect(url) as conn:
-        for agency in identities.AGENCY_FIELDS:
-            index.add_records(
-                conn,
-                agency,
-                ((r.record_key, tokens.tokenise(key, r.fields)) for r in records if r.agency == agency),
-            )
+        index.add_records(conn, ((r.agency, r.record_key, tokens.tokenise(key, r.fields)) for r in records))
     times["tokenise and index"] = time.perf_counter() - start
     return times
 

@@ -91,6 +91,7 @@ def one_scale(scale: float, months: int, server: str, keep: bool, jit: bool) -> 
         "WAREHOUSE_URL": url,
         # Navigator referrals carry NHS numbers: a key made for this run, as `partnership run` does for a demo.
         "PSEUDONYMISATION_KEY_NHS_NUMBER": os.environ.get("PSEUDONYMISATION_KEY_NHS_NUMBER", secrets.token_hex(32)),
+        "PSEUDONYMISATION_KEY_LINKAGE": os.environ.get("PSEUDONYMISATION_KEY_LINKAGE", secrets.token_hex(32)),
     }
     bin_dir = Path(sys.executable).parent
     target = folder / "dbt-target"

@@ -17,6 +17,7 @@ os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_airflow_home /
 os.environ["AIRFLOW__COSMOS__ENABLE_TELEMETRY"] = "False"
 # A pseudonymisation key made for this test session (tests that need a particular key set their own).
 os.environ.setdefault("PSEUDONYMISATION_KEY_NHS_NUMBER", uuid.uuid4().hex + uuid.uuid4().hex)
+os.environ.setdefault("PSEUDONYMISATION_KEY_LINKAGE", uuid.uuid4().hex + uuid.uuid4().hex)
 
 import psycopg  # noqa: E402
 import pytest  # noqa: E402
@@ -121,6 +122,7 @@ PARTNERSHIP = str(Path(__import__("sys").executable).with_name("partnership"))
 # The pipeline the integration tests share: big enough for the planted figures to show through the noise.
 PIPELINE_MONTHS, PIPELINE_SCALE = 6, 1.0
 PSEUDONYMISATION_ENV = "PSEUDONYMISATION_KEY_NHS_NUMBER"
+LINKAGE_KEY_ENV = "PSEUDONYMISATION_KEY_LINKAGE"
 
 
 def run_cli(*args, env):
@@ -143,7 +145,14 @@ def pipeline_run(server_url, tmp_path_factory):
     url = with_database(server_url, name)
     data = tmp_path_factory.mktemp("e2e-data")
     key = secrets.token_hex(32)  # made for this run: the leak test searches for it everywhere
-    env = {**os.environ, "WAREHOUSE_URL": url, "PARTNERSHIP_DATA_DIR": str(data), PSEUDONYMISATION_ENV: key}
+    linkage_key = secrets.token_hex(32)  # likewise
+    env = {
+        **os.environ,
+        "WAREHOUSE_URL": url,
+        "PARTNERSHIP_DATA_DIR": str(data),
+        PSEUDONYMISATION_ENV: key,
+        LINKAGE_KEY_ENV: linkage_key,
+    }
     try:  # the database is dropped even when the run fails
         result = run_cli("run", "--months", str(PIPELINE_MONTHS), "--scale", str(PIPELINE_SCALE), env=env)
         assert result.returncode == 0, "the pipeline run failed; its output is above"
@@ -153,6 +162,7 @@ def pipeline_run(server_url, tmp_path_factory):
             "env": env,
             "result": result,
             "key": key,
+            "linkage_key": linkage_key,
             "outputs": [result],
             "months": PIPELINE_MONTHS,
             "scale": PIPELINE_SCALE,

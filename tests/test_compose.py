@@ -44,6 +44,7 @@ REQUIRED_SECRETS = (
     "AIRFLOW_JWT_SECRET",
     "AIRFLOW_ADMIN_PASSWORD",
     "PSEUDONYMISATION_KEY_NHS_NUMBER",
+    "PSEUDONYMISATION_KEY_LINKAGE",
     "PARTNERSHIP_LOADER_PASSWORD",
     "PARTNERSHIP_TRANSFORMER_PASSWORD",
     "PARTNERSHIP_IG_REVIEWER_PASSWORD",
@@ -329,15 +330,11 @@ def test_secrets_come_from_the_env_file(compose_bin: Path, tmp_path: Path) -> No
     assert wh["POSTGRES_PASSWORD"] == generated["WAREHOUSE_DB_PASSWORD"]
     init = services["airflow-init"]["environment"]
     assert init["_AIRFLOW_ADMIN_PASSWORD"] == generated["AIRFLOW_ADMIN_PASSWORD"]
-    # The HMAC key reaches only the service that runs tasks.
-    holders = sorted(
-        n for n, s in services.items() if "PSEUDONYMISATION_KEY_NHS_NUMBER" in (s.get("environment") or {})
-    )
-    assert holders == ["airflow-worker"]
-    assert (
-        services["airflow-worker"]["environment"]["PSEUDONYMISATION_KEY_NHS_NUMBER"]
-        == generated["PSEUDONYMISATION_KEY_NHS_NUMBER"]
-    )
+    # The HMAC keys reach only the service that runs tasks.
+    for key in ("PSEUDONYMISATION_KEY_NHS_NUMBER", "PSEUDONYMISATION_KEY_LINKAGE"):
+        holders = sorted(n for n, s in services.items() if key in (s.get("environment") or {}))
+        assert holders == ["airflow-worker"], key
+        assert services["airflow-worker"]["environment"][key] == generated[key]
 
 
 # --- (d) the worker refuses a placeholder key --------------------------------------------------
@@ -351,6 +348,7 @@ def _start_worker_check(service: dict, key: str, tmp_path: Path) -> subprocess.C
     env = {
         **service["environment"],
         "PSEUDONYMISATION_KEY_NHS_NUMBER": key,
+        "PSEUDONYMISATION_KEY_LINKAGE": secrets.token_hex(32),
         "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
         "HOME": str(tmp_path),
         "AIRFLOW_HOME": str(tmp_path / "airflow"),

@@ -8,6 +8,7 @@ import yaml
 from partnership import settings, sync
 from partnership.registry import (
     DELIVERY_PERIODS,
+    PERSON_ID_PATTERN,
     PERSON_KEY_PATTERN,
     PUBLICATION_LEVELS,
     RegistryError,
@@ -36,7 +37,9 @@ def test_dataset_declares_governance_and_its_person_keys_are_pseudonyms(ds):
     if ds.publication.aggregates != "none":
         assert ds.agreement_reference in ds.publication.clause
     for name in ds.person_key_columns:
-        assert ds.column(name).value_pattern == PERSON_KEY_PATTERN
+        # A person the gate links gets the partnership person id; a key sent by the agency is a pseudonym.
+        expected = PERSON_ID_PATTERN if ds.linked_person(name) else PERSON_KEY_PATTERN
+        assert ds.column(name).value_pattern == expected
     if ds.person_key_columns:
         assert ds.linkage or ds.agency == "health", f"{ds.name} should say how its person keys link"
 
@@ -443,3 +446,45 @@ def test_a_contact_description_stays_a_one_line_comment_without_jinja():
     comment = sync._contact_select(ds, contact).splitlines()[1]
     assert comment.strip().startswith("-- x union all select 1")
     assert not any(token in sync._contact_select(ds, contact) for token in ("{{ run_query", "{%"))
+
+
+def entry_with_linked_persons(tmp_path, linked: str):
+    entry = tmp_path / "youth_justice__linked.yml"
+    entry.write_text(
+        "agency: youth_justice\ndataset: linked\ndescription: x\nlanding_pattern: 'l_*.csv'\ncadence: monthly\n"
+        "record_date_column: day\nkey_columns: [case_id]\nlawful_basis: x\nsharing_agreement: x\n"
+        "retention_months: 12\npublication: {aggregates: none}\ncolumns:\n  - {name: case_id, type: string}\n"
+        "  - {name: child_person_key, type: string, identifier: person}\n  - {name: sex, type: string}\n"
+        "  - {name: day, type: date}\n" + linked
+    )
+    return entry
+
+
+def test_a_linked_persons_details_replace_its_person_column_in_the_file(tmp_path):
+    ds = _parse(
+        entry_with_linked_persons(
+            tmp_path,
+            "linked_persons:\n  - person: child_person_key\n"
+            "    fields: {child_surname: surname, child_date_of_birth: date_of_birth, sex: sex}\n",
+        )
+    )
+    assert ds.file_headers == ["case_id", "child_surname", "child_date_of_birth", "sex", "day"]
+    assert ds.column_names == ["case_id", "child_person_key", "sex", "day"]  # what the raw table holds
+    assert ds.linkage_columns == {"child_surname", "child_date_of_birth"}  # sex is loaded anyway
+    assert ds.column("child_person_key").value_pattern == PERSON_ID_PATTERN
+    assert ds.sends_raw_identifiers
+
+
+@pytest.mark.parametrize(
+    ("linked", "error"),
+    [
+        ("  - person: case_id\n    fields: {child_surname: surname}\n", "must be one of its person key columns"),
+        ("  - person: child_person_key\n    fields: {child_address: address}\n", "not linkage fields"),
+        ("  - person: child_person_key\n    fields: {day: date_of_birth}\n", "only sex may be read from a loaded"),
+        ("  - person: child_person_key\n    fields: {a_name: surname, b_name: surname}\n", "given twice"),
+        ("  - person: child_person_key\n", "must be a list of mappings"),
+    ],
+)
+def test_a_misdeclared_linked_person_is_rejected(tmp_path, linked, error):
+    with pytest.raises(RegistryError, match=error):
+        _parse(entry_with_linked_persons(tmp_path, "linked_persons:\n" + linked))

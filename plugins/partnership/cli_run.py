@@ -44,8 +44,7 @@ def throwaway_key_allowed(args, *, warehouse_given: bool) -> bool:
     waiting = [
         ds.name
         for ds in load_registry()
-        if any(c.pseudonymise for c in ds.columns)
-        and any((settings.landing_dir() / ds.landing_subdir).glob(ds.landing_pattern))
+        if ds.sends_raw_identifiers and any((settings.landing_dir() / ds.landing_subdir).glob(ds.landing_pattern))
     ]
     if waiting:
         print(

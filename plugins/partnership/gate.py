@@ -1,9 +1,10 @@
 """The gate's checks as an ordered list of steps, and the typed records the ingest tasks pass on.
 
-A landed file goes through :data:`STEPS` in order: identifier screen, contract, pseudonymisation, the GX suite,
-volume. Each step reads the :class:`GateFile` and returns its check results; the first step that returns a
-critical failure stops the gate (a file with an identifier in it never reaches GX, a file with the wrong header is
-never pseudonymised). ``partnership reprocess`` runs the same steps, but pseudonymisation, on a kept copy.
+A landed file goes through :data:`STEPS` in order: identifier screen, contract, pseudonymisation, linkage of
+people, the GX suite, volume. Each step reads the :class:`GateFile` and returns its check results; the first step
+that returns a critical failure stops the gate (a file with an identifier in it never reaches GX, a file with the
+wrong header is never pseudonymised). ``partnership reprocess`` runs the same steps, but pseudonymisation and
+linkage, on a kept copy.
 
 What passes is an :class:`Accepted`; what :func:`partnership.loader.load` makes of it a :class:`Loaded`; content
 already loaded a :class:`SkippedDuplicate`. Between Airflow tasks they travel as XComs: ``to_xcom()`` gives a
@@ -19,6 +20,8 @@ from pathlib import Path
 
 from partnership import batch_audit, pseudonymise, screening
 from partnership.batch_status import BatchStatus
+from partnership.landing import sha256_of
+from partnership.linkage import files as linkage_files
 from partnership.registry import Dataset
 from partnership.validation import ENCODING, CheckResult, check_contract, run_suite
 
@@ -30,6 +33,7 @@ class GateFile:
     ds: Dataset
     path: Path  # the file the agency sent (or, in reprocess, the kept copy)
     plain: bool  # its lines are its records (validation.plain_lines)
+    sha256: str = ""  # of the landed file: keys its people's records in the linkage index
     file_rows: list[int] = field(default_factory=list)  # rows dropped before checked (reprocess: by the first load)
     pseudonymised: pseudonymise.Outcome | None = None
     key_fingerprint: str | None = None  # "<id type>:<fingerprint> ..." of the keys that pseudonymised it
@@ -75,13 +79,15 @@ def pseudonymise_identifiers(file: GateFile) -> list[CheckResult]:
     naming its rows; a file of which every row is left out fails. Raises KeyUnavailable (the file stays landed)
     when a key is not configured.
     """
-    if not any(c.pseudonymise for c in file.ds.columns):
+    if not file.ds.sends_raw_identifiers:
         return []
     fingerprints = pseudonymise.key_fingerprints(file.ds)
     changed = batch_audit.key_change(file.ds, fingerprints)
     if changed:
         return [changed]
     file.key_fingerprint = " ".join(f"{t}:{fp}" for t, fp in fingerprints.items())
+    if not any(c.pseudonymise for c in file.ds.columns):
+        return []
     outcome = file.pseudonymised = pseudonymise.pseudonymise_file(file.ds, file.path, encoding=ENCODING)
     severity = "critical" if outcome.rows_written == 0 else "warning"  # every row rejected: nothing to load
     return [
@@ -90,6 +96,39 @@ def pseudonymise_identifiers(file: GateFile) -> list[CheckResult]:
         )
         for r in outcome.rejected
     ]
+
+
+def link_people(file: GateFile) -> list[CheckResult]:
+    """Link the people whose details the agency sent (the registry's ``linked_persons``): tokens into the linkage
+    index, linked to everyone's records, and a private copy written with each person's partnership id in place
+    of their details, which the later steps read. The check results hold counts only."""
+    if not file.ds.linked_persons:
+        return []
+    target = pseudonymise.work_path(file.ds, file.path)
+    linked = linkage_files.link_file(file.ds, file.checked, file.sha256 or sha256_of(file.path), target, ENCODING)
+    rows = sum(c.records + c.without_details for c in linked.counts[:1])
+    earlier = file.pseudonymised
+    file.pseudonymised = pseudonymise.Outcome(
+        target, rows, earlier.rejected_rows if earlier else list(file.file_rows), earlier.rejected if earlier else []
+    )
+    checks = []
+    for c in linked.counts:
+        counts = (
+            f"{c.records} record(s) linked to {c.persons} person(s), {c.known_before} of them to people other"
+            f" records already held; {c.without_details} row(s) gave no details ({linked.review_pairs} pair(s)"
+            f" await clerical review, {linked.merges} person id(s) merged)"
+        )
+        checks.append(
+            CheckResult(
+                f"linkage: {c.person}",
+                c.person,
+                True,
+                severity="warning",
+                observed=counts,
+                message=f"{c.person}: {counts}",
+            )
+        )
+    return checks
 
 
 def run_the_suite(file: GateFile) -> list[CheckResult]:
@@ -112,6 +151,7 @@ STEPS: tuple[Step, ...] = (
     screen_identifiers,
     check_the_contract,
     pseudonymise_identifiers,
+    link_people,
     run_the_suite,
     check_volume,
 )

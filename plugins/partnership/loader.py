@@ -117,7 +117,7 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> Accept
                 loaded_by=loaded_by,
                 reason=f"same content as batch {earlier}",
             )
-            if any(c.pseudonymise for c in ds.columns):
+            if ds.sends_raw_identifiers:
                 path.unlink()  # it holds raw identifiers, and its pseudonymised copy is already kept
                 settings.upload_marker(path).unlink(missing_ok=True)
             else:
@@ -126,7 +126,7 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> Accept
             return SkippedDuplicate(landed=path, duplicate_of=earlier)
 
     # Whether its lines are its records, looked at once: then the screen and the contract split them, not parse.
-    file = gate.GateFile(ds, path, plain=plain)
+    file = gate.GateFile(ds, path, plain=plain, sha256=sha256)
     checks = gate.run_steps(file)
     failures = gate.failures(checks)
     if failures:

@@ -47,7 +47,7 @@ def ingest_problems(ds: Dataset) -> list[str]:
         problems += _reachable(warehouse.conninfo(), "WAREHOUSE_URL")
     except warehouse.WarehouseNotConfigured as exc:
         problems.append(str(exc))
-    for id_type in sorted({c.pseudonymise for c in ds.columns if c.pseudonymise}):
+    for id_type in pseudonymise.key_types(ds):
         try:
             pseudonymise.get_key(id_type)
         except pseudonymise.KeyUnavailable as exc:

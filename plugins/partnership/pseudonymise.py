@@ -130,16 +130,26 @@ def fingerprint(key: bytes) -> str:
     return hmac.new(key, FINGERPRINT_LABEL, hashlib.sha256).hexdigest()[:16]
 
 
+LINKAGE_KEY_TYPE = "linkage"  # the key of the linkage tokens (partnership.linkage.tokens)
+
+
+def key_types(ds: Dataset) -> list[str]:
+    """The keys a dataset's files need: one per identifier type it pseudonymises, and the linkage key when it
+    sends people's details for linkage."""
+    types = {c.pseudonymise for c in ds.columns if c.pseudonymise}
+    return sorted(types | ({LINKAGE_KEY_TYPE} if ds.linked_persons else set()))
+
+
 def key_fingerprints(ds: Dataset) -> dict[str, str]:
-    """{identifier type: fingerprint of its current key} for the types a dataset pseudonymises."""
-    return {t: fingerprint(get_key(t)) for t in sorted({c.pseudonymise for c in ds.columns if c.pseudonymise})}
+    """{key type: fingerprint of its current key} for the keys a dataset's files need."""
+    return {t: fingerprint(get_key(t)) for t in key_types(ds)}
 
 
 def id_types() -> list[str]:
-    """The identifier types some registry dataset pseudonymises (each has its own key)."""
+    """The key types some registry dataset needs (each identifier type, and linkage): each has its own key."""
     from partnership.registry import load_registry
 
-    return sorted({c.pseudonymise for ds in load_registry() for c in ds.columns if c.pseudonymise})
+    return sorted({t for ds in load_registry() for t in key_types(ds)})
 
 
 def declare_rotation(url: str, id_type: str, reason: str | None) -> str:

@@ -23,6 +23,8 @@ from partnership.registry_model import (
     DATE_FORMATS,
     DEFAULT_DELIVERY,
     DELIVERY_PERIODS,
+    LINKAGE_FIELDS,
+    PERSON_ID_PATTERN,
     PERSON_KEY_PATTERN,
     PSEUDONYMISE_TYPES,
     PUBLICATION_LEVELS,
@@ -34,6 +36,7 @@ from partnership.registry_model import (
     Column,
     Dataset,
     Delivery,
+    LinkedPerson,
     Publication,
     RegistryError,
     Supersession,
@@ -51,6 +54,9 @@ __all__ = [
     "DELIVERY_PERIODS",
     "Dataset",
     "Delivery",
+    "LINKAGE_FIELDS",
+    "LinkedPerson",
+    "PERSON_ID_PATTERN",
     "PERSON_KEY_PATTERN",
     "PSEUDONYMISE_TYPES",
     "PUBLICATION_LEVELS",
@@ -252,6 +258,7 @@ def _parse(path: Path) -> Dataset:
                 "delivery": _delivery(path, doc.get("delivery")),
                 "alert_recipients": _alert_recipients(path, doc.get("alert_recipients")),
                 "person_contacts": registry_profiles.person_contacts(path, doc.get("person_contacts")),
+                "linked_persons": registry_profiles.linked_persons(path, doc.get("linked_persons")),
                 "generation": registry_profiles.generation(path, doc.get("generation")),
                 "columns": columns,
             }
@@ -293,6 +300,7 @@ def _parse(path: Path) -> Dataset:
     _check_supersession(path, ds)
     _check_delivery(path, ds)
     registry_profiles.check_person_contacts(path, ds)
+    ds = registry_profiles.check_linked_persons(path, ds)
     registry_profiles.check_generation(path, ds)
     return ds
 

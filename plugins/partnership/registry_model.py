@@ -17,6 +17,10 @@ CADENCES = ("daily", "weekly", "monthly", "termly", "annual")
 COLUMN_TYPES = ("string", "integer", "decimal", "date", "datetime", "month")
 # Pseudonymised person keys are HMAC-SHA256 digests, written as 64 lower-case hex characters.
 PERSON_KEY_PATTERN = "^[0-9a-f]{64}$"
+# A person the gate linked (partnership.linkage) is given the partnership's person id: PW and a number.
+PERSON_ID_PATTERN = "^PW[0-9]{1,15}$"
+# The fields an agency may send for the gate to link its people by (partnership.linkage), as it holds them.
+LINKAGE_FIELDS = ("nhs_number", "upn", "pnc_id", "forename", "surname", "date_of_birth", "sex", "postcode")
 # How a text value must look to be of the column's type: integers by pattern; dates and datetimes by strftime
 # format, which GX checks by parsing (so 2024-02-30 is refused, not just oddly shaped values).
 TYPE_PATTERNS = {"integer": r"^-?[0-9]+$", "decimal": r"^-?[0-9]+(?:\.[0-9]+)?$"}
@@ -215,6 +219,29 @@ class PersonContact:
     description: str | None = None
 
 
+# -- linked persons ----------------------------------------------------------------------------------------
+# A person-level dataset whose agency sends the people's details (names, date of birth, ...) for the gate to
+# link, instead of a key of its own: the gate turns them into keyed tokens, links them to the other agencies'
+# records and writes the partnership person id into the person column; the details are then dropped.
+
+
+@dataclass(frozen=True)
+class LinkedPerson:
+    """The person in column ``person`` (a person key column, which the gate fills) as the agency's file gives
+    them: ``fields`` maps each file column holding a detail to its linkage field (one of LINKAGE_FIELDS)."""
+
+    person: str
+    fields: tuple[tuple[str, str], ...]
+
+    @property
+    def file_columns(self) -> list[str]:
+        return [column for column, _ in self.fields]
+
+    def detail_columns(self, ds: Dataset) -> list[str]:
+        """The columns of details sent for linkage only (a loaded column read for linkage, sex, is not one)."""
+        return [column for column in self.file_columns if column not in ds.column_names]
+
+
 # -- generation profile ------------------------------------------------------------------------------------
 # How the demo generator (partnership.demo) makes a dataset's extracts: rows per month at scale 1 and, for a
 # dataset without a writer of its own in partnership/demo, how each column is drawn.
@@ -290,6 +317,8 @@ class Dataset:
     alert_recipients: tuple[str, ...] = ()
     # The contacts with people its records are (person-level datasets), for the person-contacts model.
     person_contacts: tuple[PersonContact, ...] = ()
+    # The people the gate links from the details the agency sends (partnership.linkage).
+    linked_persons: tuple[LinkedPerson, ...] = ()
     # How the demo generator makes its extracts.
     generation: GenerationProfile | None = None
 
@@ -324,8 +353,24 @@ class Dataset:
 
     @property
     def file_headers(self) -> list[str]:
-        """The header row an agency's file must have, in order."""
-        return [c.file_header for c in self.columns]
+        """The header row an agency's file must have, in order: a linked person's column is replaced by the
+        columns of the person's details the agency sends for linkage."""
+        linked = {p.person: p.detail_columns(self) for p in self.linked_persons}
+        return [h for c in self.columns for h in linked.get(c.name, [c.file_header])]
+
+    @property
+    def linkage_columns(self) -> set[str]:
+        """The file columns of details sent for linkage only: they never reach the warehouse."""
+        return {column for p in self.linked_persons for column in p.detail_columns(self)}
+
+    @property
+    def sends_raw_identifiers(self) -> bool:
+        """Its landed files hold identifiers the gate replaces (pseudonymised or linked): only the gate's copy
+        is kept."""
+        return bool(self.linked_persons) or any(c.pseudonymise for c in self.columns)
+
+    def linked_person(self, column: str) -> LinkedPerson | None:
+        return next((p for p in self.linked_persons if p.person == column), None)
 
     @property
     def person_key_columns(self) -> list[str]:

@@ -1,21 +1,26 @@
-"""The two blocks of a registry entry that reach past the gate: ``person_contacts`` (how a person-level dataset's
-records join dbt's person-contacts model) and ``generation`` (how the demo generator makes its extracts).
+"""The blocks of a registry entry about people and generation: ``person_contacts`` (how a person-level dataset's
+records join dbt's person-contacts model), ``linked_persons`` (the people the gate links from the details an
+agency sends) and ``generation`` (how the demo generator makes its extracts).
 :mod:`partnership.registry` calls these to read and check them; the shapes are in
 :mod:`partnership.registry_model`."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 from partnership.registry_model import (
     GENERATION_RULES,
+    LINKAGE_FIELDS,
     PERSON_ATTRIBUTES,
+    PERSON_ID_PATTERN,
     PLACE_ATTRIBUTES,
     ColumnRule,
     Dataset,
     GenerationProfile,
+    LinkedPerson,
     PersonContact,
     RegistryError,
 )
@@ -84,6 +89,52 @@ def check_person_contacts(path: Path, ds: Dataset) -> None:
             allowed = ds.column(column).allowed
             if allowed and set(values) - set(allowed):
                 raise RegistryError(f"{where}: when {column}: {sorted(set(values) - set(allowed))} not allowed")
+
+
+def linked_persons(path: Path, value) -> tuple[LinkedPerson, ...]:
+    if value is None:
+        return ()
+    shape = "a list of mappings {person: <person key column>, fields: {<file column>: <linkage field>}}"
+    if not isinstance(value, list) or not all(isinstance(p, dict) and set(p) == {"person", "fields"} for p in value):
+        raise RegistryError(f"{path.name}: linked_persons must be {shape}")
+    out = []
+    for p in value:
+        fields = p["fields"]
+        if not isinstance(fields, dict) or not fields:
+            raise RegistryError(f"{path.name}: linked_persons {p['person']}: fields must be {shape}")
+        unknown = sorted(set(fields.values()) - set(LINKAGE_FIELDS))
+        if unknown:
+            raise RegistryError(
+                f"{path.name}: linked_persons {p['person']}: {unknown} not linkage fields ({', '.join(LINKAGE_FIELDS)})"
+            )
+        if len(set(fields.values())) != len(fields):
+            raise RegistryError(f"{path.name}: linked_persons {p['person']}: a linkage field is given twice")
+        out.append(LinkedPerson(str(p["person"]), tuple((str(k), str(v)) for k, v in fields.items())))
+    return tuple(out)
+
+
+def check_linked_persons(path: Path, ds: Dataset) -> Dataset:
+    """Each linked person is a person key column of the dataset, its detail columns are new names; returns the
+    dataset with those person columns checked against the person id's pattern (the gate writes them)."""
+    seen: set[str] = set()
+    for p in ds.linked_persons:
+        where = f"{path.name}: linked_persons {p.person}"
+        if p.person not in ds.column_names or ds.column(p.person).identifier != "person":
+            raise RegistryError(f"{where}: must be one of its person key columns (identifier: person)")
+        if ds.column(p.person).pseudonymise:
+            raise RegistryError(f"{where}: a column is pseudonymised or linked, not both")
+        for column, field in p.fields:
+            if column in ds.column_names:
+                # A column the dataset loads anyway may be read for linkage too: only sex, not an identifier.
+                if field != "sex":
+                    raise RegistryError(f"{where}: {column!r} is loaded: only sex may be read from a loaded column")
+                continue
+            if column in seen or not re.match(r"^[a-z][a-z0-9_]{0,62}$", column):
+                raise RegistryError(f"{where}: {column!r} must be lower-case letters, digits and _, used once")
+            seen.add(column)
+    linked = {p.person for p in ds.linked_persons}
+    columns = tuple(replace(c, pattern=PERSON_ID_PATTERN) if c.name in linked else c for c in ds.columns)
+    return replace(ds, columns=columns)
 
 
 def check_contact_types_unique(datasets) -> None:

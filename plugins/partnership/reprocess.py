@@ -93,7 +93,7 @@ class Superseded:
 
 
 def _pseudonymised(ds: Dataset) -> bool:
-    return any(c.pseudonymise for c in ds.columns)
+    return ds.sends_raw_identifiers
 
 
 def _batches(conn: psycopg.Connection, ds: Dataset, month: str) -> list[_Batch]:
@@ -185,8 +185,9 @@ def _gate(ds: Dataset, batch: _Batch) -> list[CheckResult]:
     return gate.failures(checks)
 
 
-# The kept copy is already pseudonymised (never again: its key may have been rotated since).
-REPROCESS_STEPS = tuple(step for step in gate.STEPS if step is not gate.pseudonymise_identifiers)
+# The kept copy is already pseudonymised and linked (never again: a key may have been rotated since, and its
+# people's details are gone).
+REPROCESS_STEPS = tuple(step for step in gate.STEPS if step not in (gate.pseudonymise_identifiers, gate.link_people))
 
 
 def _record(

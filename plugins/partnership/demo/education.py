@@ -27,7 +27,7 @@ def education(gen: Generator, m: int, month: date) -> None:
         out.write(
             {
                 "exclusion_id": f"EX{month:%Y%m}{seq:04d}",
-                "pupil_person_key": pupil.key,
+                "pupil_person_key": pupil,
                 "school_id": pupil.school,
                 "exclusion_type": kind,
                 "start_date": gen.day(month).isoformat(),
@@ -48,7 +48,7 @@ def education(gen: Generator, m: int, month: date) -> None:
         out.write(
             {
                 "placement_id": f"AP{month:%Y%m}{seq:04d}",
-                "pupil_person_key": pupil.key,
+                "pupil_person_key": pupil,
                 "provider_type": rng.choices(
                     ["Pupil referral unit", "AP academy", "Independent AP", "Other"], weights=[45, 30, 20, 5]
                 )[0],
@@ -81,7 +81,7 @@ def education(gen: Generator, m: int, month: date) -> None:
             missed = min(possible, int(possible * absence_rate))
             out.write(
                 {
-                    "pupil_person_key": pupil.key,
+                    "pupil_person_key": pupil,
                     "school_id": pupil.school,
                     "term_start_date": start.isoformat(),
                     "term": term,

@@ -43,7 +43,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from partnership import settings
-from partnership.demo import profiled
+from partnership.demo import identities, profiled
 from partnership.demo.council import council
 from partnership.demo.education import education
 from partnership.demo.health import health
@@ -128,12 +128,27 @@ def datasets_drawn_from_profiles() -> list:
     return drawn
 
 
-class Extract:
-    """One dataset's file, opened for streaming rows into it in the registry's column order."""
+# The errors agencies' records of people's details have (typing errors, nicknames, a move, a missing identifier).
+LINKAGE_NOISE = identities.Noise()
 
-    def __init__(self, landing: Path, name: str, label: str):
+
+def _text(value):
+    return value.key if isinstance(value, Person) else value
+
+
+class Extract:
+    """One dataset's file, opened for streaming rows into it in the registry's column order.
+
+    A row gives each person column the :class:`Person` it is about. For a dataset that sends people's details
+    for linkage (the registry's ``linked_persons``) the person is written as those details, as the agency holds
+    them, each record with its own errors (:mod:`partnership.demo.identities`); otherwise as the person's key.
+    """
+
+    def __init__(self, landing: Path, name: str, label: str, first_month: date):
         ds = get_dataset(name)
-        self.columns = ds.column_names
+        self.ds, self.first_month = ds, first_month
+        linked = {p.person: p.detail_columns(ds) for p in ds.linked_persons}
+        self.columns = [h for c in ds.columns for h in linked.get(c.name, [c.name])]
         folder = landing / ds.landing_subdir
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / ds.landing_pattern.replace("*", label)
@@ -146,7 +161,16 @@ class Extract:
         self.rows = 0
 
     def write(self, row: dict) -> None:
-        self._writer.writerow([row.get(c, "") for c in self.columns])
+        for linked in self.ds.linked_persons:
+            person = row.get(linked.person)
+            if isinstance(person, Person):
+                # Seeded by the record, so the same run writes the same bytes (the loader skips them by checksum).
+                rng = random.Random(f"{self.ds.name}:{linked.person}:{person.key}:{self.rows}")
+                truth = identities.identity_of(person, self.first_month)
+                details = identities.recorded_details(rng, truth, [f for _, f in linked.fields], LINKAGE_NOISE)
+                # A loaded column read for linkage (sex) keeps the value the row gave it.
+                row.update({c: details[f] for c, f in linked.fields if c not in self.ds.column_names})
+        self._writer.writerow([_text(row.get(c, "")) for c in self.columns])
         self.rows += 1
 
     def close(self) -> None:
@@ -184,7 +208,7 @@ class Generator:
     # -- helpers ---------------------------------------------------------------------------------------
 
     def open(self, name: str, label: str) -> Extract:
-        out = Extract(self.landing, name, label)
+        out = Extract(self.landing, name, label, self.month_list[0])
         self.written.setdefault(name, []).append(out.path)
         return out
 

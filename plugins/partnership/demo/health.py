@@ -41,7 +41,7 @@ def health(gen: Generator, m: int, month: date) -> None:
         out.write(
             {
                 "attendance_id": f"AE{month:%Y%m}{seq:05d}",
-                "patient_person_key": patient.key if linked else "",
+                "patient_person_key": patient if linked else "",
                 "arrival_datetime": f"{arrival.isoformat()}T{rng.randrange(24):02d}:{rng.randrange(60):02d}:00",
                 "age": patient.age(m),
                 "sex": patient.sex,
@@ -92,7 +92,7 @@ def health(gen: Generator, m: int, month: date) -> None:
         out.write(
             {
                 "episode_id": f"TX{month:%Y%m}{seq:04d}",
-                "client_person_key": client.key,
+                "client_person_key": client,
                 "substance_group": substance,
                 "start_date": start.isoformat(),
                 "exit_date": (start + timedelta(days=rng.randint(30, 270))).isoformat() if exited else "",

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from partnership.demo.population import Person
 from partnership.demo.tables import ETHNIC_GROUPS, ETHNIC_WEIGHTS
 from partnership.screening import FORENAMES, NAMES_DIR, nhs_number_valid
 from partnership.screening.check_digits import pnc_check_letter, upn_check_letter
@@ -228,7 +229,8 @@ def _dob_text(rng: random.Random, dob: date) -> str:
     return dob.isoformat() if rng.random() < 0.5 else dob.strftime("%d/%m/%Y")
 
 
-def record_of(rng: random.Random, person: TruePerson, agency: str, record_key: str, noise: Noise) -> LinkageRecord:
+def recorded_details(rng: random.Random, person: TruePerson, fields, noise: Noise) -> dict[str, str]:
+    """The person's linkage fields (any of LINKAGE_FIELDS) as one agency's record holds them, with its errors."""
     forename, surname, dob, postcode = person.forename, person.surname, person.dob, person.postcode
     if rng.random() < noise.nickname and _nicknames(forename):
         forename = rng.choice(_nicknames(forename))
@@ -265,8 +267,46 @@ def record_of(rng: random.Random, person: TruePerson, agency: str, record_key: s
     for id_type in ("nhs_number", "upn", "pnc_id"):
         if rng.random() < noise.identifier_missing:
             values[id_type] = ""
-    fields = {f: values[f] for f in AGENCY_FIELDS[agency]}
+    return {f: values[f] for f in fields}
+
+
+def record_of(rng: random.Random, person: TruePerson, agency: str, record_key: str, noise: Noise) -> LinkageRecord:
+    fields = recorded_details(rng, person, AGENCY_FIELDS[agency], noise)
     return LinkageRecord(agency, record_key, fields, person.person, person.ethnic_group, person.sex, person.age_band)
+
+
+@functools.lru_cache(maxsize=100_000)
+def identity_of(person: Person, first_month: date) -> TruePerson:
+    """The details of one of the demo generator's people (:class:`partnership.demo.population.Person`), computed
+    from their key: the same person has the same name, date of birth, postcode and identifiers in every agency's
+    extract. The date of birth agrees with the ages the extracts give (the birthday falls in the month
+    ``Person.birth_month`` months after ``first_month``)."""
+    rng = random.Random(f"identity:{person.key}")
+    birthday = first_month.month - 1 + person.birth_month
+    year = first_month.year + birthday // 12 - person.age_at_start - 1
+    dob = date(year, birthday % 12 + 1, rng.randint(1, 28))
+    body = 999_000_000 + person.index % 1_000_000  # the NHS's test range; about 1 in 11 has no valid check digit
+    nhs = next((f"{body}{c}" for c in "0123456789" if nhs_number_valid(f"{body}{c}")), "")
+    upn = ""
+    if person.age_at_start < 19:
+        digits = f"{rng.randint(0, 10**12 - 1):012d}"
+        upn = upn_check_letter(digits) + digits
+    pnc = ""
+    if person.age_at_start >= 10 and rng.random() < 0.3:
+        year_issued, serial = f"{rng.randint(0, 24):02d}", f"{rng.randint(1, 9_999_999):07d}"
+        pnc = f"{year_issued}/{serial}{pnc_check_letter(year_issued, serial)}"
+    return TruePerson(
+        person.index,
+        _zipf_choice(rng, _forenames()),
+        _zipf_choice(rng, _surnames()),
+        dob,
+        person.sex,
+        _postcode(rng),
+        person.ethnicity,
+        nhs,
+        upn,
+        pnc,
+    )
 
 
 def records(people: list[TruePerson], seed: int = 0, noise: Noise = Noise()) -> Iterator[LinkageRecord]:

@@ -121,14 +121,14 @@ def police(gen: Generator, m: int, month: date) -> None:
                 "night_time_economy_flag": "Y" if place.city_centre and night and rng.random() < 0.7 else "N",
                 "street_community_flag": "Y" if place.city_centre and rng.random() < 0.05 else "N",
                 "victim_type": victim_type,
-                "victim_person_key": victim.key if victim else "",
+                "victim_person_key": victim or "",
                 "victim_age": victim.age(m) if victim else "",
                 "victim_sex": victim.sex if victim else "",
                 "victim_ethnicity": recorded_ethnicity(rng, victim) if victim else "",
                 "victim_home_lsoa": ("Outside Manchester" if victim.outside_city else victim.home.lsoa)
                 if victim
                 else "",
-                "suspect_person_key": suspect.key if suspect else "",
+                "suspect_person_key": suspect or "",
                 "suspect_age": suspect.age(m) if suspect else "",
                 "suspect_sex": suspect.sex if suspect else "",
                 "suspect_ethnicity": recorded_ethnicity(rng, suspect) if suspect else "",

@@ -23,7 +23,7 @@ def probation(gen: Generator, m: int, month: date) -> None:
         band = "18-24" if age < 25 else "25-34" if age < 35 else "35-49" if age < 50 else "50-64" if age < 65 else "65+"
         out.write(
             {
-                "person_key": person.key,
+                "person_key": person,
                 "snapshot_month": f"{month:%Y-%m}",
                 "age_band": band,
                 "sex": person.sex,

@@ -74,7 +74,7 @@ class _Row:
         if kind == "person":
             p = self.person
             return {
-                "key": p.key,
+                "key": p,  # the Extract writes its key, or its details when the dataset is linked
                 "age": str(p.age(self.m)),
                 "sex": p.sex,
                 "ethnicity": p.ethnicity,
@@ -89,7 +89,7 @@ class _Row:
         if column.allowed:
             return self.rng.choice(column.allowed)
         if column.identifier == "person":
-            return self.person.key
+            return self.person  # as above
         if column.type in ("date", "datetime", "month"):
             moment = datetime.combine(self.day, time(0, 0))
             if column.type == "datetime":

@@ -62,7 +62,7 @@ def youth_justice(gen: Generator, m: int, month: date) -> None:
         out.write(
             {
                 "case_id": f"YJ{month:%Y%m}{seq:04d}",
-                "child_person_key": child.key,
+                "child_person_key": child,
                 "age_at_offence": age_at_offence,
                 "offence_date": offence.isoformat(),
                 "disposal_date": disposal.isoformat(),

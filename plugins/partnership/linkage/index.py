@@ -55,6 +55,7 @@ create table if not exists linkage.link_run (
     run_id          bigint generated always as identity primary key,
     started_at      timestamptz not null default now(),
     finished_at     timestamptz,
+    full_linkage    boolean     not null default false,  -- every record linked again, parameters estimated
     records         bigint,
     candidate_pairs bigint,
     links           bigint,
@@ -91,9 +92,9 @@ def create(conn: psycopg.Connection) -> None:
     conn.execute(DDL)
 
 
-def add_records(conn: psycopg.Connection, source: str, records: Iterable[tuple[str, Tokens]]) -> int:
-    """Put records' tokens in the index (a record sent again, by its key, has its tokens replaced and keeps its
-    person id); returns how many were given. Streams through COPY into a temporary table."""
+def add_records(conn: psycopg.Connection, records: Iterable[tuple[str, str, Tokens]]) -> list[int]:
+    """Put records' tokens in the index: (source, record key, tokens). A record sent again, by its source and key,
+    has its tokens replaced and keeps its person id. Streams through COPY; returns the records' ids."""
     columns = ["source", "record_key", *TOKEN_COLUMNS]
     cols = sql.SQL(", ").join(map(sql.Identifier, columns))
     conn.execute(
@@ -102,22 +103,50 @@ def add_records(conn: psycopg.Connection, source: str, records: Iterable[tuple[s
             " select {} from linkage.person_record with no data"
         ).format(cols)
     )
-    count = 0
     with conn.cursor() as cur:
         with cur.copy(sql.SQL("copy incoming_record ({}) from stdin").format(cols)) as copy:
             copy.set_types(["text", "text", *map(sql_type, TOKEN_COLUMNS)])
-            for record_key, tokens in records:
+            for source, record_key, tokens in records:
                 copy.write_row([source, record_key, *tokens.values()])
-                count += 1
         updates = sql.SQL(", ").join(sql.SQL("{0} = excluded.{0}").format(sql.Identifier(c)) for c in TOKEN_COLUMNS)
         cur.execute(
             sql.SQL(
                 "insert into linkage.person_record ({cols}) select {cols} from incoming_record"
-                " on conflict (source, record_key) do update set {updates}"
+                " on conflict (source, record_key) do update set {updates} returning record_id"
             ).format(cols=cols, updates=updates)
         )
+        ids = [r[0] for r in cur.fetchall()]
         cur.execute("truncate incoming_record")
-    return count
+    return ids
+
+
+def _these(conn: psycopg.Connection, record_ids: list[int]) -> None:
+    conn.execute("create temporary table if not exists these_records (record_id bigint primary key) on commit drop")
+    conn.execute("truncate these_records")
+    with conn.cursor().copy("copy these_records from stdin") as copy:
+        for record_id in record_ids:
+            copy.write_row((record_id,))
+
+
+def person_ids_of(conn: psycopg.Connection, record_ids: list[int]) -> dict[tuple[str, str], int]:
+    """{(source, record key): person id} of the given records."""
+    _these(conn, record_ids)
+    rows = conn.execute(
+        "select r.source, r.record_key, r.person_id from linkage.person_record r join these_records using (record_id)"
+    )
+    return {(source, key): person_id for source, key, person_id in rows}
+
+
+def known_elsewhere(conn: psycopg.Connection, record_ids: list[int]) -> dict[str, int]:
+    """{source: how many of the given records are of a person who also has records not among them}."""
+    _these(conn, record_ids)
+    rows = conn.execute(
+        "select r.source, count(*) from linkage.person_record r join these_records t using (record_id)"
+        " where exists (select 1 from linkage.person_record o where o.person_id = r.person_id"
+        " and not exists (select 1 from these_records x where x.record_id = o.record_id))"
+        " group by r.source"
+    )
+    return dict(rows.fetchall())
 
 
 def person_ids(conn: psycopg.Connection, source: str) -> dict[str, int]:

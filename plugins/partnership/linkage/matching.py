@@ -152,6 +152,7 @@ class Parameters:
     m: dict[str, list[float]]  # field -> probability of each level (0 = different, ...) among matches
     u: dict[str, list[float]]  # ... among non-matches
     prior: float  # the chance that two records drawn at random are one person
+    records: int  # in the index the prior is for
 
     def weight(self, gammas: tuple[int, ...]) -> float:
         """The pattern's match weight: the sum of log2(m/u) over the fields present in both records."""
@@ -162,7 +163,17 @@ class Parameters:
         return 1 / (1 + 2 ** -max(min(odds, 1000), -1000))
 
     def to_json(self) -> dict:
-        return {"m": self.m, "u": self.u, "prior": self.prior}
+        return {"m": self.m, "u": self.u, "expected_matches": self.expected_matches}
+
+    @property
+    def expected_matches(self) -> float:
+        return self.prior * self.records * (self.records - 1) / 2
+
+    @classmethod
+    def from_json(cls, value: dict, *, records: int) -> Parameters:
+        """Parameters a run estimated, for an index now of ``records``: the prior scaled to its pairs."""
+        pairs = max(records * (records - 1) / 2, 1)
+        return cls(value["m"], value["u"], min(max(value["expected_matches"] / pairs, 1e-12), 0.5), records)
 
 
 @dataclass(frozen=True)
@@ -191,11 +202,14 @@ def _positions(n: int) -> str:
     return ", ".join(str(i) for i in range(1, n + 1))
 
 
-def _find_candidate_pairs(conn: psycopg.Connection) -> int:
+def _find_candidate_pairs(conn: psycopg.Connection, *, new_only: bool = False) -> int:
+    """Pairs of records some blocking rule brings together, with their agreement levels (``scored_pair``). With
+    ``new_only``, only pairs with at least one record of the temporary table ``new_record``."""
+    new = " join new_record n on n.record_id = a.record_id" if new_only else ""
     selects = [
         "select least(a.record_id, b.record_id), greatest(a.record_id, b.record_id)"
-        f" from linkage.person_record a join linkage.person_record b on {rule.condition}"
-        f" and a.record_id {'<' if rule.symmetric else '<>'} b.record_id"
+        f" from linkage.person_record a{new} join linkage.person_record b on {rule.condition}"
+        f" and a.record_id {'<' if rule.symmetric and not new_only else '<>'} b.record_id"
         for rule in BLOCKING_RULES
     ]
     conn.execute("drop table if exists candidate_pair")
@@ -301,14 +315,14 @@ def estimate_parameters(conn: psycopg.Connection, *, sample_pairs: int = U_SAMPL
             weighted[f] = [w + matches * v for w, v in zip(weighted[f], m_rule[f], strict=True)]
     m = {f: [v / weights[f] for v in weighted[f]] if weights[f] else m0[f] for f in FIELDS}
     all_pairs = [(g, n) for g, _, n in patterns]
+    records = conn.execute("select count(*) from linkage.person_record").fetchone()[0]
     if not all_pairs:
-        return Parameters(m, u, 1e-9)
+        return Parameters(m, u, 1e-12, records)
     _, _, matches = _em(all_pairs, u, m, list(FIELDS), prior=0.1, fixed_m=True)
     # u is the chance of a level between two records drawn at random, so the prior must be too: the expected
     # matches among all pairs of records, not among the candidate pairs (which blocking has already chosen for
     # agreeing on something: taking their share as the prior would count that agreement twice).
-    records = conn.execute("select count(*) from linkage.person_record").fetchone()[0]
-    return Parameters(m, u, min(max(matches / (records * (records - 1) / 2), 1e-12), 0.5))
+    return Parameters(m, u, min(max(matches / (records * (records - 1) / 2), 1e-12), 0.5), records)
 
 
 _FORENAME, _DOB = FIELDS.index("forename"), FIELDS.index("dob")
@@ -342,13 +356,9 @@ class _Clusters:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def link(conn: psycopg.Connection, *, sample_pairs: int = U_SAMPLE_PAIRS) -> LinkResult:
-    """Link every record in the index; give each a person id; record the run. In the caller's transaction."""
-    started = time.perf_counter()
-    run_id = conn.execute("insert into linkage.link_run default values returning run_id").fetchone()[0]
-    candidate_pairs = _find_candidate_pairs(conn)
-    parameters = estimate_parameters(conn, sample_pairs=sample_pairs)
-
+def _decide(conn: psycopg.Connection, parameters: Parameters, run_id: int):
+    """The scored pairs to link (deterministic rule, or probability at least LINK_PROBABILITY, not the twin
+    pattern) as (a, b, weight, rule); those for review go to ``linkage.review_pair``; returns (links, reviews)."""
     gammas_sql = ", ".join(f"g_{f}" for f in FIELDS)
     linked: list[tuple[int, int, float, str]] = []
     review: list[tuple[int, int, float, float, str]] = []
@@ -361,18 +371,28 @@ def link(conn: psycopg.Connection, *, sample_pairs: int = U_SAMPLE_PAIRS) -> Lin
         elif p >= REVIEW_PROBABILITY:
             evidence = {c.field: c.label(g) for c, g in zip(COMPARISONS, gammas, strict=True)}
             review.append((a, b, parameters.weight(gammas), p, json.dumps(evidence)))
+    if review:
+        with conn.cursor().copy(
+            "copy linkage.review_pair (run_id, a_record_id, b_record_id, match_weight, match_probability, agreement)"
+            " from stdin"
+        ) as copy:
+            for row in review:
+                copy.write_row((run_id, *row))
+    return linked, len(review)
 
-    clusters = _Clusters()
-    best: dict[int, tuple[bool, float, str]] = {}  # record -> (deterministic, weight, rule) of its strongest link
+
+def _strongest_links(linked) -> dict[int, tuple[bool, float, str]]:
+    """record -> (deterministic, weight, rule) of its strongest link (a deterministic rule above any weight)."""
+    best: dict[int, tuple[bool, float, str]] = {}
     for a, b, weight, rule in linked:
-        clusters.union(a, b)
         strength = (rule != "probabilistic", weight, rule)
         for r in (a, b):
             if r not in best or strength[:2] > best[r][:2]:
                 best[r] = strength
-    records = conn.execute("select record_id, person_id from linkage.person_record").fetchall()
-    assignment, merges, splits = _assign_person_ids(conn, run_id, records, clusters)
+    return best
 
+
+def _write_assignment(conn: psycopg.Connection, assignment: dict[int, int], best) -> None:
     conn.execute(
         "create temporary table person_assignment (record_id bigint primary key, person_id bigint,"
         " match_weight double precision, match_rule text) on commit drop"
@@ -385,30 +405,161 @@ def link(conn: psycopg.Connection, *, sample_pairs: int = U_SAMPLE_PAIRS) -> Lin
         "update linkage.person_record r set person_id = p.person_id, match_weight = p.match_weight,"
         " match_rule = p.match_rule, linked_at = now() from person_assignment p where p.record_id = r.record_id"
     )
-    if review:
-        with conn.cursor().copy(
-            "copy linkage.review_pair (run_id, a_record_id, b_record_id, match_weight, match_probability, agreement)"
-            " from stdin"
-        ) as copy:
-            for row in review:
-                copy.write_row((run_id, *row))
-    persons = len(set(assignment.values()))
+    conn.execute("drop table person_assignment")
+
+
+def _finish_run(conn, run_id, started, *, records, candidate_pairs, links, reviews, merges, splits, parameters):
+    persons = conn.execute("select count(distinct person_id) from linkage.person_record").fetchone()[0]
     conn.execute(
         "update linkage.link_run set finished_at = now(), records = %s, candidate_pairs = %s, links = %s,"
         " review_pairs = %s, persons = %s, parameters = %s where run_id = %s",
-        (len(records), candidate_pairs, len(linked), len(review), persons, json.dumps(parameters.to_json()), run_id),
+        (records, candidate_pairs, links, reviews, persons, json.dumps(parameters.to_json()), run_id),
     )
     return LinkResult(
         run_id,
-        len(records),
+        records,
         candidate_pairs,
-        len(linked),
-        len(review),
+        links,
+        reviews,
         persons,
         merges,
         splits,
         parameters,
         time.perf_counter() - started,
+    )
+
+
+def link(conn: psycopg.Connection, *, sample_pairs: int = U_SAMPLE_PAIRS) -> LinkResult:
+    """Link every record in the index again, parameters estimated anew; give each a person id; record the run.
+    In the caller's transaction (which holds the linkage lock)."""
+    started = time.perf_counter()
+    _lock(conn)
+    run_id = conn.execute("insert into linkage.link_run (full_linkage) values (true) returning run_id").fetchone()[0]
+    candidate_pairs = _find_candidate_pairs(conn)
+    parameters = estimate_parameters(conn, sample_pairs=sample_pairs)
+    linked, reviews = _decide(conn, parameters, run_id)
+    clusters = _Clusters()
+    for a, b, _, _ in linked:
+        clusters.union(a, b)
+    records = conn.execute("select record_id, person_id from linkage.person_record").fetchall()
+    assignment, merges, splits = _assign_person_ids(conn, run_id, records, clusters)
+    _write_assignment(conn, assignment, _strongest_links(linked))
+    return _finish_run(
+        conn,
+        run_id,
+        started,
+        records=len(records),
+        candidate_pairs=candidate_pairs,
+        links=len(linked),
+        reviews=reviews,
+        merges=merges,
+        splits=splits,
+        parameters=parameters,
+    )
+
+
+def link_new(conn: psycopg.Connection, record_ids: list[int]) -> LinkResult:
+    """Link records just added to the index to everyone already there (and to each other), with the parameters
+    the last full linkage estimated. A new record joins the person it links to; one that links two persons
+    merges them (recorded); one that links to nobody is a new person. Existing links are not revisited: a full
+    :func:`link` does that, and runs instead when the index has doubled since parameters were last estimated."""
+    _lock(conn)
+    last = conn.execute(
+        "select records, parameters from linkage.link_run where full_linkage and finished_at is not null"
+        " order by run_id desc limit 1"
+    ).fetchone()
+    total = conn.execute("select count(*) from linkage.person_record").fetchone()[0]
+    if last is None or total > 2 * last[0]:
+        return link(conn)
+    started = time.perf_counter()
+    parameters = Parameters.from_json(last[1], records=total)
+    run_id = conn.execute("insert into linkage.link_run default values returning run_id").fetchone()[0]
+    conn.execute("create temporary table new_record (record_id bigint primary key) on commit drop")
+    with conn.cursor().copy("copy new_record from stdin") as copy:
+        for record_id in record_ids:
+            copy.write_row((record_id,))
+    candidate_pairs = _find_candidate_pairs(conn, new_only=True)
+    linked, reviews = _decide(conn, parameters, run_id)
+
+    # Existing records stand for their person (a node per person id); new records for themselves.
+    ids = dict(
+        conn.execute(
+            "select r.record_id, r.person_id from linkage.person_record r join"
+            " (select a_id as record_id from scored_pair union select b_id from scored_pair) p using (record_id)"
+            " where r.person_id is not null"
+        ).fetchall()
+    )
+    new = set(record_ids)
+    node = {r: ("record", r) for r in new}
+    clusters: dict = {}
+
+    def find(x):
+        while clusters.get(x, x) != x:
+            x = clusters[x]
+        return x
+
+    def key(r):
+        return node[r] if r in new else ("person", ids[r])
+
+    for a, b, _, _ in linked:
+        ra, rb = find(key(a)), find(key(b))
+        if ra != rb:
+            clusters[max(ra, rb)] = min(ra, rb)
+    components: dict = defaultdict(list)
+    for r in new:
+        components[find(node[r])].append(r)
+    persons_in: dict = defaultdict(set)
+    for person_id in set(ids.values()):
+        root = find(("person", person_id))
+        if root in components:
+            persons_in[root].add(person_id)
+
+    assignment: dict[int, int] = {}
+    merges = 0
+    fresh = [root for root in components if not persons_in[root]]
+    fresh_ids = iter(_new_person_ids(conn, len(fresh)))
+    for root, members in components.items():
+        found = sorted(persons_in[root])
+        person_id = found[0] if found else next(fresh_ids)  # the oldest id of those it joins
+        for other in found[1:]:
+            moved = conn.execute(
+                "update linkage.person_record set person_id = %s where person_id = %s", (person_id, other)
+            ).rowcount
+            _record_change(conn, run_id, "merge", other, person_id, moved)
+            merges += 1
+        assignment.update(dict.fromkeys(members, person_id))
+    _write_assignment(conn, assignment, _strongest_links(linked))
+    return _finish_run(
+        conn,
+        run_id,
+        started,
+        records=total,
+        candidate_pairs=candidate_pairs,
+        links=len(linked),
+        reviews=reviews,
+        merges=merges,
+        splits=0,
+        parameters=parameters,
+    )
+
+
+LOCK_KEY = 7_316_001  # pg_advisory_xact_lock: one linkage at a time (two loads at once would race for clusters)
+
+
+def _lock(conn: psycopg.Connection) -> None:
+    conn.execute("select pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+
+
+def _new_person_ids(conn: psycopg.Connection, n: int) -> list[int]:
+    rows = conn.execute("select nextval('linkage.person_id_seq') from generate_series(1, %s)", (n,)).fetchall()
+    return [r[0] for r in rows]
+
+
+def _record_change(conn, run_id: int, change: str, from_id: int, to_id: int, records: int) -> None:
+    conn.execute(
+        "insert into audit.person_id_change (run_id, change, from_person_id, to_person_id, records)"
+        " values (%s, %s, %s, %s, %s)",
+        (run_id, change, from_id, to_id, records),
     )
 
 
@@ -428,10 +579,7 @@ def _assign_person_ids(conn, run_id: int, records, clusters: _Clusters) -> tuple
         if root not in kept and old_id not in taken:
             kept[root], taken = old_id, taken | {old_id}
     new_clusters = [root for root in members if root not in kept]
-    new_ids = conn.execute(
-        "select nextval('linkage.person_id_seq') from generate_series(1, %s)", (len(new_clusters),)
-    ).fetchall()
-    kept.update((root, person_id) for root, (person_id,) in zip(new_clusters, new_ids, strict=True))
+    kept.update(zip(new_clusters, _new_person_ids(conn, len(new_clusters)), strict=True))
     assignment: dict[int, int] = {}
     changes: Counter = Counter()
     for root, recs in members.items():
@@ -442,10 +590,6 @@ def _assign_person_ids(conn, run_id: int, records, clusters: _Clusters) -> tuple
                 # its old id went elsewhere (split) or this cluster kept another of its ids (merge)
                 changes["split" if old_id in taken else "merge", old_id, person_id] += 1
     for (change, old_id, new_id), n in changes.items():
-        conn.execute(
-            "insert into audit.person_id_change (run_id, change, from_person_id, to_person_id, records)"
-            " values (%s, %s, %s, %s, %s)",
-            (run_id, change, old_id, new_id, n),
-        )
+        _record_change(conn, run_id, change, old_id, new_id, n)
     merges = sum(1 for change, _, _ in changes if change == "merge")
     return assignment, merges, len(changes) - merges

@@ -20,11 +20,10 @@ import jellyfish
 
 from partnership import pseudonymise
 from partnership.linkage import standardise
+from partnership.registry_model import LINKAGE_FIELDS  # the fields an agency may send (its entry says which)
 
-KEY_TYPE = "linkage"  # its key: PSEUDONYMISATION_KEY_LINKAGE, or the Airflow Variable pseudonymisation_key_linkage
+KEY_TYPE = pseudonymise.LINKAGE_KEY_TYPE  # PSEUDONYMISATION_KEY_LINKAGE, or Variable pseudonymisation_key_linkage
 TOKEN_BYTES = 16
-# The fields an agency may send for linkage (a registry entry declares which of them it holds).
-LINKAGE_FIELDS = ("nhs_number", "upn", "pnc_id", "forename", "surname", "date_of_birth", "sex", "postcode")
 
 
 def linkage_key() -> bytes:

@@ -146,7 +146,8 @@ def screen_file(
 
 def _screen_file(path: Path, ds: Dataset | None, encoding: str, plain: bool) -> list[Finding]:
     # Columns are matched by the header the file carries (police.uk layouts use their own headers).
-    exempt = {c.file_header for c in ds.columns if c.pseudonymise} if ds else set()
+    # Declared identifiers: those the gate pseudonymises, and the people's details it links and then drops.
+    exempt = ({c.file_header for c in ds.columns if c.pseudonymise} | ds.linkage_columns) if ds else set()
     date_columns = {c.file_header for c in ds.columns if c.date_format} if ds else set()
     free_text = {c.file_header for c in ds.columns if c.free_text} if ds else None
     known = set(ds.file_headers) if ds else None
