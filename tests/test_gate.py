@@ -7,12 +7,23 @@ from pathlib import Path
 
 import pytest
 
-from partnership import gate
+from partnership import gate, pseudonymise
 from partnership.demo.generator import generate
+from partnership.linkage.files import link_within_file
 from partnership.validation import plain_lines
 
-# The steps that need no database: the volume check and the key check read audit.
-WITHOUT_AUDIT = (gate.screen_identifiers, gate.check_the_contract, gate.run_the_suite)
+
+def link_within_the_file(file: gate.GateFile) -> list:
+    """The linkage step without the warehouse (linking itself is tested in test_linkage): the copy the suite reads
+    holds person ids in place of people's details, as the gate's does."""
+    if file.ds.linked_persons:
+        target = link_within_file(file.ds, file.path, file.path.with_name("linked-" + file.path.name))
+        file.pseudonymised = pseudonymise.Outcome(target, 0, list(file.file_rows), [])
+    return []
+
+
+# The steps that need no database: the volume check and the key check read audit, linkage the linkage index.
+WITHOUT_AUDIT = (gate.screen_identifiers, gate.check_the_contract, link_within_the_file, gate.run_the_suite)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +48,7 @@ def test_a_good_file_passes_every_step_and_is_counted(crime_rows, crimes, tmp_pa
     file = _file(tmp_path, crime_rows, crimes)
     checks = gate.run_steps(file, WITHOUT_AUDIT)
     assert not gate.failures(checks) and checks, "the suite's checks are all there, all passing"
-    assert file.rows == len(crime_rows) - 1 and file.checked == file.path
+    assert file.rows == len(crime_rows) - 1 and file.checked.name == "linked-" + file.path.name
 
 
 def test_an_identifier_stops_the_gate_before_the_contract_and_gx_read_the_file(crime_rows, crimes, tmp_path):
@@ -70,6 +81,7 @@ def test_suite_failures_name_the_row_of_the_file_the_agency_sent(crime_rows, cri
     rows[3][date] = "2024-13-45"  # row 4 of what the suite reads
     file = _file(tmp_path, rows, crimes)
     file.file_rows = [2, 3]  # the agency's rows 2 and 3 are not in it: the suite's row 4 is the agency's row 6
+    link_within_the_file(file)
     failed = gate.failures(gate.run_the_suite(file))
     assert failed and all(c.rows == [6] for c in failed), [(c.expectation, c.rows) for c in failed]
 

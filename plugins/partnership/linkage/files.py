@@ -118,3 +118,41 @@ def link_file(ds: Dataset, source: Path, file_sha256: str, target: Path, encodin
         result.review_pairs,
         result.merges,
     )
+
+
+def link_within_file(ds: Dataset, source: Path, target: Path, encoding: str = "utf-8-sig") -> Path:
+    """The copy the gate would write, made without the warehouse: people are linked only within this file and only
+    by the deterministic rules (a shared identifier, or the same name, date of birth and postcode), with a key
+    made for the call and forgotten. For checking an extract offline (``validation.validate_file``): the person
+    ids mean nothing outside the copy."""
+    import secrets
+
+    key = secrets.token_bytes(32)
+    strong = ("nhs_number", "upn", "pnc_id", "name_dob_postcode")
+    first_seen: dict[bytes, int] = {}
+    ids: dict[tuple[str, int], int] = {}
+    for person, row, t in _tokens_by_row(ds, source, encoding, key):
+        found = [first_seen[v] for v in (getattr(t, f) for f in strong) if v in first_seen]
+        person_id = min(found) if found else len(first_seen) + len(ids) + 1
+        for v in (getattr(t, f) for f in strong):
+            if v:
+                first_seen.setdefault(v, person_id)
+        ids[person.person, row] = person_id
+    with (
+        open(source, newline="", encoding=encoding) as src,
+        open(target, "w", newline="", encoding="utf-8") as out,
+    ):
+        reader, writer = csv.reader(src), csv.writer(out, lineterminator="\n")
+        at = {name: i for i, name in enumerate(next(reader))}
+        writer.writerow([c.file_header for c in ds.columns])
+        linked = {p.person for p in ds.linked_persons}
+        for row, record in enumerate(reader, start=2):
+            writer.writerow(
+                [
+                    (person_id_text(ids[c.name, row]) if (c.name, row) in ids else "")
+                    if c.name in linked
+                    else record[at[c.file_header]]
+                    for c in ds.columns
+                ]
+            )
+    return target
