@@ -424,3 +424,35 @@ def test_a_file_sent_again_links_to_the_same_people_without_new_records(warehous
         persons = conn.execute("select count(distinct person_id) from linkage.person_record").fetchone()[0]
     assert dict(second).items() <= dict(before).items()
     assert persons == first[1]
+
+
+@pytest.mark.integration
+def test_a_quarantined_file_leaves_no_tokens_and_expired_rows_take_theirs_with_them(
+    warehouse_url, data_dir, linkage_key
+):
+    import csv
+
+    from partnership import loader, retention
+    from partnership.demo.generator import generate
+    from partnership.quarantine import QuarantinedFile
+    from partnership.registry import get_dataset
+
+    ds = get_dataset("youth_justice__cases")
+    good, bad = generate(data_dir / "landing", months=2, scale=1.0)[ds.name]
+    rows = list(csv.reader(open(bad, newline="")))
+    rows[3][rows[0].index("gravity_score")] = "99"  # past its maximum: the suite fails, after linkage ran
+    with open(bad, "w", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+
+    loader.ingest_file(ds, good)
+    with pytest.raises(QuarantinedFile):
+        loader.ingest_file(ds, bad)
+    with warehouse.connect(warehouse_url) as conn:
+        kept = conn.execute("select count(*) from linkage.person_record").fetchone()[0]
+        loaded = conn.execute("select count(*) from raw.youth_justice__cases").fetchone()[0]
+    assert kept == loaded > 0  # only the loaded file's people: the quarantined one's tokens are gone
+
+    retention.enforce_retention(warehouse_url, today=date(2099, 1, 1))
+    with warehouse.connect(warehouse_url) as conn:
+        assert conn.execute("select count(*) from raw.youth_justice__cases").fetchone()[0] == 0
+        assert conn.execute("select count(*) from linkage.person_record").fetchone()[0] == 0

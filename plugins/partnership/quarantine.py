@@ -26,6 +26,7 @@ from pathlib import Path
 
 from partnership import batch_audit, landing, settings, warehouse
 from partnership.batch_status import BatchStatus
+from partnership.linkage import index as linkage_index
 from partnership.registry import Dataset, get_dataset
 from partnership.validation import CheckResult
 
@@ -78,6 +79,8 @@ def quarantine_file(
             file_name=name,
         )
         batch_audit.record_checks(conn, batch_id, checks)
+        if ds.linked_persons:
+            linkage_index.forget_file(conn, ds.name, sha256)
     # Named by its batch when the name is taken: each quarantined copy keeps a reason file of its own.
     target = landing.file_away(path, settings.quarantine_dir() / ds.landing_subdir, f"batch-{batch_id}", name=name)
     settings.write_private_atomically(

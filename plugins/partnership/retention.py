@@ -97,7 +97,22 @@ def _expired_rows(conn: psycopg.Connection, ds: Dataset, before: date, dry_run: 
     # Raw columns are text: a month ("2024-04") counts from its first day; dates and datetimes by their date.
     as_date = "({} || '-01')::date" if ds.column(ds.record_date_column).type == "month" else "left({}, 10)::date"
     expired = sql.SQL(as_date + " < %s").format(column)
+    if ds.linked_persons and not dry_run:
+        _forget_linked_people(conn, ds, sql.SQL(as_date + " < {}").format(column, sql.Literal(before)))
     return _delete_expired(conn, table, expired, "_batch_id", before, dry_run)
+
+
+def _forget_linked_people(conn: psycopg.Connection, ds: Dataset, expired: sql.Composable) -> None:
+    """The linkage index's records of the rows about to be deleted go with them (their tokens are the people's
+    details, kept no longer than the rows). Counted in the rows' own deletion records."""
+    conn.execute(
+        sql.SQL(
+            "delete from linkage.person_record r using {table} x join audit.load_batch b on b.batch_id = x._batch_id"
+            " where {expired} and r.source like %s"
+            " and r.record_key = left(b.file_sha256, 16) || ':' || x._source_row"
+        ).format(table=sql.Identifier("raw", ds.name), expired=expired),
+        (f"{ds.name}:%",),
+    )
 
 
 @dataclass(frozen=True)

@@ -156,3 +156,12 @@ def person_ids(conn: psycopg.Connection, source: str) -> dict[str, int]:
         (source,),
     )
     return dict(rows.fetchall())
+
+
+def forget_file(conn: psycopg.Connection, dataset: str, file_sha256: str) -> int:
+    """Remove the records one file's people added (a file quarantined after the gate linked its people: nothing
+    of it is loaded, so its tokens are not kept). Person ids they gave others stay; returns how many went."""
+    return conn.execute(
+        "delete from linkage.person_record where source like %s and record_key like %s",
+        (f"{dataset}:%", f"{file_sha256[:16]}:%"),
+    ).rowcount
