@@ -358,27 +358,45 @@ class _Clusters:
 
 def _decide(conn: psycopg.Connection, parameters: Parameters, run_id: int):
     """The scored pairs to link (deterministic rule, or probability at least LINK_PROBABILITY, not the twin
-    pattern) as (a, b, weight, rule); those for review go to ``linkage.review_pair``; returns (links, reviews)."""
-    gammas_sql = ", ".join(f"g_{f}" for f in FIELDS)
-    linked: list[tuple[int, int, float, str]] = []
-    review: list[tuple[int, int, float, float, str]] = []
-    for row in conn.execute(f"select a_id, b_id, deterministic_rule, {gammas_sql} from scored_pair"):
-        a, b, rule, *gammas = row
-        gammas = tuple(gammas)
-        p = parameters.probability(gammas)
-        if rule or (p >= LINK_PROBABILITY and not _twin_pattern(gammas)):
-            linked.append((a, b, parameters.weight(gammas), rule or "probabilistic"))
-        elif p >= REVIEW_PROBABILITY:
-            evidence = {c.field: c.label(g) for c, g in zip(COMPARISONS, gammas, strict=True)}
-            review.append((a, b, parameters.weight(gammas), p, json.dumps(evidence)))
-    if review:
-        with conn.cursor().copy(
-            "copy linkage.review_pair (run_id, a_record_id, b_record_id, match_weight, match_probability, agreement)"
-            " from stdin"
-        ) as copy:
-            for row in review:
-                copy.write_row((run_id, *row))
-    return linked, len(review)
+    pattern) as (a, b, weight, rule); those for review go to ``linkage.review_pair``; returns (links, reviews).
+
+    The decision depends only on a pair's agreement pattern, and there are a few thousand patterns for millions of
+    pairs: each pattern is decided here, once, and the pairs are joined to the decisions in the database, so only
+    the links come back."""
+    gammas = [f"g_{f}" for f in FIELDS]
+    patterns = conn.execute(f"select distinct {', '.join(gammas)} from scored_pair").fetchall()
+    conn.execute(
+        f"create temporary table pattern_decision ({', '.join(f'{g} smallint' for g in gammas)},"
+        " weight double precision, probability double precision, decision text) on commit drop"
+    )
+    with conn.cursor().copy("copy pattern_decision from stdin") as copy:
+        for pattern in patterns:
+            p = parameters.probability(pattern)
+            decision = (
+                "link"
+                if p >= LINK_PROBABILITY and not _twin_pattern(pattern)
+                else "review"
+                if p >= REVIEW_PROBABILITY
+                else None
+            )
+            copy.write_row((*pattern, parameters.weight(pattern), p, decision))
+    joined = "from scored_pair s join pattern_decision d using (" + ", ".join(gammas) + ")"
+    linked = conn.execute(
+        f"select s.a_id, s.b_id, d.weight, coalesce(s.deterministic_rule, 'probabilistic') {joined}"
+        " where s.deterministic_rule is not null or d.decision = 'link'"
+    ).fetchall()
+    labels = {c.field: [c.label(g) for g in range(-1, len(c.levels) + 1)] for c in COMPARISONS}
+    agreement = (
+        "jsonb_build_object(" + ", ".join(f"'{c.field}', (%s::text[])[s.g_{c.field} + 2]" for c in COMPARISONS) + ")"
+    )
+    reviews = conn.execute(
+        "insert into linkage.review_pair (run_id, a_record_id, b_record_id, match_weight, match_probability, agreement)"
+        f" select %s, s.a_id, s.b_id, d.weight, d.probability, {agreement} {joined}"
+        " where s.deterministic_rule is null and d.decision = 'review'",
+        (run_id, *(labels[c.field] for c in COMPARISONS)),
+    ).rowcount
+    conn.execute("drop table pattern_decision")
+    return linked, reviews
 
 
 def _strongest_links(linked) -> dict[int, tuple[bool, float, str]]:
