@@ -12,6 +12,10 @@ from partnership.demo.generator import PLANTED
 
 pytestmark = pytest.mark.integration
 
+# The share of planted people that linkage must find back (each of a cohort member's agencies must link them):
+# the linkage benchmark's per-record recall is about 0.997; figures are checked at 0.97.
+LINKAGE_RECALL = 0.97
+
 
 def value(run, sql, *params):
     with warehouse.connect(run["url"]) as conn:
@@ -91,7 +95,9 @@ def test_a_cohort_of_young_people_is_known_to_police_youth_justice_and_education
         where known_to_police and known_to_youth_justice and known_to_education""",
     )
     planted = max(int(PLANTED["cohort_size_per_scale"] * pipeline_run["scale"]), 10)
-    assert planted <= known_to_three <= planted * 1.1  # chance overlaps outside the cohort are rare
+    # Found through linkage of the details each agency sent, with their errors: a member whose records in one
+    # agency did not link is missed (benchmarks/linkage_quality.py measures recall); chance overlaps are rare.
+    assert LINKAGE_RECALL * planted <= known_to_three <= planted * 1.1
 
 
 def test_repeat_victims_are_there(pipeline_run):
@@ -104,7 +110,7 @@ def test_repeat_victims_are_there(pipeline_run):
         group by 1 having count(*) >= %s) r""",
         at_least,
     )
-    assert planted <= repeat <= planted * 1.1
+    assert LINKAGE_RECALL * planted <= repeat <= planted * 1.1  # victims found by linkage, as the cohort
 
 
 def test_police_volume_collapses_in_one_month(pipeline_run):

@@ -32,6 +32,7 @@ from partnership.gate import Loaded as Loaded
 from partnership.gate import SkippedDuplicate as SkippedDuplicate
 from partnership.landing import awaiting_files as awaiting_files
 from partnership.landing import sha256_of, upload_complete
+from partnership.linkage import index as linkage_index
 from partnership.quarantine import QuarantinedFile
 from partnership.registry import Dataset
 from partnership.validation import ENCODING, CheckResult, sha256_and_plain_lines
@@ -203,6 +204,8 @@ def load(ds: Dataset, accepted: Accepted, *, loaded_by: str = "cli") -> Loaded |
                 ),
             )
             batch_audit.record_checks(conn, batch_id, checks)
+            if ds.linked_persons:
+                linkage_index.mark_loaded(conn, ds.name, sha256, batch_id)
     except batch_audit.DuplicateKeys as dup:
         # GX checks uniqueness within each chunk; this catches repeats across chunks of a large file.
         failed = CheckResult(

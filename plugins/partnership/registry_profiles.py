@@ -132,6 +132,10 @@ def check_linked_persons(path: Path, ds: Dataset) -> Dataset:
             if column in seen or not re.match(r"^[a-z][a-z0-9_]{0,62}$", column):
                 raise RegistryError(f"{where}: {column!r} must be lower-case letters, digits and _, used once")
             seen.add(column)
+    if ds.linked_persons and any(c.pseudonymise for c in ds.columns):
+        raise RegistryError(
+            f"{path.name}: identifiers are sent for linkage (linked_persons) or pseudonymised, not both"
+        )
     linked = {p.person for p in ds.linked_persons}
     columns = tuple(replace(c, pattern=PERSON_ID_PATTERN) if c.name in linked else c for c in ds.columns)
     return replace(ds, columns=columns)

@@ -90,8 +90,11 @@ def sources_yml(agency: str, datasets: list[Dataset]) -> str:
 
 def staging_sql(ds: Dataset) -> str:
     lines = []
+    linked = {p.person for p in ds.linked_persons}
     for c in ds.columns:
-        if c.type == "string":
+        if c.name in linked:
+            lines.append(f"current_{c.name} as {c.name}")
+        elif c.type == "string":
             lines.append(c.name)
         elif c.type == "month":
             lines.append(f"cast({c.name} || '-01' as date) as {c.name}")
@@ -121,12 +124,23 @@ renamed as (
 
 select * from renamed
 """
-    keys = ", ".join(ds.key_columns)
+    keys = ", ".join(f"current_{k}" if k in linked else k for k in ds.key_columns)
+    if linked:
+        current = "".join(
+            f",\n        {{{{ current_person_id('{ds.name}', '{c}', 'raw_rows') }}}} as current_{c}"
+            for c in sorted(linked)
+        )
+        source = f"""    -- Each linked person as their current person id (Record linkage: a later merge counts).
+    select
+        raw_rows.*{current}
+    from {{{{ source('{ds.agency}', '{ds.dataset}') }}}} as raw_rows"""
+    else:
+        source = f"    select * from {{{{ source('{ds.agency}', '{ds.dataset}') }}}}"
     return f"""with
 
 source as (
 
-    select * from {{{{ source('{ds.agency}', '{ds.dataset}') }}}}
+{source}
 
 ),
 

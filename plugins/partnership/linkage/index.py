@@ -32,6 +32,8 @@ create table if not exists linkage.person_record (
     record_key      text        not null,  -- the record's key in its dataset: never an identifier
     {", ".join(f"{c} {sql_type(c)}" for c in TOKEN_COLUMNS)},
     person_id       bigint,
+    batch_id        bigint,                -- the load batch and file row of the raw row it is (once loaded)
+    source_row      integer,
     match_weight    double precision,      -- the strongest link that put it in its cluster (log2 Bayes factor)
     match_rule      text,                  -- the rule of that link: a deterministic rule, or 'probabilistic'
     added_at        timestamptz not null default now(),
@@ -49,6 +51,14 @@ create index if not exists person_record_surname_year on linkage.person_record (
 create index if not exists person_record_names_district
     on linkage.person_record (forename_sx, surname_sx, postcode_district);
 create index if not exists person_record_person on linkage.person_record (person_id);
+create index if not exists person_record_row on linkage.person_record (source, batch_id, source_row);
+
+-- What the transform may read of the index: each loaded row's current person id, never a token. Staging reads a
+-- linked person through it, so two ids found later to be one person (a merge) are one person in every model.
+create or replace view linkage.record_person_id as
+    select source, batch_id, source_row, 'PW' || person_id as person_id
+    from linkage.person_record
+    where batch_id is not null and person_id is not null;
 
 -- Each linkage run: what it estimated (m, u, the prior) and what it did. No token is kept here.
 create table if not exists linkage.link_run (
@@ -165,3 +175,12 @@ def forget_file(conn: psycopg.Connection, dataset: str, file_sha256: str) -> int
         "delete from linkage.person_record where source like %s and record_key like %s",
         (f"{dataset}:%", f"{file_sha256[:16]}:%"),
     ).rowcount
+
+
+def mark_loaded(conn: psycopg.Connection, dataset: str, file_sha256: str, batch_id: int) -> None:
+    """Tie one file's records to the raw rows they became (its batch; the row is in the record key)."""
+    conn.execute(
+        "update linkage.person_record set batch_id = %s, source_row = split_part(record_key, ':', 2)::integer"
+        " where source like %s and record_key like %s",
+        (batch_id, f"{dataset}:%", f"{file_sha256[:16]}:%"),
+    )

@@ -96,6 +96,9 @@ def _statements(conn: psycopg.Connection) -> list[sql.Composable]:
     q(sql.SQL("grant usage on schema linkage to {}").format(_id(LOADER)))
     q(sql.SQL("grant select, insert, update, delete on all tables in schema linkage to {}").format(_id(LOADER)))
     q(sql.SQL("grant usage, select on all sequences in schema linkage to {}").format(_id(LOADER)))
+    # dbt reads each loaded row's current person id through this view (no token), never the table.
+    q(sql.SQL("grant usage on schema linkage to {}").format(_id(TRANSFORMER)))
+    q(sql.SQL("grant select on linkage.record_person_id to {}").format(_id(TRANSFORMER)))
 
     # audit: the IG reviewer reads everything; the loader writes its own records; restricted analysts' row
     # policies read partner_access; the board reporter calls gate_outcomes (usage on a schema grants no table).

@@ -2,7 +2,11 @@ with
 
 source as (
 
-    select * from {{ source('education', 'ap_placements') }}
+    -- Each linked person as their current person id (Record linkage: a merge since the row was loaded counts).
+    select
+        raw_rows.*,
+        {{ current_person_id('education__ap_placements', 'pupil_person_key', 'raw_rows') }} as current_pupil_person_key
+    from {{ source('education', 'ap_placements') }} as raw_rows
 
 ),
 
@@ -20,7 +24,7 @@ renamed as (
 
     select
         placement_id,
-        pupil_person_key,
+        current_pupil_person_key as pupil_person_key,
         provider_type,
         cast(start_date as date) as start_date,
         cast(end_date as date) as end_date,

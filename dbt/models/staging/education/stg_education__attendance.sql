@@ -2,7 +2,11 @@ with
 
 source as (
 
-    select * from {{ source('education', 'attendance') }}
+    -- Each linked person as their current person id (Record linkage: a merge since the row was loaded counts).
+    select
+        raw_rows.*,
+        {{ current_person_id('education__attendance', 'pupil_person_key', 'raw_rows') }} as current_pupil_person_key
+    from {{ source('education', 'attendance') }} as raw_rows
 
 ),
 
@@ -11,7 +15,7 @@ latest as (
     -- A record sent again in a later batch (a corrected extract) replaces the earlier copy.
     select
         *,
-        row_number() over (partition by pupil_person_key, school_id, term_start_date order by _batch_id desc, _source_row desc) as _version_rank
+        row_number() over (partition by current_pupil_person_key, school_id, term_start_date order by _batch_id desc, _source_row desc) as _version_rank
     from source
 
 ),
@@ -19,7 +23,7 @@ latest as (
 renamed as (
 
     select
-        pupil_person_key,
+        current_pupil_person_key as pupil_person_key,
         school_id,
         cast(term_start_date as date) as term_start_date,
         term,

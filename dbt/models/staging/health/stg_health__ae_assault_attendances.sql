@@ -2,7 +2,11 @@ with
 
 source as (
 
-    select * from {{ source('health', 'ae_assault_attendances') }}
+    -- Each linked person as their current person id (Record linkage: a merge since the row was loaded counts).
+    select
+        raw_rows.*,
+        {{ current_person_id('health__ae_assault_attendances', 'patient_person_key', 'raw_rows') }} as current_patient_person_key
+    from {{ source('health', 'ae_assault_attendances') }} as raw_rows
 
 ),
 
@@ -20,7 +24,7 @@ renamed as (
 
     select
         attendance_id,
-        patient_person_key,
+        current_patient_person_key as patient_person_key,
         cast(arrival_datetime as timestamp) as arrival_datetime,
         cast(age as integer) as age,
         sex,

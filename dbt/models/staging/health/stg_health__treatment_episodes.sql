@@ -2,7 +2,11 @@ with
 
 source as (
 
-    select * from {{ source('health', 'treatment_episodes') }}
+    -- Each linked person as their current person id (Record linkage: a merge since the row was loaded counts).
+    select
+        raw_rows.*,
+        {{ current_person_id('health__treatment_episodes', 'client_person_key', 'raw_rows') }} as current_client_person_key
+    from {{ source('health', 'treatment_episodes') }} as raw_rows
 
 ),
 
@@ -20,7 +24,7 @@ renamed as (
 
     select
         episode_id,
-        client_person_key,
+        current_client_person_key as client_person_key,
         substance_group,
         cast(start_date as date) as start_date,
         cast(exit_date as date) as exit_date,

@@ -2,7 +2,12 @@ with
 
 source as (
 
-    select * from {{ source('police', 'recorded_crime') }}
+    -- Each linked person as their current person id (Record linkage: a merge since the row was loaded counts).
+    select
+        raw_rows.*,
+        {{ current_person_id('police__recorded_crime', 'victim_person_key', 'raw_rows') }} as current_victim_person_key,
+        {{ current_person_id('police__recorded_crime', 'suspect_person_key', 'raw_rows') }} as current_suspect_person_key
+    from {{ source('police', 'recorded_crime') }} as raw_rows
 
 ),
 
@@ -32,12 +37,12 @@ renamed as (
         night_time_economy_flag,
         street_community_flag,
         victim_type,
-        victim_person_key,
+        current_victim_person_key as victim_person_key,
         cast(victim_age as integer) as victim_age,
         victim_sex,
         victim_ethnicity,
         victim_home_lsoa,
-        suspect_person_key,
+        current_suspect_person_key as suspect_person_key,
         cast(suspect_age as integer) as suspect_age,
         suspect_sex,
         suspect_ethnicity,

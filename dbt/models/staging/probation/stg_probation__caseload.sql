@@ -2,7 +2,11 @@ with
 
 source as (
 
-    select * from {{ source('probation', 'caseload') }}
+    -- Each linked person as their current person id (Record linkage: a merge since the row was loaded counts).
+    select
+        raw_rows.*,
+        {{ current_person_id('probation__caseload', 'person_key', 'raw_rows') }} as current_person_key
+    from {{ source('probation', 'caseload') }} as raw_rows
 
 ),
 
@@ -11,7 +15,7 @@ latest as (
     -- A record sent again in a later batch (a corrected extract) replaces the earlier copy.
     select
         *,
-        row_number() over (partition by person_key, snapshot_month order by _batch_id desc, _source_row desc) as _version_rank
+        row_number() over (partition by current_person_key, snapshot_month order by _batch_id desc, _source_row desc) as _version_rank
     from source
 
 ),
@@ -19,7 +23,7 @@ latest as (
 renamed as (
 
     select
-        person_key,
+        current_person_key as person_key,
         cast(snapshot_month || '-01' as date) as snapshot_month,
         age_band,
         sex,

@@ -2,7 +2,11 @@ with
 
 source as (
 
-    select * from {{ source('youth_justice', 'cases') }}
+    -- Each linked person as their current person id (Record linkage: a merge since the row was loaded counts).
+    select
+        raw_rows.*,
+        {{ current_person_id('youth_justice__cases', 'child_person_key', 'raw_rows') }} as current_child_person_key
+    from {{ source('youth_justice', 'cases') }} as raw_rows
 
 ),
 
@@ -20,7 +24,7 @@ renamed as (
 
     select
         case_id,
-        child_person_key,
+        current_child_person_key as child_person_key,
         cast(age_at_offence as integer) as age_at_offence,
         cast(offence_date as date) as offence_date,
         -- The outcome's date: YJB first-time entrants are dated by it, not by the offence.
