@@ -4,6 +4,7 @@ against the generated truth, and the index readable by the loader alone."""
 
 import hashlib
 import hmac
+import os
 import re
 import secrets
 from datetime import date
@@ -456,3 +457,59 @@ def test_a_quarantined_file_leaves_no_tokens_and_expired_rows_take_theirs_with_t
     with warehouse.connect(warehouse_url) as conn:
         assert conn.execute("select count(*) from raw.youth_justice__cases").fetchone()[0] == 0
         assert conn.execute("select count(*) from linkage.person_record").fetchone()[0] == 0
+
+
+@pytest.mark.integration
+def test_clerical_review_shows_token_evidence_and_its_decisions_are_kept_by_later_linkage(
+    warehouse_url, linkage_key, monkeypatch
+):
+    from conftest import run_cli
+
+    from partnership.linkage import review
+
+    others = list(identities.records(identities.population(1500, seed=6), seed=6))
+    # Two pairs of the twin pattern: everything agrees but a forename that shares nothing. Linkage sends them to
+    # review instead of linking them.
+    pairs = [
+        (
+            clean_record("education", "e-twin", 1, forename="Amira"),
+            clean_record("health", "h-twin", 2, forename="Zainab"),
+        ),
+        (
+            clean_record("education", "e-same", 3, forename="Ngozi", surname="Okafor"),
+            clean_record("health", "h-same", 3, forename="Chioma", surname="Okafor"),
+        ),
+    ]
+    index_records(warehouse_url, linkage_key, [*others, *(r for pair in pairs for r in pair)])
+    link(warehouse_url)
+    ids = predicted_ids(warehouse_url)
+    assert ids["e-twin"] != ids["h-twin"] and ids["e-same"] != ids["h-same"]
+
+    monkeypatch.setenv("WAREHOUSE_URL", warehouse_url)
+    shown = run_cli("linkage", "review", "--limit", "500", env=dict(os.environ))
+    assert shown.returncode == 0, shown.stderr
+    with warehouse.connect(warehouse_url) as conn:
+        record = dict(conn.execute("select record_key, record_id from linkage.person_record").fetchall())
+    twin, same = (
+        f"{min(record[a.record_key], record[b.record_key])}-{max(record[a.record_key], record[b.record_key])}"
+        for a, b in pairs
+    )
+    assert f"pair {twin} " in shown.stdout and f"pair {same} " in shown.stdout
+    assert "forename: different, surname: exact, dob: exact" in shown.stdout
+    sent = {v for pair in pairs for r in pair for v in r.fields.values() if len(v) >= 4}
+    assert len(sent) >= 8 and not [v for v in sent if v in shown.stdout]  # evidence, never a value
+
+    with warehouse.connect(warehouse_url) as conn:
+        assert "different people" in review.decide(conn, twin, "different", "two children: school records")
+        assert "merged" in review.decide(conn, same, "same", "mother confirmed the forename change")
+        changes = conn.execute("select count(*) from audit.person_id_change where change = 'merge'").fetchone()[0]
+        with pytest.raises(ValueError, match="needs a reason"):
+            review.decide(conn, twin, "same", " ")
+    ids = predicted_ids(warehouse_url)
+    assert ids["e-same"] == ids["h-same"] and ids["e-twin"] != ids["h-twin"] and changes == 1
+
+    link(warehouse_url)  # a full linkage, parameters anew: the decisions stand, and are not asked again
+    ids = predicted_ids(warehouse_url)
+    assert ids["e-same"] == ids["h-same"] and ids["e-twin"] != ids["h-twin"]
+    with warehouse.connect(warehouse_url) as conn:
+        assert not [p for p in review.pending(conn, 10_000) if p.pair in (twin, same)]

@@ -12,6 +12,8 @@ partnership dbt-parse            write dbt/target/manifest.json for cosmos
 partnership deliveries [--date D] [--record]  each dataset's due deliveries: on time, late or missing
 partnership docs                 write the dbt docs site (models, tests, lineage, exposures) into the data folder
 partnership keys fingerprint|check|rotate [--id-type T --reason R]  pseudonymisation keys (never shown)
+partnership linkage review|decide|relink [PAIR --decision same|different --reason R]  record linkage's clerical
+                                 review (token-level evidence, never a value) and a full relink
 partnership reprocess --dataset D --month YYYY-MM --reason R   re-run a month's loaded files from processed/
                                  through the gate, superseding their batches
 

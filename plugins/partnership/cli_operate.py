@@ -159,6 +159,40 @@ def cmd_keys(args) -> int:
     return 1 if refused else 0
 
 
+def cmd_linkage(args) -> int:
+    from partnership.linkage import matching, review
+
+    with warehouse_for_cli() as url, warehouse.connect(url) as conn:
+        if args.action == "relink":
+            result = matching.link(conn)
+            print(
+                f"linked {result.records:,} records into {result.persons:,} persons in {result.seconds:.1f} s:"
+                f" {result.links:,} links, {result.review_pairs:,} pairs for review,"
+                f" {result.merges} merges, {result.splits} splits (audit.person_id_change)"
+            )
+            return 0
+        if args.action == "decide":
+            if not (args.pair and args.decision):
+                print("decide needs a pair and --decision same|different (and --reason)", file=sys.stderr)
+                return 2
+            try:
+                print(review.decide(conn, args.pair, args.decision, args.reason or ""))
+            except ValueError as exc:
+                print(exc, file=sys.stderr)
+                return 2
+            return 0
+        pairs = review.pending(conn, args.limit)
+        if not pairs:
+            print("no pair awaits review")
+        for p in pairs:
+            evidence = ", ".join(f"{field}: {level}" for field, level in p.agreement.items() if level != "missing")
+            print(
+                f"pair {p.pair}  {p.a_source} / {p.b_source}  weight {p.match_weight:.1f},"
+                f" probability {p.match_probability:.2f}\n    {evidence}"
+            )
+    return 0
+
+
 def cmd_reprocess(args) -> int:
     from partnership import reprocess
     from partnership.registry import get_dataset
@@ -219,6 +253,13 @@ def add_commands(sub) -> None:
     keys.add_argument("--id-type", default="nhs_number", help="rotate: the identifier type whose key changed")
     keys.add_argument("--reason", help="rotate: why the key changed (recorded in audit.key_rotation)")
     keys.set_defaults(func=cmd_keys)
+    link = sub.add_parser("linkage", help="record linkage: pairs awaiting clerical review, decisions, a full relink")
+    link.add_argument("action", choices=["review", "decide", "relink"])
+    link.add_argument("pair", nargs="?", help="decide: the pair as review shows it (<record>-<record>)")
+    link.add_argument("--decision", choices=["same", "different"], help="decide: one person, or two")
+    link.add_argument("--reason", help="decide: why (recorded with the reviewer's name)")
+    link.add_argument("--limit", type=int, default=20, help="review: how many pairs to show, likeliest first")
+    link.set_defaults(func=cmd_linkage)
     rep2 = sub.add_parser(
         "reprocess", help="re-run a month's loaded files from processed/ through the gate, superseding their batches"
     )

@@ -99,7 +99,10 @@ create table if not exists audit.person_id_change (
 
 
 def create(conn: psycopg.Connection) -> None:
+    from partnership.linkage import review
+
     conn.execute(DDL)
+    conn.execute(review.DDL)
 
 
 def add_records(conn: psycopg.Connection, records: Iterable[tuple[str, str, Tokens]]) -> list[int]:

@@ -381,9 +381,14 @@ def _decide(conn: psycopg.Connection, parameters: Parameters, run_id: int):
             )
             copy.write_row((*pattern, parameters.weight(pattern), p, decision))
     joined = "from scored_pair s join pattern_decision d using (" + ", ".join(gammas) + ")"
+    # A reviewer's decision on a pair (linkage.review_decision) stands: "same" links it, "different" never does.
+    decided = " left join linkage.review_decision r on r.a_record_id = s.a_id and r.b_record_id = s.b_id"
     linked = conn.execute(
-        f"select s.a_id, s.b_id, d.weight, coalesce(s.deterministic_rule, 'probabilistic') {joined}"
-        " where s.deterministic_rule is not null or d.decision = 'link'"
+        f"select s.a_id, s.b_id, d.weight,"
+        f" case when r.decision = 'same' then 'clerical review'"
+        f" else coalesce(s.deterministic_rule, 'probabilistic') end {joined}{decided}"
+        " where r.decision = 'same'"
+        " or (r.decision is null and (s.deterministic_rule is not null or d.decision = 'link'))"
     ).fetchall()
     labels = {c.field: [c.label(g) for g in range(-1, len(c.levels) + 1)] for c in COMPARISONS}
     agreement = (
@@ -391,8 +396,8 @@ def _decide(conn: psycopg.Connection, parameters: Parameters, run_id: int):
     )
     reviews = conn.execute(
         "insert into linkage.review_pair (run_id, a_record_id, b_record_id, match_weight, match_probability, agreement)"
-        f" select %s, s.a_id, s.b_id, d.weight, d.probability, {agreement} {joined}"
-        " where s.deterministic_rule is null and d.decision = 'review'",
+        f" select %s, s.a_id, s.b_id, d.weight, d.probability, {agreement} {joined}{decided}"
+        " where s.deterministic_rule is null and d.decision = 'review' and r.decision is null",
         (run_id, *(labels[c.field] for c in COMPARISONS)),
     ).rowcount
     conn.execute("drop table pattern_decision")
@@ -403,7 +408,7 @@ def _strongest_links(linked) -> dict[int, tuple[bool, float, str]]:
     """record -> (deterministic, weight, rule) of its strongest link (a deterministic rule above any weight)."""
     best: dict[int, tuple[bool, float, str]] = {}
     for a, b, weight, rule in linked:
-        strength = (rule != "probabilistic", weight, rule)
+        strength = (rule != "probabilistic", weight, rule)  # a deterministic rule or a reviewer's decision
         for r in (a, b):
             if r not in best or strength[:2] > best[r][:2]:
                 best[r] = strength
@@ -451,7 +456,7 @@ def link(conn: psycopg.Connection, *, sample_pairs: int = U_SAMPLE_PAIRS) -> Lin
     """Link every record in the index again, parameters estimated anew; give each a person id; record the run.
     In the caller's transaction (which holds the linkage lock)."""
     started = time.perf_counter()
-    _lock(conn)
+    lock(conn)
     run_id = conn.execute("insert into linkage.link_run (full_linkage) values (true) returning run_id").fetchone()[0]
     candidate_pairs = _find_candidate_pairs(conn)
     parameters = estimate_parameters(conn, sample_pairs=sample_pairs)
@@ -481,7 +486,7 @@ def link_new(conn: psycopg.Connection, record_ids: list[int]) -> LinkResult:
     the last full linkage estimated. A new record joins the person it links to; one that links two persons
     merges them (recorded); one that links to nobody is a new person. Existing links are not revisited: a full
     :func:`link` does that, and runs instead when the index has doubled since parameters were last estimated."""
-    _lock(conn)
+    lock(conn)
     last = conn.execute(
         "select records, parameters from linkage.link_run where full_linkage and finished_at is not null"
         " order by run_id desc limit 1"
@@ -543,7 +548,7 @@ def link_new(conn: psycopg.Connection, record_ids: list[int]) -> LinkResult:
             moved = conn.execute(
                 "update linkage.person_record set person_id = %s where person_id = %s", (person_id, other)
             ).rowcount
-            _record_change(conn, run_id, "merge", other, person_id, moved)
+            record_change(conn, run_id, "merge", other, person_id, moved)
             merges += 1
         assignment.update(dict.fromkeys(members, person_id))
     _write_assignment(conn, assignment, _strongest_links(linked))
@@ -564,7 +569,7 @@ def link_new(conn: psycopg.Connection, record_ids: list[int]) -> LinkResult:
 LOCK_KEY = 7_316_001  # pg_advisory_xact_lock: one linkage at a time (two loads at once would race for clusters)
 
 
-def _lock(conn: psycopg.Connection) -> None:
+def lock(conn: psycopg.Connection) -> None:
     conn.execute("select pg_advisory_xact_lock(%s)", (LOCK_KEY,))
 
 
@@ -573,7 +578,7 @@ def _new_person_ids(conn: psycopg.Connection, n: int) -> list[int]:
     return [r[0] for r in rows]
 
 
-def _record_change(conn, run_id: int, change: str, from_id: int, to_id: int, records: int) -> None:
+def record_change(conn, run_id: int, change: str, from_id: int, to_id: int, records: int) -> None:
     conn.execute(
         "insert into audit.person_id_change (run_id, change, from_person_id, to_person_id, records)"
         " values (%s, %s, %s, %s, %s)",
@@ -608,6 +613,6 @@ def _assign_person_ids(conn, run_id: int, records, clusters: _Clusters) -> tuple
                 # its old id went elsewhere (split) or this cluster kept another of its ids (merge)
                 changes["split" if old_id in taken else "merge", old_id, person_id] += 1
     for (change, old_id, new_id), n in changes.items():
-        _record_change(conn, run_id, change, old_id, new_id, n)
+        record_change(conn, run_id, change, old_id, new_id, n)
     merges = sum(1 for change, _, _ in changes if change == "merge")
     return assignment, merges, len(changes) - merges
