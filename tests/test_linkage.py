@@ -361,7 +361,7 @@ def dump_schemas(url) -> str:
 
 
 @pytest.mark.integration
-def test_the_gate_links_people_and_keeps_none_of_their_details(warehouse_url, data_dir, linkage_key):
+def test_the_gate_links_people_and_keeps_none_of_their_details(warehouse_url, data_dir, linkage_key, login_role):
     from partnership import loader, settings
     from partnership.demo.generator import generate
     from partnership.registry import get_dataset
@@ -398,6 +398,15 @@ def test_the_gate_links_people_and_keeps_none_of_their_details(warehouse_url, da
     on_disk = "\n".join(p.read_text(errors="replace") for p in kept_files)
     leaked = sorted(v for v in sent if v in kept or v in on_disk)
     assert leaked == []
+
+    # The IG report, as the IG reviewer (who cannot read the index), counts what linkage did.
+    from partnership.report import build_report
+
+    _, ig_url = login_role(warehouse_url, security.IG_REVIEWER)
+    page = build_report(ig_url, data_dir / "ig").read_text()
+    assert 'data-metric="linkage-source-records" data-source="youth_justice__cases:child_person_key"' in page
+    assert 'data-metric="linkage-pair-persons"' in page
+    assert not [v for v in sent if v in page]
 
 
 @pytest.mark.integration

@@ -85,6 +85,23 @@ create table if not exists linkage.review_pair (
     primary key (run_id, a_record_id, b_record_id)
 );
 
+-- What IG reviewers see of linkage (the IG report): counts by source and pair of sources, the runs and the review
+-- queue. Views owned by init's role, so the IG reviewer reads them without reading the index.
+create or replace view audit.linkage_sources as
+    select r.source, count(*) as records, count(distinct r.person_id) as persons,
+           count(*) filter (where exists (select 1 from linkage.person_record o
+                                          where o.person_id = r.person_id and o.source <> r.source)) as linked_elsewhere
+    from linkage.person_record r
+    group by r.source;
+create or replace view audit.linkage_source_pairs as
+    with persons as (select distinct source, person_id from linkage.person_record where person_id is not null)
+    select a.source as source_a, b.source as source_b, count(*) as persons_in_both
+    from persons a join persons b on b.person_id = a.person_id and a.source < b.source
+    group by 1, 2;
+create or replace view audit.linkage_runs as
+    select run_id, full_linkage, started_at, finished_at, records, candidate_pairs, links, review_pairs, persons
+    from linkage.link_run;
+
 -- Person ids that changed: two clusters found to be one person (merge), or one found to be two (split).
 create table if not exists audit.person_id_change (
     change_id       bigint generated always as identity primary key,

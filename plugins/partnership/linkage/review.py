@@ -29,6 +29,12 @@ create table if not exists linkage.review_decision (
     decided_at      timestamptz not null default now(),
     primary key (a_record_id, b_record_id)
 );
+-- For the IG report: how many pairs await a reviewer.
+create or replace view audit.linkage_review_queue as
+    select count(*) as pairs_awaiting_review
+    from (select distinct a_record_id, b_record_id from linkage.review_pair) p
+    where not exists (select 1 from linkage.review_decision d
+                      where d.a_record_id = p.a_record_id and d.b_record_id = p.b_record_id);
 """
 
 

@@ -59,6 +59,37 @@ class Audit:
     completeness: dict[str, tuple[int, dict[str, int]] | None] = field(default_factory=dict)
     deliveries: dict[str, list[DeliveryStatus]] = field(default_factory=dict)
     late: list[LateDelivery] = field(default_factory=list)
+    linkage: Linkage | None = None
+
+
+@dataclass
+class Linkage:
+    """Record linkage in counts (audit's linkage views): by source, by pair of sources, the review queue, the
+    changes of person ids and the last full linkage."""
+
+    sources: list[tuple[str, int, int, int]]  # source, records, persons, records linked to another source
+    pairs: list[tuple[str, str, int]]  # source, source, persons in both
+    awaiting_review: int
+    merges: int
+    splits: int
+    last_full: tuple[datetime, int, int] | None  # finished, records, persons
+
+
+def linkage(conn) -> Linkage | None:
+    if conn.execute("select to_regclass('audit.linkage_sources')").fetchone()[0] is None:
+        return None  # a warehouse initialised before record linkage
+    changes = dict(conn.execute("select change, count(*) from audit.person_id_change group by 1").fetchall())
+    return Linkage(
+        sources=conn.execute("select * from audit.linkage_sources order by source").fetchall(),
+        pairs=conn.execute("select * from audit.linkage_source_pairs order by 1, 2").fetchall(),
+        awaiting_review=conn.execute("select pairs_awaiting_review from audit.linkage_review_queue").fetchone()[0],
+        merges=changes.get("merge", 0),
+        splits=changes.get("split", 0),
+        last_full=conn.execute(
+            "select finished_at, records, persons from audit.linkage_runs where full_linkage and finished_at is not"
+            " null order by run_id desc limit 1"
+        ).fetchone(),
+    )
 
 
 def batches(conn) -> list[Batch]:
@@ -102,4 +133,5 @@ def read(conn, datasets: list[Dataset], *, latest: int | None, today: date) -> A
         completeness={ds.name: raw_counts(conn, ds, latest) for ds in datasets},
         deliveries={ds.name: timeliness.dataset_timeliness(conn, ds, today, DELIVERY_LOOKBACK) for ds in datasets},
         late=timeliness.recorded_late(conn),
+        linkage=linkage(conn),
     )

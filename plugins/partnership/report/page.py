@@ -19,7 +19,7 @@ from partnership import settings
 from partnership.batch_status import BatchStatus
 from partnership.registry import Dataset
 from partnership.report import charts
-from partnership.report.data import DELIVERY_LOOKBACK, Audit, Batch
+from partnership.report.data import DELIVERY_LOOKBACK, Audit, Batch, Linkage
 from partnership.timeliness import DeliveryStatus, LateDelivery
 
 TEMPLATE = "ig_report.html.j2"
@@ -102,6 +102,7 @@ class Page:
     recent: list[Batch]  # newest first, at most RECENT_BATCHES
     batch_count: int
     data_docs: DataDocs
+    linkage: Linkage | None = None
     recent_limit: int = RECENT_BATCHES
     lookback: int = DELIVERY_LOOKBACK
 
@@ -229,6 +230,7 @@ def page(audit: Audit, *, out_dir: Path, where: str, latest: int | None, today: 
         recent=audit.batches[::-1][:RECENT_BATCHES],
         batch_count=len(audit.batches),
         data_docs=_data_docs(out_dir),
+        linkage=audit.linkage,
     )
 
 
