@@ -79,6 +79,8 @@ def _statements(conn: psycopg.Connection) -> list[sql.Composable]:
     q(sql.SQL("grant connect on database {} to {}").format(_id(database), _roles(GROUP_ROLES)))
     # dbt's incremental models (delete+insert) and unit tests build temporary tables.
     q(sql.SQL("grant temporary on database {} to {}").format(_id(database), _id(TRANSFORMER)))
+    # Linkage at the gate stages tokens and candidate pairs in temporary tables.
+    q(sql.SQL("grant temporary on database {} to {}").format(_id(database), _id(LOADER)))
     q(sql.SQL("revoke create on schema public from public"))
     for schema in settings.SCHEMAS:
         q(sql.SQL("alter schema {} owner to {}").format(_id(schema), _id(OWNER)))
