@@ -23,8 +23,9 @@ from partnership import settings
 from partnership.registry import Dataset, load_registry
 
 AUDIENCE_LEVELS = ("partnership", "public")
-# Sources that are not agency data: the warehouse's own audit of loads and checks (counts and statuses).
-OWN_SOURCES = {"audit"}
+# Sources that are not agency data: the warehouse's own audit of loads and checks (counts and statuses), and the
+# record linkage's view of each loaded row's person id (no value; the rows are the registered sources').
+OWN_SOURCES = {"audit", "linkage"}
 
 
 def manifest_is_current() -> bool:
