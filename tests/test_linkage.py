@@ -522,3 +522,30 @@ def test_clerical_review_shows_token_evidence_and_its_decisions_are_kept_by_late
     assert ids["e-same"] == ids["h-same"] and ids["e-twin"] != ids["h-twin"]
     with warehouse.connect(warehouse_url) as conn:
         assert not [p for p in review.pending(conn, 10_000) if p.pair in (twin, same)]
+
+
+def test_the_linkage_key_must_not_be_an_identifiers_pseudonymisation_key(monkeypatch):
+    """Else a token would be the first half of that identifier's pseudonym in raw."""
+    shared = secrets.token_hex(32)
+    monkeypatch.setenv("PSEUDONYMISATION_KEY_LINKAGE", shared)
+    monkeypatch.setenv("PSEUDONYMISATION_KEY_NHS_NUMBER", shared)
+    with pytest.raises(pseudonymise.KeyUnavailable, match="also the nhs_number pseudonymisation key") as refused:
+        tokens.linkage_key()
+    assert shared not in str(refused.value)
+
+
+def test_a_loaded_column_cannot_take_a_detail_columns_header(tmp_path):
+    """Its values would be read from the detail column, and the screen passes detail columns over."""
+    from partnership.registry import RegistryError, _parse
+
+    entry = tmp_path / "youth_justice__smuggle.yml"
+    entry.write_text(
+        "agency: youth_justice\ndataset: smuggle\ndescription: x\nlanding_pattern: 's_*.csv'\ncadence: monthly\n"
+        "record_date_column: day\nkey_columns: [case_id]\nlawful_basis: x\nsharing_agreement: x\n"
+        "retention_months: 12\npublication: {aggregates: none}\ncolumns:\n  - {name: case_id, type: string}\n"
+        "  - {name: reference, type: string, header: child_forename}\n"
+        "  - {name: child_person_key, type: string, identifier: person}\n  - {name: day, type: date}\n"
+        "linked_persons:\n  - person: child_person_key\n    fields: {child_forename: forename}\n"
+    )
+    with pytest.raises(RegistryError, match="its own header"):
+        _parse(entry)

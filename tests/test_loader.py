@@ -30,6 +30,7 @@ def _scalar(url, query, *params):
 def test_a_file_is_loaded_once_with_its_batch_record_and_filed_away(warehouse_url, landed, crimes, data_dir):
     path = landed["police__recorded_crime"][0]
     data_rows = sum(1 for _ in open(path)) - 1
+    landed_sha = loader.sha256_of(path)
     outcome = loader.ingest_file(crimes, path)
     assert outcome.status == "loaded" and outcome.rows == data_rows
     assert (
@@ -40,12 +41,8 @@ def test_a_file_is_loaded_once_with_its_batch_record_and_filed_away(warehouse_ur
         file_name, sha, rows, status, started, finished = conn.execute(
             "select file_name, file_sha256, row_count, status, started_at, finished_at from audit.load_batch"
         ).fetchone()
-    assert (file_name, sha, rows, status) == (
-        path.name,
-        loader.sha256_of(data_dir / "processed" / "police" / "recorded_crime" / path.name),
-        data_rows,
-        "loaded",
-    )
+    # The batch is the file the agency sent; processed/ keeps the gate's copy (people linked, no details).
+    assert (file_name, sha, rows, status) == (path.name, landed_sha, data_rows, "loaded")
     assert finished > started, "the batch records when its load began and when it committed"
     assert not path.exists() and (data_dir / "processed" / "police" / "recorded_crime" / path.name).exists()
 
@@ -305,6 +302,14 @@ def test_other_datasets_load_while_one_is_quarantined(warehouse_url, landed):
     assert set(outcomes.values()) == {"loaded"} and len(outcomes) == sum(map(len, landed.values())) - 1
 
 
+def _as_the_gates_copy(ds, path):
+    """The file as the gate's copy has it (person ids in place of people's details), in its place: what COPY reads."""
+    from partnership.linkage.files import link_within_file
+
+    if ds.linked_persons:
+        link_within_file(ds, path, path.with_name("copy.csv")).replace(path)
+
+
 def _past_the_gate(ds, path):
     """An accepted record for a file the gate never checked: its validation record written by hand, empty."""
     sha256 = loader.sha256_of(path)
@@ -316,6 +321,7 @@ def test_a_load_that_fails_part_way_leaves_nothing_behind(warehouse_url, landed,
     """The COPY and the batch share one transaction: a record the database refuses rolls back the whole file,
     which is then quarantined with the row number but without the record's values."""
     path = landed["police__recorded_crime"][0]
+    _as_the_gates_copy(crimes, path)
     with open(path, "a") as f:  # a NUL byte: PostgreSQL text cannot hold it (the gate is skipped here)
         f.write("CR202404999999,2024-04-30,Robbery,E01005065,N,,,,secret\x00value\n")
     accepted = _past_the_gate(crimes, path)
@@ -335,7 +341,7 @@ def test_a_load_that_fails_part_way_leaves_nothing_behind(warehouse_url, landed,
 def test_a_file_changed_after_validation_is_not_loaded(warehouse_url, landed, crimes):
     path = landed["police__recorded_crime"][0]
     accepted = loader.validate(crimes, path)
-    with open(path, "a") as f:
+    with open(accepted.path, "a") as f:  # what COPY reads: the gate's copy (people linked)
         f.write("CR202404999999,2024-04-30,Robbery,E01005065,N,,,,\n")
     with pytest.raises(RuntimeError, match="changed after it was validated"):
         loader.load(crimes, accepted)
@@ -513,6 +519,7 @@ def test_only_plain_files_are_sent_to_copy_as_bytes(tmp_path, monkeypatch):
 def test_a_plain_file_the_database_refuses_is_quarantined_with_its_row(warehouse_url, landed, crimes, data_dir):
     """Sent as bytes, a record the database refuses still names its file row (COPY's line + 1) and no value."""
     path = landed["police__recorded_crime"][0]
+    _as_the_gates_copy(crimes, path)
     with open(path, "a") as f:  # one field short (the gate is skipped here)
         f.write("CR202404999999,2024-04-30,Robbery,E01005065,N,,,secret\n")
     assert validation.plain_lines(path)

@@ -132,6 +132,10 @@ def check_linked_persons(path: Path, ds: Dataset) -> Dataset:
             if column in seen or not re.match(r"^[a-z][a-z0-9_]{0,62}$", column):
                 raise RegistryError(f"{where}: {column!r} must be lower-case letters, digits and _, used once")
             seen.add(column)
+    headers = ds.file_headers
+    if ds.linked_persons and len(set(headers)) != len(headers):
+        # A loaded column whose header were a detail column's would be filled from it (and pass the screen).
+        raise RegistryError(f"{path.name}: every column of the file must have its own header (file_headers)")
     if ds.linked_persons and any(c.pseudonymise for c in ds.columns):
         raise RegistryError(
             f"{path.name}: identifiers are sent for linkage (linked_persons) or pseudonymised, not both"

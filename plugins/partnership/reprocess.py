@@ -41,6 +41,7 @@ import psycopg
 from psycopg import sql
 
 from partnership import batch_audit, gate, loader, pseudonymise, screening, settings, warehouse
+from partnership.linkage import index as linkage_index
 from partnership.registry import Dataset
 from partnership.validation import ENCODING, CheckResult, plain_lines
 
@@ -322,6 +323,8 @@ def _supersede(ds, month, batches, reason, requested_by, loaded_by) -> list[Supe
                     (rows, "; ".join(warnings) or None, supersedes, sha, f"reprocess of batch {b.batch_id}", new),
                 )
                 batch_audit.record_checks(conn, new, checks)
+                if ds.linked_persons:  # the rows' people, as linkage knows them now, are the new batch's
+                    linkage_index.mark_loaded(conn, ds.name, b.file_sha256, new)
                 month_rows = conn.execute(
                     sql.SQL("select count(*) from raw.{} where _batch_id = %s and left({}, 7) = %s").format(
                         table, sql.Identifier(ds.record_date_column)

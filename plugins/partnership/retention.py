@@ -108,10 +108,10 @@ def _forget_linked_people(conn: psycopg.Connection, ds: Dataset, expired: sql.Co
     conn.execute(
         sql.SQL(
             "delete from linkage.person_record r using {table} x join audit.load_batch b on b.batch_id = x._batch_id"
-            " where {expired} and r.source like %s"
+            " where {expired} and split_part(r.source, ':', 1) = %s"
             " and r.record_key = left(b.file_sha256, 16) || ':' || x._source_row"
         ).format(table=sql.Identifier("raw", ds.name), expired=expired),
-        (f"{ds.name}:%",),
+        (ds.name,),
     )
 
 

@@ -192,8 +192,9 @@ def forget_file(conn: psycopg.Connection, dataset: str, file_sha256: str) -> int
     """Remove the records one file's people added (a file quarantined after the gate linked its people: nothing
     of it is loaded, so its tokens are not kept). Person ids they gave others stay; returns how many went."""
     return conn.execute(
-        "delete from linkage.person_record where source like %s and record_key like %s",
-        (f"{dataset}:%", f"{file_sha256[:16]}:%"),
+        "delete from linkage.person_record where split_part(source, ':', 1) = %s"
+        " and split_part(record_key, ':', 1) = %s",
+        (dataset, file_sha256[:16]),
     ).rowcount
 
 
@@ -201,6 +202,6 @@ def mark_loaded(conn: psycopg.Connection, dataset: str, file_sha256: str, batch_
     """Tie one file's records to the raw rows they became (its batch; the row is in the record key)."""
     conn.execute(
         "update linkage.person_record set batch_id = %s, source_row = split_part(record_key, ':', 2)::integer"
-        " where source like %s and record_key like %s",
-        (batch_id, f"{dataset}:%", f"{file_sha256[:16]}:%"),
+        " where split_part(source, ':', 1) = %s and split_part(record_key, ':', 1) = %s",
+        (batch_id, dataset, file_sha256[:16]),
     )

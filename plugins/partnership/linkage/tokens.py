@@ -14,21 +14,33 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 from dataclasses import dataclass, field, fields
 
 import jellyfish
 
 from partnership import pseudonymise
 from partnership.linkage import standardise
-from partnership.registry_model import LINKAGE_FIELDS  # the fields an agency may send (its entry says which)
+from partnership.registry_model import (  # the fields an agency may send (its entry says which)
+    LINKAGE_FIELDS,
+    PSEUDONYMISE_TYPES,
+)
 
 KEY_TYPE = pseudonymise.LINKAGE_KEY_TYPE  # PSEUDONYMISATION_KEY_LINKAGE, or Variable pseudonymisation_key_linkage
 TOKEN_BYTES = 16
 
 
 def linkage_key() -> bytes:
-    """The partnership's linkage key (refused if missing, a placeholder or weak; masked in Airflow's logs)."""
-    return pseudonymise.get_key(KEY_TYPE)
+    """The partnership's linkage key (refused if missing, a placeholder or weak; masked in Airflow's logs), and
+    refused if it is also an identifier type's pseudonymisation key: a token would then be the first half of that
+    identifier's pseudonym in raw, and the index would link to the warehouse by it."""
+    key = pseudonymise.get_key(KEY_TYPE)
+    for id_type in PSEUDONYMISE_TYPES:  # as set in the environment, where keys are usually given
+        if os.environ.get(pseudonymise.env_name(id_type)) == key.decode():
+            raise pseudonymise.KeyUnavailable(
+                f"the linkage key is refused: it is also the {id_type} pseudonymisation key; give each its own"
+            )
+    return key
 
 
 def token(key: bytes, kind: str, value: str) -> bytes:
