@@ -549,3 +549,24 @@ def test_a_loaded_column_cannot_take_a_detail_columns_header(tmp_path):
     )
     with pytest.raises(RegistryError, match="its own header"):
         _parse(entry)
+
+
+@pytest.mark.integration
+def test_a_record_without_a_forename_does_not_merge_twins_kept_apart(warehouse_url, linkage_key):
+    others = list(identities.records(identities.population(1500, seed=7), seed=7))
+    twins = [
+        clean_record("education", "e-ella", 1, forename="Ella"),
+        clean_record("health", "h-emma", 2, forename="Emma"),
+    ]
+    index_records(warehouse_url, linkage_key, [*others, *twins])
+    link(warehouse_url)
+    before = predicted_ids(warehouse_url)
+    assert before["e-ella"] != before["h-emma"]  # the twin pattern: sent to review, not linked
+
+    bridge = clean_record("police", "p-no-forename", 1, forename="")  # links to both twins alike
+    new = index_records(warehouse_url, linkage_key, [bridge])
+    with warehouse.connect(warehouse_url) as conn:
+        result = matching.link_new(conn, new)
+    after = predicted_ids(warehouse_url)
+    assert result.merges == 0 and after["e-ella"] != after["h-emma"]
+    assert after["p-no-forename"] in (after["e-ella"], after["h-emma"])

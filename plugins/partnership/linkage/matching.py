@@ -545,6 +545,8 @@ def link_new(conn: psycopg.Connection, record_ids: list[int]) -> LinkResult:
         found = sorted(persons_in[root])
         person_id = found[0] if found else next(fresh_ids)  # the oldest id of those it joins
         for other in found[1:]:
+            if _kept_apart(conn, person_id, other):
+                continue  # a bridge between two people a reviewer (or the twin rule) keeps apart merges nothing
             moved = conn.execute(
                 "update linkage.person_record set person_id = %s where person_id = %s", (person_id, other)
             ).rowcount
@@ -564,6 +566,20 @@ def link_new(conn: psycopg.Connection, record_ids: list[int]) -> LinkResult:
         splits=0,
         parameters=parameters,
     )
+
+
+def _kept_apart(conn: psycopg.Connection, one: int, other: int) -> bool:
+    """Whether a pair of the two persons' records awaits clerical review or was decided to be two people: a new
+    record that links to both (one with no forename links to twins alike) must not merge them on its own."""
+    return conn.execute(
+        "select exists (select 1 from linkage.review_pair p"
+        " join linkage.person_record a on a.record_id = p.a_record_id"
+        " join linkage.person_record b on b.record_id = p.b_record_id"
+        " left join linkage.review_decision d on d.a_record_id = p.a_record_id and d.b_record_id = p.b_record_id"
+        " where a.person_id in (%(one)s, %(other)s) and b.person_id in (%(one)s, %(other)s)"
+        " and a.person_id <> b.person_id and (d.decision is null or d.decision = 'different'))",
+        {"one": one, "other": other},
+    ).fetchone()[0]
 
 
 LOCK_KEY = 7_316_001  # pg_advisory_xact_lock: one linkage at a time (two loads at once would race for clusters)
