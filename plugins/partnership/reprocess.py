@@ -30,6 +30,7 @@ and key fingerprint. Running it twice supersedes twice and never duplicates rows
 from __future__ import annotations
 
 import csv
+import dataclasses
 import getpass
 import logging
 import re
@@ -179,7 +180,9 @@ def _source_rows(conn: psycopg.Connection, ds: Dataset, batch_id: int) -> list[i
 
 def _gate(ds: Dataset, batch: _Batch) -> list[CheckResult]:
     """The gate's steps but pseudonymisation, on the kept copy; returns the critical failures."""
-    file = gate.GateFile(ds, batch.copy, plain=plain_lines(batch.copy), file_rows=batch.rejected_rows)
+    # The kept copy's people are linked already: its header is the dataset's columns, with no details in it.
+    as_kept = dataclasses.replace(ds, linked_persons=())
+    file = gate.GateFile(as_kept, batch.copy, plain=plain_lines(batch.copy), file_rows=batch.rejected_rows)
     named = gate.screen_checks(screening.screen_file_name(batch.file_name))
     checks = named + gate.run_steps(file, REPROCESS_STEPS)
     batch.checks, batch.rows = checks, file.rows
