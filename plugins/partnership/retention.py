@@ -196,9 +196,10 @@ def _batch_of(conn: psycopg.Connection, ds: Dataset, path: Path) -> int | None:
     """The batch that loaded, skipped or quarantined a file (a quarantine reason file names its batch)."""
     if path.name.endswith(".json"):  # a reason file: .reason.json, or .released/.discarded/.purged.json
         return json.loads(path.read_text()).get("batch_id")
+    sha256 = loader.sha256_of(path)  # the file sent, or the gate's copy kept in processed/ (its loaded_sha256)
     return conn.execute(
-        "select max(batch_id) from audit.load_batch where dataset = %s and file_sha256 = %s",
-        (ds.name, loader.sha256_of(path)),
+        "select max(batch_id) from audit.load_batch where dataset = %s and (file_sha256 = %s or loaded_sha256 = %s)",
+        (ds.name, sha256, sha256),
     ).fetchone()[0]
 
 

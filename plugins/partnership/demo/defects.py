@@ -20,9 +20,12 @@ Rows = Iterator[list[str]]
 
 
 def _first_column(ds: Dataset, test: Callable) -> int:
-    for i, c in enumerate(ds.columns):
-        if test(c):
-            return i
+    """The file position of the first column that passes ``test`` (a linked person's column is not in the file:
+    the agency sends the person's details in its place)."""
+    headers = ds.file_headers
+    for c in ds.columns:
+        if c.file_header in headers and test(c):
+            return headers.index(c.file_header)
     raise ValueError(f"{ds.name} has no column this defect can use")
 
 
@@ -55,7 +58,7 @@ def wrong_type(ds: Dataset) -> Callable[[Rows], Rows]:
 
 
 def date_out_of_range(ds: Dataset) -> Callable[[Rows], Rows]:
-    column = ds.column_names.index(ds.record_date_column)
+    column = _first_column(ds, lambda c: c.name == ds.record_date_column)
     value = {"month": "1999-01", "datetime": "1999-01-01T00:00:00"}.get(
         ds.column(ds.record_date_column).type, "1999-01-01"
     )
@@ -63,7 +66,7 @@ def date_out_of_range(ds: Dataset) -> Callable[[Rows], Rows]:
 
 
 def future_date(ds: Dataset) -> Callable[[Rows], Rows]:
-    column = ds.column_names.index(ds.record_date_column)
+    column = _first_column(ds, lambda c: c.name == ds.record_date_column)
     future = date(date.today().year + 2, 1, 15)
     value = {"month": f"{future:%Y-%m}", "datetime": f"{future.isoformat()}T12:00:00"}.get(
         ds.column(ds.record_date_column).type, future.isoformat()
