@@ -38,6 +38,20 @@ CORRECTED_COLUMN = {
     "police__asb_incidents": "asb_category",
     "health__ae_assault_attendances": "assault_method",
 }
+# The incremental models that keep linked persons: model -> (staging model, key, person columns). Each person id
+# must be the one staging gives now, after record linkage merged people.
+PERSON_COLUMNS = {
+    "int_crimes_classified": (
+        "stg_police__recorded_crime",
+        "crime_reference",
+        ("victim_person_key", "suspect_person_key"),
+    ),
+    "int_ae_assault_attendances_located": (
+        "stg_health__ae_assault_attendances",
+        "attendance_id",
+        ("patient_person_key",),
+    ),
+}
 
 
 def query(url, sql, *params):
@@ -72,6 +86,28 @@ def correct_a_first_month_record(dataset, generated_files):
     return record[get_dataset(dataset).column(key).file_header], record[header]
 
 
+def merge_a_victim_into_another_person(url):
+    """A reviewer decides a pending pair is one person, where the person whose id goes is a crime's victim or
+    suspect: the crime's row, built already, now has a stale id unless the next build builds it again."""
+    from partnership.linkage import review
+
+    with warehouse.connect(url) as conn:
+        pair = conn.execute(
+            "select p.a_record_id || '-' || p.b_record_id"
+            " from linkage.review_pair p"
+            " join linkage.person_record a on a.record_id = p.a_record_id"
+            " join linkage.person_record b on b.record_id = p.b_record_id"
+            " where a.person_id <> b.person_id and a.batch_id is not null and b.batch_id is not null"
+            "   and (case when a.person_id > b.person_id then a.source else b.source end)"
+            "       like 'police\\_\\_recorded\\_crime:%%'"
+            " order by 1 limit 1"
+        ).fetchone()
+        assert pair, "linkage left a pair of a crime's person and another for review"
+        done = review.decide(conn, pair[0], "same", "one person: the incremental test's merge")
+    assert "merged" in done, done
+    return done
+
+
 def rows_in(path):
     with open(path, newline="") as f:
         return sum(1 for _ in csv.DictReader(f))
@@ -94,6 +130,15 @@ def snapshot(url, copy, key):
     rows = query(url, f"select {cols}, batch_id, xmin::text from {copy.relation}")
     count = query(url, f"select count(*) from {copy.relation}")[0][0]
     return {tuple(r[: len(key)]): (r[-2], r[-1]) for r in rows}, count
+
+
+def persons(url, copy):
+    """key -> the person ids of each row of a model that keeps linked persons (empty for any other)."""
+    if copy.model not in PERSON_COLUMNS:
+        return {}
+    _, key, columns = PERSON_COLUMNS[copy.model]
+    rows = query(url, f"select {key}, {', '.join(columns)} from {copy.relation}")
+    return {(r[0],): r[1:] for r in rows}
 
 
 INGEST = """
@@ -147,10 +192,12 @@ def test_one_more_month_adds_only_its_rows_and_replaces_only_corrected_records(
         "int_street_crime_located",
     }
     before = {copy.model: snapshot(warehouse_url, copy, key) for copy, key in models}
+    persons_before = {copy.model: persons(warehouse_url, copy) for copy, _ in models}
     for copy, _ in models:
         assert before[copy.model][1] > 0, f"{copy.model} was built"
     last_batch = query(warehouse_url, "select max(batch_id) from audit.load_batch")[0][0]
 
+    merge_a_victim_into_another_person(warehouse_url)
     rows_sent = {p: rows_in(p) for p in later}
     land(generated, later, settings.landing_dir())
     ingest_through_the_dags(env)
@@ -172,16 +219,22 @@ def test_one_more_month_adds_only_its_rows_and_replaces_only_corrected_records(
         assert len(new_batches) == len(new_files), f"{copy.dataset}: the new month and any resent file loaded"
         sent = sum(rows_sent[p] for p in new_files)
         replaced = {(corrected[copy.dataset][0],)} if copy.dataset in CORRECTIONS else set()
+        # Rows whose person linkage gave a new id (the merge above, and any the new month's linkage made).
+        persons_after = persons(warehouse_url, copy)
+        relinked = {k for k, ids in persons_before[copy.model].items() if k not in replaced and persons_after[k] != ids}
 
-        # History is not rebuilt: every earlier row is the very row version written by the first build.
-        unchanged = {k: v for k, v in rows_before.items() if k not in replaced}
+        # History is not rebuilt: every earlier row is the very row version written by the first build, but for
+        # the corrected record and the rows of a person who now has another id, built again in their own batch.
+        unchanged = {k: v for k, v in rows_before.items() if k not in replaced | relinked}
         assert {k: rows_after.get(k) for k in unchanged} == unchanged, f"{copy.model} rewrote earlier rows"
+        for k in relinked:
+            assert rows_after[k][0] == rows_before[k][0] and rows_after[k][1] != rows_before[k][1]
         # The new month arrived: one row per record sent (the correction included), in the new batches; and
-        # that is all dbt wrote.
+        # that, with the relinked rows, is all dbt wrote.
         arrived = {k for k, (b, _) in rows_after.items() if b in new_batches}
         assert len(arrived) == sent > 0
-        assert second[copy.model]["adapter_response"]["rows_affected"] == sent
-        assert set(rows_after) == set(unchanged) | arrived
+        assert second[copy.model]["adapter_response"]["rows_affected"] == sent + len(relinked)
+        assert set(rows_after) == set(unchanged) | relinked | arrived
         assert count_after == len(rows_after) == len(rows_before) + sent - len(replaced), "no duplicates"
 
         for k in replaced:  # the corrected record: replaced, in the new batch, with the new value
@@ -190,6 +243,17 @@ def test_one_more_month_adds_only_its_rows_and_replaces_only_corrected_records(
             assert query(warehouse_url, f"select {column} from {copy.relation} where {key[0]} = %s", k[0]) == [
                 (corrected[copy.dataset][1],)
             ]
+
+        # No row keeps a stale person id: each is the one staging gives now (the merged victim's crime included).
+        if copy.model in PERSON_COLUMNS:
+            staging, key_column, columns = PERSON_COLUMNS[copy.model]
+            current = query(warehouse_url, f"select {key_column}, {', '.join(columns)} from staging.{staging}")
+            assert persons_after == {(r[0],): r[1:] for r in current}
+    assert any(
+        ids != persons_before["int_crimes_classified"].get(k)
+        for k, ids in persons(warehouse_url, next(c for c, _ in models if c.model == "int_crimes_classified")).items()
+        if k in persons_before["int_crimes_classified"]
+    ), "the merged person's crime took the new id"
 
 
 def test_every_incremental_model_is_keyed_indexed_by_batch_and_open_to_retention(dbt_manifest):

@@ -3,7 +3,7 @@
 -- applies. Person-level health data: restricted, under row security.
 --
 -- Incremental by load batch, as int_crimes_classified: a corrected attendance in a new batch replaces the earlier
--- row (delete+insert on attendance_id).
+-- row (delete+insert on attendance_id), and an attendance whose patient has a new person id since is built again.
 {{
     config(
         materialized='incremental',
@@ -18,7 +18,13 @@
 with
 
 attendances as (
-    {{ batches_not_built(ref('stg_health__ae_assault_attendances')) }}
+    {{
+        batches_not_built(
+            ref('stg_health__ae_assault_attendances'),
+            unique_key='attendance_id',
+            person_columns=['patient_person_key']
+        )
+    }}
 ),
 
 geography as (

@@ -13,7 +13,8 @@
 --
 -- Incremental by load batch: a run adds only the rows of batches it has not built yet. Staging already keeps
 -- the latest version of each crime, so a corrected record in a new batch replaces the earlier one (delete+insert
--- on crime_reference), and a batch whose rows were all superseded adds nothing.
+-- on crime_reference), and a batch whose rows were all superseded adds nothing. A crime whose victim or suspect
+-- has a new person id since it was built (record linkage merged or split people) is built again.
 {{
     config(
         materialized='incremental',
@@ -39,7 +40,13 @@
 with
 
 crimes as (
-    {{ batches_not_built(ref('stg_police__recorded_crime')) }}
+    {{
+        batches_not_built(
+            ref('stg_police__recorded_crime'),
+            unique_key='crime_reference',
+            person_columns=['victim_person_key', 'suspect_person_key']
+        )
+    }}
 ),
 
 offences as (
