@@ -27,6 +27,7 @@ import math
 import re
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import psycopg
@@ -336,11 +337,26 @@ def _twin_pattern(gammas: tuple[int, ...]) -> bool:
     return gammas[_FORENAME] == 0 and gammas[_DOB] == len(COMPARISONS[_DOB].levels)
 
 
-class _Clusters:
-    """Union-find over record ids."""
+# A pair awaiting review with the twin pattern (linkage.review_pair p, its agreement as labels).
+_TWIN_REVIEW = (
+    f"p.agreement ->> 'forename' = '{COMPARISONS[_FORENAME].label(0)}'"
+    f" and p.agreement ->> 'dob' = '{COMPARISONS[_DOB].label(len(COMPARISONS[_DOB].levels))}'"
+)
 
-    def __init__(self):
+
+class _Clusters:
+    """Union-find over record ids, with pairs of records kept apart: ``different`` (a reviewer decided they are
+    two people) may never end up in one cluster; ``pending`` (a pair awaiting review) not through a union that
+    does not ``override_pending`` (a link on probability alone)."""
+
+    def __init__(self, different: Iterable[tuple[int, int]] = (), pending: Iterable[tuple[int, int]] = ()):
         self.parent: dict[int, int] = {}
+        self.different: dict[int, set[int]] = defaultdict(set)  # cluster root -> records kept apart from it
+        self.pending: dict[int, set[int]] = defaultdict(set)
+        for kept_apart, pairs in ((self.different, different), (self.pending, pending)):
+            for a, b in pairs:
+                kept_apart[a].add(b)
+                kept_apart[b].add(a)
 
     def find(self, x: int) -> int:
         root = x
@@ -350,10 +366,26 @@ class _Clusters:
             self.parent[x], x = root, self.parent.get(x, x)
         return root
 
-    def union(self, a: int, b: int) -> None:
+    def _kept_apart(self, kept_apart: dict[int, set[int]], ra: int, rb: int) -> bool:
+        # Each pair is held both ways, so the smaller side's records tell.
+        small, other = (ra, rb) if len(kept_apart.get(ra, ())) <= len(kept_apart.get(rb, ())) else (rb, ra)
+        return any(self.find(x) == other for x in kept_apart.get(small, ()))
+
+    def union(self, a: int, b: int, *, override_pending: bool = True) -> bool:
+        """Join a's cluster and b's; False, and nothing joined, when that would put two records kept apart in one."""
         ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
+        if ra == rb:
+            return True
+        if self._kept_apart(self.different, ra, rb):
+            return False
+        if not override_pending and self._kept_apart(self.pending, ra, rb):
+            return False
+        keep, drop = min(ra, rb), max(ra, rb)
+        self.parent[drop] = keep
+        for kept_apart in (self.different, self.pending):
+            if drop in kept_apart:
+                kept_apart[keep] |= kept_apart.pop(drop)
+        return True
 
 
 def _decide(conn: psycopg.Connection, parameters: Parameters, run_id: int):
@@ -461,9 +493,23 @@ def link(conn: psycopg.Connection, *, sample_pairs: int = U_SAMPLE_PAIRS) -> Lin
     candidate_pairs = _find_candidate_pairs(conn)
     parameters = estimate_parameters(conn, sample_pairs=sample_pairs)
     linked, reviews = _decide(conn, parameters, run_id)
-    clusters = _Clusters()
-    for a, b, _, _ in linked:
-        clusters.union(a, b)
+    # A bridge record (one with no forename links to twins alike) must not join two people a reviewer decided
+    # are different, nor, on probability alone, two whose pair awaits review as twins (forenames different, one
+    # date of birth). Strongest links first, so the refused link is a bridge's weaker one; a deterministic rule
+    # or a reviewer's "same" overrides a pending review, never a decision. Other pairs awaiting review are mostly
+    # one person (their probability is 0.5 to 0.99): another record may still link them.
+    different = conn.execute(
+        "select a_record_id, b_record_id from linkage.review_decision where decision = 'different'"
+    )
+    pending = conn.execute(
+        f"select a_record_id, b_record_id from linkage.review_pair p where run_id = %s and {_TWIN_REVIEW}", (run_id,)
+    )
+    clusters = _Clusters(different.fetchall(), pending.fetchall())
+    linked = [
+        (a, b, weight, rule)
+        for a, b, weight, rule in sorted(linked, key=lambda x: (x[3] != "probabilistic", x[2]), reverse=True)
+        if clusters.union(a, b, override_pending=rule != "probabilistic")
+    ]
     records = conn.execute("select record_id, person_id from linkage.person_record").fetchall()
     assignment, merges, splits = _assign_person_ids(conn, run_id, records, clusters)
     _write_assignment(conn, assignment, _strongest_links(linked))
@@ -569,15 +615,16 @@ def link_new(conn: psycopg.Connection, record_ids: list[int]) -> LinkResult:
 
 
 def _kept_apart(conn: psycopg.Connection, one: int, other: int) -> bool:
-    """Whether a pair of the two persons' records awaits clerical review or was decided to be two people: a new
-    record that links to both (one with no forename links to twins alike) must not merge them on its own."""
+    """Whether a pair of the two persons' records awaits clerical review as twins or was decided to be two
+    people: a new record that links to both (one with no forename links to twins alike) must not merge them on
+    its own (as in a full :func:`link`)."""
     return conn.execute(
         "select exists (select 1 from linkage.review_pair p"
         " join linkage.person_record a on a.record_id = p.a_record_id"
         " join linkage.person_record b on b.record_id = p.b_record_id"
         " left join linkage.review_decision d on d.a_record_id = p.a_record_id and d.b_record_id = p.b_record_id"
         " where a.person_id in (%(one)s, %(other)s) and b.person_id in (%(one)s, %(other)s)"
-        " and a.person_id <> b.person_id and (d.decision is null or d.decision = 'different'))",
+        f" and a.person_id <> b.person_id and ((d.decision is null and {_TWIN_REVIEW}) or d.decision = 'different'))",
         {"one": one, "other": other},
     ).fetchone()[0]
 
