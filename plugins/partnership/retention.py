@@ -27,7 +27,9 @@ Besides the retention period, two shorter rules for files:
   ``resolution`` says ``purged`` unless it already said what became of it;
 - the working folder (``work/<agency>/<dataset>/``: pseudonymised copies between the gate and the load, and
   ``.partial`` files) holds only what a running ingest run needs, so a file there older than a day was left by
-  an interrupted run and is deleted. Each ingest run also sweeps its dataset's folder at its start
+  an interrupted run and is deleted. Likewise a linkage-index record the gate added more than a day ago that no
+  load took up (its batch is still unknown): its file was neither loaded nor quarantined, and its tokens go.
+  Each ingest run also sweeps its dataset's folder at its start
   (:func:`sweep_work`), when no other run of the dataset can be using it (``max_active_runs=1``).
 
 Staging models are views over raw, so they forget deleted rows at once; the tables dbt rebuilds in full are
@@ -113,6 +115,27 @@ def _forget_linked_people(conn: psycopg.Connection, ds: Dataset, expired: sql.Co
         ).format(table=sql.Identifier("raw", ds.name), expired=expired),
         (ds.name,),
     )
+
+
+def _unloaded_linkage_records(deleter: _Deleter, ds: Dataset, before: datetime) -> None:
+    """Index records the gate added before ``before`` that no load took up: an interrupted run left them (a
+    quarantine removes its file's records, a load ties them to its batch). Deleted with their audit record."""
+    where = "split_part(source, ':', 1) = %s and batch_id is null and added_at < %s"
+    rule = f"linkage records no load took up, added before {before:%Y-%m-%d %H:%M} UTC (an interrupted run)"
+    try:
+        with deleter.conn.transaction():
+            if deleter.dry_run:
+                n = deleter.conn.execute(f"select count(*) from linkage.person_record where {where}", (ds.name, before))
+                n = n.fetchone()[0]
+            else:
+                n = deleter.conn.execute(f"delete from linkage.person_record where {where}", (ds.name, before)).rowcount
+            if n:
+                d = Deletion(ds.name, "linkage.person_record", None, n, rule)
+                if not deleter.dry_run:
+                    _record(deleter.conn, d, deleter.deleted_by)
+                deleter.deletions.append(d)
+    except psycopg.Error as exc:
+        deleter.failed(ds.name, "linkage.person_record", exc)
 
 
 @dataclass(frozen=True)
@@ -435,6 +458,8 @@ def enforce_retention(
             for path in _expired_files(ds, before):
                 deleter.file(ds.name, path, functools.partial(_batch_of, conn, ds, path), file_rule)
             _quarantined_files(deleter, ds, today)
+            if ds.linked_persons:
+                _unloaded_linkage_records(deleter, ds, before=datetime.now(UTC) - timedelta(days=1))
             _work_copies(deleter, ds, before=today - timedelta(days=1))  # a run may be using a newer copy
     verb = "would delete" if dry_run else "deleted"
     for d in deletions:
