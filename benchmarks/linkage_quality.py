@@ -66,20 +66,6 @@ def load_and_link(url: str, records: list[identities.LinkageRecord]) -> dict[str
     return times
 
 
-def print_report(report: quality.QualityReport) -> None:
-    print(f"\n{'agency pair':<28}{'true pairs':>12}{'linked':>10}{'precision':>11}{'recall':>9}{'F1':>8}")
-    rows = [(f"{a} / {b}", q) for (a, b), q in report.by_agency_pair.items()]
-    rows.append(("every cross-agency pair", report.cross_agency))
-    for label, q in rows:
-        print(f"{label:<28}{q.true_pairs:>12,}{q.linked_pairs:>10,}{q.precision:>11.4f}{q.recall:>9.4f}{q.f1:>8.4f}")
-    o = report.overall_rate
-    print(f"\nmatch rate (records of people known to another agency, linked to one of those records): {o.rate:.1%}")
-    for g in report.group_rates:
-        print(f"  {g.dimension:<13}{g.group:<10}{g.rate:>7.1%}  ({g.matched:,} of {g.records:,})")
-    for warning in report.warnings:
-        print(f"WARNING {warning}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=100_000)
@@ -120,7 +106,8 @@ def main() -> None:
         print(f"prior (the chance two records drawn at random are one person): {result.parameters.prior:.3g}")
         with warehouse.connect(url) as conn:
             predicted = dict(conn.execute("select record_key, person_id from linkage.person_record").fetchall())
-        print_report(quality.report(truth_of(records), predicted))
+        print()
+        print("\n".join(quality.describe(quality.report(truth_of(records), predicted))))
     finally:
         if not args.keep:
             with psycopg.connect(warehouse.conninfo(args.server), autocommit=True) as conn:

@@ -2,6 +2,7 @@
 tokens linked into persons (deterministic rules, then Fellegi-Sunter), ids stable across loads, quality measured
 against the generated truth, and the index readable by the loader alone."""
 
+import csv
 import hashlib
 import hmac
 import os
@@ -366,7 +367,8 @@ def test_the_gate_links_people_and_keeps_none_of_their_details(warehouse_url, da
     from partnership.demo.generator import generate
     from partnership.registry import get_dataset
 
-    files = generate(data_dir / "landing", months=2, scale=0.5)
+    # With the truth sample beside the extracts (in the data folder: it must hold no detail either).
+    files = generate(data_dir / "landing", months=2, scale=0.5, truth_dir=settings.linkage_truth_dir())
     youth_justice, exclusions = get_dataset("youth_justice__cases"), get_dataset("education__exclusions")
     sent: set[str] = set()
     for ds in (youth_justice, exclusions):
@@ -390,6 +392,11 @@ def test_the_gate_links_people_and_keeps_none_of_their_details(warehouse_url, da
     assert yj & pupils  # the cohort: children known to youth justice and to education, found by linkage
     assert set(sources) == {"youth_justice__cases:child_person_key", "education__exclusions:pupil_person_key"}
     assert messages and all("record(s) linked to" in m for m in messages)
+    # Found back against the truth: the children known to both, as the truth sample of the files loaded says.
+    with warehouse.connect(warehouse_url) as conn:
+        assessed = quality.assess(conn, settings.linkage_truth_dir())
+    both = assessed.by_agency_pair["education", "youth_justice"]
+    assert both.true_pairs > 30 and both.precision >= 0.99 and both.recall >= 0.95, both
 
     kept = dump_schemas(warehouse_url)
     # Kept on disk: everything but the landing zone, where the other datasets' files still wait to be loaded.
@@ -570,3 +577,106 @@ def test_a_record_without_a_forename_does_not_merge_twins_kept_apart(warehouse_u
     after = predicted_ids(warehouse_url)
     assert result.merges == 0 and after["e-ella"] != after["h-emma"]
     assert after["p-no-forename"] in (after["e-ella"], after["h-emma"])
+
+    # Nor does a full linkage, which links every record again: the bridge joins one twin, not both.
+    link(warehouse_url)
+    again = predicted_ids(warehouse_url)
+    assert again["e-ella"] != again["h-emma"] and again["p-no-forename"] in (again["e-ella"], again["h-emma"])
+
+
+def write_truth(folder, rows):
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "sample.truth.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(quality.TRUTH_COLUMNS)
+        writer.writerows(rows)
+
+
+@pytest.mark.integration
+def test_an_assessment_is_kept_in_audit_and_the_ig_report_warns_of_a_group_linked_less_often(
+    warehouse_url, data_dir, login_role, capsys
+):
+    """A truth sample against the index's person ids: youth justice and education records of 200 children, one
+    Asian child in five not linked across. The figures go to audit; the IG reviewer's report shows them and warns."""
+    from partnership import cli
+    from partnership.report import build_report
+
+    yj, pupils = "youth_justice__cases:child_person_key", "education__exclusions:pupil_person_key"
+    index_rows, truth_rows = [], []
+    for child in range(200):
+        group = "Asian" if child % 2 else "White"
+        missed = group == "Asian" and child % 10 == 1
+        for source, key in ((yj, f"aaaa:{child + 2}"), (pupils, f"bbbb:{child + 2}")):
+            index_rows.append((source, key, 1000 + child + (5000 if missed and source == pupils else 0), 7, child + 2))
+            truth_rows.append((source, key, child, group, "F", "10-17"))
+    # Not assessed: a record of the sample whose file was never loaded, and one not in the index at all.
+    index_rows.append((yj, "cccc:2", 1000, None, None))
+    truth_rows += [(yj, "cccc:2", 0, "White", "F", "10-17"), (yj, "dddd:2", 0, "White", "F", "10-17")]
+    with warehouse.connect(warehouse_url) as conn:
+        conn.cursor().executemany(
+            "insert into linkage.person_record (source, record_key, person_id, batch_id, source_row)"
+            " values (%s, %s, %s, %s, %s)",
+            index_rows,
+        )
+    write_truth(data_dir / "linkage_truth", truth_rows)
+
+    assert cli.main(["linkage", "assess"]) == 0
+    out = capsys.readouterr().out
+    assert "WARNING ethnic group Asian: match rate 80.0%" in out
+
+    with warehouse.connect(warehouse_url) as conn:
+        kept = quality.latest(conn)
+    assert kept.records == 400
+    pair = kept.report.by_agency_pair["education", "youth_justice"]
+    assert (pair.true_pairs, pair.linked_pairs, pair.correct_pairs) == (200, 180, 180)
+    assert {g.group: g.rate for g in kept.report.group_rates if g.dimension == "ethnic group"} == {
+        "Asian": pytest.approx(0.8),
+        "White": 1.0,
+    }
+    assert kept.report.overall_rate.rate == pytest.approx(0.9)
+    assert [w.split(" (")[0] for w in kept.report.warnings] == [
+        "ethnic group Asian: match rate 80.0% is 10.0 points below the overall 90.0%"
+    ]
+
+    _, ig_url = login_role(warehouse_url, security.IG_REVIEWER)
+    page = build_report(ig_url, data_dir / "ig").read_text()
+    assert 'data-metric="linkage-recall" data-value="0.9000"' in page
+    assert 'data-metric="linkage-precision" data-value="1.0000"' in page
+    assert re.search(r'data-metric="linkage-bias-warning">Warning: ethnic group Asian: match rate 80\.0%', page)
+    assert not re.search(r'data-metric="linkage-bias-warning">Warning: ethnic group White', page)
+    assert re.search(r'data-metric="linkage-group-rate" data-dimension="ethnic group" data-group="White">100\.0%', page)
+
+
+@pytest.mark.integration
+def test_tokens_no_load_took_up_are_deleted_by_retention_after_a_day(
+    warehouse_url, data_dir, linkage_key, dbt_manifest
+):
+    """A run interrupted between the gate and the load leaves its file's tokens in the index with no batch: a
+    day on, retention deletes them (and records it); a file the gate is working on now keeps its tokens."""
+    from partnership import retention
+    from partnership.demo.generator import generate
+    from partnership.landing import sha256_of
+    from partnership.linkage import files as linkage_files
+    from partnership.registry import get_dataset
+
+    ds = get_dataset("youth_justice__cases")
+    interrupted, in_progress = generate(data_dir / "landing", months=2, scale=0.3)[ds.name][:2]
+    for path in (interrupted, in_progress):
+        linkage_files.link_file(ds, path, sha256_of(path), data_dir / "work" / path.name)
+    old_key = sha256_of(interrupted)[:16]
+    with warehouse.connect(warehouse_url) as conn:
+        left = conn.execute(
+            "update linkage.person_record set added_at = now() - interval '25 hours'"
+            " where split_part(record_key, ':', 1) = %s",
+            (old_key,),
+        ).rowcount
+    assert left > 10
+
+    assert retention.enforce_retention(warehouse_url, dry_run=True, manifest=dbt_manifest)[-1].rows == left
+    done = [d for d in retention.enforce_retention(warehouse_url, deleted_by="test", manifest=dbt_manifest)]
+    assert [(d.target, d.rows) for d in done] == [("linkage.person_record", left)]
+    with warehouse.connect(warehouse_url) as conn:
+        keys = {k for (k,) in conn.execute("select distinct split_part(record_key, ':', 1) from linkage.person_record")}
+        recorded = conn.execute("select target, rows_deleted, rule from audit.retention_deletion").fetchall()
+    assert keys == {sha256_of(in_progress)[:16]}
+    assert [(t, n) for t, n, _ in recorded] == [("linkage.person_record", left)] and "interrupted" in recorded[0][2]

@@ -14,6 +14,7 @@ partnership docs                 write the dbt docs site (models, tests, lineage
 partnership keys fingerprint|check|rotate [--id-type T --reason R]  pseudonymisation keys (never shown)
 partnership linkage review|decide|relink [PAIR --decision same|different --reason R]  record linkage's clerical
                                  review (token-level evidence, never a value) and a full relink
+partnership linkage assess [--truth FOLDER]  linkage quality against a truth sample, recorded for the IG report
 partnership reprocess --dataset D --month YYYY-MM --reason R   re-run a month's loaded files from processed/
                                  through the gate, superseding their batches
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 from datetime import UTC
+from pathlib import Path
 
 from partnership import runner, settings, warehouse
 from partnership.runner import warehouse_for_cli
@@ -160,9 +161,21 @@ def cmd_keys(args) -> int:
 
 
 def cmd_linkage(args) -> int:
-    from partnership.linkage import matching, review
+    from partnership.linkage import matching, quality, review
 
     with warehouse_for_cli() as url, warehouse.connect(url) as conn:
+        if args.action == "assess":
+            folder = Path(args.truth) if args.truth else settings.linkage_truth_dir()
+            if not folder.is_dir():
+                print(f"no truth sample in {folder}: give one with --truth FOLDER", file=sys.stderr)
+                return 2
+            report = quality.assess(conn, folder)
+            if report is None:
+                print(f"no record of the truth sample in {folder} is loaded yet")
+                return 0
+            print("\n".join(quality.describe(report)))
+            print("recorded in audit.linkage_assessment (the IG report shows the latest)")
+            return 0
         if args.action == "relink":
             result = matching.link(conn)
             print(
@@ -253,12 +266,15 @@ def add_commands(sub) -> None:
     keys.add_argument("--id-type", default="nhs_number", help="rotate: the identifier type whose key changed")
     keys.add_argument("--reason", help="rotate: why the key changed (recorded in audit.key_rotation)")
     keys.set_defaults(func=cmd_keys)
-    link = sub.add_parser("linkage", help="record linkage: pairs awaiting clerical review, decisions, a full relink")
-    link.add_argument("action", choices=["review", "decide", "relink"])
+    link = sub.add_parser(
+        "linkage", help="record linkage: pairs awaiting clerical review, decisions, a full relink, quality"
+    )
+    link.add_argument("action", choices=["review", "decide", "relink", "assess"])
     link.add_argument("pair", nargs="?", help="decide: the pair as review shows it (<record>-<record>)")
     link.add_argument("--decision", choices=["same", "different"], help="decide: one person, or two")
     link.add_argument("--reason", help="decide: why (recorded with the reviewer's name)")
     link.add_argument("--limit", type=int, default=20, help="review: how many pairs to show, likeliest first")
+    link.add_argument("--truth", help="assess: the truth sample's folder (default: <data folder>/linkage_truth)")
     link.set_defaults(func=cmd_linkage)
     rep2 = sub.add_parser(
         "reprocess", help="re-run a month's loaded files from processed/ through the gate, superseding their batches"

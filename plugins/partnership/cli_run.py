@@ -19,7 +19,13 @@ from partnership.demo.defects import KINDS as DEFECT_KINDS
 def cmd_generate(args) -> int:
     from partnership.demo.generator import generate
 
-    written = generate(seed=args.seed, first_month=args.first_month, months=args.months, scale=args.scale)
+    written = generate(
+        seed=args.seed,
+        first_month=args.first_month,
+        months=args.months,
+        scale=args.scale,
+        truth_dir=settings.linkage_truth_dir(),
+    )
     for name, files in written.items():
         print(f"{name}: {len(files)} files in {files[0].parent}")
     if args.defect:
@@ -97,7 +103,13 @@ def prepare_run(args, url: str, *, warehouse_given: bool) -> bool:
     if not pseudonymisation_keys_for_run(throwaway_key_allowed(args, warehouse_given=warehouse_given), url):
         return False
     if not args.no_generate:
-        written = generate(seed=args.seed, first_month=args.first_month, months=args.months, scale=args.scale)
+        written = generate(
+            seed=args.seed,
+            first_month=args.first_month,
+            months=args.months,
+            scale=args.scale,
+            truth_dir=settings.linkage_truth_dir(),
+        )
         print(f"generated extracts in {settings.landing_dir()}")
         held = withdraw_loaded_extracts(url, written)
         if held:

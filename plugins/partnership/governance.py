@@ -82,16 +82,35 @@ def build_ig_report_dag():
         default_args=DEFAULT_ARGS,
         tags=["governance", "report"],
         doc_md="Source register, per-load results, quarantined files, completeness by field, volume and failures "
-        "over time. Written to `<data folder>/reports/ig/index.html`. docs/governing.md: The IG data-quality report.",
+        "over time, record linkage and its quality against a truth sample when there is one. Written to `<data folder>/reports/ig/index.html`. docs/governing.md: The IG data-quality report.",
     )
     def ig_report():
         @task
+        def assess_linkage() -> str:
+            """Linkage quality against the truth sample, when there is one (partnership.linkage.quality): read
+            as the loader, the only role that reads the linkage index; the figures go to audit for the report."""
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            from partnership import settings, warehouse
+            from partnership.linkage import quality
+
+            folder = settings.linkage_truth_dir()
+            if not folder.is_dir():
+                raise AirflowSkipException(f"no linkage truth sample in {folder}")
+            with warehouse.connect() as conn:
+                assessed = quality.assess(conn, folder)
+            if assessed is None:
+                raise AirflowSkipException("no record of the linkage truth sample is loaded yet")
+            q = assessed.cross_agency
+            return f"cross-agency precision {q.precision:.4f}, recall {q.recall:.4f}; {len(assessed.warnings)} warnings"
+
+        @task(trigger_rule="none_failed")
         def build_report() -> str:
             from partnership import report, warehouse
 
             return str(report.build_report(warehouse.from_airflow_connection(IG_REPORT_CONN_ID)))
 
-        build_report()
+        assess_linkage() >> build_report()
 
     return ig_report()
 

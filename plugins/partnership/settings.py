@@ -59,6 +59,12 @@ def airflow_home() -> Path:
     return data_dir() / "airflow"
 
 
+def linkage_truth_dir() -> Path:
+    """Who each linked record really is, for the linkage-quality assessment: written by the generator for its
+    own people; on real data, a clerically reviewed sample put here (partnership.linkage.quality)."""
+    return data_dir() / "linkage_truth"
+
+
 def data_docs_dir() -> Path:
     """GX Data Docs: each file's validation results, for reviewers."""
     return data_dir() / "data_docs"

@@ -62,6 +62,9 @@ from partnership.demo.population import (
 from partnership.demo.probation import probation
 from partnership.demo.tables import ADMISSION_AGE_BANDS, HO_CODES, PLANTED, POPULATION_TOTAL, REFERRALS
 from partnership.demo.youth_justice import youth_justice
+from partnership.landing import sha256_of
+from partnership.linkage import files as linkage_files
+from partnership.linkage import quality as linkage_quality
 from partnership.registry import get_dataset, load_registry
 
 # Names the tests, the benchmarks and the defect injector read from here (the tables and people live beside it).
@@ -142,11 +145,14 @@ class Extract:
     A row gives each person column the :class:`Person` it is about. For a dataset that sends people's details
     for linkage (the registry's ``linked_persons``) the person is written as those details, as the agency holds
     them, each record with its own errors (:mod:`partnership.demo.identities`); otherwise as the person's key.
+    Who each such record really is goes, when ``truth_dir`` is given, to a truth sample for the linkage-quality
+    assessment (:mod:`partnership.linkage.quality`), never into the extract.
     """
 
-    def __init__(self, landing: Path, name: str, label: str, first_month: date):
+    def __init__(self, landing: Path, name: str, label: str, first_month: date, truth_dir: Path | None = None):
         ds = get_dataset(name)
-        self.ds, self.first_month = ds, first_month
+        self.ds, self.first_month, self.truth_dir = ds, first_month, truth_dir
+        self._truth: list[tuple[str, int, int, str, str, str]] = []  # source, file row, person, groups
         linked = {p.person: p.detail_columns(ds) for p in ds.linked_persons}
         self.columns = [h for c in ds.columns for h in linked.get(c.name, [c.name])]
         folder = landing / ds.landing_subdir
@@ -168,6 +174,16 @@ class Extract:
                 rng = random.Random(f"{self.ds.name}:{linked.person}:{person.key}:{self.rows}")
                 truth = identities.identity_of(person, self.first_month)
                 details = identities.recorded_details(rng, truth, [f for _, f in linked.fields], LINKAGE_NOISE)
+                self._truth.append(
+                    (
+                        linkage_files.source_of(self.ds, linked),
+                        self.rows + 2,  # the file's line: its header is line 1
+                        truth.person,
+                        truth.ethnic_group,
+                        truth.sex,
+                        truth.age_band,
+                    )
+                )
                 # A loaded column read for linkage (sex) keeps the value the row gave it.
                 row.update({c: details[f] for c, f in linked.fields if c not in self.ds.column_names})
         self._writer.writerow([_text(row.get(c, "")) for c in self.columns])
@@ -184,6 +200,19 @@ class Extract:
                     " away (or load it) before generating"
                 )
         settings.upload_marker(self.path).touch()  # complete, as an agency should say (docs/operating.md)
+        if self.truth_dir and self._truth:
+            self._write_truth()
+
+    def _write_truth(self) -> None:
+        """The truth sample of this file's linked records, keyed as the gate keys them in the linkage index."""
+        sha256 = sha256_of(self.path)
+        folder = self.truth_dir / self.ds.name
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / f"{self.path.name}.truth.csv", "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow(linkage_quality.TRUTH_COLUMNS)
+            for source, row, *rest in self._truth:
+                writer.writerow([source, linkage_files.record_key(sha256, row), *rest])
 
 
 class Generator:
@@ -192,8 +221,10 @@ class Generator:
     probation), called with the generator in a fixed order, so the draws from the one stream come in the same
     order every time."""
 
-    def __init__(self, landing: Path, seed: int, first_month: str, months: int, scale: float):
-        self.landing, self.months, self.scale, self.seed = landing, months, scale, seed
+    def __init__(
+        self, landing: Path, seed: int, first_month: str, months: int, scale: float, truth_dir: Path | None = None
+    ):
+        self.landing, self.months, self.scale, self.seed, self.truth_dir = landing, months, scale, seed, truth_dir
         self.rng = random.Random(seed)
         self.places = load_places()
         self.gm_places = load_gm_places()
@@ -208,7 +239,7 @@ class Generator:
     # -- helpers ---------------------------------------------------------------------------------------
 
     def open(self, name: str, label: str) -> Extract:
-        out = Extract(self.landing, name, label, self.month_list[0])
+        out = Extract(self.landing, name, label, self.month_list[0], self.truth_dir)
         self.written.setdefault(name, []).append(out.path)
         return out
 
@@ -274,7 +305,9 @@ def generate(
     first_month: str = "2024-04",
     months: int = 12,
     scale: float = 1.0,
+    truth_dir: Path | None = None,
 ) -> dict[str, list[Path]]:
-    """Write every dataset's extracts for the months asked; return the files written per dataset."""
+    """Write every dataset's extracts for the months asked; return the files written per dataset. With
+    ``truth_dir``, who each linked record really is goes there too (the linkage-quality truth sample)."""
     landing = Path(landing or settings.landing_dir())
-    return Generator(landing, seed, first_month, months, scale).run()
+    return Generator(landing, seed, first_month, months, scale, truth_dir).run()

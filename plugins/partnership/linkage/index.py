@@ -116,10 +116,11 @@ create table if not exists audit.person_id_change (
 
 
 def create(conn: psycopg.Connection) -> None:
-    from partnership.linkage import review
+    from partnership.linkage import quality, review
 
     conn.execute(DDL)
     conn.execute(review.DDL)
+    conn.execute(quality.DDL)
 
 
 def add_records(conn: psycopg.Connection, records: Iterable[tuple[str, str, Tokens]]) -> list[int]:

@@ -5,14 +5,55 @@ A linkage that misses more links for one ethnic group, sex or age band undercoun
 cross-agency figure (known to more than one service, repeat victims), which would bias the disproportionality
 marts. The truth exists only for generated data (:mod:`partnership.demo.identities`); on real data these figures
 come from a clerically reviewed sample.
+
+An assessment (:func:`assess`) compares the linkage index with a truth sample: a folder of CSV files (``source,
+record_key, person, ethnic_group, sex, age_band``, one row per record: the index's source and record key, who the
+record really is, and its groups). The generator writes one beside the extracts it makes
+(``<data folder>/linkage_truth``); on real data it is a clerically reviewed sample. Its figures are kept in
+``audit.linkage_assessment*`` (counts, never a token or a value), which the IG report shows.
 """
 
 from __future__ import annotations
 
+import csv
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import combinations_with_replacement
+from pathlib import Path
+
+import psycopg
+
+from partnership.registry import get_dataset
+
+TRUTH_COLUMNS = ("source", "record_key", "person", "ethnic_group", "sex", "age_band")
+DDL = """
+-- Linkage quality against a truth sample (partnership.linkage.quality): pairs per agency pair, match rates by group.
+create table if not exists audit.linkage_assessment (
+    assessment_id   bigint generated always as identity primary key,
+    assessed_at     timestamptz not null default now(),
+    truth           text        not null,  -- what the truth was: the folder of the sample
+    records         bigint      not null   -- truth records found loaded in the index (the ones assessed)
+);
+create table if not exists audit.linkage_assessment_pair (
+    assessment_id   bigint      not null references audit.linkage_assessment on delete cascade,
+    agency_a        text        not null,
+    agency_b        text        not null,  -- agency_a <= agency_b; equal: pairs within one agency
+    true_pairs      bigint      not null,  -- pairs of records of one person
+    linked_pairs    bigint      not null,  -- pairs given one person id
+    correct_pairs   bigint      not null,  -- both
+    primary key (assessment_id, agency_a, agency_b)
+);
+create table if not exists audit.linkage_assessment_group (
+    assessment_id   bigint      not null references audit.linkage_assessment on delete cascade,
+    dimension       text        not null,  -- all, ethnic group, sex, age band
+    group_name      text        not null,
+    records         bigint      not null,  -- records of people known to another agency too
+    matched         bigint      not null,  -- of them, linked to one of that person's records in another agency
+    primary key (assessment_id, dimension, group_name)
+);
+"""
 
 BIAS_POINTS = 5.0  # a group's match rate this many percentage points below the overall rate is a warning
 MIN_GROUP_RECORDS = 30  # fewer records than this: a rate is shown, but too uncertain to warn on
@@ -131,3 +172,130 @@ def report(truth: Iterable[Truth], predicted: dict[str, int]) -> QualityReport:
     overall = GroupRate("all", "all", totals["all", "all"], matched["all", "all"])
     groups = [GroupRate(d, g, totals[d, g], matched[d, g]) for d, g in sorted(totals) if (d, g) != ("all", "all")]
     return QualityReport(by_pair, cross_agency, overall, groups)
+
+
+def describe(report: QualityReport) -> list[str]:
+    """The report as lines of text: per agency pair, then the match rate by group and any warning."""
+    lines = [f"{'agency pair':<34}{'true pairs':>12}{'linked':>10}{'precision':>11}{'recall':>9}{'F1':>8}"]
+    rows = [(f"{a} / {b}", q) for (a, b), q in report.by_agency_pair.items()]
+    rows.append(("every cross-agency pair", report.cross_agency))
+    for label, q in rows:
+        lines.append(
+            f"{label:<34}{q.true_pairs:>12,}{q.linked_pairs:>10,}{q.precision:>11.4f}{q.recall:>9.4f}{q.f1:>8.4f}"
+        )
+    o = report.overall_rate
+    lines.append(
+        f"match rate (records of people known to another agency, linked to one of those records): {o.rate:.1%}"
+    )
+    for g in report.group_rates:
+        lines.append(f"  {g.dimension:<13}{g.group:<10}{g.rate:>7.1%}  ({g.matched:,} of {g.records:,})")
+    lines += [f"WARNING {w}" for w in report.warnings]
+    return lines
+
+
+def read_truth(folder: Path) -> list[Truth]:
+    """Every record of a truth sample's CSV files; a record's key is its index source and record key, its agency
+    the registry's agency of the source's dataset."""
+    agencies: dict[str, str] = {}
+    out = []
+    for path in sorted(folder.rglob("*.csv")):
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            missing = set(TRUTH_COLUMNS) - set(reader.fieldnames or ())
+            if missing:
+                raise ValueError(f"{path}: a truth sample needs the columns {', '.join(TRUTH_COLUMNS)}")
+            for row in reader:
+                dataset = row["source"].split(":")[0]
+                if dataset not in agencies:
+                    agencies[dataset] = get_dataset(dataset).agency
+                out.append(
+                    Truth(
+                        f"{row['source']} {row['record_key']}",
+                        agencies[dataset],
+                        int(row["person"]),
+                        (("ethnic group", row["ethnic_group"]), ("sex", row["sex"]), ("age band", row["age_band"])),
+                    )
+                )
+    return out
+
+
+def assess(conn: psycopg.Connection, folder: Path) -> QualityReport | None:
+    """Compare the person ids of the index's loaded records with a truth sample and record the figures in audit;
+    None when no record of the sample is loaded. A truth record not loaded (its file not yet loaded, quarantined,
+    or past retention) is left out: linkage never saw it."""
+    loaded = {
+        f"{source} {key}": person_id
+        for source, key, person_id in conn.execute(
+            "select source, record_key, person_id from linkage.person_record"
+            " where batch_id is not null and person_id is not null"
+        )
+    }
+    truth = [t for t in read_truth(folder) if t.record_key in loaded]
+    if not truth:
+        return None
+    result = report(truth, loaded)
+    assessment_id = conn.execute(
+        "insert into audit.linkage_assessment (truth, records) values (%s, %s) returning assessment_id",
+        (str(folder), len(truth)),
+    ).fetchone()[0]
+    with conn.cursor() as cur:
+        cur.executemany(
+            "insert into audit.linkage_assessment_pair values (%s, %s, %s, %s, %s, %s)",
+            [
+                (assessment_id, a, b, q.true_pairs, q.linked_pairs, q.correct_pairs)
+                for (a, b), q in result.by_agency_pair.items()
+            ],
+        )
+        cur.executemany(
+            "insert into audit.linkage_assessment_group values (%s, %s, %s, %s, %s)",
+            [
+                (assessment_id, g.dimension, g.group, g.records, g.matched)
+                for g in (result.overall_rate, *result.group_rates)
+            ],
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class Assessment:
+    assessed_at: datetime
+    truth: str
+    records: int
+    report: QualityReport
+
+
+def latest(conn: psycopg.Connection) -> Assessment | None:
+    """The latest assessment, as audit keeps it (the IG reviewer reads it; no token or value is in it)."""
+    if conn.execute("select to_regclass('audit.linkage_assessment')").fetchone()[0] is None:
+        return None  # a warehouse initialised before assessments
+    row = conn.execute(
+        "select assessment_id, assessed_at, truth, records from audit.linkage_assessment"
+        " order by assessment_id desc limit 1"
+    ).fetchone()
+    if row is None:
+        return None
+    assessment_id = row[0]
+    pairs = {
+        (r[0], r[1]): PairQuality(*r[2:])
+        for r in conn.execute(
+            "select agency_a, agency_b, true_pairs, linked_pairs, correct_pairs from audit.linkage_assessment_pair"
+            " where assessment_id = %s order by 1, 2",
+            (assessment_id,),
+        )
+    }
+    groups = [
+        GroupRate(*r)
+        for r in conn.execute(
+            "select dimension, group_name, records, matched from audit.linkage_assessment_group"
+            " where assessment_id = %s order by 1, 2",
+            (assessment_id,),
+        )
+    ]
+    overall = next((g for g in groups if g.dimension == "all"), GroupRate("all", "all", 0, 0))
+    cross = [q for (a, b), q in pairs.items() if a != b]
+    cross_agency = PairQuality(
+        *(sum(getattr(q, f) for q in cross) for f in ("true_pairs", "linked_pairs", "correct_pairs"))
+    )
+    return Assessment(
+        row[1], row[2], row[3], QualityReport(pairs, cross_agency, overall, [g for g in groups if g.dimension != "all"])
+    )

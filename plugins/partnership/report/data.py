@@ -12,6 +12,8 @@ from datetime import date, datetime
 
 from partnership import timeliness
 from partnership.batch_status import BatchStatus
+from partnership.linkage import quality
+from partnership.linkage.quality import Assessment
 from partnership.registry import Dataset
 from partnership.timeliness import DeliveryStatus, LateDelivery
 
@@ -73,6 +75,7 @@ class Linkage:
     merges: int
     splits: int
     last_full: tuple[datetime, int, int] | None  # finished, records, persons
+    quality: Assessment | None = None  # the latest assessment against a truth sample (partnership.linkage.quality)
 
 
 def linkage(conn) -> Linkage | None:
@@ -89,6 +92,7 @@ def linkage(conn) -> Linkage | None:
             "select finished_at, records, persons from audit.linkage_runs where full_linkage and finished_at is not"
             " null order by run_id desc limit 1"
         ).fetchone(),
+        quality=quality.latest(conn),
     )
 
 

@@ -17,6 +17,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from partnership import settings
 from partnership.batch_status import BatchStatus
+from partnership.linkage import quality as linkage_quality
 from partnership.registry import Dataset
 from partnership.report import charts
 from partnership.report.data import DELIVERY_LOOKBACK, Audit, Batch, Linkage
@@ -262,6 +263,7 @@ def environment() -> Environment:
     env.filters.update(
         utc=_utc, thousands=_thousands, whole=_whole, percent=_percent, css=lambda status: status.replace(" ", "-")
     )
+    env.globals["bias_points"] = f"{linkage_quality.BIAS_POINTS:g}"
     return env
 
 

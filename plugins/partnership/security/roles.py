@@ -74,6 +74,10 @@ AUDIT_GRANTS = {
     "late_delivery": {LOADER: "select, insert"},  # partnership.timeliness.record_late, from the freshness check
     "reprocess": {LOADER: "select, insert"},  # `partnership reprocess` records each re-run (as the loader)
     "person_id_change": {LOADER: "select, insert"},  # linkage's merges and splits of person ids
+    # linkage quality against a truth sample (partnership.linkage.quality), assessed as the loader
+    "linkage_assessment": {LOADER: "select, insert"},
+    "linkage_assessment_pair": {LOADER: "select, insert"},
+    "linkage_assessment_group": {LOADER: "select, insert"},
 }
 
 
