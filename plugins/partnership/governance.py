@@ -82,7 +82,8 @@ def build_ig_report_dag():
         default_args=DEFAULT_ARGS,
         tags=["governance", "report"],
         doc_md="Source register, per-load results, quarantined files, completeness by field, volume and failures "
-        "over time, record linkage and its quality against a truth sample when there is one. Written to `<data folder>/reports/ig/index.html`. docs/governing.md: The IG data-quality report.",
+        "over time, record linkage and its quality against a truth sample when there is one. Written to "
+        "`<data folder>/reports/ig/index.html`. docs/governing.md: The IG data-quality report.",
     )
     def ig_report():
         @task
