@@ -592,6 +592,20 @@ def write_truth(folder, rows):
         writer.writerows(rows)
 
 
+@pytest.mark.parametrize(
+    ("row", "error"),
+    [
+        (("no_such_dataset:person", "abcd:2", "7", "White", "F", "10-17"), "row 3, column source"),
+        (("youth_justice__cases:child_person_key", "abcd:2", "seven", "White", "F", "10-17"), "row 3, column person"),
+    ],
+)
+def test_a_bad_truth_sample_is_refused_naming_its_file_row_and_column(tmp_path, row, error):
+    good = ("youth_justice__cases:child_person_key", "abcd:1", "1", "White", "F", "10-17")
+    write_truth(tmp_path, [good, row])
+    with pytest.raises(ValueError, match=re.escape(f"{tmp_path / 'sample.truth.csv'}: {error}")):
+        quality.read_truth(tmp_path)
+
+
 @pytest.mark.integration
 def test_an_assessment_is_kept_in_audit_and_the_ig_report_warns_of_a_group_linked_less_often(
     warehouse_url, data_dir, login_role, capsys

@@ -169,7 +169,11 @@ def cmd_linkage(args) -> int:
             if not folder.is_dir():
                 print(f"no truth sample in {folder}: give one with --truth FOLDER", file=sys.stderr)
                 return 2
-            report = quality.assess(conn, folder)
+            try:
+                report = quality.assess(conn, folder)
+            except ValueError as exc:  # a truth file that is not one: which file, row and column
+                print(exc, file=sys.stderr)
+                return 2
             if report is None:
                 print(f"no record of the truth sample in {folder} is loaded yet")
                 return 0

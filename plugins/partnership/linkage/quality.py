@@ -204,15 +204,21 @@ def read_truth(folder: Path) -> list[Truth]:
             missing = set(TRUTH_COLUMNS) - set(reader.fieldnames or ())
             if missing:
                 raise ValueError(f"{path}: a truth sample needs the columns {', '.join(TRUTH_COLUMNS)}")
-            for row in reader:
+            for line, row in enumerate(reader, start=2):
                 dataset = row["source"].split(":")[0]
-                if dataset not in agencies:
-                    agencies[dataset] = get_dataset(dataset).agency
+                try:
+                    if dataset not in agencies:
+                        agencies[dataset] = get_dataset(dataset).agency
+                    person = int(row["person"])
+                except KeyError:
+                    raise ValueError(f"{path}: row {line}, column source: no registry dataset {dataset!r}") from None
+                except ValueError:
+                    raise ValueError(f"{path}: row {line}, column person: not a whole number") from None
                 out.append(
                     Truth(
                         f"{row['source']} {row['record_key']}",
                         agencies[dataset],
-                        int(row["person"]),
+                        person,
                         (("ethnic group", row["ethnic_group"]), ("sex", row["sex"]), ("age band", row["age_band"])),
                     )
                 )
