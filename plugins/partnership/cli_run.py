@@ -16,16 +16,21 @@ from partnership import runner, settings, warehouse
 from partnership.demo.defects import KINDS as DEFECT_KINDS
 
 
-def cmd_generate(args) -> int:
+def generate_extracts(args) -> dict:
+    """The extracts the arguments ask for, in the landing zone, with the linkage truth sample beside them."""
     from partnership.demo.generator import generate
 
-    written = generate(
+    return generate(
         seed=args.seed,
         first_month=args.first_month,
         months=args.months,
         scale=args.scale,
         truth_dir=settings.linkage_truth_dir(),
     )
+
+
+def cmd_generate(args) -> int:
+    written = generate_extracts(args)
     for name, files in written.items():
         print(f"{name}: {len(files)} files in {files[0].parent}")
     if args.defect:
@@ -95,21 +100,13 @@ def pseudonymisation_keys_for_run(throwaway_allowed: bool, url: str | None = Non
 
 def prepare_run(args, url: str, *, warehouse_given: bool) -> bool:
     """What `partnership run` does before the DAGs; False if it must stop (a key is missing or refused)."""
-    from partnership.demo.generator import generate
-
     warehouse.init_warehouse(url)
     os.environ.update(runner.airflow_environment(url))
     runner.migrate_airflow_db()
     if not pseudonymisation_keys_for_run(throwaway_key_allowed(args, warehouse_given=warehouse_given), url):
         return False
     if not args.no_generate:
-        written = generate(
-            seed=args.seed,
-            first_month=args.first_month,
-            months=args.months,
-            scale=args.scale,
-            truth_dir=settings.linkage_truth_dir(),
-        )
+        written = generate_extracts(args)
         print(f"generated extracts in {settings.landing_dir()}")
         held = withdraw_loaded_extracts(url, written)
         if held:
