@@ -584,6 +584,53 @@ def test_a_record_without_a_forename_does_not_merge_twins_kept_apart(warehouse_u
     assert again["e-ella"] != again["h-emma"] and again["p-no-forename"] in (again["e-ella"], again["h-emma"])
 
 
+def link_incrementally(url, key, records) -> matching.LinkResult:
+    new = index_records(url, key, records)
+    with warehouse.connect(url) as conn:
+        return matching.link_new(conn, new)
+
+
+@pytest.mark.integration
+def test_a_record_of_one_twin_without_a_forename_joins_that_twin_not_the_other(warehouse_url, linkage_key):
+    """Emma's NHS number with no forename: a deterministic link to Emma, a probabilistic one to Ella alike."""
+    others = list(identities.records(identities.population(1500, seed=7), seed=7))
+    ella = clean_record("education", "e-ella", 1, forename="Ella")
+    emma = clean_record("health", "h-emma", 2, forename="Emma", nhs_number="9434765919")
+    index_records(warehouse_url, linkage_key, [*others, ella, emma])
+    link(warehouse_url)
+    assert len({predicted_ids(warehouse_url)[k] for k in ("e-ella", "h-emma")}) == 2
+
+    link_incrementally(
+        warehouse_url, linkage_key, [clean_record("health", "h-emma-2", 2, forename="", nhs_number="9434765919")]
+    )
+    ids = predicted_ids(warehouse_url)
+    assert ids["h-emma-2"] == ids["h-emma"] != ids["e-ella"]
+    with warehouse.connect(warehouse_url) as conn:
+        rule = conn.execute("select match_rule from linkage.person_record where record_key = 'h-emma-2'").fetchone()
+    assert rule == ("nhs_number",)
+    assert link(warehouse_url).splits == 0 and predicted_ids(warehouse_url) == ids  # a full linkage agrees
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("ella_indexed_before", [False, True])
+def test_twins_arriving_with_a_record_without_a_forename_stay_two_people(
+    warehouse_url, linkage_key, ella_indexed_before
+):
+    others = list(identities.records(identities.population(1500, seed=7), seed=7))
+    ella = clean_record("education", "e-ella", 1, forename="Ella")
+    emma = clean_record("health", "h-emma", 2, forename="Emma")
+    bridge = clean_record("police", "p-no-forename", 1, forename="")
+    index_records(warehouse_url, linkage_key, [*others, *([ella] if ella_indexed_before else [])])
+    link(warehouse_url)
+
+    link_incrementally(warehouse_url, linkage_key, [emma, bridge, *([] if ella_indexed_before else [ella])])
+    ids = predicted_ids(warehouse_url)
+    assert ids["e-ella"] != ids["h-emma"] and ids["p-no-forename"] in (ids["e-ella"], ids["h-emma"])
+    link(warehouse_url)
+    again = predicted_ids(warehouse_url)
+    assert again["e-ella"] != again["h-emma"] and again["p-no-forename"] in (again["e-ella"], again["h-emma"])
+
+
 def write_truth(folder, rows):
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "sample.truth.csv", "w", newline="") as f:

@@ -27,7 +27,7 @@ import math
 import re
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
 import psycopg
@@ -344,21 +344,24 @@ _TWIN_REVIEW = (
 )
 
 
+Node = Hashable  # a record id, or in incremental linkage ("record", id) or ("person", id)
+
+
 class _Clusters:
     """Union-find over record ids, with pairs of records kept apart: ``different`` (a reviewer decided they are
     two people) may never end up in one cluster; ``pending`` (a pair awaiting review) not through a union that
     does not ``override_pending`` (a link on probability alone)."""
 
-    def __init__(self, different: Iterable[tuple[int, int]] = (), pending: Iterable[tuple[int, int]] = ()):
-        self.parent: dict[int, int] = {}
-        self.different: dict[int, set[int]] = defaultdict(set)  # cluster root -> records kept apart from it
-        self.pending: dict[int, set[int]] = defaultdict(set)
+    def __init__(self, different: Iterable[tuple[Node, Node]] = (), pending: Iterable[tuple[Node, Node]] = ()):
+        self.parent: dict[Node, Node] = {}
+        self.different: dict[Node, set[Node]] = defaultdict(set)  # cluster root -> nodes kept apart from it
+        self.pending: dict[Node, set[Node]] = defaultdict(set)
         for kept_apart, pairs in ((self.different, different), (self.pending, pending)):
             for a, b in pairs:
                 kept_apart[a].add(b)
                 kept_apart[b].add(a)
 
-    def find(self, x: int) -> int:
+    def find(self, x: Node) -> Node:
         root = x
         while self.parent.get(root, root) != root:
             root = self.parent[root]
@@ -366,12 +369,12 @@ class _Clusters:
             self.parent[x], x = root, self.parent.get(x, x)
         return root
 
-    def _kept_apart(self, kept_apart: dict[int, set[int]], ra: int, rb: int) -> bool:
+    def _kept_apart(self, kept_apart: dict[Node, set[Node]], ra: Node, rb: Node) -> bool:
         # Each pair is held both ways, so the smaller side's records tell.
         small, other = (ra, rb) if len(kept_apart.get(ra, ())) <= len(kept_apart.get(rb, ())) else (rb, ra)
         return any(self.find(x) == other for x in kept_apart.get(small, ()))
 
-    def union(self, a: int, b: int, *, override_pending: bool = True) -> bool:
+    def union(self, a: Node, b: Node, *, override_pending: bool = True) -> bool:
         """Join a's cluster and b's; False, and nothing joined, when that would put two records kept apart in one."""
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
@@ -434,6 +437,12 @@ def _decide(conn: psycopg.Connection, parameters: Parameters, run_id: int):
     ).rowcount
     conn.execute("drop table pattern_decision")
     return linked, reviews
+
+
+def _strongest_first(linked):
+    """Links as (a, b, weight, rule), a deterministic rule or a reviewer's decision first, then by weight; ties in
+    record order, so a record that links two people alike (twins) joins the same one every time."""
+    return sorted(linked, key=lambda x: (x[3] == "probabilistic", -x[2], x[0], x[1]))
 
 
 def _strongest_links(linked) -> dict[int, tuple[bool, float, str]]:
@@ -507,7 +516,7 @@ def link(conn: psycopg.Connection, *, sample_pairs: int = U_SAMPLE_PAIRS) -> Lin
     clusters = _Clusters(different.fetchall(), pending.fetchall())
     linked = [
         (a, b, weight, rule)
-        for a, b, weight, rule in sorted(linked, key=lambda x: (x[3] != "probabilistic", x[2]), reverse=True)
+        for a, b, weight, rule in _strongest_first(linked)
         if clusters.union(a, b, override_pending=rule != "probabilistic")
     ]
     records = conn.execute("select record_id, person_id from linkage.person_record").fetchall()
@@ -559,27 +568,37 @@ def link_new(conn: psycopg.Connection, record_ids: list[int]) -> LinkResult:
         ).fetchall()
     )
     new = set(record_ids)
-    node = {r: ("record", r) for r in new}
-    clusters: dict = {}
 
-    def find(x):
-        while clusters.get(x, x) != x:
-            x = clusters[x]
-        return x
+    def node(record_id: int, person_id: int | None) -> tuple[str, int]:
+        return ("record", record_id) if record_id in new else ("person", person_id)
 
-    def key(r):
-        return node[r] if r in new else ("person", ids[r])
-
-    for a, b, _, _ in linked:
-        ra, rb = find(key(a)), find(key(b))
-        if ra != rb:
-            clusters[max(ra, rb)] = min(ra, rb)
+    # Kept apart as in a full linkage, among the new records and the persons they touch: pairs decided
+    # different, and pairs awaiting review as twins (a record with no forename links to twins alike).
+    different, pending = [], []
+    for a, a_person, b, b_person, decided in conn.execute(
+        "select p.a_record_id, a.person_id, p.b_record_id, b.person_id, d.decision is not null"
+        " from linkage.review_pair p"
+        " join linkage.person_record a on a.record_id = p.a_record_id"
+        " join linkage.person_record b on b.record_id = p.b_record_id"
+        " left join linkage.review_decision d on d.a_record_id = p.a_record_id and d.b_record_id = p.b_record_id"
+        f" where (d.decision = 'different' or (d.decision is null and {_TWIN_REVIEW}))"
+        " and (a.record_id = any(%(new)s) or a.person_id = any(%(persons)s))"
+        " and (b.record_id = any(%(new)s) or b.person_id = any(%(persons)s))",
+        {"new": sorted(new), "persons": sorted(set(ids.values()))},
+    ):
+        (different if decided else pending).append((node(a, a_person), node(b, b_person)))
+    clusters = _Clusters(different, pending)
+    linked = [
+        (a, b, weight, rule)
+        for a, b, weight, rule in _strongest_first(linked)
+        if clusters.union(node(a, ids.get(a)), node(b, ids.get(b)), override_pending=rule != "probabilistic")
+    ]
     components: dict = defaultdict(list)
     for r in new:
-        components[find(node[r])].append(r)
+        components[clusters.find(("record", r))].append(r)
     persons_in: dict = defaultdict(set)
     for person_id in set(ids.values()):
-        root = find(("person", person_id))
+        root = clusters.find(("person", person_id))
         if root in components:
             persons_in[root].add(person_id)
 
@@ -591,8 +610,6 @@ def link_new(conn: psycopg.Connection, record_ids: list[int]) -> LinkResult:
         found = sorted(persons_in[root])
         person_id = found[0] if found else next(fresh_ids)  # the oldest id of those it joins
         for other in found[1:]:
-            if _kept_apart(conn, person_id, other):
-                continue  # a bridge between two people a reviewer (or the twin rule) keeps apart merges nothing
             moved = conn.execute(
                 "update linkage.person_record set person_id = %s where person_id = %s", (person_id, other)
             ).rowcount
@@ -612,21 +629,6 @@ def link_new(conn: psycopg.Connection, record_ids: list[int]) -> LinkResult:
         splits=0,
         parameters=parameters,
     )
-
-
-def _kept_apart(conn: psycopg.Connection, one: int, other: int) -> bool:
-    """Whether a pair of the two persons' records awaits clerical review as twins or was decided to be two
-    people: a new record that links to both (one with no forename links to twins alike) must not merge them on
-    its own (as in a full :func:`link`)."""
-    return conn.execute(
-        "select exists (select 1 from linkage.review_pair p"
-        " join linkage.person_record a on a.record_id = p.a_record_id"
-        " join linkage.person_record b on b.record_id = p.b_record_id"
-        " left join linkage.review_decision d on d.a_record_id = p.a_record_id and d.b_record_id = p.b_record_id"
-        " where a.person_id in (%(one)s, %(other)s) and b.person_id in (%(one)s, %(other)s)"
-        f" and a.person_id <> b.person_id and ((d.decision is null and {_TWIN_REVIEW}) or d.decision = 'different'))",
-        {"one": one, "other": other},
-    ).fetchone()[0]
 
 
 LOCK_KEY = 7_316_001  # pg_advisory_xact_lock: one linkage at a time (two loads at once would race for clusters)
