@@ -644,6 +644,7 @@ def write_truth(folder, rows):
     [
         (("no_such_dataset:person", "abcd:2", "7", "White", "F", "10-17"), "row 3, column source"),
         (("youth_justice__cases:child_person_key", "abcd:2", "seven", "White", "F", "10-17"), "row 3, column person"),
+        (("youth_justice__cases:child_person_key", "abcd:2", "7"), "row 3: not as many fields"),
     ],
 )
 def test_a_bad_truth_sample_is_refused_naming_its_file_row_and_column(tmp_path, row, error):
@@ -709,11 +710,12 @@ def test_an_assessment_is_kept_in_audit_and_the_ig_report_warns_of_a_group_linke
 
 
 @pytest.mark.integration
-def test_tokens_no_load_took_up_are_deleted_by_retention_after_a_day(
+def test_tokens_no_load_took_up_are_deleted_by_retention_two_days_on(
     warehouse_url, data_dir, linkage_key, dbt_manifest
 ):
-    """A run interrupted between the gate and the load leaves its file's tokens in the index with no batch: a
-    day on, retention deletes them (and records it); a file the gate is working on now keeps its tokens."""
+    """A run interrupted between the gate and the load leaves its file's tokens in the index with no batch: two
+    days on (no work copy a load could take up is older), retention deletes them and records it. A file gated
+    again since (its run retried) keeps its tokens."""
     from partnership import retention
     from partnership.demo.generator import generate
     from partnership.landing import sha256_of
@@ -721,23 +723,27 @@ def test_tokens_no_load_took_up_are_deleted_by_retention_after_a_day(
     from partnership.registry import get_dataset
 
     ds = get_dataset("youth_justice__cases")
-    interrupted, in_progress = generate(data_dir / "landing", months=2, scale=0.3)[ds.name][:2]
-    for path in (interrupted, in_progress):
+    interrupted, retried = generate(data_dir / "landing", months=2, scale=0.3)[ds.name][:2]
+
+    def gate(path):
         linkage_files.link_file(ds, path, sha256_of(path), data_dir / "work" / path.name)
-    old_key = sha256_of(interrupted)[:16]
+
+    gate(interrupted)
+    gate(retried)
     with warehouse.connect(warehouse_url) as conn:
+        conn.execute("update linkage.person_record set added_at = now() - interval '49 hours'")
         left = conn.execute(
-            "update linkage.person_record set added_at = now() - interval '25 hours'"
-            " where split_part(record_key, ':', 1) = %s",
-            (old_key,),
-        ).rowcount
+            "select count(*) from linkage.person_record where split_part(record_key, ':', 1) = %s",
+            (sha256_of(interrupted)[:16],),
+        ).fetchone()[0]
     assert left > 10
+    gate(retried)
 
     assert retention.enforce_retention(warehouse_url, dry_run=True, manifest=dbt_manifest)[-1].rows == left
-    done = [d for d in retention.enforce_retention(warehouse_url, deleted_by="test", manifest=dbt_manifest)]
+    done = retention.enforce_retention(warehouse_url, deleted_by="test", manifest=dbt_manifest)
     assert [(d.target, d.rows) for d in done] == [("linkage.person_record", left)]
     with warehouse.connect(warehouse_url) as conn:
         keys = {k for (k,) in conn.execute("select distinct split_part(record_key, ':', 1) from linkage.person_record")}
         recorded = conn.execute("select target, rows_deleted, rule from audit.retention_deletion").fetchall()
-    assert keys == {sha256_of(in_progress)[:16]}
+    assert keys == {sha256_of(retried)[:16]}
     assert [(t, n) for t, n, _ in recorded] == [("linkage.person_record", left)] and "interrupted" in recorded[0][2]

@@ -4,7 +4,8 @@
     Pass the relation (ref(...)) so the model names its parent.
 
     A model that keeps linked persons names its `unique_key` and `person_columns`: a row built before whose person
-    has a new id since (record linkage merged or split people) is built again, so no copy keeps a stale id. -#}
+    has a new id since (record linkage merged or split people) is built again, so no copy keeps a stale id. Each
+    such row is looked up by the key: the model indexes it (unique), or this scans the table once a row. -#}
 {% macro batches_not_built(relation, unique_key=none, person_columns=[]) -%}
     select * from {{ relation }} as latest
     {%- if is_incremental() %}

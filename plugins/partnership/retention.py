@@ -27,7 +27,7 @@ Besides the retention period, two shorter rules for files:
   ``resolution`` says ``purged`` unless it already said what became of it;
 - the working folder (``work/<agency>/<dataset>/``: pseudonymised copies between the gate and the load, and
   ``.partial`` files) holds only what a running ingest run needs, so a file there older than a day was left by
-  an interrupted run and is deleted. Likewise a linkage-index record the gate added more than a day ago that no
+  an interrupted run and is deleted. Likewise a linkage-index record the gate added more than two days ago that no
   load took up (its batch is still unknown): its file was neither loaded nor quarantined, and its tokens go.
   Each ingest run also sweeps its dataset's folder at its start
   (:func:`sweep_work`), when no other run of the dataset can be using it (``max_active_runs=1``).
@@ -458,8 +458,8 @@ def enforce_retention(
             for path in _expired_files(ds, before):
                 deleter.file(ds.name, path, functools.partial(_batch_of, conn, ds, path), file_rule)
             _quarantined_files(deleter, ds, today)
-            if ds.linked_persons:
-                _unloaded_linkage_records(deleter, ds, before=datetime.now(UTC) - timedelta(days=1))
+            if ds.linked_persons:  # no older than the work copies a load could still take up (kept from yesterday)
+                _unloaded_linkage_records(deleter, ds, before=datetime.now(UTC) - timedelta(days=2))
             _work_copies(deleter, ds, before=today - timedelta(days=1))  # a run may be using a newer copy
     verb = "would delete" if dry_run else "deleted"
     for d in deletions:

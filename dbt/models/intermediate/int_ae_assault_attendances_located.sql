@@ -10,7 +10,11 @@
         unique_key='attendance_id',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
-        indexes=[{'columns': ['batch_id']}, {'columns': ['arrival_date']}],
+        indexes=[
+            {'columns': ['attendance_id'], 'unique': True},
+            {'columns': ['batch_id']},
+            {'columns': ['arrival_date']},
+        ],
         post_hook=["{{ restrict_rows_to_partners('agency') }}", "{{ allow_retention_deletes() }}"]
     )
 }}

@@ -11,7 +11,11 @@
         unique_key='incident_reference',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
-        indexes=[{'columns': ['batch_id']}, {'columns': ['incident_date']}],
+        indexes=[
+            {'columns': ['incident_reference'], 'unique': True},
+            {'columns': ['batch_id']},
+            {'columns': ['incident_date']},
+        ],
         post_hook=["{{ restrict_rows_to_partners('agency') }}", "{{ allow_retention_deletes() }}"]
     )
 }}

@@ -21,7 +21,12 @@
         unique_key='crime_reference',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
-        indexes=[{'columns': ['batch_id']}, {'columns': ['offence_date']}, {'columns': ['recorded_date']}],
+        indexes=[
+            {'columns': ['crime_reference'], 'unique': True},
+            {'columns': ['batch_id']},
+            {'columns': ['offence_date']},
+            {'columns': ['recorded_date']},
+        ],
         post_hook=["{{ restrict_rows_to_partners('agency') }}"]
     )
 }}

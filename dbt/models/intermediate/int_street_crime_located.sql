@@ -12,7 +12,10 @@
         unique_key=['batch_id', 'source_row'],
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
-        indexes=[{'columns': ['batch_id']}, {'columns': ['month_start']}],
+        indexes=[
+            {'columns': ['batch_id', 'source_row'], 'unique': True},
+            {'columns': ['month_start']},
+        ],
         pre_hook=["{% if is_incremental() %}
             delete from {{ this }} as built
             where not exists (

@@ -207,8 +207,10 @@ class Extract:
         """The truth sample of this file's linked records, keyed as the gate keys them in the linkage index."""
         sha256 = sha256_of(self.path)
         folder = self.truth_dir / self.ds.name
-        folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / f"{self.path.name}.truth.csv", "w", newline="", encoding="utf-8") as f:
+        settings.private_folder(folder)
+        with open(
+            folder / f"{self.path.name}.truth.csv", "w", newline="", encoding="utf-8", opener=settings.private_opener
+        ) as f:
             writer = csv.writer(f, lineterminator="\n")
             writer.writerow(linkage_quality.TRUTH_COLUMNS)
             for source, row, *rest in self._truth:

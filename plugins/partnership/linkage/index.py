@@ -139,7 +139,12 @@ def add_records(conn: psycopg.Connection, records: Iterable[tuple[str, str, Toke
             copy.set_types(["text", "text", *map(sql_type, TOKEN_COLUMNS)])
             for source, record_key, tokens in records:
                 copy.write_row([source, record_key, *tokens.values()])
-        updates = sql.SQL(", ").join(sql.SQL("{0} = excluded.{0}").format(sql.Identifier(c)) for c in TOKEN_COLUMNS)
+        # A record gated again (its file sent again, or its run retried) is as new as this gating: retention's sweep
+        # of records no load took up counts from here.
+        updates = sql.SQL(", ").join(
+            [sql.SQL("{0} = excluded.{0}").format(sql.Identifier(c)) for c in TOKEN_COLUMNS]
+            + [sql.SQL("added_at = now()")]
+        )
         cur.execute(
             sql.SQL(
                 "insert into linkage.person_record ({cols}) select {cols} from incoming_record"

@@ -205,13 +205,15 @@ def read_truth(folder: Path) -> list[Truth]:
             if missing:
                 raise ValueError(f"{path}: a truth sample needs the columns {', '.join(TRUTH_COLUMNS)}")
             for line, row in enumerate(reader, start=2):
+                if None in row.values() or None in row:
+                    raise ValueError(f"{path}: row {line}: not as many fields as the header has")
                 dataset = row["source"].split(":")[0]
                 try:
                     if dataset not in agencies:
                         agencies[dataset] = get_dataset(dataset).agency
                     person = int(row["person"])
                 except KeyError:
-                    raise ValueError(f"{path}: row {line}, column source: no registry dataset {dataset!r}") from None
+                    raise ValueError(f"{path}: row {line}, column source: not a registry dataset's") from None
                 except ValueError:
                     raise ValueError(f"{path}: row {line}, column person: not a whole number") from None
                 out.append(
