@@ -747,3 +747,29 @@ def test_tokens_no_load_took_up_are_deleted_by_retention_two_days_on(
         recorded = conn.execute("select target, rows_deleted, rule from audit.retention_deletion").fetchall()
     assert keys == {sha256_of(retried)[:16]}
     assert [(t, n) for t, n, _ in recorded] == [("linkage.person_record", left)] and "interrupted" in recorded[0][2]
+
+
+@pytest.mark.integration
+def test_a_same_decision_does_not_merge_people_a_reviewer_decided_are_different(warehouse_url):
+    from partnership.linkage import review
+
+    yj = "youth_justice__cases:child_person_key"
+    with warehouse.connect(warehouse_url) as conn:
+        r1, r2, r3 = (
+            conn.execute(
+                "insert into linkage.person_record (source, record_key, person_id) values (%s, %s, %s)"
+                " returning record_id",
+                (yj, key, person),
+            ).fetchone()[0]
+            for key, person in (("a:2", 1), ("a:3", 2), ("a:4", 2))
+        )
+        for a, b in ((r1, r2), (r1, r3)):
+            conn.execute(
+                "insert into linkage.review_pair values (1, %s, %s, 5.0, 0.9, '{}'::jsonb)", (min(a, b), max(a, b))
+            )
+        review.decide(conn, f"{r1}-{r2}", "different", "twins: school says two children")
+        said = review.decide(conn, f"{r1}-{r3}", "same", "one child")
+        persons = dict(conn.execute("select record_id, person_id from linkage.person_record").fetchall())
+        merges = conn.execute("select count(*) from audit.person_id_change").fetchone()[0]
+    assert "not merged" in said and f"{r1}-{r2}" in said
+    assert persons == {r1: 1, r2: 2, r3: 2} and merges == 0

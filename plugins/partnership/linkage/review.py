@@ -105,6 +105,20 @@ def decide(conn: psycopg.Connection, pair: str, decision: str, reason: str) -> s
     keep, other = sorted((ids[a], ids[b]))
     if keep == other:
         return f"pair {a}-{b}: already one person"
+    refused = conn.execute(
+        "select d.a_record_id || '-' || d.b_record_id from linkage.review_decision d"
+        " join linkage.person_record x on x.record_id = d.a_record_id"
+        " join linkage.person_record y on y.record_id = d.b_record_id"
+        " where d.decision = 'different' and x.person_id in (%(k)s, %(o)s) and y.person_id in (%(k)s, %(o)s)"
+        " and x.person_id <> y.person_id limit 1",
+        {"k": keep, "o": other},
+    ).fetchone()
+    if refused:
+        # Linkage keeps a pair decided different apart: a merge would be undone by the next full linkage.
+        return (
+            f"pair {a}-{b}: recorded as the same person, but PW{other} and PW{keep} are not merged: pair"
+            f" {refused[0]} of theirs was decided different; decide that pair again first"
+        )
     run_id = conn.execute("insert into linkage.link_run (finished_at) values (now()) returning run_id").fetchone()[0]
     moved = conn.execute("update linkage.person_record set person_id = %s where person_id = %s", (keep, other)).rowcount
     matching.record_change(conn, run_id, "merge", other, keep, moved)
