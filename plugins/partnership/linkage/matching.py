@@ -227,6 +227,9 @@ def _find_candidate_pairs(conn: psycopg.Connection, *, new_only: bool = False) -
         " from candidate_pair p join linkage.person_record a on a.record_id = p.a_id"
         " join linkage.person_record b on b.record_id = p.b_id"
     )
+    # A temporary table is never analysed by autovacuum: without statistics the planner joins millions of pairs
+    # to the pattern decisions row by row.
+    conn.execute("analyze scored_pair")
     return conn.execute("select count(*) from scored_pair").fetchone()[0]
 
 
@@ -415,6 +418,7 @@ def _decide(conn: psycopg.Connection, parameters: Parameters, run_id: int):
                 else None
             )
             copy.write_row((*pattern, parameters.weight(pattern), p, decision))
+    conn.execute("analyze pattern_decision")
     joined = "from scored_pair s join pattern_decision d using (" + ", ".join(gammas) + ")"
     # A reviewer's decision on a pair (linkage.review_decision) stands: "same" links it, "different" never does.
     decided = " left join linkage.review_decision r on r.a_record_id = s.a_id and r.b_record_id = s.b_id"
