@@ -52,6 +52,8 @@ create index if not exists person_record_names_district
     on linkage.person_record (forename_sx, surname_sx, postcode_district);
 create index if not exists person_record_person on linkage.person_record (person_id);
 create index if not exists person_record_row on linkage.person_record (source, batch_id, source_row);
+-- A file's records, by the checksum that starts their record key (marked loaded, or forgotten when quarantined).
+create index if not exists person_record_file on linkage.person_record (split_part(record_key, ':', 1));
 
 -- What the transform may read of the index: each loaded row's current person id, never a token. Staging reads a
 -- linked person through it, so two ids found later to be one person (a merge) are one person in every model.
@@ -162,6 +164,7 @@ def _these(conn: psycopg.Connection, record_ids: list[int]) -> None:
     with conn.cursor().copy("copy these_records from stdin") as copy:
         for record_id in record_ids:
             copy.write_row((record_id,))
+    conn.execute("analyze these_records")  # a temporary table has no statistics until analysed
 
 
 def person_ids_of(conn: psycopg.Connection, record_ids: list[int]) -> dict[tuple[str, str], int]:

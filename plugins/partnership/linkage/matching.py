@@ -469,6 +469,7 @@ def _write_assignment(conn: psycopg.Connection, assignment: dict[int, int], best
         for record_id, person_id in assignment.items():
             _, weight, rule = best.get(record_id, (False, None, None))
             copy.write_row((record_id, person_id, weight, rule))
+    conn.execute("analyze person_assignment")  # or the update scans the whole index to find a file's records
     conn.execute(
         "update linkage.person_record r set person_id = p.person_id, match_weight = p.match_weight,"
         " match_rule = p.match_rule, linked_at = now() from person_assignment p where p.record_id = r.record_id"
@@ -560,6 +561,9 @@ def link_new(conn: psycopg.Connection, record_ids: list[int]) -> LinkResult:
     with conn.cursor().copy("copy new_record from stdin") as copy:
         for record_id in record_ids:
             copy.write_row((record_id,))
+    # Temporary tables have no statistics until analysed: without them the planner scans the whole index once per
+    # blocking rule to find a file's records, and each file's linkage grows with the index.
+    conn.execute("analyze new_record")
     candidate_pairs = _find_candidate_pairs(conn, new_only=True)
     linked, reviews = _decide(conn, parameters, run_id)
 
