@@ -218,15 +218,10 @@ def _respell(rng: random.Random, name: str) -> str:
 
 
 @functools.cache
-def _nicknamer():
-    from nicknames import NickNamer
-
-    return NickNamer()  # reads its list from disk: once per process, not once per forename
-
-
-@functools.cache
 def _nicknames(name: str) -> tuple[str, ...]:
-    return tuple(sorted(n.capitalize() for n in _nicknamer().nicknames_of(name) if n.isalpha()))
+    from partnership.linkage.standardise import nicknamer  # the list linkage reads, loaded once per process
+
+    return tuple(sorted(n.capitalize() for n in nicknamer().nicknames_of(name) if n.isalpha()))
 
 
 def _dob_text(rng: random.Random, dob: date) -> str:

@@ -47,7 +47,8 @@ def surname(raw: str | None) -> str | None:
 
 
 @functools.cache
-def _nicknamer():
+def nicknamer():
+    """The published nickname list (read from disk once per process)."""
     from nicknames import NickNamer  # carltonnorthern/nicknames: a published, hand-curated list (Apache-2.0)
 
     return NickNamer()
@@ -58,7 +59,7 @@ def forename_group(name: str | None) -> frozenset[str]:
     meet may be one person's (Bill and William; Alex and Alexander)."""
     if not name:
         return frozenset()
-    return frozenset({name} | {_letters(c).replace(" ", "") for c in _nicknamer().canonicals_of(name)})
+    return frozenset({name} | {_letters(c).replace(" ", "") for c in nicknamer().canonicals_of(name)})
 
 
 def date_of_birth(raw: str | None) -> date | None:
