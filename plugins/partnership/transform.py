@@ -107,8 +107,14 @@ def build_transform_dag():
                 # full `dbt build` of the test suite, and a developer's), not in each production build.
                 exclude=["resource_type:exposure", "resource_type:unit_test"],
             ),
-            # dbt's console output is the task log: plain text, no ANSI colour codes (dbt's log file is not kept).
-            operator_args={"install_deps": False, "dbt_cmd_global_flags": ["--no-use-colors"]},
+            # dbt's console output is the task log: plain text, no ANSI colour codes. dbt's log file is not
+            # written: cosmos runs dbt in a temporary copy of the project and deletes it, log file and all, and
+            # writing its debug lines (every SQL statement) from dbt's threads under one lock took a tenth of
+            # the build task (71 s against 81 s, three runs each).
+            operator_args={
+                "install_deps": False,
+                "dbt_cmd_global_flags": ["--no-use-colors", "--log-level-file", "none"],
+            },
         )
 
         @task(outlets=[PUBLISH_ASSET])
