@@ -59,17 +59,31 @@ def run_build(events) -> RecordingTaskInstance:
     return ti
 
 
+@pytest.fixture(autouse=True)
+def cosmos_as_shipped(monkeypatch):
+    """Cosmos's handler and pushing function as shipped in each test (even if a transform run in this process
+    installed the wrappers), and as they were after it."""
+    import importlib
+
+    from cosmos.operators._watcher import state
+
+    handler = base._process_dbt_log_event
+    monkeypatch.setattr(base, "_process_dbt_log_event", getattr(handler, "__wrapped__", handler))
+    as_shipped = getattr(state.safe_xcom_push, "__wrapped__", state.safe_xcom_push)
+    for name in dbt_node_events._PUSHING_MODULES:
+        module = importlib.import_module(name)
+        if hasattr(module, "safe_xcom_push"):
+            monkeypatch.setattr(module, "safe_xcom_push", as_shipped)
+    return as_shipped
+
+
 @pytest.fixture
-def filter_installed(monkeypatch):
-    monkeypatch.setattr(base, "_process_dbt_log_event", base._process_dbt_log_event)  # restored afterwards
+def filter_installed():
     dbt_node_events.push_only_events_node_tasks_read()
     return base._process_dbt_log_event
 
 
-def test_node_tasks_read_the_same_events_with_a_fraction_of_the_xcoms(monkeypatch):
-    # Cosmos's handler as shipped, even if a transform run in this process installed the filter already.
-    as_shipped_handler = getattr(base._process_dbt_log_event, "__wrapped__", base._process_dbt_log_event)
-    monkeypatch.setattr(base, "_process_dbt_log_event", as_shipped_handler)
+def test_node_tasks_read_the_same_events_with_a_fraction_of_the_xcoms():
     as_shipped = run_build(BUILD)
     dbt_node_events.push_only_events_node_tasks_read()
     filtered = run_build(BUILD)
@@ -148,20 +162,11 @@ def run_producer(lines: list[str], project_dir) -> RecordingTaskInstance:
 
 
 @pytest.fixture
-def project_dir(tmp_path, monkeypatch):
-    """A dbt project's compiled SQL for the model, and cosmos's pushing functions restored after the test."""
-    import importlib
-
-    from cosmos.operators._watcher import state
-
+def project_dir(tmp_path):
+    """A dbt project's compiled SQL for the model."""
     compiled = tmp_path / "target" / "compiled" / "partnership" / "models" / "marts" / "fct_hotspots.sql"
     compiled.parent.mkdir(parents=True)
     compiled.write_text("select ward_code, count(*) from crimes group by 1")
-    as_shipped = getattr(state.safe_xcom_push, "__wrapped__", state.safe_xcom_push)
-    for name in dbt_node_events._PUSHING_MODULES:
-        module = importlib.import_module(name)
-        if hasattr(module, "safe_xcom_push"):
-            monkeypatch.setattr(module, "safe_xcom_push", as_shipped)
     return tmp_path
 
 
@@ -206,3 +211,40 @@ def test_installing_twice_pushes_once(project_dir):
     dbt_node_events.push_each_value_once()
     once = run_producer(build_lines(), project_dir)
     pushed_once(once, ("_status", "_compiled_sql"))
+
+
+def test_every_cosmos_module_that_pushes_gets_the_wrapper(cosmos_as_shipped):
+    """A module of cosmos left pushing through the original would write keys behind the wrapper's record."""
+    import sys
+
+    import cosmos.operators.watcher  # noqa: F401 - the producer's module, imported as the transform DAG does
+
+    dbt_node_events.push_each_value_once()
+    still_original = [
+        name
+        for name, module in list(sys.modules.items())
+        # (the watcher of our execution mode; cosmos's Kubernetes watcher has a module of its own)
+        if name.startswith(("cosmos.operators._watcher", "cosmos.operators.watcher"))
+        and getattr(module, "safe_xcom_push", None) is cosmos_as_shipped
+    ]
+    assert still_original == []
+
+
+def test_a_push_that_failed_is_not_remembered(monkeypatch):
+    dbt_node_events.push_each_value_once()
+    from cosmos.operators._watcher import state
+
+    class FlakyTaskInstance(RecordingTaskInstance):
+        fail_next = True
+
+        def xcom_push(self, key, value):
+            if self.fail_next:
+                self.fail_next = False
+                raise ConnectionError("the API did not answer")
+            super().xcom_push(key, value)
+
+    ti = FlakyTaskInstance()
+    with pytest.raises(ConnectionError):
+        state.safe_xcom_push(task_instance=ti, key="model__p__m_status", value={"status": "success"})
+    state.safe_xcom_push(task_instance=ti, key="model__p__m_status", value={"status": "success"})
+    assert ti.pushed == [("model__p__m_status", {"status": "success"})]
