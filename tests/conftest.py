@@ -19,6 +19,19 @@ os.environ["AIRFLOW__COSMOS__ENABLE_TELEMETRY"] = "False"
 # A pseudonymisation key made for this test session (tests that need a particular key set their own).
 os.environ.setdefault("PSEUDONYMISATION_KEY_NHS_NUMBER", uuid.uuid4().hex + uuid.uuid4().hex)
 os.environ.setdefault("PSEUDONYMISATION_KEY_LINKAGE", uuid.uuid4().hex + uuid.uuid4().hex)
+# Under pytest-xdist (make test runs one worker per core) each worker builds from its own copy of the dbt project:
+# dbt writes its manifest, partial-parse file and docs into the project's target/ folder, and two workers' runs
+# writing there at once would read each other's half-written files.
+if os.environ.get("PYTEST_XDIST_WORKER") and "PARTNERSHIP_DBT_DIR" not in os.environ:
+    import atexit
+    import shutil
+
+    _dbt_copy = Path(tempfile.mkdtemp(prefix="partnership-test-dbt-")) / "dbt"
+    shutil.copytree(
+        Path(__file__).resolve().parents[1] / "dbt", _dbt_copy, ignore=shutil.ignore_patterns("target", "logs")
+    )
+    os.environ["PARTNERSHIP_DBT_DIR"] = str(_dbt_copy)
+    atexit.register(shutil.rmtree, _dbt_copy.parent, ignore_errors=True)
 
 import psycopg  # noqa: E402
 import pytest  # noqa: E402
@@ -27,6 +40,20 @@ from partnership import settings, warehouse  # noqa: E402
 from partnership.registry import get_dataset  # noqa: E402
 
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+PIPELINE_FIXTURES = {"pipeline_run", "pipeline_run_copy", "pipeline_run_module_copy"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    """Order and group the tests for pytest-xdist (`--dist loadgroup`). Every test that uses the shared pipeline
+    run goes to one worker, so the run is made once, not once per worker. The real-scheduler test, the longest
+    single test, goes first, so another worker takes it at the start instead of at the end."""
+    for item in items:
+        if PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("pipeline_run"))
+    items.sort(key=lambda item: item.get_closest_marker("scheduler") is None)
 
 
 def _local_server_up() -> bool:
