@@ -3,9 +3,14 @@ imports airflow, to a throwaway folder (otherwise Airflow writes ~/airflow)."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
+import json
 import os
 import re
 import socket
+import subprocess
 import tempfile
 import uuid
 from pathlib import Path
@@ -19,19 +24,24 @@ os.environ["AIRFLOW__COSMOS__ENABLE_TELEMETRY"] = "False"
 # A pseudonymisation key made for this test session (tests that need a particular key set their own).
 os.environ.setdefault("PSEUDONYMISATION_KEY_NHS_NUMBER", uuid.uuid4().hex + uuid.uuid4().hex)
 os.environ.setdefault("PSEUDONYMISATION_KEY_LINKAGE", uuid.uuid4().hex + uuid.uuid4().hex)
-# Under pytest-xdist (make test runs one worker per core) each worker builds from its own copy of the dbt project:
-# dbt writes its manifest, partial-parse file and docs into the project's target/ folder, and two workers' runs
-# writing there at once would read each other's half-written files.
-if os.environ.get("PYTEST_XDIST_WORKER") and "PARTNERSHIP_DBT_DIR" not in os.environ:
-    import atexit
+# What the test processes of one session share (make test runs a pytest-xdist worker per core): the shared pipeline
+# run's record, lock, data folder and each worker's dbt project. Made by the first process, which the workers are
+# started from, and removed by it at the end of the session (pytest_sessionfinish).
+SHARED_DIR_ENV = "PARTNERSHIP_TEST_SHARED_DIR"
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if not WORKER:
+    os.environ[SHARED_DIR_ENV] = tempfile.mkdtemp(prefix="partnership-test-shared-")
+SHARED_DIR = Path(os.environ[SHARED_DIR_ENV])
+# Each worker builds from its own copy of the dbt project: dbt writes its manifest, partial-parse file and docs into
+# the project's target/ folder, and two workers writing there at once would read each other's half-written files.
+if WORKER and "PARTNERSHIP_DBT_DIR" not in os.environ:
     import shutil
 
-    _dbt_copy = Path(tempfile.mkdtemp(prefix="partnership-test-dbt-")) / "dbt"
+    _dbt_copy = SHARED_DIR / f"dbt-{WORKER}" / "dbt"
     shutil.copytree(
         Path(__file__).resolve().parents[1] / "dbt", _dbt_copy, ignore=shutil.ignore_patterns("target", "logs")
     )
     os.environ["PARTNERSHIP_DBT_DIR"] = str(_dbt_copy)
-    atexit.register(shutil.rmtree, _dbt_copy.parent, ignore_errors=True)
 
 import psycopg  # noqa: E402
 import pytest  # noqa: E402
@@ -45,15 +55,33 @@ LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 PIPELINE_FIXTURES = {"pipeline_run", "pipeline_run_copy", "pipeline_run_module_copy"}
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
-    """Order and group the tests for pytest-xdist (`--dist loadgroup`). Every test that uses the shared pipeline
-    run goes to one worker, so the run is made once, not once per worker. The real-scheduler test, the longest
-    single test, goes first, so another worker takes it at the start instead of at the end."""
-    for item in items:
-        if PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.xdist_group("pipeline_run"))
-    items.sort(key=lambda item: item.get_closest_marker("scheduler") is None)
+    """The order pytest-xdist hands the tests out in (consecutive runs of them to each worker): the real-scheduler
+    test, the longest, first, then the tests of the shared pipeline run, so that one worker starts the scheduler
+    while another makes the run, and the quick tests fill in at the end."""
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("scheduler") is None,
+            not PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ())),
+        )
+    )
+
+
+def pytest_sessionfinish(session):
+    """In the first process, after every worker has finished: drop what the shared pipeline run left."""
+    import shutil
+
+    if WORKER:
+        return
+    for record in SHARED_DIR.glob("pipeline_run-*.json"):
+        run = json.loads(record.read_text())
+        try:
+            with psycopg.connect(warehouse.conninfo(run["server_url"]), autocommit=True) as conn:
+                for name in (run["dbname"], run["template"]):
+                    conn.execute(f'drop database if exists "{name}" with (force)')
+        except psycopg.OperationalError:  # an embedded server, stopped with its worker: its files are gone too
+            pass
+    shutil.rmtree(SHARED_DIR, ignore_errors=True)
 
 
 def _local_server_up() -> bool:
@@ -176,50 +204,89 @@ def any_of(values) -> re.Pattern[bytes]:
 
 
 def run_cli(*args, env):
-    import subprocess
-
     result = subprocess.run([PARTNERSHIP, *args], env=env, capture_output=True, text=True, timeout=1200)
     print(result.stdout[-5000:], result.stderr[-5000:])
     return result
 
 
-@pytest.fixture(scope="session")
-def pipeline_run(server_url, tmp_path_factory):
-    """The README's first command (`partnership run`), once, into a fresh database; shared by the tests that
-    check what it produced. Tests that load more use pipeline_run_copy, so this stays as the command left it."""
+@contextlib.contextmanager
+def _shared_lock(name: str):
+    """A lock that every test process of this session takes in turn (the workers of pytest-xdist)."""
+    with open(SHARED_DIR / f"{name}.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)  # released when the file closes, or when a worker dies holding it
+        yield
+
+
+def _pipeline_record(server_url: str) -> Path:
+    """Where the shared run of this server is recorded (a worker that started an embedded server has its own)."""
+    return SHARED_DIR / f"pipeline_run-{hashlib.sha256(server_url.encode()).hexdigest()[:12]}.json"
+
+
+def _make_pipeline_run(server_url: str) -> dict:
+    """`partnership run` into a fresh database, then a template copy of what it left (the copies of the run are
+    made from the template, which nobody connects to, so a copy never waits on, or ends, a test reading the run)."""
     import secrets
 
     name = f"partnership_e2e_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
         conn.execute(f'create database "{name}"')
     url = with_database(server_url, name)
-    data = tmp_path_factory.mktemp("e2e-data")
-    key = secrets.token_hex(32)  # made for this run: the leak test searches for it everywhere
-    linkage_key = secrets.token_hex(32)  # likewise
-    env = {
-        **os.environ,
-        "WAREHOUSE_URL": url,
-        "PARTNERSHIP_DATA_DIR": str(data),
-        PSEUDONYMISATION_ENV: key,
-        LINKAGE_KEY_ENV: linkage_key,
+    data = Path(tempfile.mkdtemp(prefix="e2e-data-", dir=SHARED_DIR))
+    run = {
+        "server_url": server_url,
+        "dbname": name,
+        "template": f"{name}_template",
+        "url": url,
+        "data": str(data),
+        "dbt_dir": str(settings.DBT_PROJECT_DIR),  # the project the run parsed and built (its target/ folder)
+        "key": secrets.token_hex(32),  # made for this run: the leak test searches for it everywhere
+        "linkage_key": secrets.token_hex(32),  # likewise
     }
-    try:  # the database is dropped even when the run fails
-        result = run_cli("run", "--months", str(PIPELINE_MONTHS), "--scale", str(PIPELINE_SCALE), env=env)
-        assert result.returncode == 0, "the pipeline run failed; its output is above"
-        yield {
-            "url": url,
-            "data": data,
-            "env": env,
-            "result": result,
-            "key": key,
-            "linkage_key": linkage_key,
-            "outputs": [result],
-            "months": PIPELINE_MONTHS,
-            "scale": PIPELINE_SCALE,
-        }
-    finally:
+    env = {**os.environ, **_run_variables(run)}
+    result = run_cli("run", "--months", str(PIPELINE_MONTHS), "--scale", str(PIPELINE_SCALE), env=env)
+    if result.returncode == 0:
         with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+            conn.execute(f'create database "{run["template"]}" template "{name}"')
+            conn.execute(f'alter database "{run["template"]}" with allow_connections false')
+    return {**run, "returncode": result.returncode, "stdout": result.stdout, "stderr": result.stderr}
+
+
+def _run_variables(run: dict) -> dict[str, str]:
+    return {
+        "WAREHOUSE_URL": run["url"],
+        "PARTNERSHIP_DATA_DIR": run["data"],
+        PSEUDONYMISATION_ENV: run["key"],
+        LINKAGE_KEY_ENV: run["linkage_key"],
+    }
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(server_url):
+    """The README's first command (`partnership run`), once per test session, into a fresh database; shared by
+    the tests that check what it produced, in every worker. Tests that load more use pipeline_run_copy, so this
+    stays as the command left it. Its databases are dropped at the end of the session (pytest_sessionfinish)."""
+    record = _pipeline_record(server_url)
+    with _shared_lock("pipeline_run"):  # the first worker to need it makes it; the others wait, then read it
+        if not record.exists():
+            record.write_text(json.dumps(_make_pipeline_run(server_url)))
+    run = json.loads(record.read_text())
+    result = subprocess.CompletedProcess([PARTNERSHIP, "run"], run["returncode"], run["stdout"], run["stderr"])
+    if result.returncode != 0:
+        print(result.stdout[-5000:], result.stderr[-5000:])
+    assert result.returncode == 0, "the shared pipeline run failed; its output is above"
+    yield {
+        "url": run["url"],
+        "template": run["template"],
+        "data": Path(run["data"]),
+        "dbt_dirs": [Path(run["dbt_dir"])],
+        "env": {**os.environ, **_run_variables(run)},
+        "result": result,
+        "key": run["key"],
+        "linkage_key": run["linkage_key"],
+        "outputs": [result],
+        "months": PIPELINE_MONTHS,
+        "scale": PIPELINE_SCALE,
+    }
 
 
 def _copy_of(pipeline_run: dict, server_url: str, folder: Path):
@@ -227,15 +294,9 @@ def _copy_of(pipeline_run: dict, server_url: str, folder: Path):
     folder; yields the run's dict pointing at the copy, and drops the copy afterwards."""
     import shutil
 
-    source = warehouse.url_parts(pipeline_run["url"])["dbname"]
     name = f"partnership_e2e_copy_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
-        # A template must have no other session; the tests' own connections are closed by now.
-        conn.execute(
-            "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s and pid <> pg_backend_pid()",
-            (source,),
-        )
-        conn.execute(f'create database "{name}" template "{source}"')
+        conn.execute(f'create database "{name}" template "{pipeline_run["template"]}"')
     url = with_database(server_url, name)
     data = folder / "data"
     shutil.copytree(pipeline_run["data"], data, symlinks=True)
@@ -243,7 +304,10 @@ def _copy_of(pipeline_run: dict, server_url: str, folder: Path):
     if config.exists():  # Airflow wrote the original folder into it (log folders): the copy writes its own
         config.write_text(config.read_text().replace(str(pipeline_run["data"]), str(data)))
     env = {**pipeline_run["env"], "WAREHOUSE_URL": url, "PARTNERSHIP_DATA_DIR": str(data)}
-    yield {**pipeline_run, "url": url, "data": data, "env": env, "outputs": list(pipeline_run["outputs"])}
+    # A run of the copy builds in this process's dbt project, which may not be the one the shared run built in.
+    dbt_dirs = list(dict.fromkeys([*pipeline_run["dbt_dirs"], settings.DBT_PROJECT_DIR]))
+    copy = {**pipeline_run, "url": url, "data": data, "env": env, "dbt_dirs": dbt_dirs}
+    yield {**copy, "outputs": list(pipeline_run["outputs"])}
     with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
         conn.execute(f'drop database if exists "{name}" with (force)')
 

@@ -316,10 +316,13 @@ def _assert_nowhere(run: dict, key: str, tmp_path: Path) -> None:
 
     for result in run["outputs"]:
         assert key not in result.stdout and key not in result.stderr
-    data, dbt_dir = run["data"], settings.DBT_PROJECT_DIR
+    data = run["data"]
     airflow_db = data / "airflow" / "airflow.db"
     assert airflow_db.exists()
-    folders = [data, dbt_dir / "target", *([dbt_dir / "logs"] if (dbt_dir / "logs").exists() else [])]
+    # dbt's target/ and logs/ of every project the runs built in (a test worker builds in its own copy)
+    dbt_folders = [d / name for d in run["dbt_dirs"] for name in ("target", "logs")]
+    assert any(folder.is_dir() for folder in dbt_folders)
+    folders = [data, *(folder for folder in dbt_folders if folder.exists())]
     assert _files_containing(key.encode(), *folders) == []
 
     with warehouse.connect(run["url"]) as conn:
@@ -415,11 +418,12 @@ def test_no_detail_sent_for_linkage_is_anywhere_after_the_run(pipeline_run, tmp_
                 hits.append((s, t, c, names, example))
     assert hits == []
 
-    data, dbt_dir = pipeline_run["data"], settings.DBT_PROJECT_DIR
+    data = pipeline_run["data"]
     needles = any_of(distinctive)
     texts = [r.stdout + r.stderr for r in pipeline_run["outputs"]]
     assert not any(needles.search(t.encode()) for t in texts)
-    for folder in (data, dbt_dir / "target"):
+    for folder in (data, *(d / "target" for d in pipeline_run["dbt_dirs"])):
+        assert folder.is_dir()
         for path in folder.rglob("*"):
             if path.is_file() and path.suffix != ".db":
                 assert not needles.search(path.read_bytes()), path
