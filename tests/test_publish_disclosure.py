@@ -7,7 +7,7 @@ import json
 import pytest
 from conftest import run_cli
 
-from partnership import settings, warehouse
+from partnership import warehouse
 
 pytestmark = pytest.mark.integration
 
@@ -18,7 +18,8 @@ def models(manifest):
 
 @pytest.fixture(scope="module")
 def manifest(pipeline_run):
-    return json.loads((settings.DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    """The manifest of the project the run built (a test worker of another process has its own copy)."""
+    return json.loads((pipeline_run["dbt_dirs"][0] / "target" / "manifest.json").read_text())
 
 
 @pytest.fixture(scope="module")
