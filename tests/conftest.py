@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -35,8 +36,6 @@ SHARED_DIR = Path(os.environ[SHARED_DIR_ENV])
 # Each worker builds from its own copy of the dbt project: dbt writes its manifest, partial-parse file and docs into
 # the project's target/ folder, and two workers writing there at once would read each other's half-written files.
 if WORKER and "PARTNERSHIP_DBT_DIR" not in os.environ:
-    import shutil
-
     _dbt_copy = SHARED_DIR / f"dbt-{WORKER}" / "dbt"
     shutil.copytree(
         Path(__file__).resolve().parents[1] / "dbt", _dbt_copy, ignore=shutil.ignore_patterns("target", "logs")
@@ -69,8 +68,6 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_sessionfinish(session):
     """In the first process, after every worker has finished: drop what the shared pipeline run left."""
-    import shutil
-
     if WORKER:
         return
     for record in SHARED_DIR.glob("pipeline_run-*.json"):
@@ -238,16 +235,28 @@ def _make_pipeline_run(server_url: str) -> dict:
         "template": f"{name}_template",
         "url": url,
         "data": str(data),
-        "dbt_dir": str(settings.DBT_PROJECT_DIR),  # the project the run parsed and built (its target/ folder)
+        "dbt_dir": str(settings.DBT_PROJECT_DIR),  # where dbt wrote for the run (target/, logs/); kept below
         "key": secrets.token_hex(32),  # made for this run: the leak test searches for it everywhere
         "linkage_key": secrets.token_hex(32),  # likewise
     }
     env = {**os.environ, **_run_variables(run)}
-    result = run_cli("run", "--months", str(PIPELINE_MONTHS), "--scale", str(PIPELINE_SCALE), env=env)
-    if result.returncode == 0:
-        with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
-            conn.execute(f'create database "{run["template"]}" template "{name}"')
-            conn.execute(f'alter database "{run["template"]}" with allow_connections false')
+    try:
+        result = run_cli("run", "--months", str(PIPELINE_MONTHS), "--scale", str(PIPELINE_SCALE), env=env)
+        if result.returncode == 0:
+            with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
+                conn.execute(f'create database "{run["template"]}" template "{name}"')
+                conn.execute(f'alter database "{run["template"]}" with allow_connections false')
+            # What dbt left in the project's target/ and logs/, kept as the run left them: this worker's later
+            # dbt commands write there again while other workers' tests read them.
+            kept = SHARED_DIR / f"{name}-dbt"
+            for folder in ("target", "logs"):
+                if (settings.DBT_PROJECT_DIR / folder).exists():
+                    shutil.copytree(settings.DBT_PROJECT_DIR / folder, kept / folder)
+            run["dbt_dir"] = str(kept)
+    except Exception:  # recorded as a failed run (its databases are dropped at the end), not made again elsewhere
+        import traceback
+
+        result = subprocess.CompletedProcess([PARTNERSHIP, "run"], -1, "", traceback.format_exc())
     return {**run, "returncode": result.returncode, "stdout": result.stdout, "stderr": result.stderr}
 
 
@@ -266,7 +275,7 @@ def pipeline_run(server_url):
     the tests that check what it produced, in every worker. Tests that load more use pipeline_run_copy, so this
     stays as the command left it. Its databases are dropped at the end of the session (pytest_sessionfinish)."""
     record = _pipeline_record(server_url)
-    with _shared_lock("pipeline_run"):  # the first worker to need it makes it; the others wait, then read it
+    with _shared_lock(record.stem):  # the first worker to need it makes it; the others wait, then read it
         if not record.exists():
             record.write_text(json.dumps(_make_pipeline_run(server_url)))
     run = json.loads(record.read_text())
@@ -292,8 +301,6 @@ def pipeline_run(server_url):
 def _copy_of(pipeline_run: dict, server_url: str, folder: Path):
     """A copy of the shared run: its database (CREATE DATABASE ... TEMPLATE, a file copy, seconds) and its data
     folder; yields the run's dict pointing at the copy, and drops the copy afterwards."""
-    import shutil
-
     name = f"partnership_e2e_copy_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
         conn.execute(f'create database "{name}" template "{pipeline_run["template"]}"')

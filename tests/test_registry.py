@@ -65,7 +65,7 @@ def test_staging_accepted_values_are_the_registry_allowed_values(ds):
         found = tested.get(column.name)
         values = found.get("arguments", found).get("values") if found else None
         if values is None or sorted(values) != sorted(sync.accepted_values(column)):
-            drift.append(f"{path.relative_to(settings.PROJECT_ROOT)}: column {column.name!r}")
+            drift.append(f"{path.relative_to(settings.DBT_PROJECT_DIR.parent)}: column {column.name!r}")
     assert drift == [], "accepted_values differ from the registry's allowed values (sync.accepted_values)"
 
 

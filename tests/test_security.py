@@ -202,11 +202,16 @@ def test_a_role_in_no_project_group_cannot_even_connect(warehouse_url, login_rol
         psycopg.connect(warehouse.conninfo(nobody)).close()
 
 
+# Roles belong to the server, not to a database: while a test here runs, tests in other pytest-xdist workers make
+# and drop LOGIN roles of their own (pwtest_..., see conftest.login_role) in the project's groups, and init records
+# those memberships too. A test that counts changes leaves out the memberships of test roles it did not make.
+NOT_OTHER_TESTS_MEMBERS = "not (kind = 'member' and detail like 'pwtest\\_%%' and detail <> all(%s))"
+
 # What "nothing changed" means, queried independently of security.snapshot().
 CATALOG_SNAPSHOT = [
     "select rolname, rolcanlogin, rolinherit from pg_roles where rolname like 'pw\\_%' order by 1",
     "select roleid::regrole::text, member::regrole::text, admin_option from pg_auth_members "
-    "where roleid::regrole::text like 'pw\\_%' order by 1, 2",
+    "where roleid::regrole::text like 'pw\\_%' and member::regrole::text not like 'pwtest\\_%' order by 1, 2",
     "select datacl::text from pg_database where datname = current_database()",
     "select nspname, nspowner::regrole::text, nspacl::text from pg_namespace order by 1",
     "select relnamespace::regnamespace::text, relname, relowner::regrole::text, relacl::text, relrowsecurity "
@@ -215,13 +220,16 @@ CATALOG_SNAPSHOT = [
     "from pg_default_acl order by 1, 2, 3",
     "select schemaname, tablename, policyname, roles::text, qual from pg_policies order by 1, 2, 3",
     "select role_name, agency from audit.partner_access order by 1, 2",
-    "select count(*) from audit.access_change",
+    "select count(*) from audit.access_change where " + NOT_OTHER_TESTS_MEMBERS,
 ]
 
 
 def catalog_snapshot(url):
     with warehouse.connect(url) as conn:
-        return [conn.execute(q, (list(settings.SCHEMAS),) if "%s" in q else None).fetchall() for q in CATALOG_SNAPSHOT]
+        return [
+            conn.execute(q, (list(settings.SCHEMAS),) if "any(%s)" in q else ([],) if "%s" in q else None).fetchall()
+            for q in CATALOG_SNAPSHOT
+        ]
 
 
 @integration
@@ -232,6 +240,47 @@ def test_init_twice_changes_nothing_the_second_time(database, warehouse_url, req
     before = catalog_snapshot(url)
     warehouse.init_warehouse(url)
     assert catalog_snapshot(url) == before
+
+
+def _grant_at_the_same_moment(server_url, statement: sql.Composable) -> Exception | None:
+    """Two sessions run the statement at once, as two databases' inits on one server would: the first holds its
+    uncommitted grant while the second runs. Returns what the second raised, if anything."""
+    import threading
+
+    raised = []
+    with psycopg.connect(warehouse.conninfo(server_url)) as first:
+        first.execute(statement)  # granted, not yet committed
+
+        def second():
+            try:
+                with psycopg.connect(warehouse.conninfo(server_url)) as conn:
+                    conn.execute(statement)  # waits on the first's row, then finds it
+            except psycopg.Error as exc:
+                raised.append(exc)
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(timeout=1)  # the second session is now waiting on the first
+        first.commit()
+        thread.join(timeout=30)
+    return raised[0] if raised else None
+
+
+@integration
+def test_two_inits_granting_the_same_membership_at_once_both_succeed(server_url, login_role):
+    # Two roles of this test's own (roles are the server's: another test may be running init at this moment).
+    role, _ = login_role(server_url)
+    member, _ = login_role(server_url)
+    plain = sql.SQL("grant {} to {}").format(sql.Identifier(role), sql.Identifier(member))
+    assert isinstance(_grant_at_the_same_moment(server_url, plain), psycopg.errors.UniqueViolation)
+    with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
+        conn.execute(sql.SQL("revoke {} from {}").format(sql.Identifier(role), sql.Identifier(member)))
+    assert _grant_at_the_same_moment(server_url, security.grants._grant_membership(role, member)) is None
+    with psycopg.connect(warehouse.conninfo(server_url)) as conn:
+        granted = conn.execute(
+            "select count(*) from pg_auth_members where roleid = %s::regrole and member = %s::regrole", (role, member)
+        ).fetchone()[0]
+    assert granted == 1
 
 
 @integration
@@ -320,15 +369,19 @@ def test_init_creates_a_login_role_for_each_service_from_the_environment(
     ]
     assert not any(p in str(recorded) or p in caplog.text for p in passwords)
 
-    before = len(recorded)  # the same passwords again: nothing changes, nothing is recorded
+    own = list(service_logins.values())
+    recorded_now = "select count(*) from audit.access_change where " + NOT_OTHER_TESTS_MEMBERS
+    before = rows(warehouse_url, recorded_now, own)[0][0]  # the same passwords again: nothing changes or is recorded
+    last = rows(warehouse_url, "select max(change_id) from audit.access_change")[0][0]
     warehouse.init_warehouse(warehouse_url)
-    assert rows(warehouse_url, "select count(*) from audit.access_change")[0][0] == before
+    assert rows(warehouse_url, recorded_now, own)[0][0] == before
     monkeypatch.setenv(security.LOGINS[security.LOADER].password_variable, "a-new-one-" + uuid.uuid4().hex)
     warehouse.init_warehouse(warehouse_url)  # a new password is set, and recorded (never its value)
     assert rows(
         warehouse_url,
-        "select kind, object, detail from audit.access_change where change_id > "
-        "(select max(change_id) - 1 from audit.access_change)",
+        f"select kind, object, detail from audit.access_change where change_id > %s and {NOT_OTHER_TESTS_MEMBERS}",
+        last,
+        own,
     ) == [("password", service_logins[security.LOADER], "set")]
 
 

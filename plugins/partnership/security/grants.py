@@ -46,6 +46,14 @@ def _roles(names) -> sql.Composable:
     return sql.SQL(", ").join(_id(n) for n in names)
 
 
+def _grant_membership(role: str, member: str) -> sql.Composable:
+    """GRANT role TO member. Another database's init may grant the same at the same moment (a server's roles are
+    shared by its databases): the loser of that race gets a unique violation, which means "granted"."""
+    return sql.SQL("do $$ begin grant {} to {}; exception when unique_violation then null; end $$").format(
+        _id(role), _id(member)
+    )
+
+
 def _statements(conn: psycopg.Connection) -> list[sql.Composable]:
     """The grants, in order. Each is idempotent on its own."""
     creator = conn.execute("select current_user").fetchone()[0]
@@ -63,7 +71,7 @@ def _statements(conn: psycopg.Connection) -> list[sql.Composable]:
             ).format(_id(role))
         )
     for role, member in MEMBERSHIPS:
-        q(sql.SQL("grant {} to {}").format(_id(role), _id(member)))
+        q(_grant_membership(role, member))
     for login in LOGINS.values():
         if login.password:
             q(
@@ -72,7 +80,7 @@ def _statements(conn: psycopg.Connection) -> list[sql.Composable]:
                     "end $$"
                 ).format(_id(login.name))
             )
-            q(sql.SQL("grant {} to {}").format(_id(login.group), _id(login.name)))
+            q(_grant_membership(login.group, login.name))
 
     # Nothing for PUBLIC: only the project's roles may connect, and nobody may create objects in public.
     q(sql.SQL("revoke all on database {} from public").format(_id(database)))
