@@ -16,7 +16,16 @@ import tempfile
 import uuid
 from pathlib import Path
 
-_airflow_home = Path(tempfile.mkdtemp(prefix="partnership-test-airflow-"))
+# What the test processes of one session share (make test runs a pytest-xdist worker per core): the shared pipeline
+# run's record, lock and data folder, and each process's Airflow home and dbt project. Made by the first process,
+# which the workers are started from, and removed by it at the end of the session (pytest_sessionfinish).
+SHARED_DIR_ENV = "PARTNERSHIP_TEST_SHARED_DIR"
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if not WORKER:
+    os.environ[SHARED_DIR_ENV] = tempfile.mkdtemp(prefix="partnership-test-shared-")
+SHARED_DIR = Path(os.environ[SHARED_DIR_ENV])
+_airflow_home = SHARED_DIR / f"airflow-{WORKER or 'main'}"  # each process its own Airflow metadata database
+_airflow_home.mkdir()
 os.environ["AIRFLOW_HOME"] = str(_airflow_home)
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(Path(__file__).resolve().parents[1] / "dags")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
@@ -25,14 +34,6 @@ os.environ["AIRFLOW__COSMOS__ENABLE_TELEMETRY"] = "False"
 # A pseudonymisation key made for this test session (tests that need a particular key set their own).
 os.environ.setdefault("PSEUDONYMISATION_KEY_NHS_NUMBER", uuid.uuid4().hex + uuid.uuid4().hex)
 os.environ.setdefault("PSEUDONYMISATION_KEY_LINKAGE", uuid.uuid4().hex + uuid.uuid4().hex)
-# What the test processes of one session share (make test runs a pytest-xdist worker per core): the shared pipeline
-# run's record, lock, data folder and each worker's dbt project. Made by the first process, which the workers are
-# started from, and removed by it at the end of the session (pytest_sessionfinish).
-SHARED_DIR_ENV = "PARTNERSHIP_TEST_SHARED_DIR"
-WORKER = os.environ.get("PYTEST_XDIST_WORKER")
-if not WORKER:
-    os.environ[SHARED_DIR_ENV] = tempfile.mkdtemp(prefix="partnership-test-shared-")
-SHARED_DIR = Path(os.environ[SHARED_DIR_ENV])
 # Each worker builds from its own copy of the dbt project: dbt writes its manifest, partial-parse file and docs into
 # the project's target/ folder, and two workers writing there at once would read each other's half-written files.
 if WORKER and "PARTNERSHIP_DBT_DIR" not in os.environ:
