@@ -56,7 +56,7 @@ PIPELINE_FIXTURES = {"pipeline_run", "pipeline_run_copy", "pipeline_run_module_c
 
 
 def pytest_collection_modifyitems(config, items):
-    """The order pytest-xdist hands the tests out in (consecutive runs of them to each worker): the real-scheduler
+    """The order pytest-xdist hands the tests out in (two at a time, `--maxschedchunk=2`): the real-scheduler
     test, the longest, first, then the tests of the shared pipeline run, so that one worker starts the scheduler
     while another makes the run, and the quick tests fill in at the end."""
     items.sort(
@@ -314,8 +314,14 @@ def _copy_of(pipeline_run: dict, server_url: str, folder: Path):
     env = {**pipeline_run["env"], "WAREHOUSE_URL": url, "PARTNERSHIP_DATA_DIR": str(data)}
     # A run of the copy builds in this process's dbt project, which may not be the one the shared run built in.
     dbt_dirs = list(dict.fromkeys([*pipeline_run["dbt_dirs"], settings.DBT_PROJECT_DIR]))
-    copy = {**pipeline_run, "url": url, "data": data, "env": env, "dbt_dirs": dbt_dirs}
-    yield {**copy, "outputs": list(pipeline_run["outputs"])}
+    yield {
+        **pipeline_run,
+        "url": url,
+        "data": data,
+        "env": env,
+        "dbt_dirs": dbt_dirs,
+        "outputs": list(pipeline_run["outputs"]),
+    }
     with psycopg.connect(warehouse.conninfo(server_url), autocommit=True) as conn:
         conn.execute(f'drop database if exists "{name}" with (force)')
 
