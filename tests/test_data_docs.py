@@ -154,3 +154,32 @@ def test_a_files_pages_are_the_ones_gx_renders_and_cost_the_same_however_many_re
 def _without_render_time(page) -> str:
     """A page's HTML less the one thing that differs each time GX renders it: a time stamp on its logo's URL."""
     return re.sub(r"logo-long\.png\?d=[0-9TZ.]+", "logo-long.png", page.read_text())
+
+
+def test_the_suite_page_is_rendered_once_a_suite_and_again_when_it_is_missing_or_the_suite_changed(
+    data_dir, crimes, tmp_path, monkeypatch
+):
+    """A delivery's files share their dataset's suite: its page is stored and rendered for the first file only,
+    but never left missing or stale."""
+    from partnership.validation import run
+
+    first, second, third, fourth = generate(tmp_path / "landing", months=4, scale=0.1)["police__recorded_crime"]
+    suite_page = data_dir / "data_docs" / "expectations" / "police__recorded_crime.html"
+    assert validation.validate_file(crimes, first).success
+    rendered = suite_page.stat().st_mtime_ns
+    assert validation.validate_file(crimes, second).success
+    assert suite_page.stat().st_mtime_ns == rendered
+
+    suite_page.unlink()
+    assert validation.validate_file(crimes, third).success
+    spec = run.read_suite(crimes)
+    assert _expectations_on(suite_page) == len(spec["expectations"])
+
+    fewer = {**spec, "expectations": spec["expectations"][1:]}
+    monkeypatch.setattr(run, "read_suite", lambda ds: fewer)
+    assert validation.validate_file(crimes, fourth).success
+    assert _expectations_on(suite_page) == len(spec["expectations"]) - 1
+
+
+def _expectations_on(suite_page) -> int:
+    return int(re.search(r"contains (\d+) total Expectations", _text(suite_page.read_text())).group(1))

@@ -227,6 +227,28 @@ def test_an_offence_dated_after_it_was_recorded_quarantines_the_file(crimes, goo
     assert [(c.column, c.rows) for c in report.failures] == [("offence_date", [3])]
 
 
+def test_a_bad_first_value_shown_beside_longer_columns_is_counted_once_per_row_that_holds_it(
+    crimes, good_crime_file, tmp_path
+):
+    """At the end of a file a column's few values are shown to GX beside the others', padded with its first
+    value: when that value fails, the padding must not add to the rows counted or named."""
+
+    def first_row_unknown_type(rows):
+        rows[1][rows[0].index("crime_type")] = "Not a crime type"
+        rows[7][rows[0].index("crime_type")] = "Not a crime type"
+
+    report = validation.validate_file(
+        crimes, _rewrite(good_crime_file, tmp_path / "recorded_crime_2024-04.csv", first_row_unknown_type)
+    )
+    [failure] = report.failures
+    assert (failure.column, failure.expectation, failure.unexpected_count, failure.rows) == (
+        "crime_type",
+        "expect_column_values_to_be_in_set",
+        2,
+        [2, 8],
+    )
+
+
 def test_dates_parsed_per_distinct_value_are_the_row_by_row_numbers(crimes):
     """The range checks' YYYYMMDD numbers, parsed once per distinct value: the same values, missing and
     unparseable values null, the same dtype and the chunk's own row index (GX reports rows by it)."""
@@ -244,17 +266,25 @@ def test_dates_parsed_per_distinct_value_are_the_row_by_row_numbers(crimes):
         )
 
 
-@pytest.mark.parametrize("distinct_values", [40, 100_000], ids=["shown every few chunks", "shown once"])
-def test_gx_shown_distinct_values_reports_what_gx_shown_every_row_reports(tmp_path, monkeypatch, distinct_values):
+@pytest.mark.parametrize(
+    "distinct_values, shown_together",
+    [(40, 2_000), (100_000, 2_000), (100_000, 8)],
+    ids=["shown every few chunks", "shown once, together", "shown once, long columns alone"],
+)
+def test_gx_shown_distinct_values_reports_what_gx_shown_every_row_reports(
+    tmp_path, monkeypatch, distinct_values, shown_together
+):
     """Per-value expectations see each distinct value once, for many chunks at a time; the checks (counts, first
     rows, success) and the Data Docs counts must be exactly those of GX shown every row, on damaged files of
-    every dataset, in many small chunks, whether GX sees the values once or again and again as they recur."""
+    every dataset, in many small chunks, whether GX sees the values once or again and again as they recur, and
+    whether a column's values are shown alone or beside other columns' (padded with its first value)."""
     import random
 
     from partnership.registry import get_dataset
 
     monkeypatch.setattr(validation.run, "CHUNK_ROWS", 300)  # files of one to several chunks
     monkeypatch.setattr(validation.run, "DISTINCT_VALUES", distinct_values)
+    monkeypatch.setattr(validation.run, "SHOWN_TOGETHER", shown_together)
     docs = []
     monkeypatch.setattr(
         validation.run,

@@ -137,18 +137,50 @@ def build_data_docs(context, ds: Dataset, spec: dict, file_result) -> Path:
 
     builder = _site_builder(context)
     suite_key = ExpectationSuiteIdentifier(name=ds.name)
-    suite = gx.ExpectationSuite(
-        name=spec["name"], expectations=[ExpectationConfiguration(**e).to_domain_obj() for e in spec["expectations"]]
-    )
-    context.stores["docs_expectations"].add_or_update(key=suite_key, value=suite)
+    pages = []
+    if not _suite_page_is_current(ds, spec):
+        suite = gx.ExpectationSuite(
+            name=spec["name"],
+            expectations=[ExpectationConfiguration(**e).to_domain_obj() for e in spec["expectations"]],
+        )
+        context.stores["docs_expectations"].add_or_update(key=suite_key, value=suite)
+        pages.append(suite_key)
     result_key = ValidationResultIdentifier(
         expectation_suite_identifier=suite_key,
         run_id=file_result.meta["run_id"],
         batch_identifier=file_result.meta["batch_spec"]["file"],
     )
     context.stores["docs_validations"].set(result_key, file_result)
-    render_pages(builder, [suite_key, result_key])
+    render_pages(builder, [*pages, result_key])
+    if pages:
+        _rendered_suites[_suite_page_key(ds)] = _spec_digest(spec)
     return data_docs_dir() / "index.html"
+
+
+# The suite each dataset's page was last rendered from by this process, by data folder: the suite is the same
+# for every file of a delivery, and storing and rendering it again was a third of a small file's Data Docs cost.
+_rendered_suites: dict[tuple[str, str, str], str] = {}
+
+
+def _suite_page_key(ds: Dataset) -> tuple[str, str, str]:
+    return (str(settings.gx_stores_dir()), str(data_docs_dir()), ds.name)
+
+
+def _spec_digest(spec: dict) -> str:
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _suite_page_is_current(ds: Dataset, spec: dict) -> bool:
+    """This process stored and rendered this very suite for the dataset, and its stored suite and page are still
+    there (a folder emptied by hand, or another data folder, gets them again)."""
+    if _rendered_suites.get(_suite_page_key(ds)) != _spec_digest(spec):
+        return False
+    stored = settings.gx_stores_dir() / "expectations" / f"{ds.name}.json"
+    page = data_docs_dir() / "expectations" / f"{ds.name}.html"
+    return stored.is_file() and page.is_file()
 
 
 def render_pages(builder, keys: list) -> None:

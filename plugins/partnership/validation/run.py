@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ from partnership.validation.suites import (
 
 CHUNK_ROWS = 20_000  # rows read at a time: a chunk of a few MB (50,000 took the gate to 306 MB at peak; 20,000: 288)
 DISTINCT_VALUES = 25_000  # a column's distinct values held before GX is shown them (a few MB)
+SHOWN_TOGETHER = 2_000  # at the end of a file, columns with no more distinct values than this share one GX run
 GX_LOGGER = "great_expectations"
 
 
@@ -158,10 +160,7 @@ def _run_suite(ds: Dataset, path: Path) -> ValidationReport:
     for e in expectations:
         if e.expectation_type in PER_VALUE:
             by_column.setdefault(_base_column(e.configuration.kwargs["column"]), []).append(e)
-    value_suites = {
-        column: _suite(context, gx.ExpectationSuite(name=f"{spec['name']}__values__{column}", expectations=held))
-        for column, held in by_column.items()
-    }
+    value_suites = _ValueSuites(context, gx, spec["name"], by_column)
     row_suite = _suite(
         context,
         gx.ExpectationSuite(
@@ -195,7 +194,7 @@ def _run_suite(ds: Dataset, path: Path) -> ValidationReport:
         merge(merged, results)
         sum_counts(totals, results)
 
-    distinct = {column: _ColumnValues() for column in value_suites}
+    distinct = {column: _ColumnValues() for column in by_column}
     try:
         for chunk in reader:
             rows += len(chunk)
@@ -203,12 +202,16 @@ def _run_suite(ds: Dataset, path: Path) -> ValidationReport:
             for column, values in distinct.items():
                 values.add(chunk[column])
                 if len(values.values) >= DISTINCT_VALUES:
-                    fold(_validate_values(ds, column, values, batch_definition, value_suites[column]))
+                    fold(_validate_values(ds, {column: values}, batch_definition, value_suites.of([column])))
             if row_suite.expectations:
                 fold(_validate_rows(ds, chunk, batch_definition, row_suite))
-        for column, values in distinct.items():
-            if values.pending:
-                fold(_validate_values(ds, column, values, batch_definition, value_suites[column]))
+        # At the end of the file, the columns with few values left are shown to GX together (one run, not one a
+        # column: GX's cost is mostly per run and per expectation, not per value); a long one alone.
+        pending = {column: values for column, values in distinct.items() if values.pending}
+        few = {column: values for column, values in pending.items() if 0 < len(values.values) <= SHOWN_TOGETHER}
+        for group in [few] + [{column: values} for column, values in pending.items() if column not in few]:
+            if group:
+                fold(_validate_values(ds, group, batch_definition, value_suites.of(list(group))))
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         # pandas names the line ("Expected 9 fields in line 5, saw 10"), never the values.
         detail = str(exc).splitlines()[-1].removeprefix("Error tokenizing data. C error: ")
@@ -300,17 +303,53 @@ class _ColumnValues:
         self.pending = True
 
 
-def _validate_values(ds: Dataset, name: str, column: _ColumnValues, batch_definition, suite) -> list[_ChunkResult]:
-    """The results of a column's per-value expectations on the rows added since GX last saw its values."""
+class _ValueSuites:
+    """The suites of per-value expectations, one for each set of columns shown to GX together, added to the
+    context when first needed (adding a suite serialises it: a cost per suite, not per value)."""
+
+    def __init__(self, context, gx, name: str, by_column: dict[str, list]) -> None:
+        self.context, self.gx, self.name, self.by_column = context, gx, name, by_column
+        self.suites: dict[tuple[str, ...], object] = {}
+
+    def of(self, columns: list[str]):
+        key = tuple(columns)
+        if key not in self.suites:
+            # A column can be in two sets (alone mid-file, with others at the end): GX lets an expectation
+            # belong to one suite, so each suite holds copies.
+            held = [copy.copy(e) for column in columns for e in self.by_column[column]]
+            name = f"{self.name}__values__{'__'.join(columns) if len(columns) == 1 else len(self.suites)}"
+            self.suites[key] = _suite(self.context, self.gx.ExpectationSuite(name=name, expectations=held))
+        return self.suites[key]
+
+
+def _validate_values(ds: Dataset, columns: dict[str, _ColumnValues], batch_definition, suite) -> list[_ChunkResult]:
+    """The results of these columns' per-value expectations on the rows added since GX last saw their values.
+
+    Columns shown together share one dataframe: each column's distinct values, then its first value repeated
+    to the length of the longest. GX's verdict on a value depends on that value alone, so the repeats change
+    no verdict, and they are left out of the counts (only a column's own places are read back)."""
     import numpy as np
     import pandas as pd
 
-    values = pd.DataFrame({name: pd.Series(column.values, dtype=column.dtype)})
+    length = max(len(column.values) for column in columns.values())
+    values = pd.DataFrame(
+        {
+            name: pd.Series(
+                np.concatenate([column.values, np.repeat(column.values[:1], length - len(column.values))])
+                if len(column.values)
+                else [],
+                dtype=column.dtype,
+            )
+            for name, column in columns.items()
+        }
+    )
     add_parsed_columns(ds, values)
     batch = batch_definition.get_batch(batch_parameters={"dataframe": values})
     results = []
     for r in _counts_then_detail(batch, suite, {"result_format": "COMPLETE", "unexpected_index_column_names": []}):
-        unexpected = list(r.result.get("unexpected_index_list") or [])
+        column = columns[_base_column(r.expectation_config.kwargs["column"])]
+        held = len(column.values)
+        unexpected = [i for i in r.result.get("unexpected_index_list") or [] if i < held]
         result = {
             "element_count": int(column.counts.sum()),
             "unexpected_count": int(column.counts[unexpected].sum()),
@@ -319,13 +358,14 @@ def _validate_values(ds: Dataset, name: str, column: _ColumnValues, batch_defini
             )[:SHOWN_ROWS],
         }
         if "missing_count" in r.result:  # rows whose value GX saw as missing (a helper column's: unparsed)
-            missing = values[r.expectation_config.kwargs["column"]].isna().to_numpy()
+            missing = values[r.expectation_config.kwargs["column"]].isna().to_numpy()[:held]
             result["missing_count"] = int(column.counts[np.flatnonzero(missing)].sum())
         # A `mostly` is judged on the whole file's counts (see merge); otherwise a single unexpected row fails.
         raised = gx_raised(r.exception_info)
         success = not raised and not result["unexpected_count"]
         results.append(_ChunkResult(r.expectation_config, result, r.exception_info, success))
-    column.clear()
+    for column in columns.values():
+        column.clear()
     return results
 
 

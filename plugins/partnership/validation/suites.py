@@ -145,7 +145,7 @@ def add_parsed_columns(ds: Dataset, chunk) -> None:
         parsed = pd.to_numeric(values, errors="coerce").to_numpy()
         return pd.Series(pd.api.extensions.take(parsed, codes, allow_fill=True), index=chunk.index)
 
-    for col in ds.columns:  # those the chunk holds (GX is shown one column's distinct values at a time)
+    for col in ds.columns:  # those the chunk holds (GX is shown some columns' distinct values at a time)
         if (col.min is None and col.max is None) or col.name not in chunk:
             continue
         numeric = col.type in ("integer", "decimal")
