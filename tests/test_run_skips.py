@@ -61,7 +61,7 @@ def test_run_dags_runs_only_the_ingest_with_a_file_waiting(data_dir, crimes, mon
     monkeypatch.setattr(runner, "run_order", lambda d: sorted(d))
     monkeypatch.setattr(runner, "run_dag", lambda dag: ran.append(dag) or "success")
 
-    failed, built = cli_run.run_dags("unused", rebuild=False)
+    failed, built = cli_run.run_dags(dags, runner.run_order(dags), "unused", rebuild=False)
 
     assert (failed, built) == ([], False)
     assert ran == [dags[f"ingest_{CRIMES}"]]

@@ -8,6 +8,7 @@ written, and a summary printed of what was loaded and where the results are.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -153,11 +154,54 @@ def _why_skipped(dag_id: str, url: str, *, rebuild: bool, built: bool) -> str | 
     return None
 
 
-def run_dags(url: str, *, rebuild: bool) -> tuple[list[str], bool]:
-    """Run the DAGs in the order their Assets give; return the failed ones and whether the transform ran."""
+@contextlib.contextmanager
+def _failure_noted(failed: list[str], what: str):
+    """The run's data is there: an error here is said and fails the run at the end, not at once."""
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001
+        print(f"  {what} failed: {exc}", file=sys.stderr)
+        failed.append(what)
+
+
+def run_dags_and_docs(url: str, *, rebuild: bool):
+    """Run the DAGs in the order their Assets give, then write the dbt docs if the transform ran (or none are
+    there); return the failed DAGs (and "dbt docs") and the docs' index (None if they failed).
+
+    The docs' catalog describes the tables the transform built. When it ran, the DAGs after it (the reports)
+    run while dbt writes the docs on the other core: they read no dbt file, and this process has parsed the
+    DAGs (the transform's reads dbt's manifest, which `dbt docs generate` writes again) already.
+    """
     dags = runner.load_dags()
-    failed, built = [], False
-    for dag_id in runner.run_order(dags):
+    order = runner.run_order(dags)
+    after_transform = order.index("transform_warehouse") + 1 if "transform_warehouse" in order else len(order)
+    failed, built = run_dags(dags, order[:after_transform], url, rebuild=rebuild)
+    docs = runner.start_dbt_docs(url) if built else None
+    if docs:
+        print("writing the dbt docs (alongside the DAGs after the transform) ...", flush=True)
+    try:
+        later_failed, _ = run_dags(dags, order[after_transform:], url, rebuild=rebuild, built=built)
+    except BaseException:
+        if docs:
+            docs.stop()
+        raise
+    failed += later_failed
+    docs_index = settings.dbt_docs_dir() / "index.html"
+    if docs:
+        with _failure_noted(failed, "dbt docs"):
+            docs.finish()
+            docs_index = runner.copy_dbt_docs()
+    elif not docs_index.exists():
+        print("writing the dbt docs ...", flush=True)
+        with _failure_noted(failed, "dbt docs"):
+            docs_index = runner.write_dbt_docs(url)
+    return failed, None if "dbt docs" in failed else docs_index
+
+
+def run_dags(dags: dict, order: list[str], url: str, *, rebuild: bool, built: bool = False) -> tuple[list[str], bool]:
+    """Run these DAGs in this order; return the failed ones and whether the transform ran (or ran before them)."""
+    failed = []
+    for dag_id in order:
         skipped = _why_skipped(dag_id, url, rebuild=rebuild, built=built)
         if skipped:
             print(f"  {dag_id}: skipped, {skipped}")
@@ -208,21 +252,12 @@ def cmd_run(args) -> int:
     warehouse_given = bool(os.environ.get("WAREHOUSE_URL"))
     with runner.warehouse_for_cli(keep_running=args.keep_running) as url:
         print(f"warehouse: {warehouse.redacted(url)}")
-        if not prepare_run(args, url, warehouse_given=warehouse_given):
+        # dbt parses the project (the manifest the DAGs are built from) on the other core meanwhile.
+        with runner.dbt_alongside("parse", url=url):
+            ready = prepare_run(args, url, warehouse_given=warehouse_given)
+        if not ready:
             return 2
-        runner.dbt("parse", url=url)
-        failed, built = run_dags(url, rebuild=args.rebuild)
-
-        # Last, so the catalog describes the tables this run built.
-        docs_index = settings.dbt_docs_dir() / "index.html"
-        try:
-            if built or not docs_index.exists():
-                print("writing the dbt docs ...", flush=True)
-                docs_index = runner.write_dbt_docs(url)
-        except Exception as exc:  # the run's data is there; say what failed and fail the run at the end
-            print(f"  dbt docs failed: {exc}", file=sys.stderr)
-            docs_index = None
-            failed.append("dbt docs")
+        failed, docs_index = run_dags_and_docs(url, rebuild=args.rebuild)
         print_results(url, started, docs_index)
     print(f"\nfinished in {time.time() - started:.0f} s" + (f"; failed DAGs: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0

@@ -93,10 +93,41 @@ def dbt_environment(url: str) -> dict[str, str]:
 def dbt(*args: str, url: str) -> None:
     """Run a dbt command in the project (used for ``dbt parse``: the manifest cosmos reads). Its partial-parse
     file is what the transform's `dbt build` starts from, so the profile and target are named as cosmos names them."""
-    env = {**os.environ, **dbt_environment(url)}
-    dbt_bin = Path(sys.executable).with_name("dbt")
-    profile = ["--profile", settings.DBT_PROFILE, "--target", settings.DBT_TARGET]
-    subprocess.run([str(dbt_bin), *args, *profile, "--quiet"], cwd=settings.DBT_PROJECT_DIR, env=env, check=True)
+    DbtAlongside(*args, url=url).finish()
+
+
+class DbtAlongside:
+    """A dbt command (as :func:`dbt` runs it) started in a process of its own, to work on the other core while
+    this process does something that neither reads nor writes what dbt does; :meth:`finish` waits for it."""
+
+    def __init__(self, *args: str, url: str) -> None:
+        env = {**os.environ, **dbt_environment(url)}
+        dbt_bin = Path(sys.executable).with_name("dbt")
+        profile = ["--profile", settings.DBT_PROFILE, "--target", settings.DBT_TARGET]
+        self.command = [str(dbt_bin), *args, *profile, "--quiet"]
+        self.process = subprocess.Popen(self.command, cwd=settings.DBT_PROJECT_DIR, env=env)
+
+    def finish(self) -> None:
+        """Wait for dbt; CalledProcessError if it failed."""
+        if self.process.wait() != 0:
+            raise subprocess.CalledProcessError(self.process.returncode, self.command)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait()
+
+
+@contextlib.contextmanager
+def dbt_alongside(*args: str, url: str):
+    """A dbt command run while the block runs, waited for at its end (see :class:`DbtAlongside`); stopped if
+    the block raises."""
+    dbt_run = DbtAlongside(*args, url=url)
+    try:
+        yield
+    except BaseException:
+        dbt_run.stop()
+        raise
+    dbt_run.finish()
 
 
 def ensure_manifest(url: str) -> None:
@@ -112,9 +143,20 @@ def write_dbt_docs(url: str) -> Path:
     index.html reads manifest.json and catalog.json next to it, so it needs a web server (`python -m
     http.server` in the folder); static_index.html (`--static`) has both inlined and opens from the file.
     """
+    start_dbt_docs(url).finish()
+    return copy_dbt_docs()
+
+
+def start_dbt_docs(url: str) -> DbtAlongside:
+    """`dbt docs generate`, started (see :class:`DbtAlongside`): until it finishes, nothing may read dbt's
+    manifest, which it writes again. Then :func:`copy_dbt_docs`."""
+    return DbtAlongside("docs", "generate", "--static", url=url)
+
+
+def copy_dbt_docs() -> Path:
+    """The site `dbt docs generate` wrote into dbt/target, copied into the data folder; its index.html."""
     import shutil
 
-    dbt("docs", "generate", "--static", url=url)
     out = settings.dbt_docs_dir()
     out.mkdir(parents=True, exist_ok=True)
     for name in DBT_DOCS_FILES:
