@@ -34,7 +34,7 @@ from partnership.validation.suites import (
 
 CHUNK_ROWS = 20_000  # rows read at a time: a chunk of a few MB (50,000 took the gate to 306 MB at peak; 20,000: 288)
 DISTINCT_VALUES = 25_000  # a column's distinct values held before GX is shown them (a few MB)
-SHOWN_TOGETHER = 2_000  # at the end of a file, columns with no more distinct values than this share one GX run
+SHOWN_TOGETHER = 100  # at the end of a file, columns with no more distinct values than this share one GX run
 GX_LOGGER = "great_expectations"
 
 
@@ -381,14 +381,21 @@ def _counts_then_detail(batch, suite, detail: dict) -> list:
     """GX's results for the suite on the batch, with the ``detail`` result format where it matters.
 
     Most values pass, and GX's counts alone (BASIC) cost about half of listing which rows or values failed. So
-    the counts come first, and the suite runs again with ``detail`` only when a value failed or GX raised: the
-    results the gate reads are those of a run with ``detail`` (tests/test_validation.py compares them with GX
-    shown every row).
+    the counts come first, and only the expectations a value failed or GX raised on run again, with ``detail``:
+    the results the gate reads are those of a run with ``detail`` (tests/test_validation.py compares them with
+    GX shown every row). For the others the counts are all there is to read.
     """
-    found = batch.validate(suite, result_format={"result_format": "BASIC"})
-    if any(gx_raised(r.exception_info) or r.result.get("unexpected_count") for r in found.results):
-        found = batch.validate(suite, result_format=detail)
-    return found.results
+    import great_expectations as gx
+
+    found = batch.validate(suite, result_format={"result_format": "BASIC"}).results
+    again = [r for r in found if gx_raised(r.exception_info) or r.result.get("unexpected_count")]
+    if not again:
+        return found
+    failed = gx.ExpectationSuite(
+        name=f"{suite.name}__failed", expectations=[copy.copy(r.expectation_config.to_domain_obj()) for r in again]
+    )
+    detailed = {config_key(r.expectation_config): r for r in batch.validate(failed, result_format=detail).results}
+    return [detailed.get(config_key(r.expectation_config), r) for r in found]
 
 
 def _result_rank(configs: list) -> dict[tuple[str, str], int]:
