@@ -163,8 +163,9 @@ def test_the_suite_page_is_rendered_once_a_suite_and_again_when_it_is_missing_or
     but never left missing or stale."""
     from partnership.validation import run
 
-    first, second, third, fourth = generate(tmp_path / "landing", months=4, scale=0.1)["police__recorded_crime"]
+    first, second, third, fourth, fifth = generate(tmp_path / "landing", months=5, scale=0.1)["police__recorded_crime"]
     suite_page = data_dir / "data_docs" / "expectations" / "police__recorded_crime.html"
+    spec = run.read_suite(crimes)
     assert validation.validate_file(crimes, first).success
     rendered = suite_page.stat().st_mtime_ns
     assert validation.validate_file(crimes, second).success
@@ -172,7 +173,10 @@ def test_the_suite_page_is_rendered_once_a_suite_and_again_when_it_is_missing_or
 
     suite_page.unlink()
     assert validation.validate_file(crimes, third).success
-    spec = run.read_suite(crimes)
+    assert _expectations_on(suite_page) == len(spec["expectations"])
+
+    suite_page.write_text("Another process's page: This Expectation suite currently contains 1 total Expectations")
+    assert validation.validate_file(crimes, fifth).success
     assert _expectations_on(suite_page) == len(spec["expectations"])
 
     fewer = {**spec, "expectations": spec["expectations"][1:]}

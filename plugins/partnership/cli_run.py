@@ -176,22 +176,23 @@ def run_dags_and_docs(url: str, *, rebuild: bool):
     order = runner.run_order(dags)
     after_transform = order.index("transform_warehouse") + 1 if "transform_warehouse" in order else len(order)
     failed, built = run_dags(dags, order[:after_transform], url, rebuild=rebuild)
-    docs = runner.start_dbt_docs(url) if built else None
-    if docs:
+    docs = None
+    if built:
         print("writing the dbt docs (alongside the DAGs after the transform) ...", flush=True)
+        with _failure_noted(failed, "dbt docs"):
+            docs = runner.start_dbt_docs(url)
     try:
         later_failed, _ = run_dags(dags, order[after_transform:], url, rebuild=rebuild, built=built)
-    except BaseException:
+    finally:
         if docs:
-            docs.stop()
-        raise
+            docs.wait()
     failed += later_failed
     docs_index = settings.dbt_docs_dir() / "index.html"
     if docs:
         with _failure_noted(failed, "dbt docs"):
             docs.finish()
             docs_index = runner.copy_dbt_docs()
-    elif not docs_index.exists():
+    elif not built and not docs_index.exists():
         print("writing the dbt docs ...", flush=True)
         with _failure_noted(failed, "dbt docs"):
             docs_index = runner.write_dbt_docs(url)
@@ -253,10 +254,14 @@ def cmd_run(args) -> int:
     with runner.warehouse_for_cli(keep_running=args.keep_running) as url:
         print(f"warehouse: {warehouse.redacted(url)}")
         # dbt parses the project (the manifest the DAGs are built from) on the other core meanwhile.
-        with runner.dbt_alongside("parse", url=url):
+        parse = runner.DbtAlongside("parse", url=url)
+        try:
             ready = prepare_run(args, url, warehouse_given=warehouse_given)
+        finally:
+            parse.wait()
         if not ready:
             return 2
+        parse.finish()
         failed, docs_index = run_dags_and_docs(url, rebuild=args.rebuild)
         print_results(url, started, docs_index)
     print(f"\nfinished in {time.time() - started:.0f} s" + (f"; failed DAGs: {', '.join(failed)}" if failed else ""))

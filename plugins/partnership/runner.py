@@ -93,41 +93,34 @@ def dbt_environment(url: str) -> dict[str, str]:
 def dbt(*args: str, url: str) -> None:
     """Run a dbt command in the project (used for ``dbt parse``: the manifest cosmos reads). Its partial-parse
     file is what the transform's `dbt build` starts from, so the profile and target are named as cosmos names them."""
-    DbtAlongside(*args, url=url).finish()
+    subprocess.run(_dbt_command(*args), cwd=settings.DBT_PROJECT_DIR, env=_dbt_env(url), check=True)
+
+
+def _dbt_command(*args: str) -> list[str]:
+    dbt_bin = Path(sys.executable).with_name("dbt")
+    return [str(dbt_bin), *args, "--profile", settings.DBT_PROFILE, "--target", settings.DBT_TARGET, "--quiet"]
+
+
+def _dbt_env(url: str) -> dict[str, str]:
+    return {**os.environ, **dbt_environment(url)}
 
 
 class DbtAlongside:
     """A dbt command (as :func:`dbt` runs it) started in a process of its own, to work on the other core while
-    this process does something that neither reads nor writes what dbt does; :meth:`finish` waits for it."""
+    this process does something that neither reads nor writes what dbt does. Always waited for, never killed:
+    dbt writes its manifest in place, and a dbt stopped mid-write would leave half a manifest behind."""
 
     def __init__(self, *args: str, url: str) -> None:
-        env = {**os.environ, **dbt_environment(url)}
-        dbt_bin = Path(sys.executable).with_name("dbt")
-        profile = ["--profile", settings.DBT_PROFILE, "--target", settings.DBT_TARGET]
-        self.command = [str(dbt_bin), *args, *profile, "--quiet"]
-        self.process = subprocess.Popen(self.command, cwd=settings.DBT_PROJECT_DIR, env=env)
+        self.command = _dbt_command(*args)
+        self.process = subprocess.Popen(self.command, cwd=settings.DBT_PROJECT_DIR, env=_dbt_env(url))
+
+    def wait(self) -> int:
+        return self.process.wait()
 
     def finish(self) -> None:
         """Wait for dbt; CalledProcessError if it failed."""
-        if self.process.wait() != 0:
+        if self.wait() != 0:
             raise subprocess.CalledProcessError(self.process.returncode, self.command)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait()
-
-
-@contextlib.contextmanager
-def dbt_alongside(*args: str, url: str):
-    """A dbt command run while the block runs, waited for at its end (see :class:`DbtAlongside`); stopped if
-    the block raises."""
-    dbt_run = DbtAlongside(*args, url=url)
-    try:
-        yield
-    except BaseException:
-        dbt_run.stop()
-        raise
-    dbt_run.finish()
 
 
 def ensure_manifest(url: str) -> None:
@@ -143,7 +136,7 @@ def write_dbt_docs(url: str) -> Path:
     index.html reads manifest.json and catalog.json next to it, so it needs a web server (`python -m
     http.server` in the folder); static_index.html (`--static`) has both inlined and opens from the file.
     """
-    start_dbt_docs(url).finish()
+    dbt("docs", "generate", "--static", url=url)
     return copy_dbt_docs()
 
 

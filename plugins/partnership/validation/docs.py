@@ -153,34 +153,35 @@ def build_data_docs(context, ds: Dataset, spec: dict, file_result) -> Path:
     context.stores["docs_validations"].set(result_key, file_result)
     render_pages(builder, [*pages, result_key])
     if pages:
-        _rendered_suites[_suite_page_key(ds)] = _spec_digest(spec)
+        _rendered_suites[ds.name] = _suite_page_state(ds, spec)
     return data_docs_dir() / "index.html"
 
 
-# The suite each dataset's page was last rendered from by this process, by data folder: the suite is the same
-# for every file of a delivery, and storing and rendering it again was a third of a small file's Data Docs cost.
-_rendered_suites: dict[tuple[str, str, str], str] = {}
+# The suite each dataset's page was last rendered from by this process, with the stored suite's and the page's
+# files as that left them: the suite is the same for every file of a delivery, and storing and rendering it
+# again was a third of a small file's Data Docs cost.
+_rendered_suites: dict[str, tuple] = {}
 
 
-def _suite_page_key(ds: Dataset) -> tuple[str, str, str]:
-    return (str(settings.gx_stores_dir()), str(data_docs_dir()), ds.name)
-
-
-def _spec_digest(spec: dict) -> str:
+def _suite_page_state(ds: Dataset, spec: dict) -> tuple:
+    """The suite's digest, and the path and modification time of its stored copy and its page (None if missing)."""
     import hashlib
     import json
 
-    return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
+    files = (
+        settings.gx_stores_dir() / "expectations" / f"{ds.name}.json",
+        data_docs_dir() / "expectations" / f"{ds.name}.html",
+    )
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
+    return (digest, *(part for f in files for part in (str(f), f.stat().st_mtime_ns if f.is_file() else None)))
 
 
 def _suite_page_is_current(ds: Dataset, spec: dict) -> bool:
-    """This process stored and rendered this very suite for the dataset, and its stored suite and page are still
-    there (a folder emptied by hand, or another data folder, gets them again)."""
-    if _rendered_suites.get(_suite_page_key(ds)) != _spec_digest(spec):
-        return False
-    stored = settings.gx_stores_dir() / "expectations" / f"{ds.name}.json"
-    page = data_docs_dir() / "expectations" / f"{ds.name}.html"
-    return stored.is_file() and page.is_file()
+    """This process stored and rendered this very suite for the dataset, into this data folder, and nobody has
+    removed or rewritten the stored suite or its page since (another process, another suite, a folder emptied by
+    hand: they are stored and rendered again)."""
+    state = _rendered_suites.get(ds.name)
+    return state is not None and None not in state and state == _suite_page_state(ds, spec)
 
 
 def render_pages(builder, keys: list) -> None:
