@@ -12,6 +12,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -140,6 +141,13 @@ def data_dir(tmp_path, monkeypatch):
 @pytest.fixture
 def crimes():
     return get_dataset("police__recorded_crime")
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """Airflow's metadata DB (this process's SQLite, under the AIRFLOW_HOME made above), migrated once, for tests
+    that run a DAG with ``dag.test()`` in this process."""
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True, timeout=600)
 
 
 @pytest.fixture(scope="session")

@@ -15,8 +15,6 @@ import os
 import re
 import secrets
 import shutil
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
@@ -65,12 +63,6 @@ def _leaks(text: str, values: set[str]) -> list[str]:
 
 
 # -- one delivery, run through the real DAGs ---------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def airflow_db():
-    """Airflow's metadata DB (the session's SQLite, under the AIRFLOW_HOME conftest made), migrated once."""
-    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True, timeout=600)
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,12 @@
 """DAG hygiene (as in Airflow's and Mozilla telemetry-airflow's tests): every DAG file imports cleanly, makes
 no database query or connection lookup while parsing, and every DAG has an owner, tags and retries."""
 
+import json
 import socket
 
 import pytest
 
-from partnership import dbt_node_events, settings
+from partnership import dbt_node_events, dbt_node_tasks, settings
 from partnership.registry import load_registry
 
 DAG_FILES = sorted(settings.DAGS_DIR.glob("*.py"))
@@ -138,9 +139,9 @@ def test_loads_settle_before_one_transform_runs(dagbag):
 
 
 def test_one_dbt_build_runs_the_project_and_every_node_has_a_task_reporting_it(dagbag):
-    """Cosmos's watcher mode: the producer runs `dbt build` once; a task per model, seed and snapshot (and one for
-    its tests) reads how that node did. They start after the build, also when it failed: a failure shows on the
-    node that failed, and the nodes that did build show as built."""
+    """Cosmos's watcher mode: the producer runs `dbt build` once; a task per model, seed and snapshot reads how
+    that node and its tests did (dbt_node_tasks.py). They start after the build, also when it failed: a failure
+    shows on the node that failed, and the nodes that did build show as built."""
     transform = dagbag.dags["transform_warehouse"]
     producer = transform.get_task("dbt.dbt_producer_watcher")
     # A retried producer skips (cosmos), which would skip every node task and end the run "success" with nothing
@@ -152,13 +153,26 @@ def test_one_dbt_build_runs_the_project_and_every_node_has_a_task_reporting_it(d
         callbacks if isinstance(callbacks, list) else [callbacks]
     )
     command, _ = producer.build_cmd(context={})
-    assert "build" in command and "--select" not in command, command
-    node_tasks = [t for t in transform.tasks if t.task_id.startswith("dbt.") and t.task_id.endswith((".run", ".seed"))]
-    assert len(node_tasks) > 80
+    assert "build" in command and "--select" not in command and "--resource-type" not in command, command
+    node_tasks = [t for t in transform.tasks if isinstance(t, dbt_node_tasks.ReportsItsTests)]
+    manifest = json.loads(settings.dbt_manifest().read_text())
+    nodes = {
+        uid
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] in ("model", "seed", "snapshot") and node["config"].get("enabled", True)
+    }
+    assert {t.model_unique_id for t in node_tasks} == nodes, "one task for each model, seed and snapshot"
+    tested = {
+        uid
+        for test in manifest["nodes"].values()
+        if test["resource_type"] == "test"
+        for uid in test["depends_on"]["nodes"]
+    }
+    assert {t.model_unique_id for t in node_tasks if t.has_tests} == nodes & tested, "each waits for its tests"
+    assert not [t.task_id for t in transform.tasks if "test" in type(t).__name__.lower()], "no task of tests alone"
     assert all(producer.task_id in t.get_flat_relative_ids(upstream=True) for t in node_tasks)
     tops = [t for t in node_tasks if producer.task_id in t.upstream_task_ids]
     assert tops and all(t.trigger_rule == "all_done_min_one_success" for t in tops)
-    assert any(t.task_id.endswith(".test") for t in transform.tasks), "each node's tests are reported on their own"
 
 
 def test_transform_dag_runs_every_dbt_model_through_cosmos(dagbag):

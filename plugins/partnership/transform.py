@@ -17,7 +17,7 @@ from cosmos import DbtTaskGroup, ExecutionConfig, LoadMode, ProfileConfig, Proje
 from cosmos.constants import PRODUCER_WATCHER_TASK_ID, ExecutionMode, InvocationMode, TestIndirectSelection
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
-from partnership import dbt_node_events, settings
+from partnership import dbt_node_events, dbt_node_tasks, settings
 from partnership.dag_defaults import DEFAULT_ARGS, PUBLISH_ASSET, SETTLED_ASSET, START_DATE
 
 WAREHOUSE_CONN_ID = "warehouse"  # the transformer's LOGIN role in docker-compose: dbt, publish, the checks
@@ -59,7 +59,7 @@ def build_transform_dag():
     def transform_warehouse():
         @task(retries=0)
         def preflight() -> None:
-            """The warehouse connection is usable by dbt before the build and its 233 node tasks find out."""
+            """The warehouse connection is usable by dbt before the build and its 115 node tasks find out."""
             from partnership import preflight
 
             preflight.fail_on(preflight.connection_problems(WAREHOUSE_CONN_ID, needs_password=True))
@@ -99,13 +99,17 @@ def build_transform_dag():
             # Assets for dbt models would carry the warehouse host in their URIs (a socket path when
             # embedded); the raw-table Assets already drive scheduling.
             # Exposures (dbt/models/exposures.yml) document who reads what; there is nothing to run for them.
-            render_config=RenderConfig(
-                load_method=LoadMode.DBT_MANIFEST,
-                emit_datasets=False,
-                test_behavior=TestBehavior.AFTER_EACH,
-                # Unit tests check the SQL against fixed inputs, not the data: they run where the SQL changes (every
-                # full `dbt build` of the test suite, and a developer's), not in each production build.
-                exclude=["resource_type:exposure", "resource_type:unit_test"],
+            # One task per model, seed or snapshot, failing when the node or any of its tests failed
+            # (dbt_node_tasks.py), not cosmos's two (`.run` and `.test`).
+            render_config=dbt_node_tasks.one_task_per_node(
+                RenderConfig(
+                    load_method=LoadMode.DBT_MANIFEST,
+                    emit_datasets=False,
+                    test_behavior=TestBehavior.AFTER_EACH,  # the build runs each node's tests right after it
+                    # Unit tests check the SQL against fixed inputs, not the data: they run where the SQL changes
+                    # (every full `dbt build` of the test suite, and a developer's), not in each production build.
+                    exclude=["resource_type:exposure", "resource_type:unit_test"],
+                )
             ),
             # dbt's console output is the task log: plain text, no ANSI colour codes. dbt's log file is not
             # written: cosmos runs dbt in a temporary copy of the project and deletes it, log file and all, and
