@@ -7,8 +7,12 @@ them. The producer's own pushes are checked against cosmos in test_dbt_node_even
 
 from __future__ import annotations
 
+import shutil
 import uuid
+from datetime import timedelta
+from pathlib import Path
 
+import psycopg
 import pytest
 from airflow.sdk import DAG, get_current_context, task
 from cosmos import ProfileConfig
@@ -22,8 +26,17 @@ from partnership.dag_defaults import START_DATE
 MODEL = "model.partnership.fct_hotspots"
 
 
-def run_node_task(node_status: str | None, tests_status: str | None, *, has_tests: bool = True, node: str = MODEL):
-    """The node task's final state and log lines, after a producer that left these states."""
+def run_node_task(
+    node_status: str | None,
+    tests_status: str | None,
+    *,
+    has_tests: bool = True,
+    node: str = MODEL,
+    build_fails: bool = False,
+    retries: int = 0,
+    project_dir: Path = settings.DBT_PROJECT_DIR,
+):
+    """The node task's final state, after a producer that left these states (and failed, if build_fails)."""
     with DAG(f"node_task_{uuid.uuid4().hex[:8]}", schedule=None, start_date=START_DATE) as dag:
 
         @task(task_id="dbt_producer_watcher")
@@ -33,11 +46,13 @@ def run_node_task(node_status: str | None, tests_status: str | None, *, has_test
                 ti.xcom_push(key=get_status_xcom_key(node), value={"status": node_status, "outlet_uris": []})
             if tests_status is not None:
                 ti.xcom_push(key=get_tests_status_xcom_key(node), value=tests_status)
+            if build_fails:
+                raise RuntimeError("the build was stopped")
 
         resource_type = node.split(".")[0]
         node_task = dbt_node_tasks.WATCHERS[DbtResourceType(resource_type)](
             task_id=f"{node.rsplit('.', 1)[1]}_{resource_type}_build",
-            project_dir=str(settings.DBT_PROJECT_DIR),
+            project_dir=str(project_dir),
             profile_config=ProfileConfig(
                 profile_name=settings.DBT_PROFILE,
                 target_name=settings.DBT_TARGET,
@@ -45,7 +60,9 @@ def run_node_task(node_status: str | None, tests_status: str | None, *, has_test
             ),
             extra_context={"dbt_node_config": {"unique_id": node}},
             has_tests=has_tests,
-            retries=0,
+            retries=retries,
+            retry_delay=timedelta(0),
+            trigger_rule="all_done",  # as the top node tasks of the transform: they report a failed build too
         )
         producer() >> node_task
     run = _test_alone(dag)
@@ -100,7 +117,7 @@ def test_a_seed_task_fails_when_its_tests_failed(capsys):
     assert f"the tests of dbt seed '{seed}' failed" in capsys.readouterr().out
 
 
-def test_a_retry_builds_the_node_and_its_tests():
+def test_a_retry_builds_the_node_and_its_tests_by_its_fqn():
     node_task = dbt_node_tasks.DbtModelBuildWatcher(
         task_id="fct_hotspots_model_build",
         project_dir=str(settings.DBT_PROJECT_DIR),
@@ -109,3 +126,79 @@ def test_a_retry_builds_the_node_and_its_tests():
     )
     command, _ = node_task.build_cmd(context={})
     assert command[command.index("--select") - 1 :][:3] == ["build", "--select", "fqn:partnership.marts.fct_hotspots"]
+
+
+# -- when the producer's results do not settle it, the task builds its node and runs its tests itself -------------
+
+SEED = "seed.partnership.manchester_localities"  # 32 wards and five tests, and nothing upstream
+
+
+@pytest.fixture
+def dbt_project(warehouse_url, monkeypatch, tmp_path):
+    """A copy of the dbt project, with dbt/profiles.yml pointed at a fresh warehouse as the task's own `dbt build`
+    reads it; the test may spoil the seed's data."""
+    for name, value in runner.dbt_environment(warehouse_url).items():
+        monkeypatch.setenv(name, value)
+    project = tmp_path / "dbt"
+    shutil.copytree(settings.DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    return project
+
+
+def _wards(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        return conn.execute("select count(*) from reference.manchester_localities").fetchone()[0]
+
+
+@pytest.mark.integration
+def test_a_retry_after_failed_tests_builds_the_node_and_its_own_passing_tests_decide(dbt_project, warehouse_url):
+    assert run_node_task("success", "fail", node=SEED, project_dir=dbt_project) == "failed"
+    assert run_node_task("success", "fail", node=SEED, project_dir=dbt_project, retries=1) == "success"
+    assert _wards(warehouse_url) == 32
+
+
+@pytest.mark.integration
+def test_a_retry_runs_the_nodes_tests_and_fails_when_they_fail(dbt_project, warehouse_url):
+    """A ward listed twice: the retry's `dbt build` loads the seed and its unique test fails the task (a retry
+    that only loaded the seed, as cosmos's `.seed` task's retry did, would have passed)."""
+    seed_file = dbt_project / "seeds" / "manchester_localities.csv"
+    rows = seed_file.read_text().splitlines()
+    seed_file.write_text("\n".join([*rows, rows[1]]) + "\n")
+    assert run_node_task("success", "fail", node=SEED, project_dir=dbt_project, retries=1) == "failed"
+    assert _wards(warehouse_url) == 33  # loaded, then its test failed
+
+
+@pytest.mark.integration
+def test_a_build_that_failed_before_reporting_the_node_is_finished_by_the_node_task(dbt_project, warehouse_url):
+    """The producer failed before the seed's results reached Airflow (killed, out of memory): the seed's task
+    builds the seed and runs its tests itself."""
+    assert run_node_task("success", None, node=SEED, project_dir=dbt_project, build_fails=True) == "success"
+    assert _wards(warehouse_url) == 32
+
+
+def test_an_ephemeral_model_keeps_the_empty_task_cosmos_gives_it():
+    """An ephemeral model is never built (dbt inlines it): cosmos renders an empty task, left as it is."""
+    from cosmos import RenderConfig
+    from cosmos.constants import ExecutionMode, TestIndirectSelection
+    from cosmos.dbt.graph import DbtNode
+
+    convert = dbt_node_tasks.one_task_per_node(RenderConfig()).node_converters[DbtResourceType.MODEL]
+    node = DbtNode(
+        unique_id="model.partnership.int_inlined",
+        resource_type=DbtResourceType.MODEL,
+        depends_on=[],
+        path_base=settings.DBT_PROJECT_DIR,
+        original_file_path=Path("models/int_inlined.sql"),
+        config={"materialized": "ephemeral"},
+        has_test=True,
+    )
+    with DAG("ephemeral", schedule=None, start_date=START_DATE) as dag:
+        built = convert(
+            dag=dag,
+            task_group=None,
+            node=node,
+            task_args={"project_dir": str(settings.DBT_PROJECT_DIR)},
+            execution_mode=ExecutionMode.WATCHER,
+            test_indirect_selection=TestIndirectSelection.BUILDABLE,
+            task_id="int_inlined_run",
+        )
+    assert type(built).__name__ == "EmptyOperator"

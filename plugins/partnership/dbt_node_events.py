@@ -4,7 +4,8 @@ Cosmos 1.15's watcher producer pushes an XCom for each lifecycle event of each d
 NodeExecuting, NodeFinished and any error), tests and hooks included, and each push holds one lock shared by dbt's
 threads: about 3,100 pushes for this project, and dbt's threads wait on Airflow's API for most of the build (the
 producer took 57 s for a `dbt build` that takes 18 s on its own). A node task reads one of them: the last event of
-its own model, seed or snapshot, which it only logs. So only those nodes' final events are pushed (NodeFinished, which carries the node's start and finish times too, and errors). The node
+its own model, seed or snapshot, which it only logs. So only those nodes' final events are pushed (NodeFinished,
+which carries the node's start and finish times too, and errors). The node
 states that tasks act on (the ``*_status`` and ``*_tests_status`` XComs) and the compiled SQL are untouched.
 
 One log line can differ: a node task that reads its event while its node is still running (it polls before the

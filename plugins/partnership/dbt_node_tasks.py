@@ -7,7 +7,9 @@ tests failed (as ``.test`` did), saying which. Half the tasks, the same failures
 task costs about 0.2 s under ``dag.test()`` and a process of its own that parses this DAG under a scheduler.
 
 A retry, or a clear in the UI once the build has ended, runs ``dbt build --select`` the node (the node, then its
-tests), where the two tasks ran ``dbt run`` and ``dbt test``.
+tests), where the two tasks ran ``dbt run`` and ``dbt test``; so does the task when the build failed or was
+skipped before the node's tests reported, as cosmos's test task did. Its own tests' results then decide.
+An ephemeral model, or a seed cosmos is told not to render, is left as cosmos renders it.
 
 Cosmos renders the task through ``RenderConfig.node_converters``, its way to render a node type your own way;
 the task's arguments are the ones cosmos gives a node's task under ``TestBehavior.BUILD`` (select the node by
@@ -58,24 +60,27 @@ class ReportsItsTests(DbtConsumerWatcherSensor):
         return super().poke(context) and self._tests_passed(context)
 
     def _tests_passed(self, context) -> bool:
-        """True when the node has no tests or they passed; False while they have yet to report; raises when one
-        failed or the build ended before they all reported."""
+        """True when the node has no tests or they passed (or were run here); False while the build runs on;
+        raises when one failed."""
         if self._built_here or not self.has_tests:
             return True
         status = get_xcom_val(context["ti"], self.producer_task_id, get_tests_status_xcom_key(self.model_unique_id))
         if status is None:
             producer = self._get_producer_task_status(context)
-            if producer == ProducerTaskState.FAILED:
-                raise AirflowException(self._tests_message("did not all run: the build failed before they reported"))
-            # Once the build succeeded every test has reported; cosmos's test task, too, then passes.
-            return is_producer_task_terminated(producer)
+            if producer == ProducerTaskState.SUCCESS:
+                return True  # every test reports before a build succeeds; cosmos's test task, too, then passes
+            if is_producer_task_terminated(producer):
+                # The build failed or was skipped (a cleared run) before the tests reported: build the node and
+                # run its tests here, as cosmos's test task ran them.
+                return self._fallback_to_non_watcher_run(context["ti"].try_number, context)
+            return False  # the build is still running
         if is_dbt_node_status_success(status):
             return True
-        raise AirflowException(self._tests_message("failed"))
+        raise AirflowException(self._tests_failed())
 
-    def _tests_message(self, what: str) -> str:
+    def _tests_failed(self) -> str:
         return (
-            f"the tests of dbt {self.model_unique_id.split('.')[0]} '{self.model_unique_id}' {what}; "
+            f"the tests of dbt {self.model_unique_id.split('.')[0]} '{self.model_unique_id}' failed; "
             f"the log of task '{self.producer_task_id}' names each test and its result"
         )
 
@@ -102,9 +107,9 @@ class ReportsItsTests(DbtConsumerWatcherSensor):
         if status == EventStatus.FAILED and reason == WatcherEventReason.PRODUCER_SKIPPED:
             self._fallback_to_non_watcher_run(try_number=context["ti"].try_number, context=context)
         elif status == EventStatus.FAILED and reason == WatcherEventReason.PRODUCER_FAILED:
-            raise AirflowException(self._tests_message("did not all run: the build failed before they reported"))
+            self._fallback_to_non_watcher_run(try_number=context["ti"].try_number, context=context)
         elif status == EventStatus.FAILED:
-            raise AirflowException(self._tests_message("failed"))
+            raise AirflowException(self._tests_failed())
 
 
 class DbtModelBuildWatcher(ReportsItsTests, DbtRunWatcherOperator):
@@ -139,9 +144,12 @@ def _node_task(render_config: RenderConfig, *, dag, task_group, node, task_args,
         test_indirect_selection=kwargs["test_indirect_selection"],
         on_warning_callback=kwargs.get("on_warning_callback"),
     )
-    watcher = WATCHERS[node.resource_type]
-    metadata.operator_class = f"{watcher.__module__}.{watcher.__name__}"
-    metadata.arguments["has_tests"] = bool(node.has_test)
+    if metadata is None:  # a seed cosmos is told not to render
+        return None
+    if metadata.operator_class.endswith(".DbtBuildWatcherOperator"):  # not an ephemeral model's empty task
+        watcher = WATCHERS[node.resource_type]
+        metadata.operator_class = f"{watcher.__module__}.{watcher.__name__}"
+        metadata.arguments["has_tests"] = bool(node.has_test)
     return create_airflow_task(metadata, dag, task_group=task_group)
 
 
