@@ -84,8 +84,9 @@ def test_parsing_the_dag_files_loads_no_airflow_plugin(dbt_manifest):
         f"bag = DagBag(dag_folder={str(settings.DAGS_DIR)!r}); assert not bag.import_errors, bag.import_errors; "
         "print(sorted(m for m in sys.modules if m.startswith(('fastapi', 'cosmos.plugin.airflow'))))"
     )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    assert out.strip().splitlines()[-1] == "[]"
+    parsed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert parsed.returncode == 0, parsed.stderr[-3000:]
+    assert parsed.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_one_ingest_dag_per_registry_dataset(dagbag):
