@@ -5,6 +5,7 @@ duplicate must not."""
 import json
 import shutil
 
+import psycopg
 import pytest
 
 from partnership import loader, transform_inputs, warehouse
@@ -66,3 +67,29 @@ def test_the_build_is_current_until_something_it_reads_changes(warehouse_url, da
 
     manifest(project, "v2")
     assert not current(), "a changed model is built"
+
+
+def test_the_transformer_brings_the_statistics_of_what_the_gate_loaded_up_to_date(
+    warehouse_url, data_dir, login_role, monkeypatch
+):
+    """Loads land just before a build, before autovacuum analyses them: the transform's own role ANALYZEs the raw
+    and linkage tables that changed (it owns none of them), and only those."""
+    from partnership import security
+
+    path = generate(months=1, scale=0.1)["probation__caseload"][0]
+    assert loader.ingest_file(get_dataset("probation__caseload"), path).status == "loaded"
+    _, transformer_url = login_role(warehouse_url, security.TRANSFORMER)
+    with warehouse.connect(transformer_url) as conn:
+        analyzed = transform_inputs.analyze_loaded_tables(conn)
+        assert {"raw.probation__caseload", "linkage.person_record"} <= set(analyzed)
+        assert all(name.split(".")[0] in ("raw", "linkage") for name in analyzed)
+    with warehouse.connect(warehouse_url) as conn:
+        counted = conn.execute(
+            "select reltuples from pg_class where oid = 'raw.probation__caseload'::regclass"
+        ).fetchone()[0]
+        assert counted > 0, "the planner now knows the table's rows"
+    with warehouse.connect(transformer_url) as conn:
+        assert transform_inputs.analyze_loaded_tables(conn) == [], "nothing changed since"
+    _, analyst_url = login_role(warehouse_url, security.ANALYST)
+    with warehouse.connect(analyst_url) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        transform_inputs.analyze_loaded_tables(conn)

@@ -164,6 +164,15 @@ def build_transform_dag():
                 return transform_inputs.fingerprint(conn, manifest_path())
 
         @task
+        def analyze_loaded_tables() -> list[str]:
+            """The planner's statistics of the raw and linkage tables loads changed, brought up to date before dbt
+            plans on them (autovacuum may not have reached them yet): security/audit_functions.py."""
+            from partnership import transform_inputs, warehouse
+
+            with warehouse.connect(warehouse.from_airflow_connection(WAREHOUSE_CONN_ID)) as conn:
+                return transform_inputs.analyze_loaded_tables(conn)
+
+        @task
         def record_built(inputs: str) -> None:
             """The warehouse is built and published from these inputs: a run with nothing new can skip the build."""
             from partnership import transform_inputs, warehouse
@@ -172,7 +181,7 @@ def build_transform_dag():
                 transform_inputs.record_built(conn, inputs)
 
         inputs = read_inputs()
-        preflight() >> inputs >> dbt_models
+        preflight() >> inputs >> analyze_loaded_tables() >> dbt_models
         dbt_models >> [protect_publish(), check_row_security()] >> record_built(inputs)
         report_after_the_build(dbt_models)
 

@@ -55,3 +55,8 @@ def unchanged_since_last_build(conn: psycopg.Connection, manifest_path: Path) ->
         "select inputs_fingerprint from audit.transform_run order by transform_id desc limit 1"
     ).fetchone()
     return last is not None and last[0] == fingerprint(conn, manifest_path)
+
+
+def analyze_loaded_tables(conn: psycopg.Connection) -> list[str]:
+    """ANALYZE the raw and linkage tables changed since their statistics were taken; return their names."""
+    return [name for (name,) in conn.execute("select audit.analyze_loaded_tables()").fetchall()]

@@ -153,6 +153,32 @@ end $$
 """
 
 
+# The planner's statistics of the tables dbt reads that the gate wrote to, brought up to date before a build.
+# Loads land just before the transform starts, before autovacuum's next pass has analysed them: dbt's staging
+# views then planned the linkage lookup (current_person_id) on a table they took for small, a seq scan per row,
+# and a build that takes a minute ran for ten. Only the tables' owner may ANALYZE them; this runs as the owner,
+# reads and returns no value (the names of the tables analysed).
+ANALYZE_LOADED_TABLES_SIGNATURE = "audit.analyze_loaded_tables()"
+ANALYZE_LOADED_TABLES = """
+create or replace function audit.analyze_loaded_tables()
+returns setof text
+language plpgsql volatile security definer set search_path = pg_catalog, pg_temp as $$
+declare
+    t record;
+begin
+    for t in
+        select schemaname, relname from pg_stat_user_tables
+        where schemaname in ('raw', 'linkage')
+          and (n_mod_since_analyze > 0 or coalesce(last_analyze, last_autoanalyze) is null)
+        order by 1, 2
+    loop
+        execute format('analyze %I.%I', t.schemaname, t.relname);
+        return next format('%I.%I', t.schemaname, t.relname);
+    end loop;
+end $$
+"""
+
+
 # The gate's verdicts: files loaded and quarantined per dataset and month of data (the file name's YYYY-MM, as
 # stg_audit__load_batches reads it), and when the first loaded file finished. Counts of files and times of loads
 # only, from audit.load_batch: no value of any record. Runs as its owner.

@@ -13,6 +13,8 @@ from psycopg import sql
 
 from partnership import settings
 from partnership.security.audit_functions import (
+    ANALYZE_LOADED_TABLES,
+    ANALYZE_LOADED_TABLES_SIGNATURE,
     DELIVERED_DATES_SIGNATURE,
     GATE_OUTCOMES,
     GATE_OUTCOMES_SIGNATURE,
@@ -129,6 +131,12 @@ def _statements(conn: psycopg.Connection) -> list[sql.Composable]:
             sql.SQL(RAW_VALUE_COUNTS_SIGNATURE), _roles((IG_REVIEWER, LOADER))
         )
     )
+
+    # The transform brings the statistics of what the gate wrote up to date before dbt plans on them.
+    q(sql.SQL(ANALYZE_LOADED_TABLES))
+    q(sql.SQL("alter function {} owner to {}").format(sql.SQL(ANALYZE_LOADED_TABLES_SIGNATURE), _id(OWNER)))
+    q(sql.SQL("revoke all on function {} from public").format(sql.SQL(ANALYZE_LOADED_TABLES_SIGNATURE)))
+    q(sql.SQL("grant execute on function {} to {}").format(sql.SQL(ANALYZE_LOADED_TABLES_SIGNATURE), _id(TRANSFORMER)))
 
     # The Board's report reads the gate's verdict on each extract through this function: files loaded and
     # quarantined per dataset and month of the file's name, and when the first was loaded. Files, never a record.
