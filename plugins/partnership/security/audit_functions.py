@@ -157,7 +157,8 @@ end $$
 # Loads land just before the transform starts, before autovacuum's next pass has analysed them: dbt's staging
 # views then planned the linkage lookup (current_person_id) on a table they took for small, a seq scan per row,
 # and a build that takes a minute ran for ten. Only the tables' owner may ANALYZE them; this runs as the owner,
-# reads and returns no value (the names of the tables analysed).
+# reads and returns no value (the names of the tables analysed). A table another transaction holds a lock on
+# that ANALYZE would wait for (an init's index, an anti-wraparound vacuum) is skipped, never waited on.
 ANALYZE_LOADED_TABLES_SIGNATURE = "audit.analyze_loaded_tables()"
 ANALYZE_LOADED_TABLES = """
 create or replace function audit.analyze_loaded_tables()
@@ -167,12 +168,13 @@ declare
     t record;
 begin
     for t in
-        select schemaname, relname from pg_stat_user_tables
-        where schemaname in ('raw', 'linkage')
-          and (n_mod_since_analyze > 0 or coalesce(last_analyze, last_autoanalyze) is null)
+        select s.schemaname, s.relname from pg_stat_user_tables s join pg_class c on c.oid = s.relid
+        where s.schemaname in ('raw', 'linkage')
+          and c.relowner = (select oid from pg_roles where rolname = current_user)  -- this function's owner
+          and (s.n_mod_since_analyze > 0 or coalesce(s.last_analyze, s.last_autoanalyze) is null)
         order by 1, 2
     loop
-        execute format('analyze %I.%I', t.schemaname, t.relname);
+        execute format('analyze (skip_locked) %I.%I', t.schemaname, t.relname);
         return next format('%I.%I', t.schemaname, t.relname);
     end loop;
 end $$
