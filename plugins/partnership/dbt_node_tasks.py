@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 
 from airflow.exceptions import AirflowException
-from cosmos.airflow.graph import create_airflow_task, create_task_metadata
+from cosmos.airflow.graph import _get_dbt_dag_task_group_identifier, create_airflow_task, create_task_metadata
 from cosmos.config import RenderConfig
 from cosmos.constants import DbtResourceType, TestBehavior
 from cosmos.listeners.dag_run_listener import EventStatus
@@ -104,11 +104,12 @@ class ReportsItsTests(DbtConsumerWatcherSensor):
 
     def execute_tests_complete(self, context, event) -> None:
         status, reason = event.get("status"), event.get("reason")
-        if status == EventStatus.FAILED and reason == WatcherEventReason.PRODUCER_SKIPPED:
+        if status != EventStatus.FAILED:
+            return
+        if reason in (WatcherEventReason.PRODUCER_SKIPPED, WatcherEventReason.PRODUCER_FAILED):
+            # The build ended before the tests reported: run them here, as cosmos's test task did.
             self._fallback_to_non_watcher_run(try_number=context["ti"].try_number, context=context)
-        elif status == EventStatus.FAILED and reason == WatcherEventReason.PRODUCER_FAILED:
-            self._fallback_to_non_watcher_run(try_number=context["ti"].try_number, context=context)
-        elif status == EventStatus.FAILED:
+        else:
             raise AirflowException(self._tests_failed())
 
 
@@ -131,16 +132,14 @@ WATCHERS = {
 }
 
 
-def _node_task(render_config: RenderConfig, *, dag, task_group, node, task_args, execution_mode, **kwargs):
+def _node_task(as_built: RenderConfig, *, dag, task_group, node, task_args, execution_mode, **kwargs):
     """A cosmos node converter: the task cosmos would give the node under ``TestBehavior.BUILD``, as a watcher."""
-    build = copy.copy(render_config)
-    build.test_behavior, build.node_converters = TestBehavior.BUILD, None
     metadata = create_task_metadata(
         node=node,
         execution_mode=execution_mode,
         args=task_args,
-        dbt_dag_task_group_identifier="__".join(filter(None, (dag.dag_id, task_group and task_group.group_id))),
-        render_config=build,
+        dbt_dag_task_group_identifier=_get_dbt_dag_task_group_identifier(dag, task_group),
+        render_config=as_built,
         test_indirect_selection=kwargs["test_indirect_selection"],
         on_warning_callback=kwargs.get("on_warning_callback"),
     )
@@ -155,7 +154,8 @@ def _node_task(render_config: RenderConfig, *, dag, task_group, node, task_args,
 
 def one_task_per_node(render_config: RenderConfig) -> RenderConfig:
     """The render config, with each model, seed and snapshot rendered as one task reporting it and its tests."""
-    as_built = copy.copy(render_config)
+    as_built = copy.copy(render_config)  # once, not per node: this runs at every parse of the DAG
+    as_built.test_behavior, as_built.node_converters = TestBehavior.BUILD, None
 
     def node_and_its_tests(**kwargs):
         return _node_task(as_built, **kwargs)
