@@ -277,7 +277,9 @@ def test_gx_shown_distinct_values_reports_what_gx_shown_every_row_reports(
     """Per-value expectations see each distinct value once, for many chunks at a time; the checks (counts, first
     rows, success) and the Data Docs counts must be exactly those of GX shown every row, on damaged files of
     every dataset, in many small chunks, whether GX sees the values once or again and again as they recur, and
-    whether a column's values are shown alone or beside other columns' (padded with its first value)."""
+    whether a column's values are shown alone or beside other columns' (padded with its first value). The
+    reference is GX as it comes: every row, and each expectation's configuration built at every read."""
+    import contextlib
     import random
 
     from partnership.registry import get_dataset
@@ -313,6 +315,7 @@ def test_gx_shown_distinct_values_reports_what_gx_shown_every_row_reports(
                 distinct = validation.run._run_suite(ds, path)
                 with monkeypatch.context() as m:
                     m.setattr(validation.run, "PER_VALUE", frozenset())  # every expectation shown every row
+                    m.setattr(validation.run, "configurations_built_once", contextlib.nullcontext)
                     every_row = validation.run._run_suite(ds, path)
             assert distinct.checks == every_row.checks, name
             assert any(not c.success for c in distinct.checks)
@@ -382,3 +385,24 @@ def test_a_failure_setting_up_gx_for_one_file_does_not_fail_the_next_files(crime
         validation.validate_file(crimes, april)
     assert validation.validate_file(crimes, may).success
     assert validation.validate_file(crimes, april).success
+
+
+def test_gx_builds_an_expectations_configuration_once_inside_the_block_and_as_usual_outside():
+    """The cache in front of GX's ``Expectation.configuration`` (half of a small file's GX time) lives only
+    while a suite is validated: outside it GX builds a new configuration at every read, as it comes."""
+    import great_expectations as gx
+
+    validation.run._build_configurations_once_when_asked()
+
+    def in_set():
+        return gx.expectations.ExpectColumnValuesToBeInSet(column="ward", value_set=["E05011000"])
+
+    expectation = in_set()
+    assert expectation.configuration is not expectation.configuration
+    with validation.run.configurations_built_once():
+        built = expectation.configuration
+        assert expectation.configuration is built
+        assert built == in_set().configuration
+        other = gx.expectations.ExpectColumnValuesToNotBeNull(column="ward")
+        assert other.configuration is other.configuration and other.configuration.kwargs == {"column": "ward"}
+    assert expectation.configuration is not built

@@ -7,6 +7,7 @@ import functools
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,7 +80,51 @@ def _gx_context():
     # GX fingerprints every dataframe batch under 1 GB, hashing each of its cells, for a batch marker nothing here
     # reads (the Data Docs are written from the checks' counts): a sixth of the suite's time on a large file.
     pandas_execution_engine.HASH_THRESHOLD = 0
+    _build_configurations_once_when_asked()
     return gx, _context_for(settings.gx_stores_dir())
+
+
+# Inside :func:`configurations_built_once`: each expectation's configuration, built once (by the object's id; the
+# object is held too, so its id cannot be reused while the cache lives).
+_built_configurations: ContextVar[dict[int, tuple] | None] = ContextVar("gx_built_configurations", default=None)
+
+
+@contextmanager
+def configurations_built_once() -> Iterator[None]:
+    """Within the block, GX builds each expectation's ``configuration`` once, not at every read.
+
+    GX 1.x's ``Expectation.configuration`` is a property that builds a new ExpectationConfiguration from the
+    expectation's fields each time it is read, and validating one expectation reads it some fifty times (once
+    for each of its domain, success and runtime keys): half of the GX step's time on a small file. While a
+    suite is validated nothing changes an expectation's fields (GX validates its own copies: the validator
+    deep-copies each configuration and makes a new expectation of it), so the first build is what every later
+    one would give. Outside the block, and in any other thread or context, GX builds it as it always does.
+    """
+    token = _built_configurations.set({})
+    try:
+        yield
+    finally:
+        _built_configurations.reset(token)
+
+
+@functools.cache
+def _build_configurations_once_when_asked() -> None:
+    """Put the cache of :func:`configurations_built_once` in front of GX's property (once per process)."""
+    from great_expectations.expectations.expectation import Expectation
+
+    build = Expectation.configuration.fget
+
+    def configuration(self):
+        built = _built_configurations.get()
+        if built is None:
+            return build(self)
+        held = built.get(id(self))
+        if held is None or held[0] is not self:
+            held = built[id(self)] = (self, build(self))
+        return held[1]
+
+    configuration.__doc__ = build.__doc__
+    Expectation.configuration = property(configuration)
 
 
 @functools.lru_cache(maxsize=4)
@@ -387,14 +432,17 @@ def _counts_then_detail(batch, suite, detail: dict) -> list:
     """
     import great_expectations as gx
 
-    found = batch.validate(suite, result_format={"result_format": "BASIC"}).results
+    with configurations_built_once():
+        found = batch.validate(suite, result_format={"result_format": "BASIC"}).results
     again = [r for r in found if gx_raised(r.exception_info) or r.result.get("unexpected_count")]
     if not again:
         return found
     failed = gx.ExpectationSuite(
         name=f"{suite.name}__failed", expectations=[copy.copy(r.expectation_config.to_domain_obj()) for r in again]
     )
-    detailed = {config_key(r.expectation_config): r for r in batch.validate(failed, result_format=detail).results}
+    with configurations_built_once():
+        detailed = batch.validate(failed, result_format=detail).results
+    detailed = {config_key(r.expectation_config): r for r in detailed}
     return [detailed.get(config_key(r.expectation_config), r) for r in found]
 
 
