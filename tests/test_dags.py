@@ -114,7 +114,7 @@ def test_every_dag_has_owner_tags_retries_and_a_failure_alert(dagbag):
 
 def test_ingest_dag_steps_run_in_order(dagbag):
     dag = dagbag.dags["ingest_police__recorded_crime"]
-    order = ["find_new_files", "ingest_file.validate", "ingest_file.load", "ingest_file.mark_done"]
+    order = ["find_new_files", "ingest_file.validate", "ingest_file.load"]
     for upstream, downstream in zip(order, order[1:], strict=False):
         assert downstream in dag.get_task(upstream).downstream_task_ids
 
@@ -131,7 +131,7 @@ def test_landed_files_start_their_ingest_and_are_named_by_file(dagbag):
         dag = dagbag.dags[f"ingest_{ds.name}"]
         assert type(dag.timetable).__name__ == "AssetOrTimeSchedule", "files are noticed between daily runs"
         assert _uris(dag.timetable.asset_condition) == {f"partnership://landing/{ds.name}"}
-        for step in ("validate", "load", "mark_done"):
+        for step in ("validate", "load"):
             assert dag.get_task(f"ingest_file.{step}").map_index_template == "{{ landed_file }}"
 
 

@@ -91,7 +91,7 @@ def test_every_generated_file_is_loaded_exactly_once(pipeline_run):
 
 
 def test_each_files_gate_and_load_records_travel_as_one_xcom_each(pipeline_run):
-    """validate hands load one record, and load hands mark_done one: Airflow would otherwise infer
+    """validate hands load one record, and load shows the batch it made as one: Airflow would otherwise infer
     multiple_outputs from their `-> dict` annotation and store every field again as an XCom of its own."""
     import sqlite3
 

@@ -77,6 +77,43 @@ def test_the_database_refuses_a_second_load_of_the_same_content(warehouse_url, l
     assert _scalar(warehouse_url, "select count(*) from raw.police__recorded_crime") == accepted.rows
 
 
+def test_a_retried_load_whose_copy_committed_files_the_file_away_and_loads_nothing(
+    warehouse_url, landed, data_dir, monkeypatch
+):
+    """The load task COPYs, then files the file away. When filing fails after the commit (a full disk), the
+    task's retry must find its own batch: not load the rows again, and not take the file for a duplicate of
+    itself and discard the pseudonymised copy, which is the batch's only kept copy (reprocess reads it)."""
+    from partnership import landing
+
+    nav = get_dataset("health__navigator_referrals")
+    path = landed[nav.name][0]
+    run = "airflow:ingest_health__navigator_referrals/manual__1"
+    accepted = loader.validate(nav, path, loaded_by=run)
+    loaded = loader.load(nav, accepted, loaded_by=run)
+
+    def disk_full(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(landing, "file_away", disk_full)
+        with pytest.raises(OSError):
+            loader.mark_done(nav, loaded)
+
+    again = loader.load(nav, accepted, loaded_by=run)  # the retry: load, then file away
+    assert again == loaded
+    loader.mark_done(nav, again)
+    batches = _scalar(
+        warehouse_url,
+        "select array_agg(status::text order by batch_id) from audit.load_batch where dataset = %s",
+        nav.name,
+    )
+    assert batches == ["loaded"]
+    assert _scalar(warehouse_url, "select count(*) from raw.health__navigator_referrals") == loaded.rows
+    (kept,) = (data_dir / "processed" / nav.landing_subdir).iterdir()
+    assert kept.name == path.name and loader.sha256_of(kept) == accepted.load_sha256
+    assert not path.exists() and not loaded.path.exists()
+
+
 def test_a_raw_row_must_name_a_batch_the_audit_records(warehouse_url, landed, crimes):
     """The guarantee IG reads: every raw row comes from a recorded batch, and a batch with rows in raw is kept.
     Checked once per statement (insert, COPY, update), not row by row."""

@@ -1,7 +1,11 @@
 """Ingest DAGs, one per registry dataset, built by one factory (not copied per dataset).
 
-find_new_files -> ingest_file (a task group mapped over the files): validate -> load -> mark_done,
+find_new_files -> ingest_file (a task group mapped over the files): validate -> load,
                                                                    announce_quarantine (only when one failed)
+
+load COPYs the file into its raw table and then files it away in processed/ (``loader.mark_done``): one task,
+not two, as each task costs Airflow's own time (a process of its own under a scheduler). A retry after the
+COPY committed files the file away and loads nothing (``loader.load`` finds its own earlier batch).
 
 A dataset's ingest runs when the watch_landing DAG announces files in its landing folder (within minutes of a
 file arriving), and once a day in any case. find_new_files first checks the configuration (the warehouse answers,
@@ -103,8 +107,8 @@ def build_ingest_dag(ds: Dataset):
 
             return loader.find_new_files(ds, on_quarantine=alert)
 
-        # One mapped group per file: a file that fails or is skipped affects only its own validate -> load ->
-        # mark_done chain, never the other files of the run.
+        # One mapped group per file: a file that fails or is skipped affects only its own validate -> load
+        # chain, never the other files of the run.
         @task_group
         def ingest_file(path: str):
             # multiple_outputs=False: the record is one XCom. Airflow would infer True from `-> dict` and push every
@@ -134,15 +138,8 @@ def build_ingest_dag(ds: Dataset):
                     loaded = loader.load(ds, accepted, loaded_by=_loaded_by(context))
                 if isinstance(loaded, loader.SkippedDuplicate):  # another run loaded it first: no new data
                     raise AirflowSkipException(f"{loaded.file} already loaded as batch {loaded.duplicate_of}")
+                loader.mark_done(ds, loaded)  # filed away, so that the next run does not see it in landing
                 return loaded.to_xcom()
-
-            @task(map_index_template=BY_FILE_NAME)
-            def mark_done(loaded: dict) -> str:
-                from partnership import loader
-
-                loaded = loader.Loaded.from_xcom(loaded)
-                _show_as(ds, str(loaded.landed))
-                return loader.mark_done(ds, loaded)
 
             @task(trigger_rule="one_failed", outlets=[AUDIT_ASSET], retries=0)
             def announce_quarantine() -> None:
@@ -150,7 +147,6 @@ def build_ingest_dag(ds: Dataset):
 
             accepted = validate(path)
             loaded = load(accepted)
-            mark_done(loaded)
             [accepted, loaded] >> announce_quarantine()
 
         ingest_file.expand(path=find_new_files())

@@ -150,8 +150,16 @@ def validate(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> Accept
 
 
 def load(ds: Dataset, accepted: Accepted, *, loaded_by: str = "cli") -> Loaded | SkippedDuplicate:
-    """COPY an accepted file into its raw table, with its batch record, in one transaction."""
+    """COPY an accepted file into its raw table, with its batch record, in one transaction.
+
+    A retry of a load whose transaction committed (filing the file away failed after it, say) loads nothing: it
+    returns the batch the earlier try made, so that the file is filed away (:func:`mark_done`), not taken for a
+    duplicate of itself, whose copy would be discarded."""
     _check_paths(ds, accepted)
+    earlier_try = _loaded_by_an_earlier_try(ds, accepted, loaded_by)
+    if earlier_try:
+        log.info("%s: already loaded by an earlier try, as batch %s", accepted.landed.name, earlier_try.batch_id)
+        return earlier_try
     path, original, sha256 = accepted.path, accepted.landed, accepted.sha256
     load_sha256, plain = sha256_and_plain_lines(path)
     if load_sha256 != accepted.load_sha256:
@@ -253,6 +261,21 @@ def load(ds: Dataset, accepted: Accepted, *, loaded_by: str = "cli") -> Loaded |
     return Loaded(landed=original, path=path, sha256=sha256, batch_id=batch_id, rows=rows)
 
 
+def _loaded_by_an_earlier_try(ds: Dataset, accepted: Accepted, loaded_by: str) -> Loaded | None:
+    """The batch this very record became, if an earlier try of the same load committed it: the same file, the
+    same content loaded (its copy's checksum), by the same run."""
+    with warehouse.connect() as conn:
+        found = conn.execute(
+            "select batch_id, row_count from audit.load_batch where dataset = %s and file_name = %s"
+            " and file_sha256 = %s and loaded_sha256 = %s and loaded_by = %s and status = 'loaded'",
+            (ds.name, accepted.landed.name, accepted.sha256, accepted.load_sha256, loaded_by),
+        ).fetchone()
+    if found is None:
+        return None
+    batch_id, rows = found
+    return Loaded(landed=accepted.landed, path=accepted.path, sha256=accepted.sha256, batch_id=batch_id, rows=rows)
+
+
 COPY_BLOCK = 1 << 20  # bytes read and sent to COPY at a time
 
 
@@ -311,7 +334,7 @@ def mark_done(ds: Dataset, loaded: Loaded) -> str:
 
 
 def ingest_file(ds: Dataset, path: str | Path, *, loaded_by: str = "cli") -> Loaded | SkippedDuplicate:
-    """All the steps for one file, as the DAG runs them: validate, load, mark done."""
+    """All the steps for one file, as the DAG runs them: validate, then load and mark done."""
     outcome = validate(ds, path, loaded_by=loaded_by)
     if isinstance(outcome, SkippedDuplicate):
         return outcome
