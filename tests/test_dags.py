@@ -114,7 +114,7 @@ def test_every_dag_has_owner_tags_retries_and_a_failure_alert(dagbag):
 
 def test_ingest_dag_steps_run_in_order(dagbag):
     dag = dagbag.dags["ingest_police__recorded_crime"]
-    order = ["find_new_files", "ingest_file.validate", "ingest_file.load"]
+    order = ["find_new_files", "ingest_file.validate", "ingest_file.load", "all_files_loaded"]
     for upstream, downstream in zip(order, order[1:], strict=False):
         assert downstream in dag.get_task(upstream).downstream_task_ids
 
@@ -318,3 +318,20 @@ def test_a_new_dag_takes_its_place_from_its_assets_and_a_cycle_is_refused():
     dags["aa_last"] = _fake_dag("aa_last", on=[c], emits=[a])
     with pytest.raises(ValueError, match="cycle"):
         runner.run_order(dags)
+
+
+def test_node_tasks_start_in_the_triggerer_under_a_scheduler(dagbag):
+    """What the scheduler reads from the serialized DAG: each model and seed task starts from its node's trigger
+    (partnership.dbt_node_tasks.NodePassedTrigger), not in a worker process of its own."""
+    from airflow.serialization.serialized_objects import BaseSerialization, DagSerialization
+
+    dag = DagSerialization.from_dict(DagSerialization.to_dict(dagbag.dags["transform_warehouse"]))
+    node_tasks = [t for t in dag.tasks if t.task_id.endswith(("_model_build", "_seed_build"))]
+    assert len(node_tasks) > 100
+    for t in node_tasks:
+        assert t.start_from_trigger and t.start_trigger_args.next_method == "execute_on_worker"
+        assert t.start_trigger_args.trigger_cls == "partnership.dbt_node_tasks.NodePassedTrigger"
+        kwargs = BaseSerialization.deserialize(t.start_trigger_args.trigger_kwargs)
+        node = t.task_id.removeprefix("dbt.").removesuffix("_model_build").removesuffix("_seed_build")
+        assert kwargs["model_unique_id"].endswith(f".{node}")
+        assert kwargs["producer_task_id"] == "dbt.dbt_producer_watcher"  # the producer's id in its task group

@@ -202,3 +202,71 @@ def test_an_ephemeral_model_keeps_the_empty_task_cosmos_gives_it():
             task_id="int_inlined_run",
         )
     assert type(built).__name__ == "EmptyOperator"
+
+
+# -- under a scheduler: the first try starts in the triggerer ------------------------------------------------
+
+
+class _Ti:
+    dag_id, run_id, map_index, task_id = "transform_warehouse", "scheduled__1", -1, "dbt.fct_hotspots_model_build"
+
+    def __init__(self, try_number: int) -> None:
+        self.try_number = try_number
+
+
+def first_event(*, node, tests=None, producer="running", has_tests=True, try_number=1, later_tests=None):
+    """The event the node task's trigger ends with, reading these states from the build (``later_tests``: what
+    the tests' state becomes on the trigger's second look)."""
+    import asyncio
+
+    trigger = dbt_node_tasks.NodePassedTrigger(MODEL, "dbt_producer_watcher", has_tests=has_tests, poke_interval=0)
+    trigger.task_instance = _Ti(try_number)
+    looks = {"tests": 0}
+
+    async def producer_state():
+        return producer
+
+    async def node_status():
+        return node
+
+    async def xcom(key):
+        assert key == get_tests_status_xcom_key(MODEL)
+        looks["tests"] += 1
+        return tests if looks["tests"] == 1 or later_tests is None else later_tests
+
+    trigger._get_producer_task_status, trigger._get_node_status = producer_state, node_status
+    trigger.get_xcom_val = xcom
+
+    async def first():
+        async for event in trigger.run():
+            return event
+
+    return asyncio.run(asyncio.wait_for(first(), timeout=10))
+
+
+def _ends_as(event) -> str:
+    return getattr(event, "task_instance_state", None) or f"on a worker: {event.payload['on_worker']}"
+
+
+@pytest.mark.parametrize(
+    "states, ends",
+    [
+        ({"node": "success", "has_tests": False}, "success"),
+        ({"node": "success", "tests": "success"}, "success"),
+        ({"node": "success", "tests": None, "producer": "success"}, "success"),
+        ({"node": "success", "tests": None, "later_tests": "success"}, "success"),
+        ({"node": "skipped"}, "skipped"),
+        ({"node": "success", "tests": "failed"}, "on a worker: its tests did not all pass"),
+        ({"node": "success", "tests": None, "producer": "failed"}, "on a worker: its tests did not all pass"),
+        ({"node": "error", "tests": None}, "on a worker: the node did not pass"),
+        ({"node": None, "producer": "failed"}, "on a worker: the node did not pass"),
+        ({"node": None, "producer": "skipped"}, "on a worker: the node did not pass"),
+        ({"node": "success", "tests": "success", "try_number": 2}, "on a worker: a retry"),
+    ],
+    ids=lambda v: str(v) if isinstance(v, str) else ",".join(f"{k}={v}" for k, v in v.items()),
+)
+def test_the_trigger_ends_a_task_only_when_its_node_and_tests_passed_or_were_skipped(states, ends):
+    """In the triggerer, a node task ends as a success only when the build reported the node and every one of its
+    tests passed, as skipped when dbt skipped it; anything else, and every retry or clear, goes on to a worker,
+    where the task runs as under dag.test() (and fails, saying why, or builds the node)."""
+    assert _ends_as(first_event(**states)) == ends

@@ -145,6 +145,12 @@ def test_a_delivery_runs_unattended(cluster_env, tmp_path):
                 "select task_id, state from task_instance where dag_id = 'transform_warehouse' and state != 'success'"
             )
             assert runs[0][3] > max(b[4] for b in loaded), "the transform was queued before the delivery's last load"
+            # Each dbt node's task passed in the triggerer: none took a worker process to read the build's result.
+            node_tasks = cluster.query(
+                "select count(*), count(pid), count(*) filter (where state = 'success') from task_instance"
+                " where dag_id = 'transform_warehouse' and task_id like 'dbt.%%\\_build'"
+            )
+            assert node_tasks[0][0] > 100 and node_tasks[0][1:] == (0, node_tasks[0][0]), node_tasks
 
             # The IG report was rebuilt after the quarantine and shows it.
             report = settings.data_dir() / "reports" / "ig" / "index.html"

@@ -11,6 +11,12 @@ tests), where the two tasks ran ``dbt run`` and ``dbt test``; so does the task w
 skipped before the node's tests reported, as cosmos's test task did. Its own tests' results then decide.
 An ephemeral model, or a seed cosmos is told not to render, is left as cosmos renders it.
 
+Under a scheduler the task starts in the triggerer (Airflow's ``start_from_trigger``), not on a worker: a
+trigger reads the node's and its tests' results from the build's XComs and, when all passed (or the node was
+skipped), ends the task there. A task that does not pass there, and every retry or clear, goes on to a worker and
+runs as described above. After a build, the 115 node tasks were 115 worker processes, each parsing this DAG
+to read one XCom. ``dag.test()`` runs every task in its own process and never starts one in the triggerer.
+
 Cosmos renders the task through ``RenderConfig.node_converters``, its way to render a node type your own way;
 the task's arguments are the ones cosmos gives a node's task under ``TestBehavior.BUILD`` (select the node by
 fqn, the indirect selection, the excluded resource types). Cosmos's watcher offers no task of this kind.
@@ -18,17 +24,22 @@ fqn, the indirect selection, the excluded resource types). Cosmos's watcher offe
 
 from __future__ import annotations
 
+import asyncio
 import copy
+from datetime import timedelta
 
 from airflow.exceptions import AirflowException
+from airflow.triggers.base import StartTriggerArgs, TaskSkippedEvent, TaskSuccessEvent, TriggerEvent
 from cosmos.airflow.graph import _get_dbt_dag_task_group_identifier, create_airflow_task, create_task_metadata
 from cosmos.config import RenderConfig
 from cosmos.constants import DbtResourceType, TestBehavior
 from cosmos.listeners.dag_run_listener import EventStatus
 from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
 from cosmos.operators._watcher.state import (
+    PRODUCER_FINAL_STATES,
     ProducerTaskState,
     get_xcom_val,
+    is_dbt_node_status_skipped,
     is_dbt_node_status_success,
     is_producer_task_terminated,
 )
@@ -41,9 +52,62 @@ from cosmos.operators.watcher import (
 )
 
 
+class NodePassedTrigger(WatcherTrigger):
+    """A node task's first try, in the triggerer: ends the task as a success when the build reported the node and
+    all its tests passed, as skipped when dbt skipped the node; for anything else (a failure, a build that ended
+    before reporting, a retry) the task goes on to a worker (``execute_on_worker``), which decides as it always
+    has. The run it watches is the task instance's, known only once the trigger runs."""
+
+    def __init__(self, model_unique_id: str, producer_task_id: str, has_tests: bool, poke_interval: float = 5.0):
+        super().__init__(model_unique_id, producer_task_id, dag_id="", run_id="", map_index=None)
+        self.has_tests, self.poke_interval = has_tests, poke_interval
+
+    def serialize(self) -> tuple[str, dict]:
+        return (
+            f"{type(self).__module__}.{type(self).__name__}",
+            {
+                "model_unique_id": self.model_unique_id,
+                "producer_task_id": self.producer_task_id,
+                "has_tests": self.has_tests,
+                "poke_interval": self.poke_interval,
+            },
+        )
+
+    async def run(self):
+        ti = self.task_instance
+        self.dag_id, self.run_id, self.map_index = ti.dag_id, ti.run_id, ti.map_index
+        if ti.try_number > 1:  # a retry or a clear: the worker builds the node and its tests
+            yield TriggerEvent({"on_worker": "a retry"})
+            return
+        while True:
+            producer = await self._get_producer_task_status()
+            node = await self._get_node_status()
+            if is_dbt_node_status_skipped(node):
+                yield TaskSkippedEvent()
+                return
+            if is_dbt_node_status_success(node):
+                tests = await self.get_xcom_val(get_tests_status_xcom_key(self.model_unique_id))
+                # every test reports before a build succeeds: none reported, none ran (as _tests_passed)
+                if (
+                    not self.has_tests
+                    or is_dbt_node_status_success(tests)
+                    or (tests is None and producer == ProducerTaskState.SUCCESS)
+                ):
+                    yield TaskSuccessEvent()
+                    return
+                if tests is not None or producer in PRODUCER_FINAL_STATES:
+                    yield TriggerEvent({"on_worker": "its tests did not all pass"})
+                    return
+            elif node is not None or producer in PRODUCER_FINAL_STATES:
+                yield TriggerEvent({"on_worker": "the node did not pass"})
+                return
+            await asyncio.sleep(self.poke_interval)
+
+
 class ReportsItsTests(DbtConsumerWatcherSensor):
     """Put before one of cosmos's watcher sensors: once its node has succeeded, wait for the node's tests (the
-    aggregated ``<node>_tests_status`` XCom the producer pushes when all of them have reported)."""
+    aggregated ``<node>_tests_status`` XCom the producer pushes when all of them have reported). Under a
+    scheduler it starts in the triggerer (:class:`NodePassedTrigger`)."""
 
     base_cmd = ["build"]  # the fallback after the build (a retry, a clear): the node and its tests
 
@@ -51,6 +115,36 @@ class ReportsItsTests(DbtConsumerWatcherSensor):
         super().__init__(**kwargs)
         self.has_tests = has_tests
         self._built_here = False
+        self.start_from_trigger = True
+        self._start_in_the_triggerer()
+
+    @property
+    def producer_task_id(self) -> str:
+        return self._producer_task_id
+
+    @producer_task_id.setter
+    def producer_task_id(self, task_id: str) -> None:
+        # Cosmos names the producer after it has made the node tasks (the task group's prefix comes then).
+        self._producer_task_id = task_id
+        if hasattr(self, "has_tests"):
+            self._start_in_the_triggerer()
+
+    def _start_in_the_triggerer(self) -> None:
+        self.start_trigger_args = StartTriggerArgs(
+            trigger_cls=f"{NodePassedTrigger.__module__}.{NodePassedTrigger.__name__}",
+            trigger_kwargs={
+                "model_unique_id": self.model_unique_id,
+                "producer_task_id": self.producer_task_id,
+                "has_tests": self.has_tests,
+                "poke_interval": float(self.poke_interval),
+            },
+            next_method=self.execute_on_worker.__name__,
+            timeout=timedelta(seconds=self.timeout) if self.timeout else None,
+        )
+
+    def execute_on_worker(self, context, event=None) -> None:
+        """What the trigger did not end in the triggerer: the task as it runs without one."""
+        return self.execute(context)
 
     def _fallback_to_non_watcher_run(self, try_number, context):
         self._built_here = True  # dbt build ran the node's tests here: the producer's results do not apply

@@ -1,6 +1,6 @@
 """Ingest DAGs, one per registry dataset, built by one factory (not copied per dataset).
 
-find_new_files -> ingest_file (a task group mapped over the files): validate -> load,
+find_new_files -> ingest_file (a task group mapped over the files): validate -> load -> all_files_loaded
                                                                    announce_quarantine (only when one failed)
 
 load COPYs the file into its raw table and then files it away in processed/ (``loader.mark_done``): one task,
@@ -25,6 +25,7 @@ import logging
 from contextlib import contextmanager
 from pathlib import Path
 
+from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task, task_group
 from airflow.sdk.exceptions import AirflowFailException
 
@@ -107,6 +108,12 @@ def build_ingest_dag(ds: Dataset):
 
             return loader.find_new_files(ds, on_quarantine=alert)
 
+        # The run's last task: it fails the run (upstream_failed) when any file's validate or load failed, as a
+        # run with a quarantined file must show. Without it the group's last task, announce_quarantine, which
+        # succeeds when it announces a failure, would be the only leaf, and the run would succeed. An empty task:
+        # a scheduler marks it done without starting a worker; files skipped as duplicates do not fail it.
+        all_files_loaded = EmptyOperator(task_id="all_files_loaded", trigger_rule="none_failed")
+
         # One mapped group per file: a file that fails or is skipped affects only its own validate -> load
         # chain, never the other files of the run.
         @task_group
@@ -148,6 +155,7 @@ def build_ingest_dag(ds: Dataset):
             accepted = validate(path)
             loaded = load(accepted)
             [accepted, loaded] >> announce_quarantine()
+            loaded >> all_files_loaded
 
         ingest_file.expand(path=find_new_files())
 
