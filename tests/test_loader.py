@@ -114,6 +114,40 @@ def test_a_retried_load_whose_copy_committed_files_the_file_away_and_loads_nothi
     assert not path.exists() and not loaded.path.exists()
 
 
+@pytest.mark.parametrize("dataset", ["health__navigator_referrals", "police__recorded_crime"])
+def test_a_file_sent_again_under_its_name_before_a_load_retry_is_left_for_the_next_run(
+    warehouse_url, landed, dataset, monkeypatch
+):
+    """Between a load's commit and its retry (after filing failed), the agency sends a corrected file under the
+    same name. The retry must not delete it (a pseudonymised dataset's original goes once loaded) or file it
+    away unloaded (a plain dataset's landed file is the loaded one): it waits, whole, for the next run's gate."""
+    from partnership import landing
+
+    ds = get_dataset(dataset)
+    path, other_month = landed[ds.name][:2]
+    run = f"airflow:ingest_{ds.name}/manual__1"
+    accepted = loader.validate(ds, path, loaded_by=run)
+    loaded = loader.load(ds, accepted, loaded_by=run)
+
+    def disk_full(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(landing, "file_away", disk_full)
+        with pytest.raises(OSError):
+            loader.mark_done(ds, loaded)
+    resent = other_month.read_bytes()  # other content, under the loaded file's name
+    path.write_bytes(resent)
+    settings.upload_marker(path).touch()
+
+    try:  # the retry: load, then file away
+        loader.mark_done(ds, loader.load(ds, accepted, loaded_by=run))
+    except RuntimeError as exc:  # a plain dataset: the file it would file away is not the one it loaded
+        assert "changed after it was loaded" in str(exc)
+    assert path.read_bytes() == resent and settings.upload_marker(path).exists()
+    assert _scalar(warehouse_url, "select count(*) from audit.load_batch where dataset = %s", ds.name) == 1
+
+
 def test_a_raw_row_must_name_a_batch_the_audit_records(warehouse_url, landed, crimes):
     """The guarantee IG reads: every raw row comes from a recorded batch, and a batch with rows in raw is kept.
     Checked once per statement (insert, COPY, update), not row by row."""

@@ -158,6 +158,10 @@ def load(ds: Dataset, accepted: Accepted, *, loaded_by: str = "cli") -> Loaded |
     _check_paths(ds, accepted)
     earlier_try = _loaded_by_an_earlier_try(ds, accepted, loaded_by)
     if earlier_try:
+        # What mark_done files away must still be what was loaded: a file sent again under the same name meanwhile
+        # is left where it is, for the next run's gate.
+        if accepted.path.exists() and sha256_of(accepted.path) != accepted.load_sha256:
+            raise RuntimeError(f"{accepted.path.name} changed after it was loaded; it will be validated again next run")
         log.info("%s: already loaded by an earlier try, as batch %s", accepted.landed.name, earlier_try.batch_id)
         return earlier_try
     path, original, sha256 = accepted.path, accepted.landed, accepted.sha256
@@ -326,8 +330,12 @@ def mark_done(ds: Dataset, loaded: Loaded) -> str:
     """
     _check_paths(ds, loaded)
     if loaded.landed != loaded.path:
-        loaded.landed.unlink(missing_ok=True)
-        settings.upload_marker(loaded.landed).unlink(missing_ok=True)
+        if loaded.landed.exists() and sha256_of(loaded.landed) != loaded.sha256:
+            # Sent again under the same name since it was validated: not the file loaded, left for the next run.
+            log.warning("%s: landed again with other content since it was loaded; left in landing", loaded.file)
+        else:
+            loaded.landed.unlink(missing_ok=True)
+            settings.upload_marker(loaded.landed).unlink(missing_ok=True)
     if not loaded.path.exists():
         return ""
     return str(landing.file_away(loaded.path, settings.processed_dir() / ds.landing_subdir, loaded.sha256[:12]))
