@@ -261,6 +261,8 @@ def _ends_as(event) -> str:
         ({"node": "error", "tests": None}, "on a worker: the node did not pass"),
         ({"node": None, "producer": "failed"}, "on a worker: the node did not pass"),
         ({"node": None, "producer": "skipped"}, "on a worker: the node did not pass"),
+        ({"node": None, "producer": "upstream_failed"}, "on a worker: the node did not pass"),
+        ({"node": "success", "tests": None, "producer": "removed"}, "on a worker: its tests did not all pass"),
         ({"node": "success", "tests": "success", "try_number": 2}, "on a worker: a retry"),
     ],
     ids=lambda v: str(v) if isinstance(v, str) else ",".join(f"{k}={v}" for k, v in v.items()),

@@ -36,7 +36,6 @@ from cosmos.constants import DbtResourceType, TestBehavior
 from cosmos.listeners.dag_run_listener import EventStatus
 from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
 from cosmos.operators._watcher.state import (
-    PRODUCER_FINAL_STATES,
     ProducerTaskState,
     get_xcom_val,
     is_dbt_node_status_skipped,
@@ -95,10 +94,10 @@ class NodePassedTrigger(WatcherTrigger):
                 ):
                     yield TaskSuccessEvent()
                     return
-                if tests is not None or producer in PRODUCER_FINAL_STATES:
+                if tests is not None or is_producer_task_terminated(producer):
                     yield TriggerEvent({"on_worker": "its tests did not all pass"})
                     return
-            elif node is not None or producer in PRODUCER_FINAL_STATES:
+            elif node is not None or is_producer_task_terminated(producer):  # upstream_failed, removed too
                 yield TriggerEvent({"on_worker": "the node did not pass"})
                 return
             await asyncio.sleep(self.poke_interval)
