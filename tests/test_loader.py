@@ -77,19 +77,13 @@ def test_the_database_refuses_a_second_load_of_the_same_content(warehouse_url, l
     assert _scalar(warehouse_url, "select count(*) from raw.police__recorded_crime") == accepted.rows
 
 
-def test_a_retried_load_whose_copy_committed_files_the_file_away_and_loads_nothing(
-    warehouse_url, landed, data_dir, monkeypatch
-):
-    """The load task COPYs, then files the file away. When filing fails after the commit (a full disk), the
-    task's retry must find its own batch: not load the rows again, and not take the file for a duplicate of
-    itself and discard the pseudonymised copy, which is the batch's only kept copy (reprocess reads it)."""
+def _loaded_then_filing_failed(ds, path, run, monkeypatch):
+    """Validate and load a landed file as the load task's first try, whose filing away then fails (a full
+    disk) after the commit; (accepted, loaded)."""
     from partnership import landing
 
-    nav = get_dataset("health__navigator_referrals")
-    path = landed[nav.name][0]
-    run = "airflow:ingest_health__navigator_referrals/manual__1"
-    accepted = loader.validate(nav, path, loaded_by=run)
-    loaded = loader.load(nav, accepted, loaded_by=run)
+    accepted = loader.validate(ds, path, loaded_by=run)
+    loaded = loader.load(ds, accepted, loaded_by=run)
 
     def disk_full(*_args, **_kwargs):
         raise OSError(28, "No space left on device")
@@ -97,7 +91,20 @@ def test_a_retried_load_whose_copy_committed_files_the_file_away_and_loads_nothi
     with monkeypatch.context() as m:
         m.setattr(landing, "file_away", disk_full)
         with pytest.raises(OSError):
-            loader.mark_done(nav, loaded)
+            loader.mark_done(ds, loaded)
+    return accepted, loaded
+
+
+def test_a_retried_load_whose_copy_committed_files_the_file_away_and_loads_nothing(
+    warehouse_url, landed, data_dir, monkeypatch
+):
+    """The load task COPYs, then files the file away. When filing fails after the commit (a full disk), the
+    task's retry must find its own batch: not load the rows again, and not take the file for a duplicate of
+    itself and discard the pseudonymised copy, which is the batch's only kept copy (reprocess reads it)."""
+    nav = get_dataset("health__navigator_referrals")
+    path = landed[nav.name][0]
+    run = "airflow:ingest_health__navigator_referrals/manual__1"
+    accepted, loaded = _loaded_then_filing_failed(nav, path, run, monkeypatch)
 
     again = loader.load(nav, accepted, loaded_by=run)  # the retry: load, then file away
     assert again == loaded
@@ -121,21 +128,10 @@ def test_a_file_sent_again_under_its_name_before_a_load_retry_is_left_for_the_ne
     """Between a load's commit and its retry (after filing failed), the agency sends a corrected file under the
     same name. The retry must not delete it (a pseudonymised dataset's original goes once loaded) or file it
     away unloaded (a plain dataset's landed file is the loaded one): it waits, whole, for the next run's gate."""
-    from partnership import landing
-
     ds = get_dataset(dataset)
     path, other_month = landed[ds.name][:2]
     run = f"airflow:ingest_{ds.name}/manual__1"
-    accepted = loader.validate(ds, path, loaded_by=run)
-    loaded = loader.load(ds, accepted, loaded_by=run)
-
-    def disk_full(*_args, **_kwargs):
-        raise OSError(28, "No space left on device")
-
-    with monkeypatch.context() as m:
-        m.setattr(landing, "file_away", disk_full)
-        with pytest.raises(OSError):
-            loader.mark_done(ds, loaded)
+    accepted, _ = _loaded_then_filing_failed(ds, path, run, monkeypatch)
     resent = other_month.read_bytes()  # other content, under the loaded file's name
     path.write_bytes(resent)
     settings.upload_marker(path).touch()
