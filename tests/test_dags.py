@@ -119,6 +119,17 @@ def test_ingest_dag_steps_run_in_order(dagbag):
         assert downstream in dag.get_task(upstream).downstream_task_ids
 
 
+def test_the_ingest_runs_last_task_takes_no_worker_under_a_scheduler(dagbag):
+    """all_files_loaded only fails the run when a file failed: the scheduler marks it done itself (an empty task
+    with no success or execute callback, inlets or outlets), as it reads it from the serialized DAG."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    dag = DagSerialization.from_dict(DagSerialization.to_dict(dagbag.dags["ingest_police__recorded_crime"]))
+    assert not TaskInstance.is_task_schedulable(dag.get_task("all_files_loaded"))
+    assert TaskInstance.is_task_schedulable(dag.get_task("ingest_file.load"))
+
+
 def _uris(condition) -> set[str]:
     """The Asset URIs a schedule waits on (one Asset, or any/all of several)."""
     return {condition.uri} if hasattr(condition, "uri") else {a.uri for a in condition.objects}

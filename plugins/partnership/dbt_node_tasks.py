@@ -15,7 +15,7 @@ Under a scheduler the task starts in the triggerer (Airflow's ``start_from_trigg
 trigger reads the node's and its tests' results from the build's XComs and, when all passed (or the node was
 skipped), ends the task there. A task that does not pass there, and every retry or clear, goes on to a worker and
 runs as described above. After a build, the 115 node tasks were 115 worker processes, each parsing this DAG
-to read one XCom. ``dag.test()`` runs every task in its own process and never starts one in the triggerer.
+to read one XCom. ``dag.test()`` runs every task itself and never starts one in the triggerer.
 
 Cosmos renders the task through ``RenderConfig.node_converters``, its way to render a node type your own way;
 the task's arguments are the ones cosmos gives a node's task under ``TestBehavior.BUILD`` (select the node by
