@@ -112,6 +112,25 @@ def test_a_token_is_the_keyed_hmac_of_the_standardised_value(linkage_key):
     assert tokens.tokenise(linkage_key, ONE_PERSON_TWO_WAYS[0]).surname == expected
 
 
+def test_a_tokeniser_kept_for_a_file_gives_each_record_its_own_tokens(linkage_key):
+    """One Tokeniser keys each value once for a whole file: records that share some values and not others must
+    still get exactly the tokens a fresh Tokeniser gives each alone."""
+    records = [
+        {"forename": "Jon", "surname": "Smith", "date_of_birth": "05/03/2009", "sex": "m", "postcode": "M1 1AA"},
+        {"forename": "Jon", "surname": "Smyth", "date_of_birth": "05/03/2009", "sex": "f", "postcode": "M1 1AB"},
+        {"forename": "Jane", "surname": "Smith", "date_of_birth": "2009-03-05", "postcode": "M1 1AA"},
+        {"forename": "Jon", "date_of_birth": "31/02/2009", "nhs_number": "9434765919"},
+        {"surname": "Smith", "sex": "m", "pnc_id": "2009/0012345A"},
+        {"forename": "Jon", "surname": "Smith", "date_of_birth": "05/03/2009", "sex": "m", "postcode": "M1 1AA"},
+    ]
+    shared = tokens.Tokeniser(linkage_key)
+    kept = [shared(r) for r in records]
+    assert kept == [tokens.Tokeniser(linkage_key)(r) for r in records]
+    assert kept[0] == kept[5] and kept[0] != kept[1]
+    assert kept[1].forename_edits == kept[0].forename_edits and kept[1].name_dob_postcode != kept[0].name_dob_postcode
+    assert kept[3].forename == kept[0].forename and kept[3].dob is None and kept[3].name_dob_postcode is None
+
+
 def test_without_the_key_a_guessed_value_gives_other_tokens(linkage_key):
     """Someone with the index but not the key cannot test a guess: an unkeyed hash or another key matches
     nothing."""

@@ -59,11 +59,12 @@ def _tokens_by_row(ds: Dataset, source: Path, encoding: str, key: bytes):
         header = next(reader)
         at = {name: i for i, name in enumerate(header)}
         people = [(p, [(at[column], field) for column, field in p.fields]) for p in ds.linked_persons]
+        tokenise = tokens.Tokeniser(key)  # this file's only
         for row, record in enumerate(reader, start=2):
             for person, fields in people:
                 values = {field: record[i] for i, field in fields if record[i].strip()}
                 if values:
-                    yield person, row, tokens.tokenise(key, values)
+                    yield person, row, tokenise(values)
 
 
 def link_file(ds: Dataset, source: Path, file_sha256: str, target: Path, encoding: str = "utf-8-sig") -> LinkedFile:
