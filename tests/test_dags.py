@@ -331,6 +331,35 @@ def test_a_new_dag_takes_its_place_from_its_assets_and_a_cycle_is_refused():
         runner.run_order(dags)
 
 
+def test_the_ingest_dags_form_one_group_and_the_transform_waits_for_all_of_them(dagbag):
+    """The DAGs `partnership run` runs side by side (with Airflow's metadata in PostgreSQL)."""
+    from partnership import runner
+
+    groups = runner.side_by_side_groups(dagbag.dags, runner.run_order(dagbag.dags))
+    assert groups[0] == [d for d in runner.run_order(dagbag.dags) if d.startswith("ingest_")]
+    assert groups[1:] == [["transform_warehouse"], ["board_report", "ig_report"]]
+
+
+def test_a_dag_joins_no_group_holding_a_dag_it_waits_on_even_through_a_relay():
+    from airflow.sdk import Asset
+
+    from partnership import runner
+    from partnership.dag_defaults import RELAY_TAG
+
+    a, b, c, d = (Asset(name=n, uri=f"partnership://test/{n}") for n in "abcd")
+    dags = {
+        "load_one": _fake_dag("load_one", emits=[a], on=[d]),
+        "load_two": _fake_dag("load_two", emits=[b], on=[d]),
+        "relay": _fake_dag("relay", on=[a, b], emits=[c], tags=[RELAY_TAG]),
+        "build": _fake_dag("build", on=[c]),
+        "report": _fake_dag("report", on=[a]),
+    }
+    assert runner.side_by_side_groups(dags, ["load_one", "load_two", "build", "report"]) == [
+        ["load_one", "load_two"],
+        ["build", "report"],
+    ]
+
+
 def test_node_tasks_start_in_the_triggerer_under_a_scheduler(dagbag):
     """What the scheduler reads from the serialized DAG: each model and seed task starts from its node's trigger
     (partnership.dbt_node_tasks.NodePassedTrigger), not in a worker process of its own."""

@@ -175,7 +175,8 @@ def run_dags_and_docs(url: str, *, rebuild: bool):
     dags = runner.load_dags()
     order = runner.run_order(dags)
     after_transform = order.index("transform_warehouse") + 1 if "transform_warehouse" in order else len(order)
-    failed, built = run_dags(dags, order[:after_transform], url, rebuild=rebuild)
+    side_by_side = runner.runs_side_by_side()
+    failed, built = run_dags(dags, order[:after_transform], url, rebuild=rebuild, side_by_side=side_by_side)
     docs = None
     if built:
         print("writing the dbt docs (alongside the DAGs after the transform) ...", flush=True)
@@ -199,22 +200,57 @@ def run_dags_and_docs(url: str, *, rebuild: bool):
     return failed, None if "dbt docs" in failed else docs_index
 
 
-def run_dags(dags: dict, order: list[str], url: str, *, rebuild: bool, built: bool = False) -> tuple[list[str], bool]:
-    """Run these DAGs in this order; return the failed ones and whether the transform ran (or ran before them)."""
+def run_dags(
+    dags: dict, order: list[str], url: str, *, rebuild: bool, built: bool = False, side_by_side: bool = False
+) -> tuple[list[str], bool]:
+    """Run these DAGs in this order; return the failed ones and whether the transform ran (or ran before them).
+    With ``side_by_side``, DAGs that wait on none of each other run at once, one process per core
+    (runner.run_side_by_side)."""
     failed = []
-    for dag_id in order:
-        skipped = _why_skipped(dag_id, url, rebuild=rebuild, built=built)
-        if skipped:
-            print(f"  {dag_id}: skipped, {skipped}")
-            continue
-        print(f"running DAG {dag_id} ...", flush=True)
-        dag_started = time.time()
-        state = runner.run_dag(dags[dag_id])
-        built = built or dag_id == "transform_warehouse"
-        print(f"  {dag_id}: {state} ({time.time() - dag_started:.0f} s)")
-        if state != "success":
-            failed.append(dag_id)
+    groups = runner.side_by_side_groups(dags, order) if side_by_side else [[dag_id] for dag_id in order]
+    processes = min(os.cpu_count() or 1, MAX_PROCESSES)
+    for group in groups:
+        to_run = []
+        for dag_id in group:
+            skipped = _why_skipped(dag_id, url, rebuild=rebuild, built=built)
+            if skipped:
+                print(f"  {dag_id}: skipped, {skipped}")
+            else:
+                to_run.append(dag_id)
+        together = len(to_run) > 1 and processes > 1
+        started = time.time()
+        if together:
+            print(f"running {len(to_run)} DAGs side by side, {processes} at a time ...", flush=True)
+            runner.sync_dags_to_metadata_db()  # by this process, not by each of the workers at once
+            finished = runner.run_side_by_side(sorted(to_run, key=_landed_bytes, reverse=True), processes)
+        else:
+            finished = (_run_here(dags, dag_id) for dag_id in to_run)
+        for dag_id, state, seconds in finished:
+            built = built or dag_id == "transform_warehouse"
+            print(f"  {dag_id}: {state} ({seconds:.0f} s)", flush=True)
+            if state != "success":
+                failed.append(dag_id)
+        if together:
+            print(f"  the {len(to_run)} DAGs took {time.time() - started:.0f} s", flush=True)
     return failed, built
+
+
+MAX_PROCESSES = 4  # DAGs run side by side: more processes than this mostly wait on each other's linkage lock
+
+
+def _run_here(dags: dict, dag_id: str) -> tuple[str, str, float]:
+    print(f"running DAG {dag_id} ...", flush=True)
+    started = time.time()
+    return dag_id, runner.run_dag(dags[dag_id]), time.time() - started
+
+
+def _landed_bytes(dag_id: str) -> int:
+    """How much an ingest DAG has to read (the DAGs with most are started first, to finish together)."""
+    from partnership import landing
+    from partnership.registry import load_registry
+
+    ds = next((ds for ds in load_registry() if f"ingest_{ds.name}" == dag_id), None)
+    return sum(p.stat().st_size for p in landing.awaiting_files(ds)) if ds else 0
 
 
 def print_results(url: str, started: float, docs_index) -> None:

@@ -1,7 +1,10 @@
 """Running the real DAGs and dbt from the command line (``dag.test()``: no scheduler or api-server needed).
 
-Airflow keeps its metadata in SQLite under the project data folder (``airflow/``); the DAGs are read from
-``dags/`` exactly as a scheduler would read them, and run in the order their Assets give (:func:`run_order`).
+Airflow keeps its metadata in the embedded PostgreSQL beside the warehouse, or (with a warehouse given by
+WAREHOUSE_URL) in SQLite under the project data folder (``airflow/``): :func:`metadata_db_url`. The DAGs are read
+from ``dags/`` exactly as a scheduler would read them, and run in the order their Assets give (:func:`run_order`);
+on PostgreSQL, DAGs that wait on none of each other run side by side in processes of their own
+(:func:`run_side_by_side`).
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from partnership import settings, warehouse
@@ -30,7 +35,16 @@ def warehouse_for_cli(keep_running: bool = False):
         yield url
     finally:
         if not keep_running:
+            _close_airflow_connections()  # Airflow's metadata may be on this server: closed before it stops
             warehouse.stop_embedded()
+
+
+def _close_airflow_connections() -> None:
+    """Close the connections Airflow's ORM holds, if this process imported Airflow (or its exit would roll back
+    on a server that has stopped, and fail)."""
+    airflow_settings = sys.modules.get("airflow.settings")
+    if airflow_settings is not None:
+        airflow_settings.dispose_orm()
 
 
 def airflow_environment(url: str) -> dict[str, str]:
@@ -41,7 +55,7 @@ def airflow_environment(url: str) -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_FOLDER": str(settings.DAGS_DIR),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__PARALLELISM": "2",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_db_url(url),
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         # The dbt build's node states are backed up for a retry when it fails, not rewritten into a Variable
         # after each of its ~1,200 XComs: that rewrite grows with the project (about 60 s of a 163 s build).
@@ -60,6 +74,25 @@ def airflow_environment(url: str) -> dict[str, str]:
         env[name] = connection
     env.update(dbt_environment(url))
     return env
+
+
+def metadata_db_url(url: str) -> str:
+    """Where Airflow keeps its metadata for this warehouse.
+
+    With the embedded warehouse, the embedded server's `airflow` database: PostgreSQL takes concurrent writers,
+    so the ingest DAGs run side by side (:func:`run_side_by_side`), as a scheduler would run them. Otherwise a
+    SQLite file in the data folder, where DAGs run one at a time: a warehouse given by WAREHOUSE_URL gets no
+    database it was not asked for, and a data folder whose metadata is already in SQLite keeps it there (its
+    Variables, a pseudonymisation key perhaps among them, stay where they were set).
+    """
+    sqlite = settings.airflow_home() / "airflow.db"
+    embedded = warehouse.embedded_airflow_url(url)
+    return embedded if embedded and not sqlite.exists() else f"sqlite:///{sqlite}"
+
+
+def runs_side_by_side() -> bool:
+    """Whether this process's Airflow metadata database takes concurrent writers (not SQLite)."""
+    return not os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "sqlite").startswith("sqlite")
 
 
 def airflow_connection(url: str) -> dict:
@@ -169,7 +202,7 @@ def migrate_airflow_db() -> None:
 def _airflow_db_migrated() -> bool:
     """Whether the metadata DB exists and its migration heads are this Airflow's (as `airflow db
     check-migrations` asks). Any doubt answers no, and the migration runs."""
-    if not (settings.airflow_home() / "airflow.db").exists():
+    if not runs_side_by_side() and not (settings.airflow_home() / "airflow.db").exists():
         return False
     try:
         from airflow import settings as airflow_settings
@@ -244,6 +277,83 @@ def _bundle_already_synced(dag_id: str):
 
     with mock.patch.object(dagbag, "BundleDagBag", no_bag), mock.patch.object(dagbag, "sync_bag_to_db", no_sync):
         yield
+
+
+def sync_dags_to_metadata_db() -> None:
+    """Parse the dags folder and write every DAG in it to the metadata DB, as the first ``dag.test()`` of a process
+    does (the same Airflow calls): done once before DAGs run side by side, so that no two processes write the
+    same DAGs at once and none of them has to."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
+    from airflow.utils.session import create_session
+
+    manager = DagBundlesManager()
+    with create_session() as session:
+        manager.sync_bundles_to_db(session=session)
+    for bundle in manager.get_all_dag_bundles():
+        if not bundle.is_initialized:
+            bundle.initialize()
+        bag = BundleDagBag(dag_folder=bundle.path, bundle_path=bundle.path, bundle_name=bundle.name)
+        sync_bag_to_db(bag, bundle.name, bundle.version)
+    _synced_dag_ids.update(_dag_ids_in_metadata_db())
+
+
+def run_side_by_side(dag_ids: list[str], processes: int) -> Iterator[tuple[str, str, float]]:
+    """Run DAGs that wait on none of each other in worker processes (at most ``processes`` at once, each taking
+    the next DAG in the list when it is free: put the longest first); yield (DAG id, final state, seconds) as
+    each finishes. A DAG whose run raised is reported as failed, with the error printed.
+
+    Each worker is a fresh interpreter (spawned: Airflow's database engine is not to be shared across a fork)
+    with this process's environment, which parses the dags folder once and runs its DAGs with ``dag.test()``
+    as :func:`run_dag` does. :func:`sync_dags_to_metadata_db` must have run first. The metadata database must
+    take concurrent writers (:func:`runs_side_by_side`)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_start_worker) as pool:
+        running = {pool.submit(_run_in_worker, dag_id): dag_id for dag_id in dag_ids}
+        for done in as_completed(running):
+            try:
+                state, seconds = done.result()
+            except Exception as exc:  # noqa: BLE001 - one DAG's error is that DAG's failure, not the run's
+                print(f"  {running[done]} raised {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+                state, seconds = "failed", float("nan")
+            yield running[done], state, seconds
+
+
+_worker_dags: dict = {}  # in a worker process of run_side_by_side: the DAGs it parsed when it started
+
+
+def _start_worker() -> None:
+    _synced_dag_ids.update(_dag_ids_in_metadata_db())
+    _worker_dags.update(load_dags())
+
+
+def _run_in_worker(dag_id: str) -> tuple[str, float]:
+    started = time.time()
+    return run_dag(_worker_dags[dag_id]), time.time() - started
+
+
+def side_by_side_groups(dags: dict, order: list[str]) -> list[list[str]]:
+    """The DAGs of ``order`` (a run order) in consecutive groups whose DAGs may run side by side: none waits,
+    through any chain of Assets (relays not run included), on another of its group."""
+    upstream = asset_edges(dags)
+    ancestors: dict[str, set[str]] = {}
+
+    def ancestors_of(dag_id: str) -> set[str]:
+        if dag_id not in ancestors:
+            ancestors[dag_id] = set()  # a cycle is refused by run_order; this only stops the walk
+            ancestors[dag_id] = {a for up in upstream[dag_id] for a in (up, *ancestors_of(up))}
+        return ancestors[dag_id]
+
+    groups: list[list[str]] = []
+    for dag_id in order:
+        if groups and not ancestors_of(dag_id) & set(groups[-1]):
+            groups[-1].append(dag_id)
+        else:
+            groups.append([dag_id])
+    return groups
 
 
 # -- the order `partnership run` runs the DAGs in ------------------------------------------------------------

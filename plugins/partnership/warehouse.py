@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg
 from psycopg import sql
@@ -23,6 +24,7 @@ from partnership.registry import load_registry
 log = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE = "warehouse"
+EMBEDDED_AIRFLOW_DATABASE = "airflow"  # Airflow's metadata, beside the warehouse on the embedded server
 
 
 class WarehouseNotConfigured(RuntimeError):
@@ -99,11 +101,20 @@ def start_embedded() -> str:
     socket_dir = pgdata
     admin = f"postgresql://postgres@/postgres?host={socket_dir}"
     with psycopg.connect(conninfo(admin), autocommit=True) as conn:
-        exists = conn.execute("select 1 from pg_database where datname = %s", (EMBEDDED_DATABASE,)).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("create database {}").format(sql.Identifier(EMBEDDED_DATABASE)))
+        for name in (EMBEDDED_DATABASE, EMBEDDED_AIRFLOW_DATABASE):
+            if not conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone():
+                conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     del server
     return f"postgresql://postgres@/{EMBEDDED_DATABASE}?host={socket_dir}"
+
+
+def embedded_airflow_url(url: str) -> str | None:
+    """The SQLAlchemy URL of the embedded server's database for Airflow's metadata, if ``url`` is the embedded
+    warehouse (:func:`start_embedded`); None for any other warehouse."""
+    parts = url_parts(url)
+    if parts["host"] != str(settings.pgdata_dir()) or parts["dbname"] != EMBEDDED_DATABASE:
+        return None
+    return f"postgresql+psycopg2://postgres@/{EMBEDDED_AIRFLOW_DATABASE}?host={quote(parts['host'], safe='/')}"
 
 
 def stop_embedded() -> bool:
