@@ -337,6 +337,24 @@ def test_no_raw_linkage_value_is_kept_in_the_index(warehouse_url, linkage_key):
 
 
 @pytest.mark.integration
+def test_the_index_keeps_each_records_tokens_as_they_were_made(warehouse_url, linkage_key):
+    """Token sets go to the index in PostgreSQL's binary array form, made by hand (index.binary_token_array):
+    read back, every column is the record's own, an empty set an empty array."""
+    sent = {
+        "a:1": {"forename": "Jon", "surname": "Smith", "date_of_birth": "05/03/2009", "postcode": "M1 1AA"},
+        "a:2": {"surname": "Li", "nhs_number": "9434765919"},  # no forename: its sets are empty
+    }
+    made = {key: tokens.tokenise(linkage_key, fields) for key, fields in sent.items()}
+    with warehouse.connect(warehouse_url) as conn:
+        index.add_records(conn, (("a", key, t) for key, t in made.items()))
+        kept = conn.execute(
+            f"select record_key, {', '.join(index.TOKEN_COLUMNS)} from linkage.person_record order by record_key"
+        ).fetchall()
+    assert [(key, *t.values()) for key, t in sorted(made.items())] == [tuple(row) for row in kept]
+    assert len(made["a:1"].forename_edits) > 2 and made["a:2"].forename_edits == ()
+
+
+@pytest.mark.integration
 def test_only_the_loader_can_read_the_linkage_index(warehouse_url, login_role):
     _, loader_url = login_role(warehouse_url, security.LOADER)
     with psycopg.connect(warehouse.conninfo(loader_url)) as conn:
