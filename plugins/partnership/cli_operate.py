@@ -3,6 +3,7 @@ and docs, deliveries, pseudonymisation keys and reprocessing a month (docs/opera
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from datetime import UTC
@@ -128,17 +129,31 @@ def cmd_deliveries(args) -> int:
     return 0
 
 
-def _airflow_of_the_project() -> None:
-    """Variables are looked up in the Airflow `partnership run` uses, unless this process has its own (a container)."""
-    if "AIRFLOW_HOME" not in os.environ:
-        env = runner.airflow_environment(os.environ.get("WAREHOUSE_URL") or PARSE_URL)
-        os.environ.update({k: env[k] for k in ("AIRFLOW_HOME", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")})
+@contextlib.contextmanager
+def _airflow_of_the_project():
+    """Variables are looked up in the Airflow `partnership run` uses, unless this process has its own (a container):
+    with the embedded warehouse, its metadata is on the embedded server, which is started for the lookup."""
+    if "AIRFLOW_HOME" in os.environ:
+        yield
+        return
+    env = runner.airflow_environment(os.environ.get("WAREHOUSE_URL") or warehouse.embedded_url())
+    os.environ.update({k: env[k] for k in ("AIRFLOW_HOME", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")})
+    on_embedded_server = not env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("sqlite")
+    if on_embedded_server and (settings.pgdata_dir() / "PG_VERSION").exists():
+        with warehouse_for_cli():
+            yield
+    else:  # no server, so nothing stored there yet
+        yield
 
 
 def cmd_keys(args) -> int:
+    with _airflow_of_the_project():
+        return _keys(args)
+
+
+def _keys(args) -> int:
     from partnership.pseudonymise import KeyUnavailable, declare_rotation, fingerprint, get_key, id_types
 
-    _airflow_of_the_project()
     if args.action == "rotate":
         with warehouse_for_cli() as url:
             try:

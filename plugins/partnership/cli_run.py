@@ -104,6 +104,7 @@ def prepare_run(args, url: str, *, warehouse_given: bool) -> bool:
     warehouse.init_warehouse(url)
     os.environ.update(runner.airflow_environment(url))
     runner.migrate_airflow_db()
+    runner.remember_metadata_db(url)
     if not pseudonymisation_keys_for_run(throwaway_key_allowed(args, warehouse_given=warehouse_given), url):
         return False
     if not args.no_generate:
@@ -142,10 +143,9 @@ def _why_skipped(dag_id: str, url: str, *, rebuild: bool, built: bool) -> str | 
     transform when nothing it reads changed since the last build, the Board's report when the publish schema
     was not rebuilt and a report is there."""
     from partnership import landing, warehouse_status
-    from partnership.registry import load_registry
 
     if dag_id.startswith("ingest_"):
-        ds = next((ds for ds in load_registry() if f"ingest_{ds.name}" == dag_id), None)
+        ds = _ingested_dataset(dag_id)
         return landing.ingest_idle(ds) if ds else None
     if dag_id == "transform_warehouse" and not rebuild and warehouse_status.transform_is_current(url):
         return "nothing new since the last build (--rebuild builds anyway)"
@@ -208,7 +208,7 @@ def run_dags(
     (runner.run_side_by_side)."""
     failed = []
     groups = runner.side_by_side_groups(dags, order) if side_by_side else [[dag_id] for dag_id in order]
-    processes = min(os.cpu_count() or 1, MAX_PROCESSES)
+    processes = min(len(os.sched_getaffinity(0)), MAX_PROCESSES)  # the cores this process may use
     for group in groups:
         to_run = []
         for dag_id in group:
@@ -222,14 +222,17 @@ def run_dags(
         if together:
             print(f"running {len(to_run)} DAGs side by side, {processes} at a time ...", flush=True)
             runner.sync_dags_to_metadata_db()  # by this process, not by each of the workers at once
-            finished = runner.run_side_by_side(sorted(to_run, key=_landed_bytes, reverse=True), processes)
+            linking = [d for d in to_run if _links_people(d)]  # in run order: the linkage sees what a run in turn would
+            others = sorted((d for d in to_run if d not in linking), key=_landed_bytes, reverse=True)
+            finished = runner.run_side_by_side(dags, linking + others, processes, in_turn=frozenset(linking))
         else:
             finished = (_run_here(dags, dag_id) for dag_id in to_run)
-        for dag_id, state, seconds in finished:
-            built = built or dag_id == "transform_warehouse"
-            print(f"  {dag_id}: {state} ({seconds:.0f} s)", flush=True)
-            if state != "success":
-                failed.append(dag_id)
+        with contextlib.closing(finished):  # leaving early still waits for the DAGs running
+            for dag_id, state, seconds in finished:
+                built = built or dag_id == "transform_warehouse"
+                print(f"  {dag_id}: {state} ({seconds:.0f} s)", flush=True)
+                if state != "success":
+                    failed.append(dag_id)
         if together:
             print(f"  the {len(to_run)} DAGs took {time.time() - started:.0f} s", flush=True)
     return failed, built
@@ -244,13 +247,26 @@ def _run_here(dags: dict, dag_id: str) -> tuple[str, str, float]:
     return dag_id, runner.run_dag(dags[dag_id]), time.time() - started
 
 
+def _ingested_dataset(dag_id: str):
+    from partnership.registry import load_registry
+
+    return next((ds for ds in load_registry() if f"ingest_{ds.name}" == dag_id), None)
+
+
 def _landed_bytes(dag_id: str) -> int:
     """How much an ingest DAG has to read (the DAGs with most are started first, to finish together)."""
     from partnership import landing
-    from partnership.registry import load_registry
 
-    ds = next((ds for ds in load_registry() if f"ingest_{ds.name}" == dag_id), None)
+    ds = _ingested_dataset(dag_id)
     return sum(p.stat().st_size for p in landing.awaiting_files(ds)) if ds else 0
+
+
+def _links_people(dag_id: str) -> bool:
+    """Whether the DAG's files go through record linkage. Those DAGs run in turn, never two at once: which person
+    a record joins depends on the order files reach the linkage index, and the linkage lock lets one file at a
+    time in anyway."""
+    ds = _ingested_dataset(dag_id)
+    return bool(ds and ds.linked_persons)
 
 
 def print_results(url: str, started: float, docs_index) -> None:

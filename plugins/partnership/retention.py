@@ -54,6 +54,7 @@ import psycopg
 from psycopg import sql
 
 from partnership import loader, screening, settings, warehouse
+from partnership.linkage import index as linkage_index
 from partnership.registry import Dataset, load_registry
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,7 @@ def _expired_rows(conn: psycopg.Connection, ds: Dataset, before: date, dry_run: 
 def _forget_linked_people(conn: psycopg.Connection, ds: Dataset, expired: sql.Composable) -> None:
     """The linkage index's records of the rows about to be deleted go with them (their tokens are the people's
     details, kept no longer than the rows). Counted in the rows' own deletion records."""
+    linkage_index.lock(conn)
     conn.execute(
         sql.SQL(
             "delete from linkage.person_record r using {table} x join audit.load_batch b on b.batch_id = x._batch_id"
@@ -128,6 +130,7 @@ def _unloaded_linkage_records(deleter: _Deleter, ds: Dataset, before: datetime) 
                 n = deleter.conn.execute(f"select count(*) from linkage.person_record where {where}", (ds.name, before))
                 n = n.fetchone()[0]
             else:
+                linkage_index.lock(deleter.conn)
                 n = deleter.conn.execute(f"delete from linkage.person_record where {where}", (ds.name, before)).rowcount
             if n:
                 d = Deletion(ds.name, "linkage.person_record", None, n, rule)

@@ -76,18 +76,52 @@ def airflow_environment(url: str) -> dict[str, str]:
     return env
 
 
+METADATA_CHOICE = "metadata-database"  # in AIRFLOW_HOME: where the data folder's Airflow metadata was put
+
+
 def metadata_db_url(url: str) -> str:
     """Where Airflow keeps its metadata for this warehouse.
 
     With the embedded warehouse, the embedded server's `airflow` database: PostgreSQL takes concurrent writers,
     so the ingest DAGs run side by side (:func:`run_side_by_side`), as a scheduler would run them. Otherwise a
     SQLite file in the data folder, where DAGs run one at a time: a warehouse given by WAREHOUSE_URL gets no
-    database it was not asked for, and a data folder whose metadata is already in SQLite keeps it there (its
-    Variables, a pseudonymisation key perhaps among them, stay where they were set).
+    database it was not asked for, and a data folder whose Airflow is already in SQLite (migrated there before
+    this choice was made) keeps it there, its Variables with it. Once made, the choice is recorded
+    (:func:`remember_metadata_db`): an airflow.db that appears later does not move it.
     """
     sqlite = settings.airflow_home() / "airflow.db"
     embedded = warehouse.embedded_airflow_url(url)
-    return embedded if embedded and not sqlite.exists() else f"sqlite:///{sqlite}"
+    if embedded and _embedded_metadata_choice(sqlite) == "postgresql":
+        return embedded
+    return f"sqlite:///{sqlite}"
+
+
+def _embedded_metadata_choice(sqlite: Path) -> str:
+    recorded = settings.airflow_home() / METADATA_CHOICE
+    if recorded.exists():
+        return recorded.read_text().strip()
+    return "sqlite" if _migrated_sqlite(sqlite) else "postgresql"
+
+
+def _migrated_sqlite(path: Path) -> bool:
+    """Whether the file is an Airflow metadata database (not an empty file a lookup left), read-only."""
+    import sqlite3
+
+    if not path.is_file() or path.stat().st_size == 0:
+        return False
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            return db.execute("select 1 from sqlite_master where name = 'alembic_version'").fetchone() is not None
+    except sqlite3.Error:
+        return False
+
+
+def remember_metadata_db(url: str) -> None:
+    """Record, for the embedded warehouse, where this data folder's Airflow metadata is (after its migration)."""
+    recorded = settings.airflow_home() / METADATA_CHOICE
+    if warehouse.embedded_airflow_url(url) and not recorded.exists():
+        choice = "sqlite" if metadata_db_url(url).startswith("sqlite") else "postgresql"
+        settings.write_private_atomically(recorded, choice + "\n")
 
 
 def runs_side_by_side() -> bool:
@@ -298,28 +332,63 @@ def sync_dags_to_metadata_db() -> None:
     _synced_dag_ids.update(_dag_ids_in_metadata_db())
 
 
-def run_side_by_side(dag_ids: list[str], processes: int) -> Iterator[tuple[str, str, float]]:
-    """Run DAGs that wait on none of each other in worker processes (at most ``processes`` at once, each taking
-    the next DAG in the list when it is free: put the longest first); yield (DAG id, final state, seconds) as
-    each finishes. A DAG whose run raised is reported as failed, with the error printed.
+def run_side_by_side(
+    dags: dict, dag_ids: list[str], processes: int, *, in_turn: frozenset[str] = frozenset()
+) -> Iterator[tuple[str, str, float]]:
+    """Run DAGs that wait on none of each other in worker processes, at most ``processes`` at once; yield (DAG id,
+    final state, seconds) as each finishes. A DAG whose run raised is reported as failed, with the error printed.
+
+    The DAGs in ``in_turn`` run one after another in the order given, never two at once, and start before the
+    rest (they are the longest chain); the others take the free processes in the order given (put the longest
+    first). If the workers stop (one killed, say), the DAGs they had not finished run here, one at a time.
 
     Each worker is a fresh interpreter (spawned: Airflow's database engine is not to be shared across a fork)
     with this process's environment, which parses the dags folder once and runs its DAGs with ``dag.test()``
     as :func:`run_dag` does. :func:`sync_dags_to_metadata_db` must have run first. The metadata database must
-    take concurrent writers (:func:`runs_side_by_side`)."""
+    take concurrent writers (:func:`runs_side_by_side`). Leaving early (an error, Ctrl-C, the generator closed)
+    cancels the DAGs not started and waits for those running, so nothing is stopped under them."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_start_worker) as pool:
-        running = {pool.submit(_run_in_worker, dag_id): dag_id for dag_id in dag_ids}
-        for done in as_completed(running):
-            try:
-                state, seconds = done.result()
-            except Exception as exc:  # noqa: BLE001 - one DAG's error is that DAG's failure, not the run's
-                print(f"  {running[done]} raised {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
-                state, seconds = "failed", float("nan")
-            yield running[done], state, seconds
+    one_at_a_time = [d for d in dag_ids if d in in_turn]
+    any_time = [d for d in dag_ids if d not in in_turn]
+    not_run: list[str] = []
+    pool = ProcessPoolExecutor(
+        max_workers=processes, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker
+    )
+    running: dict = {}
+    try:
+        while one_at_a_time or any_time or running:
+            while len(running) < processes and (one_at_a_time or any_time):
+                turn_free = not any(d in in_turn for d in running.values())
+                queue = one_at_a_time if one_at_a_time and turn_free else any_time
+                if not queue:
+                    break
+                dag_id = queue.pop(0)
+                running[pool.submit(_run_in_worker, dag_id)] = dag_id
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                dag_id = running.pop(future)
+                try:
+                    state, seconds = future.result()
+                except BrokenProcessPool:
+                    not_run.append(dag_id)
+                    continue
+                except Exception as exc:  # noqa: BLE001 - one DAG's error is that DAG's failure, not the run's
+                    print(f"  {dag_id} raised {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+                    state, seconds = "failed", float("nan")
+                yield dag_id, state, seconds
+            if not_run:  # the pool is broken: what it had not finished runs here
+                not_run += [*running.values(), *one_at_a_time, *any_time]
+                one_at_a_time, any_time, running = [], [], {}
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    if not_run:
+        print(f"  the worker processes stopped: {len(not_run)} DAGs run here, one at a time", file=sys.stderr)
+        for dag_id in sorted(set(not_run), key=dag_ids.index):
+            started = time.time()
+            yield dag_id, run_dag(dags[dag_id]), time.time() - started
 
 
 _worker_dags: dict = {}  # in a worker process of run_side_by_side: the DAGs it parsed when it started
@@ -339,13 +408,15 @@ def side_by_side_groups(dags: dict, order: list[str]) -> list[list[str]]:
     """The DAGs of ``order`` (a run order) in consecutive groups whose DAGs may run side by side: none waits,
     through any chain of Assets (relays not run included), on another of its group."""
     upstream = asset_edges(dags)
-    ancestors: dict[str, set[str]] = {}
 
     def ancestors_of(dag_id: str) -> set[str]:
-        if dag_id not in ancestors:
-            ancestors[dag_id] = set()  # a cycle is refused by run_order; this only stops the walk
-            ancestors[dag_id] = {a for up in upstream[dag_id] for a in (up, *ancestors_of(up))}
-        return ancestors[dag_id]
+        found, todo = set(), list(upstream[dag_id])
+        while todo:
+            up = todo.pop()
+            if up not in found:
+                found.add(up)
+                todo.extend(upstream[up])
+        return found
 
     groups: list[list[str]] = []
     for dag_id in order:

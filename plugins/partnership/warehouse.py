@@ -105,7 +105,12 @@ def start_embedded() -> str:
             if not conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone():
                 conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     del server
-    return f"postgresql://postgres@/{EMBEDDED_DATABASE}?host={socket_dir}"
+    return embedded_url()
+
+
+def embedded_url() -> str:
+    """The URL of the embedded server's warehouse database, whether or not the server runs."""
+    return f"postgresql://postgres@/{EMBEDDED_DATABASE}?host={settings.pgdata_dir()}"
 
 
 def embedded_airflow_url(url: str) -> str | None:

@@ -128,6 +128,16 @@ def create(conn: psycopg.Connection) -> None:
     conn.execute(quality.DDL)
 
 
+LOCK_KEY = 7_316_001  # pg_advisory_xact_lock: one linkage at a time
+
+
+def lock(conn: psycopg.Connection) -> None:
+    """Hold the linkage lock until the transaction ends. Taken before a transaction changes any record of the
+    index: one that row-locked records first and then waited for the lock could deadlock with the holder, which
+    may update every record (a full linkage, a merge)."""
+    conn.execute("select pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+
+
 def add_records(conn: psycopg.Connection, records: Iterable[tuple[str, str, Tokens]]) -> list[int]:
     """Put records' tokens in the index: (source, record key, tokens). A record sent again, by its source and key,
     has its tokens replaced and keeps its person id. Streams through COPY; returns the records' ids."""
@@ -148,6 +158,7 @@ def add_records(conn: psycopg.Connection, records: Iterable[tuple[str, str, Toke
                 for i in _SET_POSITIONS:
                     values[i] = binary_token_array(values[i])
                 copy.write_row([source, record_key, *values])
+        lock(conn)  # tokens made and sent meanwhile; the index itself is changed under the lock
         # A record gated again (its file sent again, or its run retried) is as new as this gating: retention's sweep
         # of records no load took up counts from here.
         updates = sql.SQL(", ").join(
@@ -216,6 +227,7 @@ def person_ids(conn: psycopg.Connection, source: str) -> dict[str, int]:
 def forget_file(conn: psycopg.Connection, dataset: str, file_sha256: str) -> int:
     """Remove the records one file's people added (a file quarantined after the gate linked its people: nothing
     of it is loaded, so its tokens are not kept). Person ids they gave others stay; returns how many went."""
+    lock(conn)
     return conn.execute(
         "delete from linkage.person_record where split_part(source, ':', 1) = %s"
         " and split_part(record_key, ':', 1) = %s",
@@ -225,6 +237,7 @@ def forget_file(conn: psycopg.Connection, dataset: str, file_sha256: str) -> int
 
 def mark_loaded(conn: psycopg.Connection, dataset: str, file_sha256: str, batch_id: int) -> None:
     """Tie one file's records to the raw rows they became (its batch; the row is in the record key)."""
+    lock(conn)
     conn.execute(
         "update linkage.person_record set batch_id = %s, source_row = split_part(record_key, ':', 2)::integer"
         " where split_part(source, ':', 1) = %s and split_part(record_key, ':', 1) = %s",

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 
 import psycopg
 
+from partnership.linkage import index
+
 LINK_PROBABILITY = 0.99
 REVIEW_PROBABILITY = 0.5
 U_SAMPLE_PAIRS = 400_000
@@ -639,11 +641,9 @@ def link_new(conn: psycopg.Connection, record_ids: list[int]) -> LinkResult:
     )
 
 
-LOCK_KEY = 7_316_001  # pg_advisory_xact_lock: one linkage at a time (two loads at once would race for clusters)
-
-
 def lock(conn: psycopg.Connection) -> None:
-    conn.execute("select pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+    """One linkage at a time (two loads at once would race for clusters): see :func:`index.lock`."""
+    index.lock(conn)
 
 
 def _new_person_ids(conn: psycopg.Connection, n: int) -> list[int]:
