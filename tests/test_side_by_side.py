@@ -35,7 +35,7 @@ def test_the_embedded_warehouse_keeps_airflow_in_postgresql_and_a_given_one_in_s
     postgresql = f"postgresql+psycopg2://postgres@/{warehouse.EMBEDDED_AIRFLOW_DATABASE}?host={settings.pgdata_dir()}"
     sqlite = f"sqlite:///{settings.airflow_home() / 'airflow.db'}"
     assert runner.metadata_db_url(embedded) == postgresql
-    assert runner.metadata_db_url("postgresql://someone:secret@db.example.org:5432/warehouse") == sqlite
+    assert runner.metadata_db_url("postgresql://someone@db.example.org:5432/warehouse") == sqlite
     # An empty airflow.db (a Variable looked up in SQLite makes one) is no Airflow metadata.
     settings.airflow_home().mkdir(parents=True)
     (settings.airflow_home() / "airflow.db").touch()
