@@ -268,16 +268,6 @@ def test_dbt_output_in_task_logs_is_colourless(dagbag):
     assert command.index("--no-use-colors") < command.index("build"), command  # a global flag, before the command
 
 
-def _upstream_closure(edges: dict[str, set[str]], dag_id: str) -> set[str]:
-    found, todo = set(), list(edges[dag_id])
-    while todo:
-        up = todo.pop()
-        if up not in found:
-            found.add(up)
-            todo.extend(edges[up])
-    return found
-
-
 def test_partnership_run_runs_each_dag_after_the_dags_whose_assets_it_waits_on(dagbag):
     """The order `partnership run` runs the DAGs in comes from their schedules and outlets, not from a list."""
     from partnership import runner
@@ -292,7 +282,7 @@ def test_partnership_run_runs_each_dag_after_the_dags_whose_assets_it_waits_on(d
     assert edges["board_report"] == {"transform_warehouse"} and edges["ig_report"] >= ingest
     position = {dag_id: i for i, dag_id in enumerate(order)}
     for dag_id in order:
-        for up in _upstream_closure(edges, dag_id) & set(position):  # through relays run or not
+        for up in runner.upstream_closure(edges, dag_id) & set(position):  # through relays run or not
             assert position[up] < position[dag_id], f"{dag_id} runs before {up}, whose Asset it waits on"
     assert order.index("transform_warehouse") < order.index("ig_report"), "the IG report sees the whole run"
 

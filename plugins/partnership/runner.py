@@ -404,23 +404,24 @@ def _run_in_worker(dag_id: str) -> tuple[str, float]:
     return run_dag(_worker_dags[dag_id]), time.time() - started
 
 
+def upstream_closure(upstream: dict[str, set[str]], dag_id: str) -> set[str]:
+    """Every DAG the given one waits on, directly or through others (``upstream`` as :func:`asset_edges` gives)."""
+    found, todo = set(), list(upstream[dag_id])
+    while todo:
+        up = todo.pop()
+        if up not in found:
+            found.add(up)
+            todo.extend(upstream[up])
+    return found
+
+
 def side_by_side_groups(dags: dict, order: list[str]) -> list[list[str]]:
     """The DAGs of ``order`` (a run order) in consecutive groups whose DAGs may run side by side: none waits,
     through any chain of Assets (relays not run included), on another of its group."""
     upstream = asset_edges(dags)
-
-    def ancestors_of(dag_id: str) -> set[str]:
-        found, todo = set(), list(upstream[dag_id])
-        while todo:
-            up = todo.pop()
-            if up not in found:
-                found.add(up)
-                todo.extend(upstream[up])
-        return found
-
     groups: list[list[str]] = []
     for dag_id in order:
-        if groups and not ancestors_of(dag_id) & set(groups[-1]):
+        if groups and not upstream_closure(upstream, dag_id) & set(groups[-1]):
             groups[-1].append(dag_id)
         else:
             groups.append([dag_id])
