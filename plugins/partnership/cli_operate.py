@@ -131,9 +131,10 @@ def cmd_deliveries(args) -> int:
 
 @contextlib.contextmanager
 def _airflow_of_the_project():
-    """Variables are looked up in the Airflow `partnership run` uses, unless this process has its own (a container):
-    with the embedded warehouse, its metadata is on the embedded server, which is started for the lookup."""
-    if "AIRFLOW_HOME" in os.environ:
+    """Variables are looked up in the Airflow `partnership run` uses, unless this process has its own (a container,
+    which names its metadata database): with the embedded warehouse, its metadata is on the embedded server, which
+    is started for the lookup."""
+    if "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" in os.environ:
         yield
         return
     env = runner.airflow_environment(os.environ.get("WAREHOUSE_URL") or warehouse.embedded_url())

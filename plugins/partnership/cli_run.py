@@ -208,7 +208,8 @@ def run_dags(
     (runner.run_side_by_side)."""
     failed = []
     groups = runner.side_by_side_groups(dags, order) if side_by_side else [[dag_id] for dag_id in order]
-    processes = min(len(os.sched_getaffinity(0)), MAX_PROCESSES)  # the cores this process may use
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    processes = min(cores, MAX_PROCESSES)  # the cores this process may use
     for group in groups:
         to_run = []
         for dag_id in group:

@@ -286,6 +286,8 @@ def _supersede(ds, month, batches, reason, requested_by, loaded_by) -> list[Supe
     b, row_number = batches[0], 1
     try:
         with warehouse.connect() as conn:  # one transaction for every batch of the month
+            if ds.linked_persons:  # before any row is locked: mark_loaded takes it after raw rows below
+                linkage_index.lock(conn)
             for b in batches:
                 sha = loader.sha256_of(b.copy)
                 new = conn.execute(

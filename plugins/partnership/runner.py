@@ -25,16 +25,18 @@ DBT_DOCS_FILES = ("index.html", "manifest.json", "catalog.json", "static_index.h
 
 @contextlib.contextmanager
 def warehouse_for_cli(keep_running: bool = False):
-    """WAREHOUSE_URL if set; otherwise the embedded server, stopped afterwards unless asked not to."""
+    """WAREHOUSE_URL if set; otherwise the embedded server, stopped afterwards unless asked not to or it was
+    running before (another command, a run in another terminal, may be using it)."""
     url = os.environ.get("WAREHOUSE_URL")
     if url:
         yield url
         return
+    already_running = (settings.pgdata_dir() / "postmaster.pid").exists()  # another command's: left running
     url = warehouse.start_embedded()
     try:
         yield url
     finally:
-        if not keep_running:
+        if not keep_running and not already_running:
             _close_airflow_connections()  # Airflow's metadata may be on this server: closed before it stops
             warehouse.stop_embedded()
 
@@ -100,26 +102,28 @@ def _embedded_metadata_choice(sqlite: Path) -> str:
     recorded = settings.airflow_home() / METADATA_CHOICE
     if recorded.exists():
         return recorded.read_text().strip()
-    return "sqlite" if _migrated_sqlite(sqlite) else "postgresql"
+    return "postgresql" if _migrated_sqlite(sqlite) is False else "sqlite"
 
 
-def _migrated_sqlite(path: Path) -> bool:
-    """Whether the file is an Airflow metadata database (not an empty file a lookup left), read-only."""
+def _migrated_sqlite(path: Path) -> bool | None:
+    """Whether the file is an Airflow metadata database (not an empty file a lookup left), read-only; None when
+    that cannot be told now (the file locked, say): then SQLite is kept, and the choice not recorded."""
     import sqlite3
 
     if not path.is_file() or path.stat().st_size == 0:
         return False
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
             return db.execute("select 1 from sqlite_master where name = 'alembic_version'").fetchone() is not None
     except sqlite3.Error:
-        return False
+        return None
 
 
 def remember_metadata_db(url: str) -> None:
     """Record, for the embedded warehouse, where this data folder's Airflow metadata is (after its migration)."""
     recorded = settings.airflow_home() / METADATA_CHOICE
-    if warehouse.embedded_airflow_url(url) and not recorded.exists():
+    sqlite = settings.airflow_home() / "airflow.db"
+    if warehouse.embedded_airflow_url(url) and not recorded.exists() and _migrated_sqlite(sqlite) is not None:
         choice = "sqlite" if metadata_db_url(url).startswith("sqlite") else "postgresql"
         settings.write_private_atomically(recorded, choice + "\n")
 
@@ -366,8 +370,15 @@ def run_side_by_side(
                 if not queue:
                     break
                 dag_id = queue.pop(0)
-                running[pool.submit(_run_in_worker, dag_id)] = dag_id
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
+                try:
+                    running[pool.submit(_run_in_worker, dag_id)] = dag_id
+                except BrokenProcessPool:  # a worker died since the last DAG finished
+                    not_run.append(dag_id)
+                    break
+            if not_run:
+                done = set()
+            else:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 dag_id = running.pop(future)
                 try:
@@ -388,7 +399,12 @@ def run_side_by_side(
         print(f"  the worker processes stopped: {len(not_run)} DAGs run here, one at a time", file=sys.stderr)
         for dag_id in sorted(set(not_run), key=dag_ids.index):
             started = time.time()
-            yield dag_id, run_dag(dags[dag_id]), time.time() - started
+            try:
+                state = run_dag(dags[dag_id])
+            except Exception as exc:  # noqa: BLE001 - as in a worker: that DAG's failure
+                print(f"  {dag_id} raised {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+                state = "failed"
+            yield dag_id, state, time.time() - started
 
 
 _worker_dags: dict = {}  # in a worker process of run_side_by_side: the DAGs it parsed when it started
