@@ -398,13 +398,7 @@ def run_side_by_side(
     if not_run:
         print(f"  the worker processes stopped: {len(not_run)} DAGs run here, one at a time", file=sys.stderr)
         for dag_id in sorted(set(not_run), key=dag_ids.index):
-            started = time.time()
-            try:
-                state = run_dag(dags[dag_id])
-            except Exception as exc:  # noqa: BLE001 - as in a worker: that DAG's failure
-                print(f"  {dag_id} raised {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
-                state = "failed"
-            yield dag_id, state, time.time() - started
+            yield dag_id, *_run_timed(dags[dag_id])
 
 
 _worker_dags: dict = {}  # in a worker process of run_side_by_side: the DAGs it parsed when it started
@@ -416,8 +410,18 @@ def _start_worker() -> None:
 
 
 def _run_in_worker(dag_id: str) -> tuple[str, float]:
+    return _run_timed(_worker_dags[dag_id])
+
+
+def _run_timed(dag) -> tuple[str, float]:
+    """(final state, seconds) of one DAG's run; a run that raised is that DAG's failure, with the error printed."""
     started = time.time()
-    return run_dag(_worker_dags[dag_id]), time.time() - started
+    try:
+        state = run_dag(dag)
+    except Exception as exc:  # noqa: BLE001 - one DAG's error is that DAG's failure, not the run's
+        print(f"  {dag.dag_id} raised {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        state = "failed"
+    return state, time.time() - started
 
 
 def upstream_closure(upstream: dict[str, set[str]], dag_id: str) -> set[str]:
