@@ -575,6 +575,10 @@ def test_only_plain_files_are_sent_to_copy_as_bytes(tmp_path, monkeypatch):
         b"a,b\n1,\\.\n": True,  # a backslash means nothing in CSV format
         b"a,b\n1,\x00\n": False,  # a NUL byte: not plain (PostgreSQL refuses it on the row-by-row path)
         b'a,"b"\r\n1,2\n': False,  # a quote in the first block, mixed endings after it
+        b"a,b\r\n1,2\r\n3,4\n": False,  # mixed, the bare "\n" in a block with no "\r"
+        b"a,b\n1,2\n3,4\r\n": False,  # mixed, the "\r\n" last
+        b"abc\r\nd\r\nefg\r\n": True,  # "\r" at a block's end, its "\n" starting the next block
+        b"abc\r\n1234\n": False,  # the same, then a bare "\n"
     }
     for n, (data, plain) in enumerate(cases.items()):
         (tmp_path / f"{n}.csv").write_bytes(data)
