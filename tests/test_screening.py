@@ -2,6 +2,7 @@
 verified; the generated (pseudonymised) extracts raise nothing."""
 
 import csv
+import hashlib
 import random
 import re
 from pathlib import Path
@@ -792,6 +793,33 @@ def test_the_column_wise_screen_finds_what_the_cell_by_cell_screen_finds(tmp_pat
         fast, reference = screening.screen_file(path, dataset), _cell_by_cell(path, dataset)
         assert fast and [f.__dict__ for f in fast] == [f.__dict__ for f in reference]
     assert len(chunks) > 10  # 200 rows in chunks of at most 7 records or 500 characters: the patches took effect
+
+
+def test_a_column_of_hex_keys_is_passed_over_only_when_every_value_is_one(tmp_path):
+    """The screen passes over a chunk's Crime IDs in one look when every one is a 64-digit hex key; one value
+    that is not (an identifier, a key one digit short or long, in capitals, with a line break) and the column is
+    judged value by value, as before."""
+    key = hashlib.sha256(b"crime").hexdigest()
+    nhs = nhs_number(random.Random(5))  # a valid check digit, generated
+    keys = {hashlib.sha256(str(n).encode()).hexdigest() for n in range(300)}
+    assert screening.files.all_hex_keys(keys | {"", None})
+    for odd in (nhs, key[:63], key + "0", key.upper(), key[:32] + "\n" + key[33:], key[:63] + "é"):
+        assert not screening.files.all_hex_keys(keys | {odd}), odd
+        assert screening.files.all_hex_keys({odd}) is bool(screening.rules._HEX_KEY.match(odd))
+    assert not screening.files.all_hex_keys({"", None})
+
+    ds = get_dataset("police_uk__street_crime")
+    with open(POLICE_UK_FILES[0], newline="", encoding="utf-8-sig") as f:
+        real = list(csv.reader(f))
+    header, rows = real[0], [list(r) for r in real[1:400]]
+    crime_id = header.index("Crime ID")
+    for n, row in enumerate(rows):
+        row[crime_id] = hashlib.sha256(str(n).encode()).hexdigest() if n % 10 else ""
+    rows[250][crime_id] = nhs  # a valid NHS number among 360 keys
+    path = _file(tmp_path, header, rows)
+    found = screening.screen_file(path, ds)
+    assert [(f.rule, f.column, f.rows) for f in found] == [(screening.CONTENT_RULES[0][0], "Crime ID", [252])]
+    assert [f.__dict__ for f in found] == [f.__dict__ for f in _cell_by_cell(path, ds)]
 
 
 @pytest.mark.parametrize("path", POLICE_UK_FILES, ids=[p.name for p in POLICE_UK_FILES])
