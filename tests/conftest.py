@@ -209,6 +209,18 @@ def any_of(values) -> re.Pattern[bytes]:
     return re.compile(branch(trie))
 
 
+def values_in(text: bytes, values) -> set[str]:
+    """Which of the values occur in the text: one pass of :func:`any_of` at every position, not a search of the
+    whole text per value (3,000 values in the 6 MB of the dbt project took a minute that way).
+
+    At each position the pattern finds the shortest value starting there; a longer one starting at the same
+    place has that value as a prefix, so the values with another value as a prefix are looked for one by one."""
+    values = set(values)
+    found = {m.group(1).decode() for m in re.finditer(b"(?=(" + any_of(values).pattern + b"))", text)}
+    extensions = {v for v in values if any(v[:k] in values for k in range(1, len(v)))}
+    return found | {v for v in extensions - found if v.encode() in text}
+
+
 def run_cli(*args, env):
     result = subprocess.run([PARTNERSHIP, *args], env=env, capture_output=True, text=True, timeout=1200)
     print(result.stdout[-5000:], result.stderr[-5000:])
