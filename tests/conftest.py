@@ -216,7 +216,11 @@ def values_in(text: bytes, values) -> set[str]:
     At each position the pattern finds the shortest value starting there; a longer one starting at the same
     place has that value as a prefix, so the values with another value as a prefix are looked for one by one."""
     values = set(values)
-    found = {m.group(1).decode() for m in re.finditer(b"(?=(" + any_of(values).pattern + b"))", text)}
+    empty = {""} & values  # in every text; in the pattern it would match at every position, and nothing else would
+    values -= empty
+    if not values:
+        return empty
+    found = empty | {m.group(1).decode() for m in re.finditer(b"(?=(" + any_of(values).pattern + b"))", text)}
     extensions = {v for v in values if any(v[:k] in values for k in range(1, len(v)))}
     return found | {v for v in extensions - found if v.encode() in text}
 

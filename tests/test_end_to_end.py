@@ -465,6 +465,7 @@ def test_values_in_finds_exactly_the_values_a_search_for_each_finds():
     assert values_in(text, values) == {v for v in values if v.encode() in text}
     assert {"401023213", "4010232137", "0232137"} <= values_in(text, values)
     assert "40102321370" not in values_in(text, values)
+    assert values_in(b"ab", {"", "ab"}) == {"", "ab"} and values_in(b"ab", set()) == set()
 
 
 def test_the_leak_search_finds_every_value_a_plain_alternation_finds():
