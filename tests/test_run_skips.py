@@ -74,3 +74,77 @@ def test_run_dags_runs_only_the_ingest_with_a_file_waiting(data_dir, crimes, mon
 @pytest.mark.parametrize("dag_id", ["ig_report", "ingest_not_a_registry_dataset"])
 def test_other_dags_are_not_skipped_for_landing(data_dir, dag_id):
     assert cli_run._why_skipped(dag_id, "unused", rebuild=False, built=False) is None
+
+
+@pytest.mark.parametrize(
+    "finishing, warmed_after",
+    [
+        (["ingest_a_linked", "ingest_x", "ingest_b_linked", "ingest_y", "ingest_c_linked"], 4),
+        (["ingest_x", "ingest_y", "ingest_a_linked", "ingest_b_linked", "ingest_c_linked"], 2),
+        (["ingest_a_linked", "ingest_b_linked", "ingest_c_linked", "ingest_x", "ingest_y"], 5),
+    ],
+    ids=["others finish between", "others finish first", "others finish last"],
+)
+def test_the_run_warms_up_for_the_transform_only_once_a_core_is_free_and_before_it(
+    monkeypatch, finishing, warmed_after
+):
+    """While DAGs run side by side in worker processes, `partnership run` warms itself up for the DAGs it runs
+    next (runner.WarmUp) once only the DAGs that link people are left (they run one at a time: a core is free),
+    and waits for the warm-up to end before it runs another DAG."""
+    events = []
+
+    class WarmUp:
+        def __init__(self):
+            events.append("warm-up started")
+
+        def join(self):
+            events.append("warm-up joined")
+
+    def side_by_side(dags, dag_ids, processes, *, in_turn):
+        assert in_turn == {d for d in dag_ids if d.endswith("_linked")}
+        for dag_id in finishing:
+            events.append(dag_id)
+            yield dag_id, "success", 1.0
+
+    monkeypatch.setattr(runner, "WarmUp", WarmUp)
+    monkeypatch.setattr(runner, "run_side_by_side", side_by_side)
+    monkeypatch.setattr(runner, "sync_dags_to_metadata_db", lambda: None)
+    monkeypatch.setattr(runner, "run_dag", lambda dag: events.append(dag) or "success")
+    monkeypatch.setattr(cli_run, "_why_skipped", lambda *a, **k: None)
+    monkeypatch.setattr(cli_run, "_links_people", lambda dag_id: dag_id.endswith("_linked"))
+    monkeypatch.setattr(cli_run, "_landed_bytes", lambda dag_id: 0)
+    monkeypatch.setattr(cli_run.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    dags = {d: d for d in [*finishing, "transform_warehouse"]}
+    groups = [sorted(finishing), ["transform_warehouse"]]
+    monkeypatch.setattr(runner, "side_by_side_groups", lambda d, order: groups)
+
+    failed, built = cli_run.run_dags(dags, list(dags), "unused", rebuild=False, side_by_side=True)
+
+    assert (failed, built) == ([], True)
+    assert events[: events.index("transform_warehouse") + 1] == [
+        *finishing[:warmed_after],
+        "warm-up started",
+        *finishing[warmed_after:],
+        "warm-up joined",
+        "transform_warehouse",
+    ]
+
+
+def test_a_run_whose_dags_run_one_at_a_time_does_not_warm_up(monkeypatch):
+    """In turn (Airflow's metadata in SQLite), this process runs every DAG itself: nothing to do beforehand."""
+    monkeypatch.setattr(runner, "WarmUp", lambda: pytest.fail("warmed up"))
+    monkeypatch.setattr(runner, "run_dag", lambda dag: "success")
+    monkeypatch.setattr(cli_run, "_why_skipped", lambda *a, **k: None)
+    dags = {"ingest_a": "a", "ingest_b": "b", "transform_warehouse": "t"}
+    assert cli_run.run_dags(dags, list(dags), "unused", rebuild=False) == ([], True)
+
+
+@pytest.mark.integration
+def test_the_warm_up_builds_the_execution_api_the_transform_s_tasks_call(airflow_db, monkeypatch):
+    from airflow.sdk.execution_time import supervisor
+
+    supervisor.in_process_api_server.cache_clear()  # an API of its own: this process may have built one already
+    runner.WarmUp().join()
+    api = supervisor.in_process_api_server()
+    # Its versioned routes are built on the first request (each step of the warm-up comes before this one).
+    assert api.app._cadwyn_initialized

@@ -207,6 +207,7 @@ def run_dags(
     With ``side_by_side``, DAGs that wait on none of each other run at once, one process per core
     (runner.run_side_by_side)."""
     failed = []
+    warm_up = None  # runner.WarmUp, at most once
     groups = runner.side_by_side_groups(dags, order) if side_by_side else [[dag_id] for dag_id in order]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     processes = min(cores, MAX_PROCESSES)  # the cores this process may use
@@ -220,20 +221,33 @@ def run_dags(
                 to_run.append(dag_id)
         together = len(to_run) > 1 and processes > 1
         started = time.time()
+        # A core is free once only the DAGs that link people (one at a time) are left: this process then warms up
+        # for the DAGs it runs itself next (runner.WarmUp), never while it runs DAGs here.
+        free_core_after: set[str] | None = None  # the DAGs that must finish first
         if together:
             print(f"running {len(to_run)} DAGs side by side, {processes} at a time ...", flush=True)
             runner.sync_dags_to_metadata_db()  # by this process, not by each of the workers at once
             linking = [d for d in to_run if _links_people(d)]  # in run order: the linkage sees what a run in turn would
             others = sorted((d for d in to_run if d not in linking), key=_landed_bytes, reverse=True)
             finished = runner.run_side_by_side(dags, linking + others, processes, in_turn=frozenset(linking))
+            if linking and warm_up is None:
+                free_core_after = set(others)
         else:
             finished = (_run_here(dags, dag_id) for dag_id in to_run)
         with contextlib.closing(finished):  # leaving early still waits for the DAGs running
+            if free_core_after == set():
+                warm_up = runner.WarmUp()
             for dag_id, state, seconds in finished:
                 built = built or dag_id == "transform_warehouse"
                 print(f"  {dag_id}: {state} ({seconds:.0f} s)", flush=True)
                 if state != "success":
                     failed.append(dag_id)
+                if free_core_after:
+                    free_core_after.discard(dag_id)
+                    if not free_core_after:
+                        warm_up = runner.WarmUp()
+        if warm_up is not None:
+            warm_up.join()  # done before this process runs a DAG
         if together:
             print(f"  the {len(to_run)} DAGs took {time.time() - started:.0f} s", flush=True)
     return failed, built

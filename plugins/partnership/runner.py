@@ -401,6 +401,45 @@ def run_side_by_side(
             yield dag_id, *_run_timed(dags[dag_id])
 
 
+class WarmUp:
+    """What this process would otherwise do at the start of the DAGs it runs itself after the ingest (the transform,
+    the two reports), done beforehand in a thread: importing dbt, Great Expectations and the Board's report, and
+    building Airflow's in-process execution API (its versioned routes are built on the first request, about three
+    seconds of one core). Started while the ingest DAGs run in worker processes and a core is free; joined before
+    this process runs a DAG again, so nothing of it runs beside a task. Any failure leaves the work to be done
+    where it always was, at first use."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.thread = threading.Thread(target=self._warm, name="partnership-warm-up", daemon=True)
+        self.thread.start()
+
+    def join(self) -> None:
+        self.thread.join()
+
+    @staticmethod
+    def _warm() -> None:
+        import logging
+
+        try:
+            import dbt.cli.main  # noqa: F401 - cosmos's producer runs dbt in this process
+
+            import partnership.board_report.build  # noqa: F401
+            from partnership.validation.run import quiet_gx_logs
+
+            with quiet_gx_logs():  # the IG report rebuilds the Data Docs index with GX
+                import great_expectations  # noqa: F401
+
+            import httpx
+            from airflow.sdk.execution_time.supervisor import in_process_api_server
+
+            # Any request builds the routes (a path that is not there too): the health check reads nothing.
+            httpx.Client(transport=in_process_api_server().transport, base_url="http://in-process").get("/health/ping")
+        except Exception:  # noqa: BLE001 - only ever a head start
+            logging.getLogger(__name__).debug("warming up for the transform failed", exc_info=True)
+
+
 _worker_dags: dict = {}  # in a worker process of run_side_by_side: the DAGs it parsed when it started
 
 
