@@ -130,6 +130,20 @@ def test_the_run_warms_up_for_the_transform_only_once_a_core_is_free_and_before_
     ]
 
 
+def test_side_by_side_dags_with_none_after_them_do_not_warm_up(monkeypatch):
+    """Nothing follows to warm up for (the caller runs only ingest DAGs): no warm-up to wait for."""
+    monkeypatch.setattr(runner, "WarmUp", lambda: pytest.fail("warmed up"))
+    monkeypatch.setattr(runner, "run_side_by_side", lambda dags, ids, n, *, in_turn: ((d, "success", 1.0) for d in ids))
+    monkeypatch.setattr(runner, "sync_dags_to_metadata_db", lambda: None)
+    monkeypatch.setattr(cli_run, "_why_skipped", lambda *a, **k: None)
+    monkeypatch.setattr(cli_run, "_links_people", lambda dag_id: dag_id.endswith("_linked"))
+    monkeypatch.setattr(cli_run, "_landed_bytes", lambda dag_id: 0)
+    monkeypatch.setattr(cli_run.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    dags = {d: d for d in ["ingest_a_linked", "ingest_x", "ingest_b_linked"]}
+    monkeypatch.setattr(runner, "side_by_side_groups", lambda d, order: [list(dags)])
+    assert cli_run.run_dags(dags, list(dags), "unused", rebuild=False, side_by_side=True) == ([], False)
+
+
 def test_a_run_whose_dags_run_one_at_a_time_does_not_warm_up(monkeypatch):
     """In turn (Airflow's metadata in SQLite), this process runs every DAG itself: nothing to do beforehand."""
     monkeypatch.setattr(runner, "WarmUp", lambda: pytest.fail("warmed up"))

@@ -211,7 +211,7 @@ def run_dags(
     groups = runner.side_by_side_groups(dags, order) if side_by_side else [[dag_id] for dag_id in order]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     processes = min(cores, MAX_PROCESSES)  # the cores this process may use
-    for group in groups:
+    for position, group in enumerate(groups, start=1):
         to_run = []
         for dag_id in group:
             skipped = _why_skipped(dag_id, url, rebuild=rebuild, built=built)
@@ -222,7 +222,7 @@ def run_dags(
         together = len(to_run) > 1 and processes > 1
         started = time.time()
         # A core is free once only the DAGs that link people (one at a time) are left: this process then warms up
-        # for the DAGs it runs itself next (runner.WarmUp), never while it runs DAGs here.
+        # for the DAGs it runs itself next (runner.WarmUp), if any follow, and never while it runs DAGs here.
         free_core_after: set[str] | None = None  # the DAGs that must finish first
         if together:
             print(f"running {len(to_run)} DAGs side by side, {processes} at a time ...", flush=True)
@@ -230,7 +230,7 @@ def run_dags(
             linking = [d for d in to_run if _links_people(d)]  # in run order: the linkage sees what a run in turn would
             others = sorted((d for d in to_run if d not in linking), key=_landed_bytes, reverse=True)
             finished = runner.run_side_by_side(dags, linking + others, processes, in_turn=frozenset(linking))
-            if linking and warm_up is None:
+            if linking and warm_up is None and position < len(groups):
                 free_core_after = set(others)
         else:
             finished = (_run_here(dags, dag_id) for dag_id in to_run)
