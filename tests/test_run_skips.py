@@ -100,7 +100,7 @@ def test_the_run_warms_up_for_the_transform_only_once_a_core_is_free_and_before_
         def join(self):
             events.append("warm-up joined")
 
-    def side_by_side(dags, dag_ids, processes, *, in_turn):
+    def side_by_side(dags, dag_ids, processes, *, in_turn, before_running_here):
         assert in_turn == {d for d in dag_ids if d.endswith("_linked")}
         for dag_id in finishing:
             events.append(dag_id)
@@ -130,10 +130,42 @@ def test_the_run_warms_up_for_the_transform_only_once_a_core_is_free_and_before_
     ]
 
 
+def test_the_warm_up_is_joined_before_dags_a_broken_pool_left_run_in_this_process(monkeypatch):
+    """If the worker processes stop, the DAGs they left run here, one at a time: after the warm-up ends."""
+    events = []
+
+    class WarmUp:
+        def __init__(self):
+            events.append("warm-up started")
+
+        def join(self):
+            events.append("warm-up joined")
+
+    def side_by_side(dags, dag_ids, processes, *, in_turn, before_running_here):
+        events.append("ingest_x")
+        yield "ingest_x", "success", 1.0
+        before_running_here()  # the pool broke: ingest_a_linked runs in this process
+        events.append("ingest_a_linked")
+        yield "ingest_a_linked", "success", 1.0
+
+    monkeypatch.setattr(runner, "WarmUp", WarmUp)
+    monkeypatch.setattr(runner, "run_side_by_side", side_by_side)
+    monkeypatch.setattr(runner, "sync_dags_to_metadata_db", lambda: None)
+    monkeypatch.setattr(runner, "run_dag", lambda dag: "success")
+    monkeypatch.setattr(cli_run, "_why_skipped", lambda *a, **k: None)
+    monkeypatch.setattr(cli_run, "_links_people", lambda dag_id: dag_id.endswith("_linked"))
+    monkeypatch.setattr(cli_run, "_landed_bytes", lambda dag_id: 0)
+    monkeypatch.setattr(cli_run.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    dags = {d: d for d in ["ingest_a_linked", "ingest_x", "transform_warehouse"]}
+    monkeypatch.setattr(runner, "side_by_side_groups", lambda d, order: [["ingest_a_linked", "ingest_x"], [order[-1]]])
+    cli_run.run_dags(dags, list(dags), "unused", rebuild=False, side_by_side=True)
+    assert events[:4] == ["ingest_x", "warm-up started", "warm-up joined", "ingest_a_linked"]
+
+
 def test_side_by_side_dags_with_none_after_them_do_not_warm_up(monkeypatch):
     """Nothing follows to warm up for (the caller runs only ingest DAGs): no warm-up to wait for."""
     monkeypatch.setattr(runner, "WarmUp", lambda: pytest.fail("warmed up"))
-    monkeypatch.setattr(runner, "run_side_by_side", lambda dags, ids, n, *, in_turn: ((d, "success", 1.0) for d in ids))
+    monkeypatch.setattr(runner, "run_side_by_side", lambda dags, ids, n, **kw: ((d, "success", 1.0) for d in ids))
     monkeypatch.setattr(runner, "sync_dags_to_metadata_db", lambda: None)
     monkeypatch.setattr(cli_run, "_why_skipped", lambda *a, **k: None)
     monkeypatch.setattr(cli_run, "_links_people", lambda dag_id: dag_id.endswith("_linked"))

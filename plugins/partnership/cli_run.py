@@ -208,6 +208,11 @@ def run_dags(
     (runner.run_side_by_side)."""
     failed = []
     warm_up = None  # runner.WarmUp, at most once
+
+    def join_warm_up() -> None:  # done before this process runs a DAG (the workers' DAGs too, if their pool broke)
+        if warm_up is not None:
+            warm_up.join()
+
     groups = runner.side_by_side_groups(dags, order) if side_by_side else [[dag_id] for dag_id in order]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     processes = min(cores, MAX_PROCESSES)  # the cores this process may use
@@ -229,7 +234,9 @@ def run_dags(
             runner.sync_dags_to_metadata_db()  # by this process, not by each of the workers at once
             linking = [d for d in to_run if _links_people(d)]  # in run order: the linkage sees what a run in turn would
             others = sorted((d for d in to_run if d not in linking), key=_landed_bytes, reverse=True)
-            finished = runner.run_side_by_side(dags, linking + others, processes, in_turn=frozenset(linking))
+            finished = runner.run_side_by_side(
+                dags, linking + others, processes, in_turn=frozenset(linking), before_running_here=join_warm_up
+            )
             if linking and warm_up is None and position < len(groups):
                 free_core_after = set(others)
         else:
@@ -246,8 +253,7 @@ def run_dags(
                     free_core_after.discard(dag_id)
                     if not free_core_after:
                         warm_up = runner.WarmUp()
-        if warm_up is not None:
-            warm_up.join()  # done before this process runs a DAG
+        join_warm_up()
         if together:
             print(f"  the {len(to_run)} DAGs took {time.time() - started:.0f} s", flush=True)
     return failed, built

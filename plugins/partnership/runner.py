@@ -337,7 +337,12 @@ def sync_dags_to_metadata_db() -> None:
 
 
 def run_side_by_side(
-    dags: dict, dag_ids: list[str], processes: int, *, in_turn: frozenset[str] = frozenset()
+    dags: dict,
+    dag_ids: list[str],
+    processes: int,
+    *,
+    in_turn: frozenset[str] = frozenset(),
+    before_running_here=lambda: None,
 ) -> Iterator[tuple[str, str, float]]:
     """Run DAGs that wait on none of each other in worker processes, at most ``processes`` at once; yield (DAG id,
     final state, seconds) as each finishes. A DAG whose run raised is reported as failed, with the error printed.
@@ -397,6 +402,7 @@ def run_side_by_side(
         pool.shutdown(wait=True, cancel_futures=True)
     if not_run:
         print(f"  the worker processes stopped: {len(not_run)} DAGs run here, one at a time", file=sys.stderr)
+        before_running_here()
         for dag_id in sorted(set(not_run), key=dag_ids.index):
             yield dag_id, *_run_timed(dags[dag_id])
 
@@ -437,7 +443,7 @@ class WarmUp:
             # Any request builds the routes (a path that is not there too): the health check reads nothing.
             httpx.Client(transport=in_process_api_server().transport, base_url="http://in-process").get("/health/ping")
         except Exception:  # noqa: BLE001 - only ever a head start
-            logging.getLogger(__name__).debug("warming up for the transform failed", exc_info=True)
+            logging.getLogger(__name__).warning("warming up for the transform failed", exc_info=True)
 
 
 _worker_dags: dict = {}  # in a worker process of run_side_by_side: the DAGs it parsed when it started
