@@ -76,6 +76,29 @@ def test_other_dags_are_not_skipped_for_landing(data_dir, dag_id):
     assert cli_run._why_skipped(dag_id, "unused", rebuild=False, built=False) is None
 
 
+@pytest.fixture
+def side_by_side_stand_ins(monkeypatch):
+    """run_dags with its DAGs run side by side by stand-ins: a DAG ending in "_linked" links people, nothing is
+    skipped, and a recording WarmUp. Returns the list of events (DAGs run, warm-up started and joined)."""
+    events = []
+
+    class WarmUp:
+        def __init__(self):
+            events.append("warm-up started")
+
+        def join(self):
+            events.append("warm-up joined")
+
+    monkeypatch.setattr(runner, "WarmUp", WarmUp)
+    monkeypatch.setattr(runner, "sync_dags_to_metadata_db", lambda: None)
+    monkeypatch.setattr(runner, "run_dag", lambda dag: events.append(dag) or "success")
+    monkeypatch.setattr(cli_run, "_why_skipped", lambda *a, **k: None)
+    monkeypatch.setattr(cli_run, "_links_people", lambda dag_id: dag_id.endswith("_linked"))
+    monkeypatch.setattr(cli_run, "_landed_bytes", lambda dag_id: 0)
+    monkeypatch.setattr(cli_run.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    return events
+
+
 @pytest.mark.parametrize(
     "finishing, warmed_after",
     [
@@ -86,19 +109,12 @@ def test_other_dags_are_not_skipped_for_landing(data_dir, dag_id):
     ids=["others finish between", "others finish first", "others finish last"],
 )
 def test_the_run_warms_up_for_the_transform_only_once_a_core_is_free_and_before_it(
-    monkeypatch, finishing, warmed_after
+    monkeypatch, side_by_side_stand_ins, finishing, warmed_after
 ):
     """While DAGs run side by side in worker processes, `partnership run` warms itself up for the DAGs it runs
     next (runner.WarmUp) once only the DAGs that link people are left (they run one at a time: a core is free),
     and waits for the warm-up to end before it runs another DAG."""
-    events = []
-
-    class WarmUp:
-        def __init__(self):
-            events.append("warm-up started")
-
-        def join(self):
-            events.append("warm-up joined")
+    events = side_by_side_stand_ins
 
     def side_by_side(dags, dag_ids, processes, *, in_turn, before_running_here):
         assert in_turn == {d for d in dag_ids if d.endswith("_linked")}
@@ -106,14 +122,7 @@ def test_the_run_warms_up_for_the_transform_only_once_a_core_is_free_and_before_
             events.append(dag_id)
             yield dag_id, "success", 1.0
 
-    monkeypatch.setattr(runner, "WarmUp", WarmUp)
     monkeypatch.setattr(runner, "run_side_by_side", side_by_side)
-    monkeypatch.setattr(runner, "sync_dags_to_metadata_db", lambda: None)
-    monkeypatch.setattr(runner, "run_dag", lambda dag: events.append(dag) or "success")
-    monkeypatch.setattr(cli_run, "_why_skipped", lambda *a, **k: None)
-    monkeypatch.setattr(cli_run, "_links_people", lambda dag_id: dag_id.endswith("_linked"))
-    monkeypatch.setattr(cli_run, "_landed_bytes", lambda dag_id: 0)
-    monkeypatch.setattr(cli_run.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     dags = {d: d for d in [*finishing, "transform_warehouse"]}
     groups = [sorted(finishing), ["transform_warehouse"]]
     monkeypatch.setattr(runner, "side_by_side_groups", lambda d, order: groups)
@@ -130,16 +139,9 @@ def test_the_run_warms_up_for_the_transform_only_once_a_core_is_free_and_before_
     ]
 
 
-def test_the_warm_up_is_joined_before_dags_a_broken_pool_left_run_in_this_process(monkeypatch):
+def test_the_warm_up_is_joined_before_dags_a_broken_pool_left_run_in_this_process(monkeypatch, side_by_side_stand_ins):
     """If the worker processes stop, the DAGs they left run here, one at a time: after the warm-up ends."""
-    events = []
-
-    class WarmUp:
-        def __init__(self):
-            events.append("warm-up started")
-
-        def join(self):
-            events.append("warm-up joined")
+    events = side_by_side_stand_ins
 
     def side_by_side(dags, dag_ids, processes, *, in_turn, before_running_here):
         events.append("ingest_x")
@@ -148,14 +150,7 @@ def test_the_warm_up_is_joined_before_dags_a_broken_pool_left_run_in_this_proces
         events.append("ingest_a_linked")
         yield "ingest_a_linked", "success", 1.0
 
-    monkeypatch.setattr(runner, "WarmUp", WarmUp)
     monkeypatch.setattr(runner, "run_side_by_side", side_by_side)
-    monkeypatch.setattr(runner, "sync_dags_to_metadata_db", lambda: None)
-    monkeypatch.setattr(runner, "run_dag", lambda dag: "success")
-    monkeypatch.setattr(cli_run, "_why_skipped", lambda *a, **k: None)
-    monkeypatch.setattr(cli_run, "_links_people", lambda dag_id: dag_id.endswith("_linked"))
-    monkeypatch.setattr(cli_run, "_landed_bytes", lambda dag_id: 0)
-    monkeypatch.setattr(cli_run.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     dags = {d: d for d in ["ingest_a_linked", "ingest_x", "transform_warehouse"]}
     monkeypatch.setattr(runner, "side_by_side_groups", lambda d, order: [["ingest_a_linked", "ingest_x"], [order[-1]]])
     cli_run.run_dags(dags, list(dags), "unused", rebuild=False, side_by_side=True)
