@@ -104,6 +104,56 @@ def test_every_step_names_the_row_of_the_file_the_agency_sent_when_rows_were_lef
     assert contract.rows == [6]
 
 
+class _CountedFile:
+    """A file that counts what is taken from it: lines by iteration (the csv module), blocks by read()."""
+
+    def __init__(self, f) -> None:
+        self._f, self.lines, self.blocks = f, 0, 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._f.close()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        self.lines += 1
+        return next(self._f)
+
+    def read(self, size: int = -1) -> str:
+        self.blocks += 1
+        return self._f.read(size)
+
+
+@pytest.mark.parametrize("damage", [None, "one too many"], ids=["good", "a long row"])
+def test_the_contract_reads_only_the_header_after_the_screen_read_the_file(crime_rows, crimes, tmp_path, damage):
+    """A plain file's records are read once for both: the contract takes their widths from the screen's pass and
+    says what it says when it reads them itself, with the row of the file the agency sent."""
+    import builtins
+
+    from partnership.validation import contract
+
+    rows = _copy(crime_rows)
+    if damage:
+        rows[3].append(damage)  # row 4 of the copy, the agency's row 6
+    path = _file(tmp_path, rows, crimes).path
+    alone = gate.check_the_contract(gate.GateFile(crimes, path, plain=True, file_rows=[2, 3]))
+    assert [c.rows for c in alone] == ([[6]] if damage else [])
+
+    file = gate.GateFile(crimes, path, plain=True, file_rows=[2, 3])
+    assert not gate.failures(gate.screen_identifiers(file))
+    opened = []
+    with pytest.MonkeyPatch.context() as m:
+        counted = lambda *a, **k: opened.append(_CountedFile(builtins.open(*a, **k))) or opened[-1]  # noqa: E731
+        m.setattr(contract, "open", counted, raising=False)
+        after_the_screen = gate.check_the_contract(file)
+    assert after_the_screen == alone
+    assert [(f.lines, f.blocks) for f in opened] == [(1, 0)], "the header only"
+
+
 def test_the_records_go_through_xcom_unchanged(tmp_path):
     accepted = gate.Accepted(
         landed=tmp_path / "a.csv",

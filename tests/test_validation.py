@@ -344,6 +344,12 @@ def test_the_contract_reads_a_plain_file_as_the_csv_module_does(crimes, good_cri
     )
     assert split == parsed
     assert (split is None) == (damage == b"")
+    # Given the widths the screen's pass found (the gate's way), the same verdict again. The screen knows them
+    # only when it read the whole file as plain lines: not past a byte that is not UTF-8 or an overlong field.
+    shape = screening.RecordShape()
+    screening.screen_file(path, crimes, encoding=validation.ENCODING, plain=True, shape=shape)
+    assert shape.known == (damage not in (b"\xff\xfe,x\n", b"x" * 200_000 + b"\n"))
+    assert validation.check_contract(crimes, path, plain=True, shape=shape) == parsed
 
 
 def test_each_file_in_a_process_is_judged_against_its_own_month_and_suite(crimes, data_dir, tmp_path):

@@ -38,6 +38,8 @@ class GateFile:
     pseudonymised: pseudonymise.Outcome | None = None
     key_fingerprint: str | None = None  # "<id type>:<fingerprint> ..." of the keys that pseudonymised it
     rows: int | None = None  # data rows, once the suite has read them
+    # How wide its records are, learnt by the screen's pass over a plain file: the contract reads only the header.
+    shape: screening.RecordShape = field(default_factory=screening.RecordShape)
 
     @property
     def checked(self) -> Path:
@@ -57,7 +59,7 @@ class GateFile:
 
 def screen_identifiers(file: GateFile) -> list[CheckResult]:
     """Direct identifiers: any in a column not declared for them fails the file before GX reads a value."""
-    findings = screening.screen_file(file.path, file.ds, encoding=ENCODING, plain=file.plain)
+    findings = screening.screen_file(file.path, file.ds, encoding=ENCODING, plain=file.plain, shape=file.shape)
     for f in findings:  # before the message is written from them
         f.rows = file.agency_rows(f.rows, read=file.path)
     return screen_checks(findings)
@@ -65,7 +67,7 @@ def screen_identifiers(file: GateFile) -> list[CheckResult]:
 
 def check_the_contract(file: GateFile) -> list[CheckResult]:
     """Readable UTF-8, a header that is exactly the registry's columns, every record as wide as the header."""
-    failed = check_contract(file.ds, file.path, plain=file.plain)
+    failed = check_contract(file.ds, file.path, plain=file.plain, shape=file.shape)
     if failed:
         failed.rows = file.agency_rows(failed.rows, read=file.path)
     return [failed] if failed else []

@@ -36,6 +36,7 @@ from partnership.screening.check_digits import (
 )
 from partnership.screening.files import (
     NotPlain,
+    RecordShape,
     plain_line_blocks,
     screen_file,
     screen_file_name,
@@ -73,6 +74,7 @@ __all__ = [
     "UPN_LETTERS",
     "Finding",
     "NotPlain",
+    "RecordShape",
     "content_rules",
     "nhs_number_valid",
     "normalise_name",

@@ -125,7 +125,12 @@ def without_cyclic_gc() -> Iterator[None]:
 
 
 def screen_file(
-    path: Path, ds: Dataset | None = None, encoding: str = "utf-8-sig", *, plain: bool | None = None
+    path: Path,
+    ds: Dataset | None = None,
+    encoding: str = "utf-8-sig",
+    *,
+    plain: bool | None = None,
+    shape: RecordShape | None = None,
 ) -> list[Finding]:
     """Every identifier finding in the file: header cells first, then content, by column and rule.
 
@@ -135,16 +140,21 @@ def screen_file(
     ``plain``: whether the file's lines are its records (see :func:`partnership.validation.plain_lines`);
     looked at when not given. A plain file's lines are split at the delimiter, which is what the csv module
     does with them, at a fraction of its cost.
+
+    ``shape``: filled in with how wide the records of a plain file are, for the contract
+    (:func:`partnership.validation.check_contract`), which then need not read the file again.
     """
     if plain is None:
         from partnership.validation import plain_lines
 
         plain = plain_lines(path)
     with without_cyclic_gc():
-        return _screen_file(path, ds, encoding, plain)
+        return _screen_file(path, ds, encoding, plain, shape)
 
 
-def _screen_file(path: Path, ds: Dataset | None, encoding: str, plain: bool) -> list[Finding]:
+def _screen_file(
+    path: Path, ds: Dataset | None, encoding: str, plain: bool, shape: RecordShape | None = None
+) -> list[Finding]:
     # Columns are matched by the header the file carries (police.uk layouts use their own headers).
     # Declared identifiers: those the gate pseudonymises, and the people's details it links and then drops.
     exempt = ({c.file_header for c in ds.columns if c.pseudonymise} | ds.linkage_columns) if ds else set()
@@ -182,9 +192,13 @@ def _screen_file(path: Path, ds: Dataset | None, encoding: str, plain: bool) -> 
             if plain:
                 try:
                     first_row = 2  # the file row of the chunk's first record (the header is row 1)
+                    widths = _Widths(len(header))
                     for chunk in _plain_records(f, delimiter):
                         _screen_chunk(chunk, first_row, screened, clean, hits, name_severity)
+                        widths.add(chunk, first_row)
                         first_row += len(chunk)
+                    if shape is not None:  # the whole file was read as plain lines: the widths are all of them
+                        shape.learnt(delimiter, header, widths)
                     return findings + list(hits.values())
                 except (UnicodeDecodeError, NotPlain):
                     # Screened as the csv module reads it, which reports what it read before the damage.
@@ -207,6 +221,38 @@ def _screen_file(path: Path, ds: Dataset | None, encoding: str, plain: bool) -> 
 
 CHUNK_ROWS = 20_000  # records screened at a time: a few MB of cells
 PLAIN_BLOCK = 1 << 20  # characters of a plain file read at a time
+
+
+class RecordShape:
+    """How wide a plain file's records are, as the screen's pass over it found them: what the contract checks
+    after the header (every record as wide as the header, at least one record), learnt without a second read.
+    Known only once the screen has read the whole file as plain lines (not when it fell back to the csv module);
+    it holds counts and row numbers, never a value."""
+
+    def __init__(self) -> None:
+        self.known = False
+        self.delimiter = ","
+        self.header: list[str] = []
+        self.records = 0
+        self.first_wrong_width: tuple[int, int] | None = None  # (file row, its fields) of the first such record
+
+    def learnt(self, delimiter: str, header: list[str], widths: _Widths) -> None:
+        self.known, self.delimiter, self.header = True, delimiter, list(header)
+        self.records, self.first_wrong_width = widths.records, widths.first_wrong
+
+
+class _Widths:
+    """The records' count and the first one not as wide as the header, chunk by chunk."""
+
+    def __init__(self, header_width: int) -> None:
+        self.header_width, self.records = header_width, 0
+        self.first_wrong: tuple[int, int] | None = None
+
+    def add(self, chunk: list[list[str]], first_row: int) -> None:
+        self.records += len(chunk)
+        if self.first_wrong is None and set(map(len, chunk)) != {self.header_width}:
+            offset = next(i for i, record in enumerate(chunk) if len(record) != self.header_width)
+            self.first_wrong = (first_row + offset, len(chunk[offset]))
 
 
 class NotPlain(Exception):

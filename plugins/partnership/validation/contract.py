@@ -7,30 +7,38 @@ import csv
 import hashlib
 import itertools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from partnership.registry import Dataset
 from partnership.validation.results import CheckResult
 
+if TYPE_CHECKING:
+    from partnership.screening import RecordShape
+
 ENCODING = "utf-8-sig"  # UTF-8, with or without a byte-order mark (Excel writes one)
 
 
-def check_contract(ds: Dataset, path: Path, *, plain: bool | None = None) -> CheckResult | None:
+def check_contract(
+    ds: Dataset, path: Path, *, plain: bool | None = None, shape: RecordShape | None = None
+) -> CheckResult | None:
     """The file-level contract; returns the first failure, or None when the file may go on to GX.
 
     Reads the file once as CSV records, exactly as the loader will copy them: every record must have as
     many fields as the header (a short, long or blank line would otherwise fail only at COPY time).
     ``plain``: whether its lines are its records (:func:`plain_lines`; looked at when not given): then they are
-    split at the delimiter, as the csv module would, at a fraction of its cost.
+    split at the delimiter, as the csv module would, at a fraction of its cost. ``shape``: the records' widths
+    as the identifier screen's pass over the same plain file found them (``screening.screen_file``'s
+    ``shape``); when it knows them for this header, only the header is read here.
     """
     from partnership.screening import without_cyclic_gc
 
     if plain is None:
         plain = plain_lines(path)
     with without_cyclic_gc():
-        return _check_contract(ds, path, plain)
+        return _check_contract(ds, path, plain, shape)
 
 
-def _check_contract(ds: Dataset, path: Path, plain: bool) -> CheckResult | None:
+def _check_contract(ds: Dataset, path: Path, plain: bool, shape: RecordShape | None = None) -> CheckResult | None:
     from partnership.screening import NotPlain, plain_line_blocks
 
     expected = ds.file_headers
@@ -57,6 +65,12 @@ def _check_contract(ds: Dataset, path: Path, plain: bool) -> CheckResult | None:
                 )
             if header != expected:
                 return CheckResult(f"columns are out of order; expected {', '.join(expected)}", None, False)
+            if plain and shape is not None and shape.known and shape.delimiter == "," and shape.header == header:
+                # The screen split every line of this file at its commas, as the loops below would.
+                if shape.first_wrong_width:
+                    row, fields = shape.first_wrong_width
+                    return _wrong_width(fields, header, row)
+                return _rows_found(shape.records)
             records = 0
             if plain:
                 try:
@@ -64,23 +78,25 @@ def _check_contract(ds: Dataset, path: Path, plain: bool) -> CheckResult | None:
                         # A line's fields are its commas and one, but an empty line is a record of no field.
                         if "" in lines or set(map(str.count, lines, itertools.repeat(","))) != {len(header) - 1}:
                             offset = next(i for i, line in enumerate(lines) if len(_split(line)) != len(header))
-                            return _wrong_width(_split(lines[offset]), header, records + offset + 2)
+                            return _wrong_width(len(_split(lines[offset])), header, records + offset + 2)
                         records += len(lines)
                 except (UnicodeDecodeError, NotPlain):
                     return _check_contract(ds, path, plain=False)  # the csv module names the damage
             for row_number, record in enumerate(reader, start=2):
                 records += 1
                 if len(record) != len(header):
-                    return _wrong_width(record, header, row_number)
+                    return _wrong_width(len(record), header, row_number)
     except UnicodeDecodeError as exc:
         return CheckResult(
             f"file is not UTF-8 text (undecodable byte at offset {exc.start} of a read block)", None, False
         )
     except csv.Error as exc:
         return CheckResult(f"malformed CSV near row {reader.line_num}: {exc}", None, False)
-    if not records:
-        return CheckResult("file has a header but no rows", None, False)
-    return None
+    return _rows_found(records)
+
+
+def _rows_found(records: int) -> CheckResult | None:
+    return None if records else CheckResult("file has a header but no rows", None, False)
 
 
 PLAIN_BLOCK = 1 << 22  # bytes read at a time
@@ -137,5 +153,5 @@ def _split(line: str) -> list[str]:
     return line.split(",") if line else []
 
 
-def _wrong_width(record: list[str], header: list[str], row_number: int) -> CheckResult:
-    return CheckResult(f"row has {len(record)} fields, the header has {len(header)}", None, False, 1, [row_number])
+def _wrong_width(fields: int, header: list[str], row_number: int) -> CheckResult:
+    return CheckResult(f"row has {fields} fields, the header has {len(header)}", None, False, 1, [row_number])
