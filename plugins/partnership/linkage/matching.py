@@ -673,7 +673,8 @@ def _assign_person_ids(conn, run_id: int, records, clusters: _Clusters) -> tuple
     taken: set[int] = set()
     for _, old_id, root in sorted(claims):
         if root not in kept and old_id not in taken:
-            kept[root], taken = old_id, taken | {old_id}
+            kept[root] = old_id
+            taken.add(old_id)  # in place: a new set per claim made this quadratic in the index's persons
     new_clusters = [root for root in members if root not in kept]
     kept.update(zip(new_clusters, _new_person_ids(conn, len(new_clusters)), strict=True))
     assignment: dict[int, int] = {}
