@@ -47,10 +47,15 @@ create table if not exists linkage.person_record (
 create index if not exists person_record_nhs on linkage.person_record (nhs_number) where nhs_number is not null;
 create index if not exists person_record_upn on linkage.person_record (upn) where upn is not null;
 create index if not exists person_record_pnc on linkage.person_record (pnc_id) where pnc_id is not null;
-create index if not exists person_record_dob on linkage.person_record (dob);
+create index if not exists person_record_dob_surname on linkage.person_record (dob, surname_sx);
+create index if not exists person_record_dob_forename on linkage.person_record (dob, forename_sx);
+create index if not exists person_record_dob_sector on linkage.person_record (dob, postcode_sector);
 create index if not exists person_record_dob_swapped on linkage.person_record (dob_swapped)
     where dob_swapped is not null;
-create index if not exists person_record_surname_year on linkage.person_record (surname_sx, dob_year);
+create index if not exists person_record_names_year on linkage.person_record (forename_sx, surname_sx, dob_year);
+-- The rules these served were dropped (a date of birth alone; a surname's Soundex code and birth year).
+drop index if exists linkage.person_record_dob;
+drop index if exists linkage.person_record_surname_year;
 create index if not exists person_record_names_district
     on linkage.person_record (forename_sx, surname_sx, postcode_district);
 create index if not exists person_record_person on linkage.person_record (person_id);
