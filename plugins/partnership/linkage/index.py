@@ -50,11 +50,13 @@ create index if not exists person_record_pnc on linkage.person_record (pnc_id) w
 create index if not exists person_record_dob_surname on linkage.person_record (dob, surname_sx);
 create index if not exists person_record_dob_forename on linkage.person_record (dob, forename_sx);
 create index if not exists person_record_dob_sector on linkage.person_record (dob, postcode_sector);
-create index if not exists person_record_dob_swapped on linkage.person_record (dob_swapped)
+create index if not exists person_record_swapped_surname on linkage.person_record (dob_swapped, surname_sx)
     where dob_swapped is not null;
 create index if not exists person_record_names_year on linkage.person_record (forename_sx, surname_sx, dob_year);
--- The rules these served were dropped (a date of birth alone; a surname's Soundex code and birth year).
+-- The rules these served were dropped (a date of birth alone, swapped or not; a surname's Soundex code and birth
+-- year).
 drop index if exists linkage.person_record_dob;
+drop index if exists linkage.person_record_dob_swapped;
 drop index if exists linkage.person_record_surname_year;
 create index if not exists person_record_names_district
     on linkage.person_record (forename_sx, surname_sx, postcode_district);

@@ -2,8 +2,8 @@
 
 1. **Candidate pairs** come from blocking rules (:data:`BLOCKING_RULES`): only records that share a same NHS
    number, UPN or PNC ID; a date of birth with a surname's or a forename's Soundex code or a postcode sector; a
-   date of birth with day and month swapped; both names' Soundex codes with a birth year or a postcode district
-   are compared. Each rule uses an index.
+   date of birth with day and month swapped and a surname's Soundex code; both names' Soundex codes with a birth
+   year or a postcode district are compared. Each rule uses an index.
 2. **Agreement levels** (:data:`COMPARISONS`): for each field, how closely the two records agree, from exact down
    to none, or missing (no evidence either way). Computed in SQL, from tokens only.
 3. **Parameters.** u (the chance of each level between two different people) from random pairs; m (its chance
@@ -124,12 +124,13 @@ class BlockingRule:
         return f"({self.condition}) or ({swapped})"
 
 
-# Besides the identifiers, each rule pairs a date of birth, or a birth year, with a name's Soundex code or a postcode
-# sector: blocks that stay small as the index grows. A date of birth alone, or a surname's Soundex code with a birth
-# year, made blocks that grew with the index, and pairs with its square (43 million candidate pairs for a million
-# records, most of them two people sharing a birthday). What only those rules found (one date of birth, but both
-# names' Soundex codes and the postcode sector different; or one surname code and birth year, but the forename's
-# code and the date different) almost never linked: benchmarks/linkage_quality.py, before and after.
+# Besides the identifiers, each rule pairs a date of birth (or one with day and month swapped), or a birth year,
+# with a name's Soundex code or a postcode sector: blocks that stay small as the index grows. A date of birth alone
+# (swapped or not), or a surname's Soundex code with a birth year, made blocks that grew with the index, and pairs
+# with its square (43 million candidate pairs for a million records, most of them two people sharing a birthday).
+# What only those rules found (one date of birth, but both names' Soundex codes and the postcode sector different;
+# or one surname code and birth year, but the forename's code and the date different) almost never linked:
+# benchmarks/linkage_quality.py, before and after (docs/governing.md).
 BLOCKING_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("nhs_number", "a.nhs_number = b.nhs_number", frozenset({"nhs_number"})),
     BlockingRule("upn", "a.upn = b.upn", frozenset({"upn"})),
@@ -149,7 +150,12 @@ BLOCKING_RULES: tuple[BlockingRule, ...] = (
         "a.dob = b.dob and a.postcode_sector = b.postcode_sector",
         frozenset({"dob", "postcode"}),
     ),
-    BlockingRule("date of birth, day and month swapped", "a.dob_swapped = b.dob", frozenset({"dob"}), symmetric=False),
+    BlockingRule(
+        "date of birth, day and month swapped, and surname Soundex",
+        "a.dob_swapped = b.dob and a.surname_sx = b.surname_sx",
+        frozenset({"dob", "surname"}),
+        symmetric=False,
+    ),
     BlockingRule(
         "names' Soundex and birth year",
         "a.forename_sx = b.forename_sx and a.surname_sx = b.surname_sx and a.dob_year = b.dob_year",
