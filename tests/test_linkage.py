@@ -568,6 +568,32 @@ def test_clerical_review_shows_token_evidence_and_its_decisions_are_kept_by_late
         assert not [p for p in review.pending(conn, 10_000) if p.pair in (twin, same)]
 
 
+@pytest.mark.integration
+def test_a_same_decision_stands_for_a_pair_no_blocking_rule_brings_together(warehouse_url, linkage_key):
+    """A reviewer's "same" is kept by every later full linkage, even for a pair no blocking rule finds (the rules
+    changed since the decision, say): else the full linkage would split the person the reviewer joined."""
+    from partnership.linkage import review
+
+    others = list(identities.records(identities.population(1500, seed=7), seed=7))
+    # One girl: another forename and surname, a move, and a typing error in her date of birth.
+    before = clean_record("education", "e-1", 1, forename="Catherine", surname="Smith", postcode="M1 1AA")
+    after = clean_record(
+        "health", "h-1", 1, forename="Kate", surname="Jones", date_of_birth="2010-06-15", postcode="M14 5RT"
+    )
+    index_records(warehouse_url, linkage_key, [*others, before, after])
+    link(warehouse_url)
+    assert predicted_ids(warehouse_url)["e-1"] != predicted_ids(warehouse_url)["h-1"]
+    with warehouse.connect(warehouse_url) as conn:
+        found = conn.execute("select record_id from linkage.person_record where record_key in ('e-1', 'h-1')")
+        a, b = sorted(r[0] for r in found)
+        conn.execute("insert into linkage.review_pair values (1, %s, %s, 5.0, 0.9, '{}'::jsonb)", (a, b))
+        assert "merged" in review.decide(conn, f"{a}-{b}", "same", "the school confirmed her change of name")
+
+    link(warehouse_url)  # a full linkage: no rule pairs the two records, and the decision still stands
+    ids = predicted_ids(warehouse_url)
+    assert ids["e-1"] == ids["h-1"]
+
+
 def test_the_linkage_key_must_not_be_an_identifiers_pseudonymisation_key(monkeypatch):
     """Else a token would be the first half of that identifier's pseudonym in raw."""
     shared = secrets.token_hex(32)

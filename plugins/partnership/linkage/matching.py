@@ -242,6 +242,10 @@ def _find_candidate_pairs(conn: psycopg.Connection, *, new_only: bool = False) -
         f" and a.record_id {'<' if rule.symmetric and not new_only else '<>'} b.record_id"
         for rule in BLOCKING_RULES
     ]
+    # A pair a reviewer decided is one person is compared whether or not a rule finds it (the rules may have
+    # changed since the decision), so that the decision stands (_decide).
+    decided_new = " and (a_record_id in (table new_record) or b_record_id in (table new_record))" if new_only else ""
+    selects.append(f"select a_record_id, b_record_id from linkage.review_decision where decision = 'same'{decided_new}")
     conn.execute("drop table if exists candidate_pair")
     conn.execute(
         "create temporary table candidate_pair (a_id bigint, b_id bigint) on commit drop;"

@@ -232,12 +232,12 @@ class RecordShape:
     def __init__(self) -> None:
         self.known = False
         self.delimiter = ","
-        self.header: list[str] = []
+        self.header_width = 0
         self.records = 0
         self.first_wrong_width: tuple[int, int] | None = None  # (file row, its fields) of the first such record
 
     def learnt(self, delimiter: str, header: list[str], widths: _Widths) -> None:
-        self.known, self.delimiter, self.header = True, delimiter, list(header)
+        self.known, self.delimiter, self.header_width = True, delimiter, len(header)
         self.records, self.first_wrong_width = widths.records, widths.first_wrong
 
 

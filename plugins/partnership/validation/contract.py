@@ -65,8 +65,10 @@ def _check_contract(ds: Dataset, path: Path, plain: bool, shape: RecordShape | N
                 )
             if header != expected:
                 return CheckResult(f"columns are out of order; expected {', '.join(expected)}", None, False)
-            if plain and shape is not None and shape.known and shape.delimiter == "," and shape.header == header:
-                # The screen split every line of this file at its commas, as the loops below would.
+            known = shape is not None and shape.known and shape.delimiter == "," and shape.header_width == len(header)
+            if plain and known:
+                # The screen split every line of this file at its commas after the same header, as the loops below
+                # would (the gate gives the shape of the file it checks, learnt in the same encoding).
                 if shape.first_wrong_width:
                     row, fields = shape.first_wrong_width
                     return _wrong_width(fields, header, row)
