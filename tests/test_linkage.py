@@ -594,6 +594,32 @@ def test_a_same_decision_stands_for_a_pair_no_blocking_rule_brings_together(ware
     assert ids["e-1"] == ids["h-1"]
 
 
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("forename", "other_forename"), [("Catherine", "Katherine"), ("William", "Bill")], ids=["C or K", "nickname"]
+)
+def test_a_forename_with_another_initial_and_a_slip_in_the_date_of_birth_are_still_compared(
+    warehouse_url, linkage_key, forename, other_forename
+):
+    """Another first letter (a respelling, a nickname) changes the forename's Soundex code; with a typing error in
+    the date of birth too, only the surname, the birth year and the address still agree, and a blocking rule must
+    bring the two records together for their match weight to be weighed (linked or sent for review, not unseen)."""
+    others = list(identities.records(identities.population(1500, seed=8), seed=8))
+    one = clean_record("education", "e-1", 1, forename=forename, surname="Okafor", date_of_birth="2010-03-04")
+    two = clean_record("health", "h-1", 1, forename=other_forename, surname="Okafor", date_of_birth="2010-03-05")
+    index_records(warehouse_url, linkage_key, [*others, one, two])
+    link(warehouse_url)
+    ids = predicted_ids(warehouse_url)
+    with warehouse.connect(warehouse_url) as conn:
+        in_review = conn.execute(
+            "select count(*) from linkage.review_pair p"
+            " join linkage.person_record a on a.record_id = p.a_record_id"
+            " join linkage.person_record b on b.record_id = p.b_record_id"
+            " where least(a.record_key, b.record_key) = 'e-1' and greatest(a.record_key, b.record_key) = 'h-1'"
+        ).fetchone()[0]
+    assert ids["e-1"] == ids["h-1"] or in_review
+
+
 def test_the_linkage_key_must_not_be_an_identifiers_pseudonymisation_key(monkeypatch):
     """Else a token would be the first half of that identifier's pseudonym in raw."""
     shared = secrets.token_hex(32)

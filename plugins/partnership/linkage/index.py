@@ -53,6 +53,8 @@ create index if not exists person_record_dob_sector on linkage.person_record (do
 create index if not exists person_record_swapped_surname on linkage.person_record (dob_swapped, surname_sx)
     where dob_swapped is not null;
 create index if not exists person_record_names_year on linkage.person_record (forename_sx, surname_sx, dob_year);
+create index if not exists person_record_surname_year_sector
+    on linkage.person_record (surname_sx, dob_year, postcode_sector);
 -- The rules these served were dropped (a date of birth alone, swapped or not; a surname's Soundex code and birth
 -- year).
 drop index if exists linkage.person_record_dob;

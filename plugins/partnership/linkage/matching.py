@@ -157,6 +157,11 @@ BLOCKING_RULES: tuple[BlockingRule, ...] = (
         symmetric=False,
     ),
     BlockingRule(
+        "surname Soundex, birth year and postcode sector",
+        "a.surname_sx = b.surname_sx and a.dob_year = b.dob_year and a.postcode_sector = b.postcode_sector",
+        frozenset({"surname", "dob", "postcode"}),
+    ),
+    BlockingRule(
         "names' Soundex and birth year",
         "a.forename_sx = b.forename_sx and a.surname_sx = b.surname_sx and a.dob_year = b.dob_year",
         frozenset({"forename", "surname", "dob"}),
