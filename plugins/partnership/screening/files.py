@@ -192,13 +192,15 @@ def _screen_file(
             if plain:
                 try:
                     first_row = 2  # the file row of the chunk's first record (the header is row 1)
-                    widths = _Widths(len(header))
+                    if shape is not None:
+                        shape.delimiter, shape.header_width = delimiter, len(header)
                     for chunk in _plain_records(f, delimiter):
                         _screen_chunk(chunk, first_row, screened, clean, hits, name_severity)
-                        widths.add(chunk, first_row)
+                        if shape is not None:
+                            shape.add(chunk, first_row)
                         first_row += len(chunk)
                     if shape is not None:  # the whole file was read as plain lines: the widths are all of them
-                        shape.learnt(delimiter, header, widths)
+                        shape.known = True
                     return findings + list(hits.values())
                 except (UnicodeDecodeError, NotPlain):
                     # Screened as the csv module reads it, which reports what it read before the damage.
@@ -236,23 +238,11 @@ class RecordShape:
         self.records = 0
         self.first_wrong_width: tuple[int, int] | None = None  # (file row, its fields) of the first such record
 
-    def learnt(self, delimiter: str, header: list[str], widths: _Widths) -> None:
-        self.known, self.delimiter, self.header_width = True, delimiter, len(header)
-        self.records, self.first_wrong_width = widths.records, widths.first_wrong
-
-
-class _Widths:
-    """The records' count and the first one not as wide as the header, chunk by chunk."""
-
-    def __init__(self, header_width: int) -> None:
-        self.header_width, self.records = header_width, 0
-        self.first_wrong: tuple[int, int] | None = None
-
     def add(self, chunk: list[list[str]], first_row: int) -> None:
         self.records += len(chunk)
-        if self.first_wrong is None and set(map(len, chunk)) != {self.header_width}:
+        if self.first_wrong_width is None and set(map(len, chunk)) != {self.header_width}:
             offset = next(i for i, record in enumerate(chunk) if len(record) != self.header_width)
-            self.first_wrong = (first_row + offset, len(chunk[offset]))
+            self.first_wrong_width = (first_row + offset, len(chunk[offset]))
 
 
 class NotPlain(Exception):
