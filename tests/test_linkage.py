@@ -482,7 +482,7 @@ def test_a_file_sent_again_links_to_the_same_people_without_new_records(warehous
 
 @pytest.mark.integration
 def test_a_quarantined_file_leaves_no_tokens_and_expired_rows_take_theirs_with_them(
-    warehouse_url, data_dir, linkage_key
+    warehouse_url, data_dir, linkage_key, dbt_manifest
 ):
     import csv
 
@@ -506,7 +506,7 @@ def test_a_quarantined_file_leaves_no_tokens_and_expired_rows_take_theirs_with_t
         loaded = conn.execute("select count(*) from raw.youth_justice__cases").fetchone()[0]
     assert kept == loaded > 0  # only the loaded file's people: the quarantined one's tokens are gone
 
-    retention.enforce_retention(warehouse_url, today=date(2099, 1, 1))
+    retention.enforce_retention(warehouse_url, today=date(2099, 1, 1), manifest=dbt_manifest)
     with warehouse.connect(warehouse_url) as conn:
         assert conn.execute("select count(*) from raw.youth_justice__cases").fetchone()[0] == 0
         assert conn.execute("select count(*) from linkage.person_record").fetchone()[0] == 0
@@ -718,6 +718,38 @@ def test_twins_arriving_with_a_record_without_a_forename_stay_two_people(
     link(warehouse_url)
     again = predicted_ids(warehouse_url)
     assert again["e-ella"] != again["h-emma"] and again["p-no-forename"] in (again["e-ella"], again["h-emma"])
+
+
+@pytest.mark.integration
+def test_namesakes_with_their_own_upns_are_not_joined_through_a_record_without_one(warehouse_url, linkage_key):
+    """Two boys at one school, born the same day: Thomas and Tom Lewis, each with his own UPN. A record of Tom sent
+    without his UPN links to Thomas on probability (a nickname, the same surname, birthday and address); Tom's later
+    records, with his UPN, link to that record exactly. A person must not end up holding two UPNs through links on
+    probability: that put two boys' attendance under one person id and quarantined a whole file (scale 40)."""
+    others = list(identities.records(identities.population(1500, seed=9), seed=9))
+    boy = {"surname": "Lewis", "date_of_birth": "2014-12-02", "sex": "M", "postcode": "M11 3DS"}
+    thomas = clean_record("education", "e-thomas", 1, forename="Thomas", upn="A123456789012", **boy)
+    index_records(warehouse_url, linkage_key, [*others, thomas])
+    link(warehouse_url)
+
+    tom_without_upn = clean_record("education", "e-tom-no-upn", 2, forename="Tom", **boy)
+    link_incrementally(warehouse_url, linkage_key, [tom_without_upn])
+    assert predicted_ids(warehouse_url)["e-tom-no-upn"] == predicted_ids(warehouse_url)["e-thomas"]  # as feared
+
+    tom = clean_record("education", "e-tom", 2, forename="Tom", upn="H210987654321", **boy)
+    link_incrementally(warehouse_url, linkage_key, [tom])
+    ids = predicted_ids(warehouse_url)
+    assert ids["e-tom"] != ids["e-thomas"]
+
+    # A full linkage settles the record without a UPN with the boy it is closest to, and keeps the two apart.
+    link(warehouse_url)
+    ids = predicted_ids(warehouse_url)
+    assert ids["e-tom"] != ids["e-thomas"] and ids["e-tom-no-upn"] == ids["e-tom"]
+    with warehouse.connect(warehouse_url) as conn:
+        most_upns = conn.execute(
+            "select max(n) from (select count(distinct upn) as n from linkage.person_record group by person_id) c"
+        ).fetchone()[0]
+    assert most_upns == 1
 
 
 def write_truth(folder, rows):

@@ -14,9 +14,11 @@
 4. **Links.** A pair that a deterministic rule (:data:`DETERMINISTIC_RULES`) holds is linked; otherwise its match
    probability decides: at least :data:`LINK_PROBABILITY` links, between :data:`REVIEW_PROBABILITY` and that goes
    to clerical review (``linkage.review_pair``, with the agreement levels, never a value), below is no link.
-5. **Persons.** Linked records form clusters (connected components). A cluster keeps the person id most of its
-   records already had, so ids are stable across loads; two ids found to be one person are a merge, one id found
-   to be two people a split, each recorded in ``audit.person_id_change``.
+5. **Persons.** Linked records form clusters (connected components), strongest links first. A link on probability
+   (or on name, date of birth and postcode) that would put two different NHS numbers, UPNs or PNC IDs in one
+   cluster is refused: only a shared identifier or a reviewer's decision joins such clusters. A cluster keeps the
+   person id most of its records already had, so ids are stable across loads; two ids found to be one person are a
+   merge, one id found to be two people a split, each recorded in ``audit.person_id_change``.
 
 The whole index is linked again each run: a new extract can join two clusters that were apart.
 """
@@ -388,12 +390,36 @@ _TWIN_REVIEW = (
 Node = Hashable  # a record id, or in incremental linkage ("record", id) or ("person", id)
 
 
+IDENTIFIERS = ("nhs_number", "upn", "pnc_id")
+# Links that stand even when the two clusters hold different identifiers of one kind: a shared identifier, or a
+# reviewer's decision. Others (on probability, or on name, date of birth and postcode) never join two clusters that
+# each have their own NHS number, UPN or PNC ID: namesakes born the same day at one school (two UPNs) were joined
+# through a record of one of them sent without his, which linked to the other on probability.
+_OVERRIDE_IDENTIFIERS = frozenset(IDENTIFIERS) | {"clerical review"}
+
+
+def _identifier_keys_sql(table: str) -> str:
+    """Each identifier's token as a 64-bit number (its first 8 bytes: enough to tell two apart, a quarter of the
+    memory), null where the record has none."""
+    return ", ".join(f"('x' || encode(substring({table}.{f} for 8), 'hex'))::bit(64)::bigint" for f in IDENTIFIERS)
+
+
+_ANY_IDENTIFIER = " or ".join(f"{f} is not null" for f in IDENTIFIERS)
+
+
 class _Clusters:
     """Union-find over record ids, with pairs of records kept apart: ``different`` (a reviewer decided they are
     two people) may never end up in one cluster; ``pending`` (a pair awaiting review) not through a union that
-    does not ``override_pending`` (a link on probability alone)."""
+    does not ``override_pending`` (a link on probability alone); and two clusters holding different identifiers of
+    one kind (``identifiers``: a node and its identifiers' keys, in the order of :data:`IDENTIFIERS`) not through a
+    union that does not ``override_identifiers``."""
 
-    def __init__(self, different: Iterable[tuple[Node, Node]] = (), pending: Iterable[tuple[Node, Node]] = ()):
+    def __init__(
+        self,
+        different: Iterable[tuple[Node, Node]] = (),
+        pending: Iterable[tuple[Node, Node]] = (),
+        identifiers: Iterable[tuple[Node, Iterable[int | None]]] = (),
+    ):
         self.parent: dict[Node, Node] = {}
         self.different: dict[Node, set[Node]] = defaultdict(set)  # cluster root -> nodes kept apart from it
         self.pending: dict[Node, set[Node]] = defaultdict(set)
@@ -401,6 +427,13 @@ class _Clusters:
             for a, b in pairs:
                 kept_apart[a].add(b)
                 kept_apart[b].add(a)
+        # One dict per kind of identifier, cluster root -> its key (an int), or the keys (a frozenset) where a
+        # shared identifier or a reviewer joined several: only nodes that have one, to spare memory at scale.
+        self.identifiers: tuple[dict[Node, int | frozenset[int]], ...] = tuple({} for _ in IDENTIFIERS)
+        for node, keys in identifiers:
+            for held, key in zip(self.identifiers, keys, strict=True):
+                if key is not None:
+                    held[node] = _joined(held[node], key) if node in held else key
 
     def find(self, x: Node) -> Node:
         root = x
@@ -415,7 +448,12 @@ class _Clusters:
         small, other = (ra, rb) if len(kept_apart.get(ra, ())) <= len(kept_apart.get(rb, ())) else (rb, ra)
         return any(self.find(x) == other for x in kept_apart.get(small, ()))
 
-    def union(self, a: Node, b: Node, *, override_pending: bool = True) -> bool:
+    def _identifiers_differ(self, ra: Node, rb: Node) -> bool:
+        return any(
+            ra in held and rb in held and _as_set(held[ra]).isdisjoint(_as_set(held[rb])) for held in self.identifiers
+        )
+
+    def union(self, a: Node, b: Node, *, override_pending: bool = True, override_identifiers: bool = True) -> bool:
         """Join a's cluster and b's; False, and nothing joined, when that would put two records kept apart in one."""
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
@@ -424,12 +462,27 @@ class _Clusters:
             return False
         if not override_pending and self._kept_apart(self.pending, ra, rb):
             return False
+        if not override_identifiers and self._identifiers_differ(ra, rb):
+            return False
         keep, drop = min(ra, rb), max(ra, rb)
         self.parent[drop] = keep
         for kept_apart in (self.different, self.pending):
             if drop in kept_apart:
                 kept_apart[keep] |= kept_apart.pop(drop)
+        for held in self.identifiers:
+            if drop in held:
+                key = held.pop(drop)
+                held[keep] = _joined(held[keep], key) if keep in held else key
         return True
+
+
+def _as_set(keys: int | frozenset[int]) -> frozenset[int]:
+    return keys if isinstance(keys, frozenset) else frozenset((keys,))
+
+
+def _joined(keys: int | frozenset[int], more: int | frozenset[int]) -> int | frozenset[int]:
+    joined = _as_set(keys) | _as_set(more)
+    return next(iter(joined)) if len(joined) == 1 else joined
 
 
 def _decide(conn: psycopg.Connection, parameters: Parameters, run_id: int):
@@ -556,11 +609,18 @@ def link(conn: psycopg.Connection, *, sample_pairs: int = U_SAMPLE_PAIRS) -> Lin
     pending = conn.execute(
         f"select a_record_id, b_record_id from linkage.review_pair p where run_id = %s and {_TWIN_REVIEW}", (run_id,)
     )
-    clusters = _Clusters(different.fetchall(), pending.fetchall())
+    identifiers = conn.execute(
+        f"select record_id, {_identifier_keys_sql('r')} from linkage.person_record r where {_ANY_IDENTIFIER}"
+    )
+    clusters = _Clusters(
+        different.fetchall(), pending.fetchall(), ((row[0], row[1:]) for row in identifiers.fetchall())
+    )
     linked = [
         (a, b, weight, rule)
         for a, b, weight, rule in _strongest_first(linked)
-        if clusters.union(a, b, override_pending=rule != "probabilistic")
+        if clusters.union(
+            a, b, override_pending=rule != "probabilistic", override_identifiers=rule in _OVERRIDE_IDENTIFIERS
+        )
     ]
     records = conn.execute("select record_id, person_id from linkage.person_record").fetchall()
     assignment, merges, splits = _assign_person_ids(conn, run_id, records, clusters)
@@ -633,11 +693,30 @@ def link_new(conn: psycopg.Connection, record_ids: list[int]) -> LinkResult:
         {"new": sorted(new), "persons": sorted(set(ids.values()))},
     ):
         (different if decided else pending).append((node(a, a_person), node(b, b_person)))
-    clusters = _Clusters(different, pending)
+    # Each new record's identifiers, and every identifier of each person it touches (all of their records').
+    new_identifiers = conn.execute(
+        f"select record_id, {_identifier_keys_sql('r')} from linkage.person_record r join new_record using (record_id)"
+    ).fetchall()
+    person_identifiers = conn.execute(
+        f"select person_id, {_identifier_keys_sql('r')} from linkage.person_record r"
+        f" where person_id = any(%s) and ({_ANY_IDENTIFIER})",
+        (sorted(set(ids.values())),),
+    ).fetchall()
+    clusters = _Clusters(
+        different,
+        pending,
+        [(("record", row[0]), row[1:]) for row in new_identifiers]
+        + [(("person", row[0]), row[1:]) for row in person_identifiers],
+    )
     linked = [
         (a, b, weight, rule)
         for a, b, weight, rule in _strongest_first(linked)
-        if clusters.union(node(a, ids.get(a)), node(b, ids.get(b)), override_pending=rule != "probabilistic")
+        if clusters.union(
+            node(a, ids.get(a)),
+            node(b, ids.get(b)),
+            override_pending=rule != "probabilistic",
+            override_identifiers=rule in _OVERRIDE_IDENTIFIERS,
+        )
     ]
     components: dict = defaultdict(list)
     for r in new:
