@@ -737,9 +737,22 @@ def test_namesakes_with_their_own_upns_are_not_joined_through_a_record_without_o
     assert predicted_ids(warehouse_url)["e-tom-no-upn"] == predicted_ids(warehouse_url)["e-thomas"]  # as feared
 
     tom = clean_record("education", "e-tom", 2, forename="Tom", upn="H210987654321", **boy)
-    link_incrementally(warehouse_url, linkage_key, [tom])
+    result = link_incrementally(warehouse_url, linkage_key, [tom])
     ids = predicted_ids(warehouse_url)
     assert ids["e-tom"] != ids["e-thomas"]
+    # The refused link waits for a reviewer, who is told why (one person may hold two UPNs: a temporary one).
+    from partnership.linkage import review
+
+    with warehouse.connect(warehouse_url) as conn:
+        waiting = [p for p in review.pending(conn, 10_000) if p.agreement.get("kept apart")]
+        keys = dict(conn.execute("select record_id, record_key from linkage.person_record").fetchall())
+    assert result.review_pairs >= 1
+    # Tom's record to the one without his UPN, and to Thomas himself (the two UPNs differ, all else agrees or
+    # nearly: on probability alone the pair links).
+    assert {frozenset((keys[p.a_record_id], keys[p.b_record_id])) for p in waiting} == {
+        frozenset(("e-tom", "e-tom-no-upn")),
+        frozenset(("e-tom", "e-thomas")),
+    }
 
     # A full linkage settles the record without a UPN with the boy it is closest to, and keeps the two apart.
     link(warehouse_url)
@@ -750,6 +763,85 @@ def test_namesakes_with_their_own_upns_are_not_joined_through_a_record_without_o
             "select max(n) from (select count(distinct upn) as n from linkage.person_record group by person_id) c"
         ).fetchone()[0]
     assert most_upns == 1
+
+
+# -- keeping apart clusters that hold different identifiers (no database) --------------------------------------
+
+
+def clusters_with(identifiers: dict[int, dict[str, int]]) -> matching._Clusters:
+    """Records 1, 2, ... and the identifiers (by kind, as 64-bit keys) each holds."""
+    return matching._Clusters(
+        identifiers=[(r, [held.get(kind) for kind in matching.IDENTIFIERS]) for r, held in identifiers.items()]
+    )
+
+
+@pytest.mark.parametrize("kind", matching.IDENTIFIERS)
+def test_only_a_shared_identifier_or_a_reviewer_joins_two_holding_different_ones(kind):
+    for rule, joined in [
+        ("probabilistic", False),
+        ("name, date of birth and postcode", False),
+        (kind, True),
+        ("clerical review", True),
+    ]:
+        clusters = clusters_with({1: {kind: 10}, 2: {kind: 20}})
+        kept, refused = matching._union_links(clusters, [(1, 2, 30.0, rule)])
+        assert (clusters.find(1) == clusters.find(2)) is joined, rule
+        assert (kept, refused) == (([(1, 2, 30.0, rule)], []) if joined else ([], [(1, 2)])), rule
+
+
+def test_identifiers_of_other_kinds_or_none_do_not_keep_records_apart():
+    clusters = clusters_with({1: {"upn": 10}, 2: {"nhs_number": 20}, 3: {}, 4: {"upn": 10, "pnc_id": 5}})
+    kept, refused = matching._union_links(
+        clusters, [(1, 2, 30.0, "probabilistic"), (2, 3, 30.0, "probabilistic"), (3, 4, 30.0, "probabilistic")]
+    )
+    assert len(kept) == 3 and not refused and len({clusters.find(r) for r in (1, 2, 3, 4)}) == 1
+
+
+def test_a_cluster_a_shared_identifier_gave_two_upns_takes_no_third_on_probability():
+    # Records 1 and 2 share an NHS number but hold two UPNs (a temporary one, say): one cluster with both.
+    clusters = clusters_with(
+        {
+            **{1: {"nhs_number": 7, "upn": 10}, 2: {"nhs_number": 7, "upn": 20}, 3: {"upn": 10}, 4: {"upn": 30}},
+            **{5: {"pnc_id": 8, "upn": 10}, 6: {"pnc_id": 8, "upn": 40}},  # another with UPN 10, and 40
+        }
+    )
+    kept, refused = matching._union_links(
+        clusters,
+        [
+            (1, 2, 40.0, "nhs_number"),
+            (5, 6, 40.0, "pnc_id"),
+            (1, 3, 20.0, "probabilistic"),
+            (2, 4, 19.0, "probabilistic"),
+            (3, 5, 18.0, "probabilistic"),
+        ],
+    )
+    assert clusters.find(1) == clusters.find(2) == clusters.find(3)  # 3's UPN is one the cluster holds
+    assert clusters.find(4) != clusters.find(1)  # a third UPN is not
+    assert clusters.find(5) != clusters.find(1)  # nor are two more, though one of them is shared
+    assert refused == [(2, 4), (3, 5)]
+
+
+def test_a_shared_identifier_is_weighed_before_a_stronger_link_on_name_date_of_birth_and_postcode():
+    """R1 (UPN A) and R2 share name, date of birth and postcode; R2 and R3 (UPN B) an NHS number. Whatever the
+    weights, R3 joins R2 first, and R1 stays apart: else R1 would join R2 first, the NHS number bring in R3, and
+    one person hold both UPNs (and a new file of R1 linked on its own would have been refused)."""
+    clusters = clusters_with({1: {"upn": 10}, 2: {"nhs_number": 7}, 3: {"nhs_number": 7, "upn": 20}})
+    kept, refused = matching._union_links(
+        clusters, [(1, 2, 40.0, "name, date of birth and postcode"), (2, 3, 20.0, "nhs_number")]
+    )
+    assert clusters.find(2) == clusters.find(3) != clusters.find(1)
+    assert kept == [(2, 3, 20.0, "nhs_number")] and refused == [(1, 2)]
+
+
+def test_many_keys_joined_by_one_placeholder_identifier_are_held_once_each():
+    """A cluster a shared identifier keeps joining grows its set of keys in place."""
+    n = 20_000
+    clusters = clusters_with({r: {"nhs_number": 1, "upn": 1000 + r} for r in range(1, n + 1)})
+    kept, _ = matching._union_links(clusters, [(r, r + 1, 30.0, "nhs_number") for r in range(1, n)])
+    root = clusters.find(1)
+    assert len(kept) == n - 1 and clusters.identifiers[matching.IDENTIFIERS.index("upn")][root] == {
+        1000 + r for r in range(1, n + 1)
+    }
 
 
 def write_truth(folder, rows):

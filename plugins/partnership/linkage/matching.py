@@ -421,15 +421,16 @@ class _Clusters:
         identifiers: Iterable[tuple[Node, Iterable[int | None]]] = (),
     ):
         self.parent: dict[Node, Node] = {}
+        self.refused_for_identifiers = False
         self.different: dict[Node, set[Node]] = defaultdict(set)  # cluster root -> nodes kept apart from it
         self.pending: dict[Node, set[Node]] = defaultdict(set)
         for kept_apart, pairs in ((self.different, different), (self.pending, pending)):
             for a, b in pairs:
                 kept_apart[a].add(b)
                 kept_apart[b].add(a)
-        # One dict per kind of identifier, cluster root -> its key (an int), or the keys (a frozenset) where a
-        # shared identifier or a reviewer joined several: only nodes that have one, to spare memory at scale.
-        self.identifiers: tuple[dict[Node, int | frozenset[int]], ...] = tuple({} for _ in IDENTIFIERS)
+        # One dict per kind of identifier, cluster root -> its key (an int), or its keys (a set) where a shared
+        # identifier or a reviewer joined several: only nodes that have one, to spare memory at scale.
+        self.identifiers: tuple[dict[Node, int | set[int]], ...] = tuple({} for _ in IDENTIFIERS)
         for node, keys in identifiers:
             for held, key in zip(self.identifiers, keys, strict=True):
                 if key is not None:
@@ -449,12 +450,16 @@ class _Clusters:
         return any(self.find(x) == other for x in kept_apart.get(small, ()))
 
     def _identifiers_differ(self, ra: Node, rb: Node) -> bool:
+        """Would the union hold an identifier of some kind that one side does not already hold?"""
         return any(
-            ra in held and rb in held and _as_set(held[ra]).isdisjoint(_as_set(held[rb])) for held in self.identifiers
+            ra in held and rb in held and not (_within(held[ra], held[rb]) or _within(held[rb], held[ra]))
+            for held in self.identifiers
         )
 
     def union(self, a: Node, b: Node, *, override_pending: bool = True, override_identifiers: bool = True) -> bool:
-        """Join a's cluster and b's; False, and nothing joined, when that would put two records kept apart in one."""
+        """Join a's cluster and b's; False, and nothing joined, when that would put two records kept apart in one
+        (``refused_for_identifiers`` then says whether only their identifiers kept them apart)."""
+        self.refused_for_identifiers = False
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return True
@@ -463,6 +468,7 @@ class _Clusters:
         if not override_pending and self._kept_apart(self.pending, ra, rb):
             return False
         if not override_identifiers and self._identifiers_differ(ra, rb):
+            self.refused_for_identifiers = True
             return False
         keep, drop = min(ra, rb), max(ra, rb)
         self.parent[drop] = keep
@@ -476,13 +482,26 @@ class _Clusters:
         return True
 
 
-def _as_set(keys: int | frozenset[int]) -> frozenset[int]:
-    return keys if isinstance(keys, frozenset) else frozenset((keys,))
+def _within(keys: int | set[int], others: int | set[int]) -> bool:
+    """Every key of ``keys`` is among ``others`` (an int is one key, a set several)."""
+    if isinstance(keys, int):
+        return keys == others if isinstance(others, int) else keys in others
+    return keys <= others if isinstance(others, set) else keys == {others}
 
 
-def _joined(keys: int | frozenset[int], more: int | frozenset[int]) -> int | frozenset[int]:
-    joined = _as_set(keys) | _as_set(more)
-    return next(iter(joined)) if len(joined) == 1 else joined
+def _joined(keys: int | set[int], more: int | set[int]) -> int | set[int]:
+    """Both sides' keys: the smaller side added to the larger one's set (in place, so a cluster that a placeholder
+    identifier keeps joining does not copy its keys on every union)."""
+    if isinstance(keys, int) and isinstance(more, int):
+        return keys if keys == more else {keys, more}
+    large, small = (
+        (keys, more) if isinstance(keys, set) and (isinstance(more, int) or len(keys) >= len(more)) else (more, keys)
+    )
+    if isinstance(small, int):
+        large.add(small)
+    else:
+        large |= small
+    return large
 
 
 def _decide(conn: psycopg.Connection, parameters: Parameters, run_id: int):
@@ -494,6 +513,7 @@ def _decide(conn: psycopg.Connection, parameters: Parameters, run_id: int):
     the links come back."""
     gammas = [f"g_{f}" for f in FIELDS]
     patterns = conn.execute(f"select distinct {', '.join(gammas)} from scored_pair").fetchall()
+    conn.execute("drop table if exists pattern_decision")  # kept until commit: _review_refused reads it
     conn.execute(
         f"create temporary table pattern_decision ({', '.join(f'{g} smallint' for g in gammas)},"
         " weight double precision, probability double precision, decision text) on commit drop"
@@ -520,24 +540,76 @@ def _decide(conn: psycopg.Connection, parameters: Parameters, run_id: int):
         " where r.decision = 'same'"
         " or (r.decision is null and (s.deterministic_rule is not null or d.decision = 'link'))"
     ).fetchall()
-    labels = {c.field: [c.label(g) for g in range(-1, len(c.levels) + 1)] for c in COMPARISONS}
-    agreement = (
-        "jsonb_build_object(" + ", ".join(f"'{c.field}', (%s::text[])[s.g_{c.field} + 2]" for c in COMPARISONS) + ")"
+    reviews = _send_to_review(
+        conn, run_id, decided, "where s.deterministic_rule is null and d.decision = 'review' and r.decision is null"
     )
-    reviews = conn.execute(
-        "insert into linkage.review_pair (run_id, a_record_id, b_record_id, match_weight, match_probability, agreement)"
-        f" select %s, s.a_id, s.b_id, d.weight, d.probability, {agreement} {joined}{decided}"
-        " where s.deterministic_rule is null and d.decision = 'review' and r.decision is null",
-        (run_id, *(labels[c.field] for c in COMPARISONS)),
-    ).rowcount
-    conn.execute("drop table pattern_decision")
     return linked, reviews
 
 
+# What a reviewer is shown, besides the fields' agreement, for a link refused because each side holds its own
+# identifier of one kind (_OVERRIDE_IDENTIFIERS).
+KEPT_APART = ("kept apart", "each side already holds another NHS number, UPN or PNC ID")
+
+
+def _send_to_review(conn: psycopg.Connection, run_id: int, join: str, where: str, extra: tuple[str, str] | None = None):
+    """Insert the scored pairs ``join`` and ``where`` select (on ``scored_pair s`` and ``pattern_decision d``) into
+    ``linkage.review_pair``, with how each field agreed (and ``extra``, a label and its value); returns how many."""
+    gammas = ", ".join(f"g_{f}" for f in FIELDS)
+    labels = {c.field: [c.label(g) for g in range(-1, len(c.levels) + 1)] for c in COMPARISONS}
+    fields = [f"'{c.field}', (%s::text[])[s.g_{c.field} + 2]" for c in COMPARISONS] + (
+        ["%s::text, %s::text"] if extra else []
+    )
+    return conn.execute(
+        "insert into linkage.review_pair (run_id, a_record_id, b_record_id, match_weight, match_probability, agreement)"
+        f" select %s, s.a_id, s.b_id, d.weight, d.probability, jsonb_build_object({', '.join(fields)})"
+        f" from scored_pair s join pattern_decision d using ({gammas}) {join} {where}",
+        (run_id, *(labels[c.field] for c in COMPARISONS), *(extra or ())),
+    ).rowcount
+
+
+def _review_refused(conn: psycopg.Connection, run_id: int, refused: list[tuple[int, int]]) -> int:
+    """Send links refused for identifiers (:class:`_Clusters`) to clerical review: one person may hold two UPNs (a
+    temporary one, say), and a reviewer's "same" joins them. Returns how many."""
+    if not refused:
+        return 0
+    conn.execute("create temporary table refused_link (a_id bigint, b_id bigint) on commit drop")
+    with conn.cursor().copy("copy refused_link from stdin") as copy:
+        for pair in refused:
+            copy.write_row(pair)
+    sent = _send_to_review(
+        conn,
+        run_id,
+        "join refused_link x on x.a_id = s.a_id and x.b_id = s.b_id",
+        "on conflict (run_id, a_record_id, b_record_id) do nothing",
+        KEPT_APART,
+    )
+    conn.execute("drop table refused_link")
+    return sent
+
+
 def _strongest_first(linked):
-    """Links as (a, b, weight, rule), a deterministic rule or a reviewer's decision first, then by weight; ties in
-    record order, so a record that links two people alike (twins) joins the same one every time."""
-    return sorted(linked, key=lambda x: (x[3] == "probabilistic", -x[2], x[0], x[1]))
+    """Links as (a, b, weight, rule): a shared identifier or a reviewer's decision first (they may join clusters
+    holding different identifiers, and must do so before a weaker link decides which of them a record joins), then
+    the other deterministic rule, then by weight; ties in record order, so a record that links two people alike
+    (twins) joins the same one every time."""
+    return sorted(linked, key=lambda x: (x[3] not in _OVERRIDE_IDENTIFIERS, x[3] == "probabilistic", -x[2], x[0], x[1]))
+
+
+def _union_links(clusters: _Clusters, linked, node=lambda record_id: record_id):
+    """Join the links' clusters, strongest first; returns (the links kept, the pairs refused only because each
+    side held another identifier of one kind). ``node`` maps a record id to its node in ``clusters``."""
+    kept, refused = [], []
+    for a, b, weight, rule in _strongest_first(linked):
+        if clusters.union(
+            node(a),
+            node(b),
+            override_pending=rule != "probabilistic",
+            override_identifiers=rule in _OVERRIDE_IDENTIFIERS,
+        ):
+            kept.append((a, b, weight, rule))
+        elif clusters.refused_for_identifiers:
+            refused.append((a, b))
+    return kept, refused
 
 
 def _strongest_links(linked) -> dict[int, tuple[bool, float, str]]:
@@ -605,23 +677,18 @@ def link(conn: psycopg.Connection, *, sample_pairs: int = U_SAMPLE_PAIRS) -> Lin
     # one person (their probability is 0.5 to 0.99): another record may still link them.
     different = conn.execute(
         "select a_record_id, b_record_id from linkage.review_decision where decision = 'different'"
-    )
+    ).fetchall()
     pending = conn.execute(
         f"select a_record_id, b_record_id from linkage.review_pair p where run_id = %s and {_TWIN_REVIEW}", (run_id,)
-    )
-    identifiers = conn.execute(
-        f"select record_id, {_identifier_keys_sql('r')} from linkage.person_record r where {_ANY_IDENTIFIER}"
-    )
-    clusters = _Clusters(
-        different.fetchall(), pending.fetchall(), ((row[0], row[1:]) for row in identifiers.fetchall())
-    )
-    linked = [
-        (a, b, weight, rule)
-        for a, b, weight, rule in _strongest_first(linked)
-        if clusters.union(
-            a, b, override_pending=rule != "probabilistic", override_identifiers=rule in _OVERRIDE_IDENTIFIERS
+    ).fetchall()
+    with conn.cursor(name="record_identifiers") as identifiers:  # streamed: most records of a large index have one
+        identifiers.itersize = 50_000
+        identifiers.execute(
+            f"select record_id, {_identifier_keys_sql('r')} from linkage.person_record r where {_ANY_IDENTIFIER}"
         )
-    ]
+        clusters = _Clusters(different, pending, ((row[0], row[1:]) for row in identifiers))
+    linked, refused = _union_links(clusters, linked)
+    reviews += _review_refused(conn, run_id, refused)
     records = conn.execute("select record_id, person_id from linkage.person_record").fetchall()
     assignment, merges, splits = _assign_person_ids(conn, run_id, records, clusters)
     _write_assignment(conn, assignment, _strongest_links(linked))
@@ -697,9 +764,10 @@ def link_new(conn: psycopg.Connection, record_ids: list[int]) -> LinkResult:
     new_identifiers = conn.execute(
         f"select record_id, {_identifier_keys_sql('r')} from linkage.person_record r join new_record using (record_id)"
     ).fetchall()
+    # (Not the new records': a record sent again keeps its old person id until this linkage gives it one.)
     person_identifiers = conn.execute(
         f"select person_id, {_identifier_keys_sql('r')} from linkage.person_record r"
-        f" where person_id = any(%s) and ({_ANY_IDENTIFIER})",
+        f" where person_id = any(%s) and ({_ANY_IDENTIFIER}) and record_id not in (table new_record)",
         (sorted(set(ids.values())),),
     ).fetchall()
     clusters = _Clusters(
@@ -708,16 +776,8 @@ def link_new(conn: psycopg.Connection, record_ids: list[int]) -> LinkResult:
         [(("record", row[0]), row[1:]) for row in new_identifiers]
         + [(("person", row[0]), row[1:]) for row in person_identifiers],
     )
-    linked = [
-        (a, b, weight, rule)
-        for a, b, weight, rule in _strongest_first(linked)
-        if clusters.union(
-            node(a, ids.get(a)),
-            node(b, ids.get(b)),
-            override_pending=rule != "probabilistic",
-            override_identifiers=rule in _OVERRIDE_IDENTIFIERS,
-        )
-    ]
+    linked, refused = _union_links(clusters, linked, lambda record_id: node(record_id, ids.get(record_id)))
+    reviews += _review_refused(conn, run_id, refused)
     components: dict = defaultdict(list)
     for r in new:
         components[clusters.find(("record", r))].append(r)

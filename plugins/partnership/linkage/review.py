@@ -67,8 +67,9 @@ def pending(conn: psycopg.Connection, limit: int = 50) -> list[PendingPair]:
         "   and a.person_id is distinct from b.person_id"
         " order by p.a_record_id, p.b_record_id, p.run_id desc"
     ).fetchall()
-    # In the comparisons' order (jsonb keeps its keys in its own).
-    pairs = [PendingPair(*row[:-1], {f: row[-1][f] for f in matching.FIELDS}) for row in rows]
+    # In the comparisons' order (jsonb keeps its keys in its own), then why a link was refused, if it was.
+    label = matching.KEPT_APART[0]
+    pairs = [PendingPair(*row[:-1], {f: row[-1][f] for f in (*matching.FIELDS, label) if f in row[-1]}) for row in rows]
     return sorted(pairs, key=lambda p: -p.match_probability)[:limit]
 
 
