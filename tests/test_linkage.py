@@ -180,6 +180,38 @@ def test_twins_share_surname_birthday_and_postcode_but_not_a_forename():
     assert all(len({p.forename for p in group}) == len(group) for group in twins)
 
 
+def test_no_two_generated_people_share_an_nhs_number_or_a_pnc_id_at_any_scale():
+    """A shared identifier links two records deterministically: the generator must not make two people one. At
+    scale 40 (person indexes up to 4.8 million) NHS numbers wrapped every million people and random PNC IDs met by
+    chance: 1,794 person ids held two true people through an NHS number, 28 through a PNC ID."""
+    from dataclasses import replace
+
+    from partnership.demo.population import Person, Place
+    from partnership.screening import nhs_number_valid
+    from partnership.screening.check_digits import pnc_valid
+
+    template = Person(
+        0,
+        "0" * 64,
+        30,
+        1,
+        "M",
+        "White",
+        Place("E01005000", "Manchester 001A", "Ancoats", "E05011342", 1.0, False),
+        False,
+        "",
+    )
+    nhs, pnc = {}, {}
+    for n in [*range(0, 3000), *range(999_000, 1_003_000), *range(9_999_000, 10_001_000), 249_999_000]:
+        person = identities.identity_of(replace(template, index=n, key=f"{n:064x}"), date(2024, 4, 1))
+        for held, value in ((nhs, person.nhs_number), (pnc, person.pnc_id)):
+            assert not value or value not in held, (n, held.get(value))
+            if value:
+                held[value] = n
+    assert all(nhs_number_valid(n) for n in nhs) and max(nhs.values()) < 1_000_000  # the test range's million
+    assert len(pnc) > 1500 and all(pnc_valid(p[:2], p[3:10], p[10]) for p in pnc)
+
+
 def truth(key, agency, person, group="White"):
     return quality.Truth(key, agency, person, (("ethnic group", group),))
 

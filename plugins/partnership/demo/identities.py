@@ -140,6 +140,13 @@ def _nhs_numbers() -> Iterator[str]:
                 break
 
 
+def _unique_pnc_id(index: int) -> str:
+    """A PNC ID of its own for each person index below 249,999,975 (25 years of 9,999,999 serials). Random ones
+    met by chance, and so linked two people deterministically: 28 false merges at scale 40."""
+    year, serial = f"{index // 9_999_999 % 25:02d}", f"{index % 9_999_999 + 1:07d}"
+    return f"{year}/{serial}{pnc_check_letter(year, serial)}"
+
+
 def _postcode(rng: random.Random) -> str:
     """A Manchester-shaped postcode (M1 to M40); not checked against the real list, and never loaded."""
     letters = "ABDEFGHJLNPQRSTUWXYZ"
@@ -171,8 +178,8 @@ def population(size: int, seed: int = 0, noise: Noise = Noise()) -> list[TruePer
                 upn = upn_check_letter(body) + body
             pnc = ""
             if age >= 10 and rng.random() < 0.15:
-                year, serial = f"{rng.randint(0, 24):02d}", f"{rng.randint(1, 9_999_999):07d}"
-                pnc = f"{year}/{serial}{pnc_check_letter(year, serial)}"
+                rng.randint(0, 24), rng.randint(1, 9_999_999)  # drawn as before: the rest of the population as it was
+                pnc = _unique_pnc_id(i)
             people.append(
                 TruePerson(
                     i,
@@ -285,16 +292,24 @@ def identity_of(person: Person, first_month: date) -> TruePerson:
     birthday = first_month.month - 1 + person.birth_month
     year = first_month.year + birthday // 12 - person.age_at_start - 1
     dob = date(year, birthday % 12 + 1, rng.randint(1, 28))
-    body = 999_000_000 + person.index % 1_000_000  # the NHS's test range; about 1 in 11 has no valid check digit
-    nhs = next((f"{body}{c}" for c in "0123456789" if nhs_number_valid(f"{body}{c}")), "")
+    # The NHS's test range holds a million bodies (about 1 in 11 has no valid check digit), one per person: beyond
+    # the first million people (scale 8 and above) a person has none, as if never recorded, rather than another
+    # person's (a shared NHS number links two people deterministically: 1,794 false merges at scale 40).
+    nhs = ""
+    if person.index < 1_000_000:
+        body = 999_000_000 + person.index
+        nhs = next((f"{body}{c}" for c in "0123456789" if nhs_number_valid(f"{body}{c}")), "")
     upn = ""
     if person.age_at_start < 19:
         digits = f"{rng.randint(0, 10**12 - 1):012d}"
         upn = upn_check_letter(digits) + digits
     pnc = ""
     if person.age_at_start >= 10 and rng.random() < 0.3:
-        year_issued, serial = f"{rng.randint(0, 24):02d}", f"{rng.randint(1, 9_999_999):07d}"
-        pnc = f"{year_issued}/{serial}{pnc_check_letter(year_issued, serial)}"
+        (
+            rng.randint(0, 24),
+            rng.randint(1, 9_999_999),
+        )  # drawn as before, so the person's other details stay as they were
+        pnc = _unique_pnc_id(person.index)
     return TruePerson(
         person.index,
         _zipf_choice(rng, _forenames()),
