@@ -40,7 +40,7 @@ create table if not exists linkage.person_record (
     match_weight    double precision,      -- the strongest link that put it in its cluster (log2 Bayes factor)
     match_rule      text,                  -- the rule of that link: a deterministic rule, or 'probabilistic'
     added_at        timestamptz not null default now(),
-    linked_at       timestamptz,
+    linked_at       timestamptz,           -- when a linkage last changed its person or rule (and so its weight)
     unique (source, record_key)
 );
 -- The blocking rules' keys (matching.BLOCKING_RULES): candidate pairs are found through these.
