@@ -293,9 +293,12 @@ def _probing(conn: psycopg.Connection):
     try:
         yield
     finally:
-        conn.execute(
-            "select set_config('enable_mergejoin', %s, true), set_config('enable_hashjoin', %s, true)", before[:2]
-        )
+        # Not in a failed transaction: its rollback undoes the settings, and a query now would hide the error.
+        if conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:
+            conn.execute(
+                "select set_config('enable_mergejoin', %s, true), set_config('enable_hashjoin', %s, true)",
+                before[:2],
+            )
 
 
 def _estimate_u(conn: psycopg.Connection, sample_pairs: int) -> dict[str, list[float]]:
@@ -826,7 +829,8 @@ def link_new(conn: psycopg.Connection, record_ids: list[int]) -> LinkResult:
         person_id = found[0] if found else next(fresh_ids)  # the oldest id of those it joins
         for other in found[1:]:
             moved = conn.execute(
-                "update linkage.person_record set person_id = %s where person_id = %s", (person_id, other)
+                "update linkage.person_record set person_id = %s, linked_at = now() where person_id = %s",
+                (person_id, other),
             ).rowcount
             record_change(conn, run_id, "merge", other, person_id, moved)
             merges += 1

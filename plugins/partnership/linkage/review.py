@@ -121,6 +121,8 @@ def decide(conn: psycopg.Connection, pair: str, decision: str, reason: str) -> s
             f" {refused[0]} of theirs was decided different; decide that pair again first"
         )
     run_id = conn.execute("insert into linkage.link_run (finished_at) values (now()) returning run_id").fetchone()[0]
-    moved = conn.execute("update linkage.person_record set person_id = %s where person_id = %s", (keep, other)).rowcount
+    moved = conn.execute(
+        "update linkage.person_record set person_id = %s, linked_at = now() where person_id = %s", (keep, other)
+    ).rowcount
     matching.record_change(conn, run_id, "merge", other, keep, moved)
     return f"pair {a}-{b}: the same person; person PW{other} merged into PW{keep} ({moved} record(s))"
