@@ -178,7 +178,9 @@ def population(size: int, seed: int = 0, noise: Noise = Noise()) -> list[TruePer
                 upn = upn_check_letter(body) + body
             pnc = ""
             if age >= 10 and rng.random() < 0.15:
-                rng.randint(0, 24), rng.randint(1, 9_999_999)  # drawn as before: the rest of the population as it was
+                # The year and serial once drawn here are still drawn: the rest of the population as it was.
+                rng.randint(0, 24)
+                rng.randint(1, 9_999_999)
                 pnc = _unique_pnc_id(i)
             people.append(
                 TruePerson(
@@ -305,10 +307,9 @@ def identity_of(person: Person, first_month: date) -> TruePerson:
         upn = upn_check_letter(digits) + digits
     pnc = ""
     if person.age_at_start >= 10 and rng.random() < 0.3:
-        (
-            rng.randint(0, 24),
-            rng.randint(1, 9_999_999),
-        )  # drawn as before, so the person's other details stay as they were
+        # The year and serial once drawn here are still drawn, so the person's other details stay as they were.
+        rng.randint(0, 24)
+        rng.randint(1, 9_999_999)
         pnc = _unique_pnc_id(person.index)
     return TruePerson(
         person.index,

@@ -427,8 +427,8 @@ _OVERRIDE_IDENTIFIERS = frozenset(IDENTIFIERS) | {"clerical review"}
 
 
 def _identifier_keys_sql(table: str) -> str:
-    """Each identifier's token as a 64-bit number (its first 8 bytes: enough to tell two apart, a quarter of the
-    memory), null where the record has none."""
+    """Each identifier's token as a 64-bit number (its first 8 bytes: enough to tell two apart, and a Python int
+    is smaller than the 16-byte token as bytes), null where the record has none."""
     return ", ".join(f"('x' || encode(substring({table}.{f} for 8), 'hex'))::bit(64)::bigint" for f in IDENTIFIERS)
 
 
