@@ -6,15 +6,12 @@ import statistics
 from decimal import Decimal
 
 import pytest
+from planted import LINKAGE_RECALL
 
 from partnership import warehouse
 from partnership.demo.generator import PLANTED
 
 pytestmark = pytest.mark.integration
-
-# The share of planted people that linkage must find back (each of a cohort member's agencies must link them):
-# the linkage benchmark's per-record recall is about 0.997; figures are checked at 0.97.
-LINKAGE_RECALL = 0.97
 
 
 def value(run, sql, *params):
