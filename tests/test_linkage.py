@@ -930,11 +930,18 @@ def test_an_assessment_is_kept_in_audit_and_the_ig_report_warns_of_a_group_linke
     index_rows.append((yj, "cccc:2", 1000, None, None))
     truth_rows += [(yj, "cccc:2", 0, "White", "F", "10-17"), (yj, "dddd:2", 0, "White", "F", "10-17")]
     with warehouse.connect(warehouse_url) as conn:
-        conn.cursor().executemany(
-            "insert into linkage.person_record (source, record_key, person_id, batch_id, source_row)"
-            " values (%s, %s, %s, %s, %s)",
-            index_rows,
-        )
+        for source, key, person_id, batch_id, source_row in index_rows:
+            record_id = conn.execute(
+                "insert into linkage.person_record (source, record_key, person_id) values (%s, %s, %s)"
+                " returning record_id",
+                (source, key, person_id),
+            ).fetchone()[0]
+            if batch_id is not None:
+                conn.execute(
+                    "insert into linkage.loaded_record (record_id, source, batch_id, source_row)"
+                    " values (%s, %s, %s, %s)",
+                    (record_id, source, batch_id, source_row),
+                )
     write_truth(data_dir / "linkage_truth", truth_rows)
 
     assert cli.main(["linkage", "assess"]) == 0
@@ -962,6 +969,43 @@ def test_an_assessment_is_kept_in_audit_and_the_ig_report_warns_of_a_group_linke
     assert re.search(r'data-metric="linkage-bias-warning">Warning: ethnic group Asian: match rate 80\.0%', page)
     assert not re.search(r'data-metric="linkage-bias-warning">Warning: ethnic group White', page)
     assert re.search(r'data-metric="linkage-group-rate" data-dimension="ethnic group" data-group="White">100\.0%', page)
+
+
+@pytest.mark.integration
+def test_an_index_made_before_loaded_record_keeps_its_loaded_rows_person_ids(warehouse_url):
+    """An index made when each record held its batch and row: initialising the warehouse again moves them to
+    linkage.loaded_record, and staging's view gives the same person ids; a record no load took up stays unloaded."""
+    with warehouse.connect(warehouse_url) as conn:  # the index as it was before
+        conn.execute("drop view linkage.record_person_id")
+        conn.execute("alter table linkage.person_record add column batch_id bigint, add column source_row integer")
+        conn.execute(
+            "create view linkage.record_person_id as select source, batch_id, source_row, 'PW' || person_id as"
+            " person_id from linkage.person_record where batch_id is not null and person_id is not null"
+        )
+        conn.execute(
+            "insert into linkage.person_record (source, record_key, person_id, batch_id, source_row) values"
+            " ('youth_justice__cases:child_person_key', 'aaaa:2', 11, 7, 2),"
+            " ('youth_justice__cases:child_person_key', 'aaaa:3', 12, 7, 3),"
+            " ('youth_justice__cases:child_person_key', 'bbbb:2', 13, null, null)"
+        )
+        before = conn.execute("select * from linkage.record_person_id order by 1, 2, 3").fetchall()
+    assert len(before) == 2
+
+    warehouse.init_warehouse(warehouse_url)
+    warehouse.init_warehouse(warehouse_url)  # and again: nothing moves twice
+
+    with warehouse.connect(warehouse_url) as conn:
+        assert conn.execute("select * from linkage.record_person_id order by 1, 2, 3").fetchall() == before
+        moved = conn.execute("select count(*) from linkage.loaded_record").fetchone()[0]
+        columns = {
+            c
+            for (c,) in conn.execute(
+                "select column_name from information_schema.columns"
+                " where table_schema = 'linkage' and table_name = 'person_record'"
+            )
+        }
+    assert moved == 2
+    assert not {"batch_id", "source_row"} & columns
 
 
 @pytest.mark.integration

@@ -122,7 +122,10 @@ def _forget_linked_people(conn: psycopg.Connection, ds: Dataset, expired: sql.Co
 def _unloaded_linkage_records(deleter: _Deleter, ds: Dataset, before: datetime) -> None:
     """Index records the gate added before ``before`` that no load took up: an interrupted run left them (a
     quarantine removes its file's records, a load ties them to its batch). Deleted with their audit record."""
-    where = "split_part(source, ':', 1) = %s and batch_id is null and added_at < %s"
+    where = (
+        "split_part(source, ':', 1) = %s and added_at < %s"
+        " and not exists (select 1 from linkage.loaded_record l where l.record_id = person_record.record_id)"
+    )
     rule = f"linkage records no load took up, added before {before:%Y-%m-%d %H:%M} UTC (an interrupted run)"
     try:
         with deleter.conn.transaction():
