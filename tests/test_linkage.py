@@ -974,8 +974,11 @@ def test_an_assessment_is_kept_in_audit_and_the_ig_report_warns_of_a_group_linke
 @pytest.mark.integration
 def test_an_index_made_before_loaded_record_keeps_its_loaded_rows_person_ids(warehouse_url):
     """An index made when each record held its batch and row: initialising the warehouse again moves them to
-    linkage.loaded_record, and staging's view gives the same person ids; a record no load took up stays unloaded."""
+    linkage.loaded_record, and staging's view gives the same person ids; a record no load took up stays unloaded.
+    A loaded row is then one record's only: staging joins the view on it, and a second would repeat the row."""
     with warehouse.connect(warehouse_url) as conn:  # the index as it was before
+        conn.execute("drop index linkage.loaded_record_source_row")  # and loaded_record's first, non-unique index
+        conn.execute("create index loaded_record_row on linkage.loaded_record (source, batch_id, source_row)")
         conn.execute("drop view linkage.record_person_id")
         conn.execute("alter table linkage.person_record add column batch_id bigint, add column source_row integer")
         conn.execute(
@@ -1006,6 +1009,12 @@ def test_an_index_made_before_loaded_record_keeps_its_loaded_rows_person_ids(war
         }
     assert moved == 2
     assert not {"batch_id", "source_row"} & columns
+
+    with warehouse.connect(warehouse_url) as conn, pytest.raises(psycopg.errors.UniqueViolation):
+        conn.execute(
+            "insert into linkage.loaded_record (record_id, source, batch_id, source_row)"
+            " select record_id, source, 7, 2 from linkage.person_record where record_key = 'bbbb:2'"
+        )
 
 
 @pytest.mark.integration

@@ -126,14 +126,9 @@ select * from renamed
 """
     keys = ", ".join(f"current_{k}" if k in linked else k for k in ds.key_columns)
     if linked:
-        current = "".join(
-            f",\n        {{{{ current_person_id('{ds.name}', '{c}', 'raw_rows') }}}} as current_{c}"
-            for c in sorted(linked)
-        )
+        columns_linked = ", ".join(f"'{c}'" for c in sorted(linked))
         source = f"""    -- Each linked person as their current person id (Record linkage: a later merge counts).
-    select
-        raw_rows.*{current}
-    from {{{{ source('{ds.agency}', '{ds.dataset}') }}}} as raw_rows"""
+    {{{{ with_current_person_ids('{ds.agency}', '{ds.dataset}', [{columns_linked}]) }}}}"""
     else:
         source = f"    select * from {{{{ source('{ds.agency}', '{ds.dataset}') }}}}"
     return f"""with

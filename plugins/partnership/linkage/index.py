@@ -74,7 +74,10 @@ create table if not exists linkage.loaded_record (
     batch_id        bigint      not null,
     source_row      integer     not null
 );
-create index if not exists loaded_record_row on linkage.loaded_record (source, batch_id, source_row);
+-- Unique: a raw row holds one record per linked column, and staging joins this view on source, batch and row
+-- (a second record for a row would repeat the row in every model; here it fails the load that wrote it).
+drop index if exists linkage.loaded_record_row;  -- made non-unique before 5 December 2026
+create unique index if not exists loaded_record_source_row on linkage.loaded_record (source, batch_id, source_row);
 
 -- What the transform may read of the index: each loaded row's current person id, never a token. Staging reads a
 -- linked person through it, so two ids found later to be one person (a merge) are one person in every model.

@@ -3,10 +3,7 @@ with
 source as (
 
     -- Each linked person as their current person id (Record linkage: a merge since the row was loaded counts).
-    select
-        raw_rows.*,
-        {{ current_person_id('education__ap_placements', 'pupil_person_key', 'raw_rows') }} as current_pupil_person_key
-    from {{ source('education', 'ap_placements') }} as raw_rows
+    {{ with_current_person_ids('education', 'ap_placements', ['pupil_person_key']) }}
 
 ),
 

@@ -3,10 +3,7 @@ with
 source as (
 
     -- Each linked person as their current person id (Record linkage: a merge since the row was loaded counts).
-    select
-        raw_rows.*,
-        {{ current_person_id('health__ae_assault_attendances', 'patient_person_key', 'raw_rows') }} as current_patient_person_key
-    from {{ source('health', 'ae_assault_attendances') }} as raw_rows
+    {{ with_current_person_ids('health', 'ae_assault_attendances', ['patient_person_key']) }}
 
 ),
 

@@ -3,10 +3,7 @@ with
 source as (
 
     -- Each linked person as their current person id (Record linkage: a merge since the row was loaded counts).
-    select
-        raw_rows.*,
-        {{ current_person_id('health__treatment_episodes', 'client_person_key', 'raw_rows') }} as current_client_person_key
-    from {{ source('health', 'treatment_episodes') }} as raw_rows
+    {{ with_current_person_ids('health', 'treatment_episodes', ['client_person_key']) }}
 
 ),
 

@@ -3,11 +3,7 @@ with
 source as (
 
     -- Each linked person as their current person id (Record linkage: a merge since the row was loaded counts).
-    select
-        raw_rows.*,
-        {{ current_person_id('police__recorded_crime', 'victim_person_key', 'raw_rows') }} as current_victim_person_key,
-        {{ current_person_id('police__recorded_crime', 'suspect_person_key', 'raw_rows') }} as current_suspect_person_key
-    from {{ source('police', 'recorded_crime') }} as raw_rows
+    {{ with_current_person_ids('police', 'recorded_crime', ['victim_person_key', 'suspect_person_key']) }}
 
 ),
 

@@ -3,10 +3,7 @@ with
 source as (
 
     -- Each linked person as their current person id (Record linkage: a merge since the row was loaded counts).
-    select
-        raw_rows.*,
-        {{ current_person_id('youth_justice__cases', 'child_person_key', 'raw_rows') }} as current_child_person_key
-    from {{ source('youth_justice', 'cases') }} as raw_rows
+    {{ with_current_person_ids('youth_justice', 'cases', ['child_person_key']) }}
 
 ),
 
