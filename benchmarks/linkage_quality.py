@@ -107,7 +107,12 @@ def main() -> None:
             )
         print(f"prior (the chance two records drawn at random are one person): {result.parameters.prior:.3g}")
         with warehouse.connect(url) as conn:
-            predicted = dict(conn.execute("select record_key, person_id from linkage.person_record").fetchall())
+            predicted = dict(
+                conn.execute(
+                    "select record_key, person_id"
+                    " from linkage.person_record join linkage.record_person using (record_id)"
+                ).fetchall()
+            )
         print()
         print("\n".join(quality.describe(quality.report(truth_of(records), predicted))))
     finally:

@@ -1,4 +1,5 @@
-"""The linkage index: each person-record's tokens and the person id linkage gave it, in the ``linkage`` schema.
+"""The linkage index, in the ``linkage`` schema: each person-record's tokens (``person_record``), the person id
+linkage gave it (``record_person``) and the raw row it became (``loaded_record``).
 
 Only the loader (the gate) can read the schema (``security.grants``): tokens are keyed, but their frequencies are
 not hidden (the commonest surname's token is the commonest token), so nobody else sees them. What leaves the
@@ -34,11 +35,7 @@ create table if not exists linkage.person_record (
     source          text        not null,  -- <dataset>:<role>, e.g. youth_justice__cases:child
     record_key      text        not null,  -- the record's key in its dataset: never an identifier
     {", ".join(f"{c} {sql_type(c)}" for c in TOKEN_COLUMNS)},
-    person_id       bigint,
-    match_weight    double precision,      -- the strongest link that put it in its cluster (log2 Bayes factor)
-    match_rule      text,                  -- the rule of that link: a deterministic rule, or 'probabilistic'
     added_at        timestamptz not null default now(),
-    linked_at       timestamptz,           -- when a linkage last changed its person or rule (and so its weight)
     unique (source, record_key)
 );
 -- The blocking rules' keys (matching.BLOCKING_RULES): candidate pairs are found through these.
@@ -60,9 +57,21 @@ drop index if exists linkage.person_record_dob_swapped;
 drop index if exists linkage.person_record_surname_year;
 create index if not exists person_record_names_district
     on linkage.person_record (forename_sx, surname_sx, postcode_district);
-create index if not exists person_record_person on linkage.person_record (person_id);
 -- A file's records, by the checksum that starts their record key (marked loaded, or forgotten when quarantined).
 create index if not exists person_record_file on linkage.person_record (split_part(record_key, ':', 1));
+
+-- The person each record is: written by linkage, after the record's tokens. A table of its own for the reason
+-- loaded_record is one: giving a file's records their persons then writes narrow rows with two index entries each,
+-- where updating the records wrote a new version of each wide row and an entry in each of its indexes (a quarter
+-- of a police file's ingest at 1.5 million records). A record linkage has not yet seen has no row here.
+create table if not exists linkage.record_person (
+    record_id       bigint      primary key references linkage.person_record on delete cascade,
+    person_id       bigint      not null,
+    match_weight    double precision,      -- the strongest link that put it in its cluster (log2 Bayes factor)
+    match_rule      text,                  -- the rule of that link: a deterministic rule, or 'probabilistic'
+    linked_at       timestamptz not null default now()  -- when a linkage last changed its person or rule
+);
+create index if not exists record_person_person on linkage.record_person (person_id);
 
 -- The raw row each loaded record became: its load batch and file row. A table of its own, not columns of the
 -- index's row: marking a file's records loaded then writes a narrow row with two index entries, where updating
@@ -82,22 +91,8 @@ create unique index if not exists loaded_record_source_row on linkage.loaded_rec
 -- What the transform may read of the index: each loaded row's current person id, never a token. Staging reads a
 -- linked person through it, so two ids found later to be one person (a merge) are one person in every model.
 create or replace view linkage.record_person_id as
-    select l.source, l.batch_id, l.source_row, 'PW' || r.person_id as person_id
-    from linkage.loaded_record l join linkage.person_record r using (record_id)
-    where r.person_id is not null;
-
--- An index made before loaded_record kept each record's batch and row in the record: they move there, once.
-do $$
-begin
-    if exists (select 1 from pg_attribute  -- not information_schema, which shows only what this role may read
-               where attrelid = 'linkage.person_record'::regclass and attname = 'batch_id' and not attisdropped) then
-        insert into linkage.loaded_record (record_id, source, batch_id, source_row)
-        select record_id, source, batch_id, source_row from linkage.person_record where batch_id is not null
-        on conflict (record_id) do nothing;
-        alter table linkage.person_record drop column batch_id, drop column source_row;
-    end if;
-end
-$$;
+    select l.source, l.batch_id, l.source_row, 'PW' || p.person_id as person_id
+    from linkage.loaded_record l join linkage.record_person p using (record_id);
 
 -- Each linkage run: what it estimated (m, u, the prior) and what it did. No token is kept here.
 create table if not exists linkage.link_run (
@@ -127,13 +122,17 @@ create table if not exists linkage.review_pair (
 -- What IG reviewers see of linkage (the IG report): counts by source and pair of sources, the runs and the review
 -- queue. Views owned by init's role, so the IG reviewer reads them without reading the index.
 create or replace view audit.linkage_sources as
-    select r.source, count(*) as records, count(distinct r.person_id) as persons,
-           count(*) filter (where exists (select 1 from linkage.person_record o
-                                          where o.person_id = r.person_id and o.source <> r.source)) as linked_elsewhere
-    from linkage.person_record r
+    select r.source, count(*) as records, count(distinct p.person_id) as persons,
+           count(*) filter (where exists (select 1 from linkage.record_person op join linkage.person_record o
+                                          using (record_id) where op.person_id = p.person_id and o.source <> r.source))
+               as linked_elsewhere
+    from linkage.person_record r left join linkage.record_person p using (record_id)
     group by r.source;
 create or replace view audit.linkage_source_pairs as
-    with persons as (select distinct source, person_id from linkage.person_record where person_id is not null)
+    with persons as (
+        select distinct r.source, p.person_id
+        from linkage.person_record r join linkage.record_person p using (record_id)
+    )
     select a.source as source_a, b.source as source_b, count(*) as persons_in_both
     from persons a join persons b on b.person_id = a.person_id and a.source < b.source
     group by 1, 2;
@@ -151,6 +150,29 @@ create table if not exists audit.person_id_change (
     records         bigint      not null,
     changed_at      timestamptz not null default now()
 );
+
+-- An index made before kept each record's load batch and row, then its person, in the record's own row: they move
+-- to loaded_record and record_person, once (the views above no longer read those columns).
+do $$
+begin
+    if exists (select 1 from pg_attribute  -- not information_schema, which shows only what this role may read
+               where attrelid = 'linkage.person_record'::regclass and attname = 'batch_id' and not attisdropped) then
+        insert into linkage.loaded_record (record_id, source, batch_id, source_row)
+        select record_id, source, batch_id, source_row from linkage.person_record where batch_id is not null
+        on conflict (record_id) do nothing;
+        alter table linkage.person_record drop column batch_id, drop column source_row;
+    end if;
+    if exists (select 1 from pg_attribute
+               where attrelid = 'linkage.person_record'::regclass and attname = 'person_id' and not attisdropped) then
+        insert into linkage.record_person (record_id, person_id, match_weight, match_rule, linked_at)
+        select record_id, person_id, match_weight, match_rule, coalesce(linked_at, added_at)
+        from linkage.person_record where person_id is not null
+        on conflict (record_id) do nothing;
+        alter table linkage.person_record
+            drop column person_id, drop column match_weight, drop column match_rule, drop column linked_at;
+    end if;
+end
+$$;
 """
 
 
@@ -232,7 +254,8 @@ def person_ids_of(conn: psycopg.Connection, record_ids: list[int]) -> dict[tuple
     """{(source, record key): person id} of the given records."""
     _these(conn, record_ids)
     rows = conn.execute(
-        "select r.source, r.record_key, r.person_id from linkage.person_record r join these_records using (record_id)"
+        "select r.source, r.record_key, p.person_id from linkage.person_record r join these_records using (record_id)"
+        " join linkage.record_person p using (record_id)"
     )
     return {(source, key): person_id for source, key, person_id in rows}
 
@@ -242,7 +265,8 @@ def known_elsewhere(conn: psycopg.Connection, record_ids: list[int]) -> dict[str
     _these(conn, record_ids)
     rows = conn.execute(
         "select r.source, count(*) from linkage.person_record r join these_records t using (record_id)"
-        " where exists (select 1 from linkage.person_record o where o.person_id = r.person_id"
+        " join linkage.record_person p using (record_id)"
+        " where exists (select 1 from linkage.record_person o where o.person_id = p.person_id"
         " and not exists (select 1 from these_records x where x.record_id = o.record_id))"
         " group by r.source"
     )
@@ -252,7 +276,8 @@ def known_elsewhere(conn: psycopg.Connection, record_ids: list[int]) -> dict[str
 def person_ids(conn: psycopg.Connection, source: str) -> dict[str, int]:
     """{record key: person id} for one source's linked records."""
     rows = conn.execute(
-        "select record_key, person_id from linkage.person_record where source = %s and person_id is not null",
+        "select r.record_key, p.person_id from linkage.person_record r join linkage.record_person p using (record_id)"
+        " where r.source = %s",
         (source,),
     )
     return dict(rows.fetchall())

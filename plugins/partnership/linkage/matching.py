@@ -660,20 +660,21 @@ def _write_assignment(conn: psycopg.Connection, assignment: dict[int, int], best
         for record_id, person_id in assignment.items():
             _, weight, rule = best.get(record_id, (False, None, None))
             copy.write_row((record_id, person_id, weight, rule))
-    conn.execute("analyze person_assignment")  # or the update scans the whole index to find a file's records
     # Only records whose person or rule changed: a full linkage gives most records the person and rule they had,
-    # and rewriting each (a new row version and an entry in each of the index's fifteen indexes) took minutes at
-    # 1.2 million records. A record's weight is its link's as of the linkage that last changed either.
+    # and rewriting each took minutes at 1.2 million records. A record's weight is its link's as of the linkage
+    # that last changed either.
     conn.execute(
-        "update linkage.person_record r set person_id = p.person_id, match_weight = p.match_weight,"
-        " match_rule = p.match_rule, linked_at = now() from person_assignment p where p.record_id = r.record_id"
-        " and (r.person_id, r.match_rule) is distinct from (p.person_id, p.match_rule)"
+        "insert into linkage.record_person as r (record_id, person_id, match_weight, match_rule)"
+        " select record_id, person_id, match_weight, match_rule from person_assignment"
+        " on conflict (record_id) do update set person_id = excluded.person_id,"
+        " match_weight = excluded.match_weight, match_rule = excluded.match_rule, linked_at = now()"
+        " where (r.person_id, r.match_rule) is distinct from (excluded.person_id, excluded.match_rule)"
     )
     conn.execute("drop table person_assignment")
 
 
 def _finish_run(conn, run_id, started, *, records, candidate_pairs, links, reviews, merges, splits, parameters):
-    persons = conn.execute("select count(distinct person_id) from linkage.person_record").fetchone()[0]
+    persons = conn.execute("select count(distinct person_id) from linkage.record_person").fetchone()[0]
     conn.execute(
         "update linkage.link_run set finished_at = now(), records = %s, candidate_pairs = %s, links = %s,"
         " review_pairs = %s, persons = %s, parameters = %s where run_id = %s",
@@ -721,7 +722,9 @@ def link(conn: psycopg.Connection, *, sample_pairs: int = U_SAMPLE_PAIRS) -> Lin
         clusters = _Clusters(different, pending, ((row[0], row[1:]) for row in identifiers))
     linked, refused = _union_links(clusters, linked)
     reviews += _review_refused(conn, run_id, refused)
-    records = conn.execute("select record_id, person_id from linkage.person_record").fetchall()
+    records = conn.execute(
+        "select record_id, p.person_id from linkage.person_record left join linkage.record_person p using (record_id)"
+    ).fetchall()
     assignment, merges, splits = _assign_person_ids(conn, run_id, records, clusters)
     _write_assignment(conn, assignment, _strongest_links(linked))
     return _finish_run(
@@ -768,9 +771,8 @@ def link_new(conn: psycopg.Connection, record_ids: list[int]) -> LinkResult:
     with _probing(conn):
         ids = dict(
             conn.execute(
-                "select r.record_id, r.person_id from linkage.person_record r join"
+                "select r.record_id, r.person_id from linkage.record_person r join"
                 " (select a_id as record_id from scored_pair union select b_id from scored_pair) p using (record_id)"
-                " where r.person_id is not null"
             ).fetchall()
         )
     new = set(record_ids)
@@ -784,12 +786,14 @@ def link_new(conn: psycopg.Connection, record_ids: list[int]) -> LinkResult:
     for a, a_person, b, b_person, decided in conn.execute(
         "select p.a_record_id, a.person_id, p.b_record_id, b.person_id, d.decision is not null"
         " from linkage.review_pair p"
-        " join linkage.person_record a on a.record_id = p.a_record_id"
-        " join linkage.person_record b on b.record_id = p.b_record_id"
+        " join linkage.person_record ar on ar.record_id = p.a_record_id"
+        " join linkage.person_record br on br.record_id = p.b_record_id"
+        " left join linkage.record_person a on a.record_id = p.a_record_id"
+        " left join linkage.record_person b on b.record_id = p.b_record_id"
         " left join linkage.review_decision d on d.a_record_id = p.a_record_id and d.b_record_id = p.b_record_id"
         f" where (d.decision = 'different' or (d.decision is null and {_TWIN_REVIEW}))"
-        " and (a.record_id = any(%(new)s) or a.person_id = any(%(persons)s))"
-        " and (b.record_id = any(%(new)s) or b.person_id = any(%(persons)s))",
+        " and (p.a_record_id = any(%(new)s) or a.person_id = any(%(persons)s))"
+        " and (p.b_record_id = any(%(new)s) or b.person_id = any(%(persons)s))",
         {"new": sorted(new), "persons": sorted(set(ids.values()))},
     ):
         (different if decided else pending).append((node(a, a_person), node(b, b_person)))
@@ -799,8 +803,9 @@ def link_new(conn: psycopg.Connection, record_ids: list[int]) -> LinkResult:
     ).fetchall()
     # (Not the new records': a record sent again keeps its old person id until this linkage gives it one.)
     person_identifiers = conn.execute(
-        f"select person_id, {_identifier_keys_sql('r')} from linkage.person_record r"
-        f" where person_id = any(%s) and ({_ANY_IDENTIFIER}) and record_id not in (table new_record)",
+        f"select p.person_id, {_identifier_keys_sql('r')} from linkage.record_person p"
+        " join linkage.person_record r using (record_id)"
+        f" where p.person_id = any(%s) and ({_ANY_IDENTIFIER}) and record_id not in (table new_record)",
         (sorted(set(ids.values())),),
     ).fetchall()
     clusters = _Clusters(
@@ -829,7 +834,7 @@ def link_new(conn: psycopg.Connection, record_ids: list[int]) -> LinkResult:
         person_id = found[0] if found else next(fresh_ids)  # the oldest id of those it joins
         for other in found[1:]:
             moved = conn.execute(
-                "update linkage.person_record set person_id = %s, linked_at = now() where person_id = %s",
+                "update linkage.record_person set person_id = %s, linked_at = now() where person_id = %s",
                 (person_id, other),
             ).rowcount
             record_change(conn, run_id, "merge", other, person_id, moved)

@@ -234,8 +234,8 @@ def assess(conn: psycopg.Connection, folder: Path) -> QualityReport | None:
     loaded = {
         f"{source} {key}": person_id
         for source, key, person_id in conn.execute(
-            "select r.source, r.record_key, r.person_id from linkage.person_record r"
-            " join linkage.loaded_record using (record_id) where r.person_id is not null"
+            "select r.source, r.record_key, p.person_id from linkage.person_record r"
+            " join linkage.loaded_record using (record_id) join linkage.record_person p using (record_id)"
         )
     }
     truth = [t for t in read_truth(folder) if t.record_key in loaded]

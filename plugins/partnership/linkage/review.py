@@ -62,9 +62,11 @@ def pending(conn: psycopg.Connection, limit: int = 50) -> list[PendingPair]:
         " from linkage.review_pair p"
         " join linkage.person_record a on a.record_id = p.a_record_id"
         " join linkage.person_record b on b.record_id = p.b_record_id"
+        " left join linkage.record_person ap on ap.record_id = p.a_record_id"
+        " left join linkage.record_person bp on bp.record_id = p.b_record_id"
         " where not exists (select 1 from linkage.review_decision d"
         "   where d.a_record_id = p.a_record_id and d.b_record_id = p.b_record_id)"
-        "   and a.person_id is distinct from b.person_id"
+        "   and ap.person_id is distinct from bp.person_id"
         " order by p.a_record_id, p.b_record_id, p.run_id desc"
     ).fetchall()
     # In the comparisons' order (jsonb keeps its keys in its own), then why a link was refused, if it was.
@@ -100,7 +102,7 @@ def decide(conn: psycopg.Connection, pair: str, decision: str, reason: str) -> s
         return f"pair {a}-{b}: different people; later linkage will not link them on this evidence"
     ids = dict(
         conn.execute(
-            "select record_id, person_id from linkage.person_record where record_id in (%s, %s)", (a, b)
+            "select record_id, person_id from linkage.record_person where record_id in (%s, %s)", (a, b)
         ).fetchall()
     )
     keep, other = sorted((ids[a], ids[b]))
@@ -108,8 +110,8 @@ def decide(conn: psycopg.Connection, pair: str, decision: str, reason: str) -> s
         return f"pair {a}-{b}: already one person"
     refused = conn.execute(
         "select d.a_record_id || '-' || d.b_record_id from linkage.review_decision d"
-        " join linkage.person_record x on x.record_id = d.a_record_id"
-        " join linkage.person_record y on y.record_id = d.b_record_id"
+        " join linkage.record_person x on x.record_id = d.a_record_id"
+        " join linkage.record_person y on y.record_id = d.b_record_id"
         " where d.decision = 'different' and x.person_id in (%(k)s, %(o)s) and y.person_id in (%(k)s, %(o)s)"
         " and x.person_id <> y.person_id limit 1",
         {"k": keep, "o": other},
@@ -122,7 +124,7 @@ def decide(conn: psycopg.Connection, pair: str, decision: str, reason: str) -> s
         )
     run_id = conn.execute("insert into linkage.link_run (finished_at) values (now()) returning run_id").fetchone()[0]
     moved = conn.execute(
-        "update linkage.person_record set person_id = %s, linked_at = now() where person_id = %s", (keep, other)
+        "update linkage.record_person set person_id = %s, linked_at = now() where person_id = %s", (keep, other)
     ).rowcount
     matching.record_change(conn, run_id, "merge", other, keep, moved)
     return f"pair {a}-{b}: the same person; person PW{other} merged into PW{keep} ({moved} record(s))"
