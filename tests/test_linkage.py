@@ -358,11 +358,11 @@ def test_person_ids_are_kept_across_loads_and_a_merge_is_audited(warehouse_url, 
         changes = conn.execute("select change, from_person_id, to_person_id, records from audit.person_id_change")
         assert changes.fetchall() == [("merge", ({first["e1"], first["h1"]} - {second["e1"]}).pop(), second["e1"], 1)]
 
-    # Linking again with nothing new changes nothing, and rewrites no record's person (a full linkage at scale
-    # would otherwise rewrite a million of them to change none).
+    # Linking again with nothing new changes nothing, and rewrites no record's person, nor locks it (a full
+    # linkage at scale would otherwise write a million of them to change none).
     def versions(conn):
         return conn.execute(
-            "select record_id, r.xmin::text, p.xmin::text, p.linked_at"
+            "select record_id, r.xmin::text, p.xmin::text, p.xmax::text, p.linked_at"
             " from linkage.person_record r join linkage.record_person p using (record_id) order by 1"
         ).fetchall()
 
@@ -982,13 +982,32 @@ def test_an_assessment_is_kept_in_audit_and_the_ig_report_warns_of_a_group_linke
     assert re.search(r'data-metric="linkage-group-rate" data-dimension="ethnic group" data-group="White">100\.0%', page)
 
 
+# The views of the index as they were when each record held its load batch and row and its person.
+OLD_VIEWS = """
+create view linkage.record_person_id as
+    select source, batch_id, source_row, 'PW' || person_id as person_id from linkage.person_record
+    where batch_id is not null and person_id is not null;
+create view audit.linkage_sources as
+    select r.source, count(*) as records, count(distinct r.person_id) as persons,
+           count(*) filter (where exists (select 1 from linkage.person_record o
+                                          where o.person_id = r.person_id and o.source <> r.source)) as linked_elsewhere
+    from linkage.person_record r
+    group by r.source;
+create view audit.linkage_source_pairs as
+    with persons as (select distinct source, person_id from linkage.person_record where person_id is not null)
+    select a.source as source_a, b.source as source_b, count(*) as persons_in_both
+    from persons a join persons b on b.person_id = a.person_id and a.source < b.source
+    group by 1, 2;
+"""
+
+
 @pytest.mark.integration
 def test_an_index_made_before_loaded_record_and_record_person_keeps_its_person_ids(warehouse_url):
     """An index made when each record held its batch and row and its person in its own row: initialising the
     warehouse again moves them to linkage.loaded_record and linkage.record_person, and staging's view and the IG
     reviewer's counts give what they gave; a record no load took up stays unloaded, one not yet linked unlinked.
     A loaded row is then one record's only: staging joins the view on it, and a second would repeat the row."""
-    yj = "youth_justice__cases:child_person_key"
+    yj, pupils = "youth_justice__cases:child_person_key", "education__exclusions:pupil_person_key"
     with warehouse.connect(warehouse_url) as conn:  # the index as it was before
         conn.execute("drop table linkage.record_person cascade")  # and the views that read it
         conn.execute("drop index linkage.loaded_record_source_row")  # loaded_record's first index was not unique
@@ -999,35 +1018,37 @@ def test_an_index_made_before_loaded_record_and_record_person_keeps_its_person_i
             " add column batch_id bigint, add column source_row integer"
         )
         conn.execute("create index person_record_person on linkage.person_record (person_id)")
+        conn.execute(OLD_VIEWS)
         conn.execute(
-            "create view linkage.record_person_id as select source, batch_id, source_row, 'PW' || person_id as"
-            " person_id from linkage.person_record where batch_id is not null and person_id is not null"
+            "insert into linkage.person_record"
+            " (source, record_key, person_id, match_weight, match_rule, linked_at, batch_id, source_row) values"
+            " (%(yj)s, 'aaaa:2', 11, 31.5, 'upn', '2026-01-02', 7, 2), (%(yj)s, 'aaaa:3', 12, null, null, null, 7, 3),"
+            " (%(yj)s, 'bbbb:2', 13, null, null, null, null, null), (%(yj)s, 'cccc:2', null, null, null, null, null,"
+            " null), (%(pupils)s, 'dddd:2', 11, 12.25, 'probabilistic', '2026-01-03', 8, 2)",
+            {"yj": yj, "pupils": pupils},
         )
-        conn.execute(
-            "create view audit.linkage_sources as select source, count(*) as records,"
-            " count(distinct person_id) as persons, 0::bigint as linked_elsewhere"
-            " from linkage.person_record group by source"
-        )
-        conn.execute(
-            "insert into linkage.person_record (source, record_key, person_id, match_rule, batch_id, source_row)"
-            " values (%(yj)s, 'aaaa:2', 11, 'upn', 7, 2), (%(yj)s, 'aaaa:3', 12, null, 7, 3),"
-            " (%(yj)s, 'bbbb:2', 13, null, null, null), (%(yj)s, 'cccc:2', null, null, null, null)",
-            {"yj": yj},
-        )
-        before = conn.execute("select * from linkage.record_person_id order by 1, 2, 3").fetchall()
-    assert before == [(yj, 7, 2, "PW11"), (yj, 7, 3, "PW12")]
+        before = [
+            conn.execute(f"select * from {view} order by 1, 2, 3").fetchall()
+            for view in ("linkage.record_person_id", "audit.linkage_sources", "audit.linkage_source_pairs")
+        ]
+    assert before[0] == [(pupils, 8, 2, "PW11"), (yj, 7, 2, "PW11"), (yj, 7, 3, "PW12")]
+    assert before[1:] == [[(pupils, 1, 1, 1), (yj, 4, 3, 1)], [(pupils, yj, 1)]]
 
     warehouse.init_warehouse(warehouse_url)
     warehouse.init_warehouse(warehouse_url)  # and again: nothing moves twice
 
     with warehouse.connect(warehouse_url) as conn:
-        assert conn.execute("select * from linkage.record_person_id order by 1, 2, 3").fetchall() == before
-        assert conn.execute("select source, records, persons from audit.linkage_sources").fetchall() == [(yj, 4, 3)]
+        assert [
+            conn.execute(f"select * from {view} order by 1, 2, 3").fetchall()
+            for view in ("linkage.record_person_id", "audit.linkage_sources", "audit.linkage_source_pairs")
+        ] == before
         loaded = conn.execute("select count(*) from linkage.loaded_record").fetchone()[0]
         persons = conn.execute(
-            "select record_key, person_id, match_rule, linked_at is not null"
-            f" from {RECORDS_AND_PERSONS} order by record_key"
+            f"select record_key, person_id, match_weight, match_rule, linked_at::date::text from {RECORDS_AND_PERSONS}"
+            " order by record_key"
         ).fetchall()
+        added = conn.execute("select added_at::date::text from linkage.person_record where record_key = 'aaaa:3'")
+        added = added.fetchone()[0]
         columns = {
             c
             for (c,) in conn.execute(
@@ -1035,8 +1056,13 @@ def test_an_index_made_before_loaded_record_and_record_person_keeps_its_person_i
                 " where table_schema = 'linkage' and table_name = 'person_record'"
             )
         }
-    assert loaded == 2
-    assert persons == [("aaaa:2", 11, "upn", True), ("aaaa:3", 12, None, True), ("bbbb:2", 13, None, True)]
+    assert loaded == 3
+    assert persons == [
+        ("aaaa:2", 11, 31.5, "upn", "2026-01-02"),
+        ("aaaa:3", 12, None, None, added),  # linked before linked_at was kept: as of when it was added
+        ("bbbb:2", 13, None, None, added),
+        ("dddd:2", 11, 12.25, "probabilistic", "2026-01-03"),
+    ]
     assert not {"batch_id", "source_row", "person_id", "match_weight", "match_rule", "linked_at"} & columns
 
     with warehouse.connect(warehouse_url) as conn, pytest.raises(psycopg.errors.UniqueViolation):

@@ -1,6 +1,6 @@
 """`partnership run` skips the transform when nothing it reads changed since the last build (transform_inputs.py):
-a load, a retention deletion or a changed dbt project must make the next run build; a file skipped as a
-duplicate must not."""
+a load, a retention deletion, a merge of person ids or a changed dbt project must make the next run build; a file
+skipped as a duplicate must not."""
 
 import json
 import shutil
@@ -10,6 +10,7 @@ import pytest
 
 from partnership import loader, transform_inputs, warehouse
 from partnership.demo.generator import generate
+from partnership.linkage import matching
 from partnership.registry import get_dataset
 
 pytestmark = pytest.mark.integration
@@ -62,6 +63,13 @@ def test_the_build_is_current_until_something_it_reads_changes(warehouse_url, da
             (loaded.batch_id,),
         )
     assert not current(), "deleted rows are rebuilt out of the marts"
+    build()
+    assert current()
+
+    with warehouse.connect(warehouse_url) as conn:  # as a reviewer's "same" records the merge it makes
+        run_id = conn.execute("insert into linkage.link_run default values returning run_id").fetchone()[0]
+        matching.record_change(conn, run_id, "merge", 2, 1, 3)
+    assert not current(), "a merge changes the person ids staging reads"
     build()
     assert current()
 

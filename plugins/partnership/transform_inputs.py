@@ -1,9 +1,11 @@
 """What the transform reads, fingerprinted, so that a run with nothing new leaves the built warehouse as it is.
 
-dbt reads the raw tables, the gate's records (audit.load_batch, audit.validation_result) and its own project.
-Raw tables change only through the gate (a batch loaded or superseded), retention (recorded deletions) or a
-released quarantine (the batch's record changes), so those records and the project's checksums in the dbt
-manifest say whether a new build could differ from the last one. No model reads the clock.
+dbt reads the raw tables, the gate's records (audit.load_batch, audit.validation_result), each loaded row's
+current person id (linkage.record_person_id) and its own project. Raw tables change only through the gate (a batch
+loaded or superseded), retention (recorded deletions) or a released quarantine (the batch's record changes); a
+person id changes only with a load or with a merge or split, which linkage records (audit.person_id_change: a
+reviewer's "same", a full linkage run by hand). Those records and the project's checksums in the dbt manifest
+say whether a new build could differ from the last one. No model reads the clock.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ select
         concat_ws(':', batch_id, status, resolution, superseded_by, replaces_batch, row_count), ',' order by batch_id
      ), '')) from counted),
     (select count(*) from audit.validation_result where batch_id in (select batch_id from counted)),
-    (select coalesce(max(deletion_id), 0) from audit.retention_deletion)
+    (select coalesce(max(deletion_id), 0) from audit.retention_deletion),
+    (select coalesce(max(change_id), 0) from audit.person_id_change)
 """
 
 
@@ -41,8 +44,8 @@ def project_fingerprint(manifest_path: Path) -> str:
 
 
 def fingerprint(conn: psycopg.Connection, manifest_path: Path) -> str:
-    batches, checks, deletions = conn.execute(INPUTS_SQL).fetchone()
-    return f"{batches}/{checks}/{deletions}/{project_fingerprint(manifest_path)}"
+    batches, checks, deletions, person_changes = conn.execute(INPUTS_SQL).fetchone()
+    return f"{batches}/{checks}/{deletions}/{person_changes}/{project_fingerprint(manifest_path)}"
 
 
 def record_built(conn: psycopg.Connection, inputs: str) -> None:

@@ -122,10 +122,12 @@ create table if not exists linkage.review_pair (
 -- What IG reviewers see of linkage (the IG report): counts by source and pair of sources, the runs and the review
 -- queue. Views owned by init's role, so the IG reviewer reads them without reading the index.
 create or replace view audit.linkage_sources as
+    with in_two_sources as (  -- a record is linked elsewhere when its person has records in another source
+        select p.person_id from linkage.record_person p join linkage.person_record r using (record_id)
+        group by p.person_id having count(distinct r.source) > 1
+    )
     select r.source, count(*) as records, count(distinct p.person_id) as persons,
-           count(*) filter (where exists (select 1 from linkage.record_person op join linkage.person_record o
-                                          using (record_id) where op.person_id = p.person_id and o.source <> r.source))
-               as linked_elsewhere
+           count(*) filter (where p.person_id in (select person_id from in_two_sources)) as linked_elsewhere
     from linkage.person_record r left join linkage.record_person p using (record_id)
     group by r.source;
 create or replace view audit.linkage_source_pairs as

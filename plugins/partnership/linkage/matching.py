@@ -660,15 +660,18 @@ def _write_assignment(conn: psycopg.Connection, assignment: dict[int, int], best
         for record_id, person_id in assignment.items():
             _, weight, rule = best.get(record_id, (False, None, None))
             copy.write_row((record_id, person_id, weight, rule))
+    conn.execute("analyze person_assignment")  # or the join below scans all of record_person for a file's records
     # Only records whose person or rule changed: a full linkage gives most records the person and rule they had,
-    # and rewriting each took minutes at 1.2 million records. A record's weight is its link's as of the linkage
-    # that last changed either.
+    # and rewriting each took minutes at 1.2 million records. Left out before the insert, not by the conflict's
+    # WHERE, which still locks (and so writes) each row it leaves as it was. A record's weight is its link's as
+    # of the linkage that last changed either.
     conn.execute(
-        "insert into linkage.record_person as r (record_id, person_id, match_weight, match_rule)"
-        " select record_id, person_id, match_weight, match_rule from person_assignment"
+        "insert into linkage.record_person (record_id, person_id, match_weight, match_rule)"
+        " select a.record_id, a.person_id, a.match_weight, a.match_rule"
+        " from person_assignment a left join linkage.record_person r using (record_id)"
+        " where (r.person_id, r.match_rule) is distinct from (a.person_id, a.match_rule)"
         " on conflict (record_id) do update set person_id = excluded.person_id,"
         " match_weight = excluded.match_weight, match_rule = excluded.match_rule, linked_at = now()"
-        " where (r.person_id, r.match_rule) is distinct from (excluded.person_id, excluded.match_rule)"
     )
     conn.execute("drop table person_assignment")
 

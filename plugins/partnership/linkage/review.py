@@ -105,6 +105,8 @@ def decide(conn: psycopg.Connection, pair: str, decision: str, reason: str) -> s
             "select record_id, person_id from linkage.record_person where record_id in (%s, %s)", (a, b)
         ).fetchall()
     )
+    if len(ids) < 2:  # a record deleted since the pair was listed (retention, a quarantine)
+        return f"pair {a}-{b}: a record of it is no longer in the index; nothing merged"
     keep, other = sorted((ids[a], ids[b]))
     if keep == other:
         return f"pair {a}-{b}: already one person"

@@ -73,7 +73,8 @@ AUDIT_GRANTS = {
     "key_rotation": {LOADER: "select"},  # declared by `partnership keys rotate` (the owner); the loader checks it
     "late_delivery": {LOADER: "select, insert"},  # partnership.timeliness.record_late, from the freshness check
     "reprocess": {LOADER: "select, insert"},  # `partnership reprocess` records each re-run (as the loader)
-    "person_id_change": {LOADER: "select, insert"},  # linkage's merges and splits of person ids
+    # linkage's merges and splits of person ids; the transform's inputs count them (a merge changes staging's ids)
+    "person_id_change": {LOADER: "select, insert", TRANSFORMER: "select"},
     # linkage quality against a truth sample (partnership.linkage.quality), assessed as the loader
     "linkage_assessment": {LOADER: "select, insert"},
     "linkage_assessment_pair": {LOADER: "select, insert"},
