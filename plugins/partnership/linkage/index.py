@@ -83,9 +83,9 @@ create table if not exists linkage.loaded_record (
     batch_id        bigint      not null,
     source_row      integer     not null
 );
--- Unique: a raw row holds one record per linked column, and staging joins this view on source, batch and row
--- (a second record for a row would repeat the row in every model; here it fails the load that wrote it).
-drop index if exists linkage.loaded_record_row;  -- made non-unique before 5 December 2026
+-- Unique: a raw row holds one record per linked column, and staging looks its person up by source, batch and row
+-- (a second record for a row would fail every build's lookup; here it fails the load that writes it).
+drop index if exists linkage.loaded_record_row;  -- the same index as first made, not unique
 create unique index if not exists loaded_record_source_row on linkage.loaded_record (source, batch_id, source_row);
 
 -- What the transform may read of the index: each loaded row's current person id, never a token. Staging reads a

@@ -155,7 +155,7 @@ end $$
 
 # The planner's statistics of the tables dbt reads that the gate wrote to, brought up to date before a build.
 # Loads land just before the transform starts, before autovacuum's next pass has analysed them: dbt's staging
-# views then planned the linkage lookup (then a subquery per row) on a table they took for small, a seq scan per row,
+# views then planned the linkage lookup (with_current_person_ids) on a table they took for small, a seq scan per row,
 # and a build that takes a minute ran for ten. Only the tables' owner may ANALYZE them; this runs as the owner,
 # reads and returns no value (the names of the tables analysed). A table another transaction holds a lock on
 # that ANALYZE would wait for (an init's index, an anti-wraparound vacuum) is skipped, never waited on.
