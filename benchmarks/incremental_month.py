@@ -69,7 +69,12 @@ def build(url: str, target: Path, *extra: str) -> dict:
         if r["unique_id"].startswith("model.") and manifest[r["unique_id"]]["config"]["materialized"] == "incremental"
     }
     models = sum(1 for r in results if r["unique_id"].startswith("model."))
-    return {"wall": wall, "incremental": incremental, "models": models, "nodes": len(results)}
+    by_kind: dict[str, list[float]] = {}  # resource type: [nodes, seconds of dbt's execution time]
+    for r in results:
+        kind = by_kind.setdefault(r["unique_id"].split(".", 1)[0], [0, 0.0])
+        kind[0] += 1
+        kind[1] += r["execution_time"]
+    return {"wall": wall, "incremental": incremental, "models": models, "nodes": len(results), "by_kind": by_kind}
 
 
 def main() -> None:
@@ -125,6 +130,10 @@ def main() -> None:
     for label, run in runs:
         seconds = sum(t for t, _ in run["incremental"].values())
         print(f"{label:36} {run['wall']:16.1f} {seconds:21.2f}")
+    print(f"\n{'nodes by kind: count, summed execution s':40} " + " ".join(f"{label[:24]:>26}" for label, _ in runs))
+    for kind in sorted(full["by_kind"]):
+        cells = [f"{run['by_kind'].get(kind, [0, 0.0])[0]:5d} {run['by_kind'].get(kind, [0, 0.0])[1]:8.1f} s" for _, run in runs]
+        print(f"{kind:40} " + " ".join(f"{c:>26}" for c in cells))
     print(f"\n{'incremental model':40} " + " ".join(f"{label[:24]:>26}" for label, _ in runs))
     for model in sorted(full["incremental"]):
         cells = []

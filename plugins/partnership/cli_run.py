@@ -240,7 +240,7 @@ def run_dags(
             if linking and warm_up is None and position < len(groups):
                 free_core_after = set(others)
         else:
-            finished = (_run_here(dags, dag_id) for dag_id in to_run)
+            finished = (_run_here(dags, dag_id, rebuild=rebuild) for dag_id in to_run)
         with contextlib.closing(finished):  # leaving early still waits for the DAGs running
             if free_core_after == set():
                 warm_up = runner.WarmUp()
@@ -262,10 +262,12 @@ def run_dags(
 MAX_PROCESSES = 4  # DAGs run side by side: more processes than this mostly wait on each other's linkage lock
 
 
-def _run_here(dags: dict, dag_id: str) -> tuple[str, str, float]:
+def _run_here(dags: dict, dag_id: str, *, rebuild: bool = False) -> tuple[str, str, float]:
     print(f"running DAG {dag_id} ...", flush=True)
     started = time.time()
-    return dag_id, runner.run_dag(dags[dag_id]), time.time() - started
+    # --rebuild: every dbt node, not only those whose inputs changed since the last build
+    conf = {"full_build": True} if rebuild and dag_id == "transform_warehouse" else None
+    return dag_id, runner.run_dag(dags[dag_id], conf), time.time() - started
 
 
 def _ingested_dataset(dag_id: str):

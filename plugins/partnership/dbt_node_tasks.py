@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 from datetime import timedelta
 
 from airflow.exceptions import AirflowException
@@ -49,6 +50,8 @@ from cosmos.operators.watcher import (
     DbtSeedWatcherOperator,
     DbtSnapshotWatcherOperator,
 )
+
+log = logging.getLogger(__name__)
 
 
 class NodePassedTrigger(WatcherTrigger):
@@ -255,3 +258,23 @@ def one_task_per_node(render_config: RenderConfig) -> RenderConfig:
 
     render_config.node_converters = dict.fromkeys(WATCHERS, node_and_its_tests)
     return render_config
+
+
+UNCHANGED_NODES_XCOM = "unchanged_nodes"  # pushed by the transform's read_inputs task (transform_inputs.py)
+
+
+def skip_unchanged_nodes(context) -> None:
+    """The producer's ``on_execute_callback``: the nodes whose inputs are as the last build read them are left out
+    of its `dbt build`, and each is marked skipped, as cosmos marks a node it leaves out (a node task then ends
+    skipped, in the triggerer or on a worker). What read_inputs found, or nothing when it was told to rebuild all."""
+    from cosmos.operators._watcher.state import get_status_xcom_key, safe_xcom_push
+
+    ti, producer = context["ti"], context["task"]
+    unchanged = ti.xcom_pull(task_ids="read_inputs", key=UNCHANGED_NODES_XCOM) or []
+    skipped = {"status": "skipped", "outlet_uris": []}  # as cosmos marks a node it leaves out
+    for unique_id in unchanged:
+        safe_xcom_push(task_instance=ti, key=get_status_xcom_key(unique_id), value=skipped)
+    if unchanged:
+        excluded = producer.exclude.split() if isinstance(producer.exclude, str) else list(producer.exclude or [])
+        producer.exclude = excluded + [unique_id.split(".")[-1] for unique_id in unchanged]
+        log.info("%s nodes left out of the build, their inputs unchanged since the last build", len(unchanged))

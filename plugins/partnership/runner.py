@@ -268,8 +268,8 @@ def load_dags() -> dict:
 _synced_dag_ids: set[str] = set()
 
 
-def run_dag(dag) -> str:
-    """Run one DAG to the end in this process; return the run's final state.
+def run_dag(dag, conf: dict | None = None) -> str:
+    """Run one DAG to the end in this process, with the run's ``conf`` (its params); return its final state.
 
     Each ``dag.test()`` first parses the whole dags folder again and writes every DAG in it to the metadata DB
     (so that DAGs it triggers exist there): about two seconds, most of it the transform DAG's dbt graph. The
@@ -278,7 +278,7 @@ def run_dag(dag) -> str:
     """
     synced = dag.dag_id in _synced_dag_ids
     with _bundle_already_synced(dag.dag_id) if synced else contextlib.nullcontext():
-        run = dag.test()
+        run = dag.test(run_conf=conf)
     if not synced:
         _synced_dag_ids.update(_dag_ids_in_metadata_db())
     return str(getattr(run.state, "value", run.state))

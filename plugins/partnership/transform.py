@@ -12,7 +12,7 @@ warehouse through the Airflow connection ``warehouse``, looked up when a task ru
 
 from __future__ import annotations
 
-from airflow.sdk import TriggerRule, dag, task
+from airflow.sdk import Param, TriggerRule, dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, LoadMode, ProfileConfig, ProjectConfig, RenderConfig, TestBehavior
 from cosmos.constants import PRODUCER_WATCHER_TASK_ID, ExecutionMode, InvocationMode, TestIndirectSelection
 from cosmos.profiles import PostgresUserPasswordProfileMapping
@@ -47,10 +47,15 @@ def report_after_the_build(dbt_models: DbtTaskGroup) -> None:
     their states matter); not when preflight failed, as then nothing ran and there is nothing to report.
     """
     producer = next(t for t in dbt_models.children.values() if t.task_id.endswith(f".{PRODUCER_WATCHER_TASK_ID}"))
-    for node_task in dbt_models.get_roots():
-        if node_task is not producer:
-            producer >> node_task
-            node_task.trigger_rule = TriggerRule.ALL_DONE_MIN_ONE_SUCCESS
+    roots = [t for t in dbt_models.get_roots() if t is not producer]
+    for node_task in dbt_models.children.values():
+        if node_task is producer:
+            continue
+        # A node the build left out (its inputs unchanged) ends skipped; the nodes after it still report their own.
+        node_task.trigger_rule = TriggerRule.NONE_FAILED
+    for node_task in roots:
+        producer >> node_task
+        node_task.trigger_rule = TriggerRule.ALL_DONE_MIN_ONE_SUCCESS
 
 
 def build_transform_dag():
@@ -63,6 +68,13 @@ def build_transform_dag():
         max_active_runs=1,
         default_args=DEFAULT_ARGS,
         tags=["transform", "dbt"],
+        params={
+            "full_build": Param(
+                False,
+                type="boolean",
+                description="Build every node, not only those whose inputs changed since the last build.",
+            )
+        },
     )
     def transform_warehouse():
         @task(retries=0)
@@ -101,9 +113,13 @@ def build_transform_dag():
                 test_indirect_selection=TestIndirectSelection.BUILDABLE,
                 # The producer pushes only the node events a node task reads (dbt_node_events.py): a third of
                 # the build's time went to the others.
+                # It leaves out the nodes whose inputs have not changed since the last build (read_inputs).
                 setup_operator_args={
                     "retries": 0,
-                    "on_execute_callback": dbt_node_events.push_only_events_node_tasks_read,
+                    "on_execute_callback": [
+                        dbt_node_events.push_only_events_node_tasks_read,
+                        dbt_node_tasks.skip_unchanged_nodes,
+                    ],
                 },
             ),
             # Assets for dbt models would carry the warehouse host in their URIs (a socket path when
@@ -131,7 +147,8 @@ def build_transform_dag():
             },
         )
 
-        @task(outlets=[PUBLISH_ASSET])
+        # After a build that left some nodes out (skipped), as after one that built them all.
+        @task(outlets=[PUBLISH_ASSET], trigger_rule=TriggerRule.NONE_FAILED)
         def protect_publish() -> list[str]:
             """dbt wrote the candidates into publish_staging; protect them together, audit, replace publish."""
             from partnership import publish, warehouse
@@ -142,7 +159,7 @@ def build_transform_dag():
                 for p in publish.protect_publish(warehouse.from_airflow_connection(WAREHOUSE_CONN_ID))
             ]
 
-        @task
+        @task(trigger_rule=TriggerRule.NONE_FAILED)
         def check_row_security() -> None:
             """Fail the run when dbt left a person-level relation that restricted analysts would read in full."""
             from partnership import security, warehouse
@@ -155,13 +172,18 @@ def build_transform_dag():
                 )
 
         @task
-        def read_inputs() -> str:
+        def read_inputs(params=None, ti=None) -> str:
             """What this build reads (transform_inputs.py), taken before dbt starts: loads that land during the
-            build are not in it, so the next run builds them."""
+            build are not in it, so the next run builds them. The nodes none of whose inputs changed since the
+            last build are left out of it, unless the run's ``full_build`` parameter is set."""
             from partnership import transform_inputs, warehouse
 
             with warehouse.connect(warehouse.from_airflow_connection(WAREHOUSE_CONN_ID)) as conn:
-                return transform_inputs.fingerprint(conn, manifest_path())
+                inputs, last = transform_inputs.fingerprint(conn, manifest_path()), transform_inputs.last_built(conn)
+            full = bool((params or {}).get("full_build"))
+            unchanged = [] if full else transform_inputs.unchanged_nodes(manifest_path(), last, inputs)
+            ti.xcom_push(key=dbt_node_tasks.UNCHANGED_NODES_XCOM, value=unchanged)
+            return inputs
 
         @task
         def analyze_loaded_tables() -> list[str]:

@@ -16,15 +16,23 @@ from pathlib import Path
 
 import psycopg
 
-INPUTS_SQL = """
-with counted as (  -- a file skipped as a duplicate of a loaded one changes nothing dbt builds
+# Per dataset: its batches as dbt reads them (a file skipped as a duplicate of a loaded one changes nothing dbt
+# builds) and how many check results they hold.
+DATASETS_SQL = """
+with counted as (
     select * from audit.load_batch where status <> 'skipped_duplicate'
 )
+select b.dataset,
+    md5(string_agg(
+        concat_ws(':', b.batch_id, b.status, b.resolution, b.superseded_by, b.replaces_batch, b.row_count),
+        ',' order by b.batch_id
+    )),
+    (select count(*) from audit.validation_result v join counted c using (batch_id) where c.dataset = b.dataset)
+from counted b
+group by b.dataset
+"""
+CHANGES_SQL = """
 select
-    (select md5(coalesce(string_agg(
-        concat_ws(':', batch_id, status, resolution, superseded_by, replaces_batch, row_count), ',' order by batch_id
-     ), '')) from counted),
-    (select count(*) from audit.validation_result where batch_id in (select batch_id from counted)),
     (select coalesce(max(deletion_id), 0) from audit.retention_deletion),
     (select coalesce(max(change_id), 0) from audit.person_id_change)
 """
@@ -44,8 +52,78 @@ def project_fingerprint(manifest_path: Path) -> str:
 
 
 def fingerprint(conn: psycopg.Connection, manifest_path: Path) -> str:
-    batches, checks, deletions, person_changes = conn.execute(INPUTS_SQL).fetchone()
-    return f"{batches}/{checks}/{deletions}/{person_changes}/{project_fingerprint(manifest_path)}"
+    """What the build reads, part by part (JSON): the project, each dataset's batches, retention's deletions and
+    linkage's merges and splits."""
+    datasets = {name: f"{batches}/{checks}" for name, batches, checks in conn.execute(DATASETS_SQL).fetchall()}
+    deletions, person_changes = conn.execute(CHANGES_SQL).fetchone()
+    parts = {
+        "project": project_fingerprint(manifest_path),
+        "datasets": datasets,
+        "retention_deletions": deletions,
+        "person_id_changes": person_changes,
+    }
+    return json.dumps(parts, sort_keys=True)
+
+
+def last_built(conn: psycopg.Connection) -> str | None:
+    """The inputs of the last build that finished."""
+    last = conn.execute(
+        "select inputs_fingerprint from audit.transform_run order by transform_id desc limit 1"
+    ).fetchone()
+    return last[0] if last else None
+
+
+def unchanged_nodes(manifest_path: Path, last: str | None, now: str) -> list[str]:
+    """The models, seeds and snapshots whose inputs are as the last finished build read them: none of the sources
+    they read, however indirectly, has changed since. The build leaves them as they are (and their tests).
+
+    Every node is rebuilt (an empty list) when there is no earlier build, or its inputs were recorded before
+    they were kept part by part, or the project or anything retention deleted differs: a deletion can reach
+    an incremental model's rows directly, not only through its source. Otherwise the changed sources are the
+    raw tables of datasets whose batches changed; the gate's records (schema ``audit``) when any did;
+    linkage's person ids when a merge or split was recorded (a load gives person ids to its own rows only, which
+    its dataset's staging reads already); and any other source whenever anything changed.
+    """
+    try:
+        before = json.loads(last) if last else None
+    except json.JSONDecodeError:  # recorded before the parts were kept
+        before = None
+    after = json.loads(now)
+    if not isinstance(before, dict) or set(before) != set(after):
+        return []
+    if before["project"] != after["project"] or before["retention_deletions"] != after["retention_deletions"]:
+        return []
+    changed_datasets = {
+        name
+        for name in before["datasets"].keys() | after["datasets"].keys()
+        if before["datasets"].get(name) != after["datasets"].get(name)
+    }
+    anything = bool(changed_datasets) or before["person_id_changes"] != after["person_id_changes"]
+    manifest = json.loads(manifest_path.read_text())
+    changed = set()
+    for uid, source in manifest["sources"].items():
+        schema, table = source["schema"], source.get("identifier") or source["name"]
+        if schema == "raw":
+            stale = table in changed_datasets
+        elif schema == "audit":
+            stale = bool(changed_datasets)
+        elif schema == "linkage":
+            stale = before["person_id_changes"] != after["person_id_changes"]
+        else:
+            stale = anything
+        if stale:
+            changed.add(uid)
+    rebuilt, queue = set(changed), list(changed)
+    while queue:
+        for child in manifest["child_map"].get(queue.pop(), []):
+            if child not in rebuilt:
+                rebuilt.add(child)
+                queue.append(child)
+    return sorted(
+        uid
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] in ("model", "seed", "snapshot") and uid not in rebuilt
+    )
 
 
 def record_built(conn: psycopg.Connection, inputs: str) -> None:
@@ -54,10 +132,7 @@ def record_built(conn: psycopg.Connection, inputs: str) -> None:
 
 
 def unchanged_since_last_build(conn: psycopg.Connection, manifest_path: Path) -> bool:
-    last = conn.execute(
-        "select inputs_fingerprint from audit.transform_run order by transform_id desc limit 1"
-    ).fetchone()
-    return last is not None and last[0] == fingerprint(conn, manifest_path)
+    return last_built(conn) == fingerprint(conn, manifest_path)
 
 
 def analyze_loaded_tables(conn: psycopg.Connection) -> list[str]:
