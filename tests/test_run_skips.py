@@ -59,7 +59,7 @@ def test_run_dags_runs_only_the_ingest_with_a_file_waiting(data_dir, crimes, mon
     ran = []
     monkeypatch.setattr(runner, "load_dags", lambda: dags)
     monkeypatch.setattr(runner, "run_order", lambda d: sorted(d))
-    monkeypatch.setattr(runner, "run_dag", lambda dag: ran.append(dag) or "success")
+    monkeypatch.setattr(runner, "run_dag", lambda dag, conf=None: ran.append(dag) or "success")
 
     failed, built = cli_run.run_dags(dags, runner.run_order(dags), "unused", rebuild=False)
 
@@ -91,7 +91,7 @@ def side_by_side_stand_ins(monkeypatch):
 
     monkeypatch.setattr(runner, "WarmUp", WarmUp)
     monkeypatch.setattr(runner, "sync_dags_to_metadata_db", lambda: None)
-    monkeypatch.setattr(runner, "run_dag", lambda dag: events.append(dag) or "success")
+    monkeypatch.setattr(runner, "run_dag", lambda dag, conf=None: events.append(dag) or "success")
     monkeypatch.setattr(cli_run, "_why_skipped", lambda *a, **k: None)
     monkeypatch.setattr(cli_run, "_links_people", lambda dag_id: dag_id.endswith("_linked"))
     monkeypatch.setattr(cli_run, "_landed_bytes", lambda dag_id: 0)
@@ -174,7 +174,7 @@ def test_side_by_side_dags_with_none_after_them_do_not_warm_up(monkeypatch):
 def test_a_run_whose_dags_run_one_at_a_time_does_not_warm_up(monkeypatch):
     """In turn (Airflow's metadata in SQLite), this process runs every DAG itself: nothing to do beforehand."""
     monkeypatch.setattr(runner, "WarmUp", lambda: pytest.fail("warmed up"))
-    monkeypatch.setattr(runner, "run_dag", lambda dag: "success")
+    monkeypatch.setattr(runner, "run_dag", lambda dag, conf=None: "success")
     monkeypatch.setattr(cli_run, "_why_skipped", lambda *a, **k: None)
     dags = {"ingest_a": "a", "ingest_b": "b", "transform_warehouse": "t"}
     assert cli_run.run_dags(dags, list(dags), "unused", rebuild=False) == ([], True)

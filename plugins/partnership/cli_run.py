@@ -267,7 +267,7 @@ def _run_here(dags: dict, dag_id: str, *, rebuild: bool = False) -> tuple[str, s
     started = time.time()
     # --rebuild: every dbt node, not only those whose inputs changed since the last build
     conf = {"full_build": True} if rebuild and dag_id == "transform_warehouse" else None
-    return dag_id, runner.run_dag(dags[dag_id], conf), time.time() - started
+    return dag_id, runner.run_dag(dags[dag_id], conf=conf), time.time() - started
 
 
 def _ingested_dataset(dag_id: str):
