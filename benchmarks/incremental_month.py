@@ -132,7 +132,8 @@ def main() -> None:
         print(f"{label:36} {run['wall']:16.1f} {seconds:21.2f}")
     print(f"\n{'nodes by kind: count, summed execution s':40} " + " ".join(f"{label[:24]:>26}" for label, _ in runs))
     for kind in sorted(full["by_kind"]):
-        cells = [f"{run['by_kind'].get(kind, [0, 0.0])[0]:5d} {run['by_kind'].get(kind, [0, 0.0])[1]:8.1f} s" for _, run in runs]
+        counts = [run["by_kind"].get(kind, [0, 0.0]) for _, run in runs]
+        cells = [f"{nodes:5d} {seconds:8.1f} s" for nodes, seconds in counts]
         print(f"{kind:40} " + " ".join(f"{c:>26}" for c in cells))
     print(f"\n{'incremental model':40} " + " ".join(f"{label[:24]:>26}" for label, _ in runs))
     for model in sorted(full["incremental"]):
