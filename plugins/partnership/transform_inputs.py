@@ -5,7 +5,9 @@ current person id (linkage.record_person_id) and its own project. Raw tables cha
 loaded or superseded), retention (recorded deletions) or a released quarantine (the batch's record changes); a
 person id changes only with a load or with a merge or split, which linkage records (audit.person_id_change: a
 reviewer's "same", a full linkage run by hand). Those records and the project's checksums in the dbt manifest
-say whether a new build could differ from the last one. No model reads the clock.
+say whether a new build could differ from the last one, and which nodes it could change: they are kept part by
+part (the project, each dataset's batches, deletions, merges and splits), and a build leaves out the nodes none of
+whose sources changed (:func:`unchanged_nodes`). No model reads the clock.
 """
 
 from __future__ import annotations
