@@ -283,9 +283,11 @@ def contents(url) -> dict[str, str]:
 
 
 def relation_ids(url, *names) -> dict[str, int]:
-    """Each relation's oid: dbt builds a table as a new relation, so a table not built again keeps its oid."""
+    """Each relation's file: dbt builds a table as a new relation and loads a seed into its truncated table, each
+    a new file, so a table or seed not built again keeps its file."""
     with warehouse.connect(url) as conn:
-        return {name: conn.execute("select %s::regclass::oid", (name,)).fetchone()[0] for name in names}
+        filenode = "select pg_relation_filenode(%s::regclass)"
+        return {name: conn.execute(filenode, (name,)).fetchone()[0] for name in names}
 
 
 def test_a_delivery_rebuilds_only_what_reads_it_and_gives_what_a_full_build_gives(pipeline_run_copy):

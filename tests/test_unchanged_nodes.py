@@ -89,3 +89,28 @@ def test_everything_is_built_when_the_last_build_cannot_vouch_for_any_node(manif
 
 def test_with_nothing_changed_every_node_is_left_as_it_is(manifest):
     assert unchanged_nodes(manifest, inputs(), inputs()) == EVERY_NODE
+
+
+def test_a_change_of_configuration_alone_changes_the_project(tmp_path):
+    """A property such as meta.person_level (row security) or a materialization, set in a yml file, leaves the
+    model's SQL file and so its checksum as they were: the project's fingerprint must differ all the same, so
+    that every node is built again with it."""
+    from partnership.transform_inputs import project_fingerprint
+
+    def project(meta):
+        path = tmp_path / "manifest.json"
+        node = {"resource_type": "model", "checksum": {"checksum": "abc"}, "config": {"materialized": "table"}}
+        path.write_text(
+            json.dumps(
+                {
+                    "metadata": {"project_name": "p", "dbt_version": "1.11.0"},
+                    "nodes": {"model.p.int_people": {**node, "meta": meta}},
+                    "sources": {},
+                    "macros": {},
+                }
+            )
+        )
+        return project_fingerprint(path)
+
+    assert project({"person_level": True}) != project({"person_level": False})
+    assert project({"person_level": True}) == project({"person_level": True})

@@ -40,17 +40,26 @@ select
 """
 
 
+# What of a node or source decides what dbt builds: not only its file's checksum, but its configuration from
+# dbt_project.yml and the properties files (materialization, grants, hooks, meta such as person_level), what it
+# reads and its columns. Not created_at and the like, which change at every parse.
+NODE_PARTS = ("checksum", "config", "depends_on", "meta", "columns", "tags")
+SOURCE_PARTS = ("schema", "identifier", "config", "meta", "columns")
+
+
 def project_fingerprint(manifest_path: Path) -> str:
-    """The dbt project as built: every node's checksum and every project macro's SQL."""
+    """The dbt project as built: every node's and source's definition, every project macro's SQL, dbt's version."""
     manifest = json.loads(manifest_path.read_text())
     project = manifest["metadata"].get("project_name")
-    parts = {uid: node.get("checksum", {}).get("checksum") for uid, node in manifest["nodes"].items()}
+    parts: dict = {"dbt_version": manifest["metadata"].get("dbt_version")}
+    parts.update((uid, {k: node.get(k) for k in NODE_PARTS}) for uid, node in manifest["nodes"].items())
+    parts.update((uid, {k: src.get(k) for k in SOURCE_PARTS}) for uid, src in manifest.get("sources", {}).items())
     parts.update(
         (uid, hashlib.sha256(macro["macro_sql"].encode()).hexdigest())
         for uid, macro in manifest["macros"].items()
         if macro.get("package_name") == project
     )
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def fingerprint(conn: psycopg.Connection, manifest_path: Path) -> str:
