@@ -1,13 +1,17 @@
 """What loading one more month costs dbt, with the large fact models incremental by load batch (issue 5).
 
-    uv run python benchmarks/incremental_month.py [--months 12] [--scale 1] [--server URL] [--keep]
+    uv run python benchmarks/incremental_month.py [--months 12] [--scale 1] [--only DATASET ...] [--server URL]
+        [--keep]
 
 In a throwaway database on the server (default: the local one, or WAREHOUSE_URL's), it generates months + 1
 months of extracts, loads the first `months` with the loader (the ingest DAGs' own code; loading is not timed),
-then times three `dbt build`s of the whole project (models, seeds, data and unit tests):
+then times three `dbt build`s of the project as the transform DAG builds it (models, seeds and data tests; unit
+tests run where the SQL changes, not in production builds):
 
 1. the first, full build of `months` months;
-2. after one more month is loaded: the incremental models add that month's batch only;
+2. after one more month is loaded (of every dataset, or of the ``--only`` ones: one agency's delivery): the build
+   leaves out the nodes whose inputs did not change (transform_inputs.unchanged_nodes, as the DAG does), and the
+   incremental models add that month's batch only;
 3. the same data rebuilt with --full-refresh: what every month would cost if the models were tables.
 
 For each it prints the whole build's wall time and, per incremental model, dbt's execution time and the rows
@@ -30,7 +34,7 @@ from pathlib import Path
 
 import psycopg
 
-from partnership import loader, runner, settings, warehouse
+from partnership import loader, runner, settings, transform_inputs, warehouse
 from partnership.demo.generator import generate, month_starts
 from partnership.registry import get_dataset
 
@@ -49,13 +53,20 @@ def load(files: list[Path]) -> int:
     return rows
 
 
-def build(url: str, target: Path, *extra: str) -> dict:
-    """`dbt build` of the whole project; (wall seconds, {incremental model: (seconds, rows written)})."""
+def build(url: str, target: Path, *extra: str, left_out: tuple[str, ...] = ()) -> dict:
+    """`dbt build` as the transform DAG runs it, without ``left_out`` (node names); its wall seconds, and per
+    incremental model dbt's seconds and the rows it wrote."""
     env = {**os.environ, **runner.dbt_environment(url)}
     dbt = Path(sys.executable).with_name("dbt")
+    # dbt's partial parse from the build before, as cosmos keeps it between the transform's runs
+    earlier = sorted(target.parent.glob("target-*/partial_parse.msgpack"))
+    if earlier:
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy(earlier[-1], target / "partial_parse.msgpack")
     start = time.perf_counter()
     subprocess.run(
-        [str(dbt), "build", "--target-path", str(target), "--quiet", *extra],
+        [str(dbt), "build", "--target-path", str(target), "--quiet", *extra]
+        + ["--exclude", " ".join(("resource_type:unit_test", *left_out))],
         cwd=settings.DBT_PROJECT_DIR,
         env=env,
         check=True,
@@ -81,6 +92,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--only", nargs="+", metavar="DATASET", help="the new month of these datasets only")
     parser.add_argument(
         "--server", default=os.environ.get("WAREHOUSE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     )
@@ -104,15 +116,22 @@ def main() -> None:
         new_month = f"{month_starts('2024-04', args.months + 1)[-1]:%Y-%m}"
         every = [(d, p) for d, paths in files.items() for p in paths]
         earlier = [(d, p) for d, p in every if new_month not in p.name]
-        later = [(d, p) for d, p in every if new_month in p.name]
+        later = [(d, p) for d, p in every if new_month in p.name and (not args.only or d in args.only)]
 
         start = time.perf_counter()
         rows = load(earlier)
         print(f"loaded {args.months} months, {len(earlier)} files, {rows} rows in {time.perf_counter() - start:.0f} s")
         full = build(url, folder / "target-full")
+        manifest = folder / "target-full" / "manifest.json"
+        with warehouse.connect(url) as conn:
+            built = transform_inputs.fingerprint(conn, manifest)
         rows = load(later)
         print(f"loaded one more month ({new_month}): {len(later)} files, {rows} rows")
-        incremental = build(url, folder / "target-incremental")
+        with warehouse.connect(url) as conn:
+            unchanged = transform_inputs.unchanged_nodes(manifest, built, transform_inputs.fingerprint(conn, manifest))
+        print(f"left out of the next build, their inputs unchanged: {len(unchanged)} models, seeds and snapshots")
+        left_out = tuple(uid.split(".")[-1] for uid in unchanged)
+        incremental = build(url, folder / "target-incremental", left_out=left_out)
         refresh = build(url, folder / "target-refresh", "--full-refresh")
     finally:
         if not args.keep:
@@ -139,6 +158,9 @@ def main() -> None:
     for model in sorted(full["incremental"]):
         cells = []
         for _, run in runs:
+            if model not in run["incremental"]:
+                cells.append("left out")
+                continue
             seconds, written = run["incremental"][model]
             cells.append(f"{seconds:7.2f} s {written if written is not None else '?':>9} rows")
         print(f"{model:40} " + " ".join(f"{c:>26}" for c in cells))

@@ -44,7 +44,8 @@ def report_after_the_build(dbt_models: DbtTaskGroup) -> None:
     Cosmos leaves them beside the producer in a task group, to watch its XComs while it runs; ``dag.test()``
     (``partnership run``) runs one task at a time, so a watcher started first would wait for ever. Downstream of
     the producer they read every node's final state at once. They run when the build failed too (that is when
-    their states matter); not when preflight failed, as then nothing ran and there is nothing to report.
+    their states matter); not when preflight failed, as then nothing ran and there is nothing to report. The
+    others run when an upstream node was left out of the build (skipped), and not when one failed.
     """
     producer = next(t for t in dbt_models.children.values() if t.task_id.endswith(f".{PRODUCER_WATCHER_TASK_ID}"))
     roots = [t for t in dbt_models.get_roots() if t is not producer]
