@@ -33,7 +33,9 @@ cells as (
         sum(crime_count)::bigint as crime_count,
         max(months_covered) as months_covered,
         max(reference_deciles) as reference_deciles,
-        1000.0 * sum(crime_count) / nullif(sum(population), 0) as rate
+        -- on the population as published (whole residents): a reader, and the disclosure check, can work the
+        -- rate out from the count and the population beside it, and must get the same figure
+        1000.0 * sum(crime_count) / nullif(sum(population)::bigint, 0) as rate
     from banded
     group by financial_year, crime_group, cube(imd_deciles)
 )
