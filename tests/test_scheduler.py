@@ -202,5 +202,30 @@ def test_a_delivery_runs_unattended(cluster_env, tmp_path):
             loaded_after = (late_batch[4] - landed_at).total_seconds()
             within = WATCH_SECONDS + SCHEDULING_SLACK_SECONDS + LOAD_SECONDS
             assert loaded_after <= within, f"loaded {loaded_after:.0f}s after landing"
+
+            # The late file settles into a second transform, which builds what reads police recorded crime and
+            # leaves the rest as the first build left it: those nodes' tasks end skipped, in the triggerer.
+            def second_transform_finished():
+                runs = cluster.dag_runs("transform_warehouse")
+                return runs if len(runs) == 2 and runs[1][1] in ("success", "failed") else None
+
+            runs = cluster.wait_for("the second transform to finish", second_transform_finished, timeout=600, every=10)
+            stage("second transform finished")
+            assert runs[1][1] == "success", cluster.query(
+                "select task_id, state from task_instance where dag_id = 'transform_warehouse' and run_id = %s"
+                " and state != 'success'",
+                runs[1][0],
+            )
+            states = dict(
+                cluster.query(
+                    "select task_id, state from task_instance where dag_id = 'transform_warehouse' and run_id = %s"
+                    " and task_id like 'dbt.%%\\_build' and pid is null",
+                    runs[1][0],
+                )
+            )
+            assert len(states) == node_tasks[0][0], "every node task ended in the triggerer"
+            assert states["dbt.stg_police__recorded_crime_model_build"] == "success"
+            assert states["dbt.ho_offence_codes_seed_build"] == "skipped"
+            assert states["dbt.stg_council__asb_requests_model_build"] == "skipped"
         finally:
             cluster.stop()
