@@ -180,6 +180,22 @@ def test_a_run_whose_dags_run_one_at_a_time_does_not_warm_up(monkeypatch):
     assert cli_run.run_dags(dags, list(dags), "unused", rebuild=False) == ([], True)
 
 
+@pytest.mark.parametrize("rebuild", [False, True])
+def test_rebuild_asks_the_transform_alone_for_a_full_build(monkeypatch, rebuild):
+    """`partnership run --rebuild` runs the transform with its ``full_build`` param (every dbt node, not only those
+    whose inputs changed); no other DAG is given a conf, and without --rebuild neither is the transform."""
+    confs = {}
+    monkeypatch.setattr(runner, "run_dag", lambda dag, conf=None: confs.setdefault(dag, conf) and "success")
+    monkeypatch.setattr(cli_run, "_why_skipped", lambda *a, **k: None)
+    dags = {"ingest_a": "ingest_a", "transform_warehouse": "transform_warehouse", "board_report": "board_report"}
+    cli_run.run_dags(dags, list(dags), "unused", rebuild=rebuild)
+    assert confs == {
+        "ingest_a": None,
+        "transform_warehouse": {"full_build": True} if rebuild else None,
+        "board_report": None,
+    }
+
+
 @pytest.mark.integration
 def test_the_warm_up_builds_the_execution_api_the_transform_s_tasks_call(airflow_db, monkeypatch):
     from airflow.sdk.execution_time import supervisor
