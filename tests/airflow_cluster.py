@@ -117,8 +117,7 @@ class AirflowCluster:
         for proc in self.processes.values():
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
-        # The test is over: a component still finishing a task (a report after the last transform) is not waited on
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         for proc in self.processes.values():
             try:
                 proc.wait(timeout=max(1, deadline - time.monotonic()))

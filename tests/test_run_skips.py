@@ -185,10 +185,10 @@ def test_rebuild_asks_the_transform_alone_for_a_full_build(monkeypatch, rebuild)
     """`partnership run --rebuild` runs the transform with its ``full_build`` param (every dbt node, not only those
     whose inputs changed); no other DAG is given a conf, and without --rebuild neither is the transform."""
     confs = {}
-    monkeypatch.setattr(runner, "run_dag", lambda dag, conf=None: confs.setdefault(dag, conf) and "success")
+    monkeypatch.setattr(runner, "run_dag", lambda dag, conf=None: confs.update({dag: conf}) or "success")
     monkeypatch.setattr(cli_run, "_why_skipped", lambda *a, **k: None)
     dags = {"ingest_a": "ingest_a", "transform_warehouse": "transform_warehouse", "board_report": "board_report"}
-    cli_run.run_dags(dags, list(dags), "unused", rebuild=rebuild)
+    assert cli_run.run_dags(dags, list(dags), "unused", rebuild=rebuild) == ([], True)
     assert confs == {
         "ingest_a": None,
         "transform_warehouse": {"full_build": True} if rebuild else None,

@@ -63,6 +63,15 @@ def _batches(url: str) -> list[tuple]:
         ).fetchall()
 
 
+def settled(cluster) -> list[tuple]:
+    """(timestamp, extra) of each announcement that loads have settled (settle_deliveries), oldest first: each
+    queues a transform run, and its extra holds the newest loaded batch it covers."""
+    return cluster.query(
+        "select e.timestamp, e.extra from asset_event e join asset a on a.id = e.asset_id"
+        " where a.uri = 'partnership://warehouse/raw-settled' order by e.timestamp"
+    )
+
+
 @pytest.fixture
 def cluster_env(server_url, tmp_path, monkeypatch, dbt_manifest):
     url = _fresh_database(server_url, "pw_sched_wh")
@@ -134,9 +143,9 @@ def test_a_delivery_runs_unattended(cluster_env, tmp_path):
             assert [(b[1], b[2]) for b in quarantined] == [(FAULTY[0], faulty.name)]
             stage("delivery loaded")
 
-            # The delivery's transform takes what it builds from before its dbt build starts; a file that lands
-            # after that (here, between the watcher's polls, while the build runs) is loaded at once and waits for
-            # the next build, not for this one to end.
+            # The delivery's transform records its inputs before its dbt build starts. A file that lands after that
+            # (here, between the watcher's polls, while the build runs) is loaded at once, not when the build ends;
+            # its rows may reach this build's tables, but not its recorded inputs, so the next build takes them.
             def inputs_taken():
                 runs = cluster.dag_runs("transform_warehouse")
                 if not runs:
@@ -173,14 +182,18 @@ def test_a_delivery_runs_unattended(cluster_env, tmp_path):
 
             runs = cluster.wait_for("the transform to finish", transform_finished, timeout=1200, every=10)
             stage("transform finished")
-            for_delivery = [r for r in runs if r[3] < landed_at]
-            assert len(for_delivery) == 1, f"{len(for_delivery)} transform runs for a delivery of {len(delivery)} files"
+            # Airflow holds a settled delivery's run back while a transform runs (max_active_runs=1) and merges such
+            # announcements into one run, so the runs are not what to count: the announcements are.
+            delivery_settled = [e for e in settled(cluster) if e[0] < landed_at]
+            assert len(delivery_settled) == 1, f"{len(delivery_settled)} announcements for {len(delivery)} files"
+            assert delivery_settled[0][1]["batch"] == max(b[0] for b in loaded), delivery_settled
             assert runs[0][1] == "success", cluster.query(
                 "select task_id, state from task_instance where dag_id = 'transform_warehouse' and state != 'success'"
                 " and run_id = %s",
                 runs[0][0],
             )
             assert runs[0][3] > max(b[4] for b in loaded), "the transform was queued before the delivery's last load"
+            assert late_batch[4] < runs[0][5], "the late file waited for the transform to end before it loaded"
             # Each dbt node's task passed in the triggerer: none took a worker process to read the build's result.
             node_tasks = cluster.query(
                 "select count(*), count(pid), count(*) filter (where state = 'success') from task_instance"
@@ -232,6 +245,8 @@ def test_a_delivery_runs_unattended(cluster_env, tmp_path):
             runs = cluster.wait_for("the second transform to finish", second_transform_finished, timeout=600, every=10)
             stage("second transform finished")
             assert runs[1][3] >= late_batch[4], "the second transform was queued before the late file had loaded"
+            announced = settled(cluster)
+            assert [e[1]["batch"] for e in announced] == [delivery_settled[0][1]["batch"], late_batch[0]], announced
             assert runs[1][1] == "success", cluster.query(
                 "select task_id, state from task_instance where dag_id = 'transform_warehouse' and run_id = %s"
                 " and state != 'success'",

@@ -174,9 +174,10 @@ def build_transform_dag():
 
         @task
         def read_inputs(params=None, ti=None) -> str:
-            """What this build reads (transform_inputs.py), taken before dbt starts: loads that land during the
-            build are not in it, so the next run builds them. The nodes none of whose inputs changed since the
-            last build are left out of it, unless the run's ``full_build`` parameter is set."""
+            """What this build reads (transform_inputs.py), taken before dbt starts: a load that lands during the
+            build is not in what it records (its rows may reach some of its tables), so the next run builds it.
+            The nodes none of whose inputs changed since the last build are left out of it, unless the run's
+            ``full_build`` parameter is set."""
             from partnership import transform_inputs, warehouse
 
             with warehouse.connect(warehouse.from_airflow_connection(WAREHOUSE_CONN_ID)) as conn:
