@@ -322,3 +322,9 @@ def test_dbt_docs_site_is_written_with_the_exposures(pipeline_run):
 
     catalog = json.loads((site / "catalog.json").read_text())
     assert "model.partnership.fct_substance_misuse" in catalog["nodes"]  # the catalog describes the built tables
+    # Every model, seed and source is in the catalog, each model with its compiled SQL; tests are listed too.
+    built = {k for k, n in manifest["nodes"].items() if n["resource_type"] in ("model", "seed", "snapshot")}
+    assert set(catalog["nodes"]) == built
+    assert set(catalog["sources"]) == set(manifest["sources"])
+    assert all(manifest["nodes"][k]["compiled_code"] for k in built if k.startswith("model."))
+    assert any(n["resource_type"] == "test" for n in manifest["nodes"].values())
