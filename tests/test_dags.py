@@ -200,6 +200,11 @@ def test_one_dbt_build_runs_the_project_and_every_node_has_a_task_reporting_it(d
     assert all(producer.task_id in t.get_flat_relative_ids(upstream=True) for t in node_tasks)
     tops = [t for t in node_tasks if producer.task_id in t.upstream_task_ids]
     assert tops and all(t.trigger_rule == "all_done_min_one_success" for t in tops)
+    # The tasks of the nodes the build left out are skipped after it, before any node task starts: a node task
+    # whose upstream node tasks were all skipped starts at once, and must find the build's results there.
+    leave_out = transform.get_task("leave_out_unchanged_nodes")
+    assert producer.task_id in leave_out.upstream_task_ids
+    assert all(leave_out.task_id in t.upstream_task_ids for t in tops)
 
 
 def test_transform_dag_runs_every_dbt_model_through_cosmos(dagbag):

@@ -128,6 +128,51 @@ def test_a_retry_builds_the_node_and_its_tests_by_its_fqn():
     assert command[command.index("--select") - 1 :][:3] == ["build", "--select", "fqn:partnership.marts.fct_hotspots"]
 
 
+def _node_watcher(node: str):
+    resource_type = node.split(".")[0]
+    return dbt_node_tasks.WATCHERS[DbtResourceType(resource_type)](
+        task_id=f"{node.rsplit('.', 1)[1]}_{resource_type}_build",
+        project_dir=str(settings.DBT_PROJECT_DIR),
+        profile_config=ProfileConfig(
+            profile_name=settings.DBT_PROFILE,
+            target_name=settings.DBT_TARGET,
+            profiles_yml_filepath=settings.DBT_PROJECT_DIR / "profiles.yml",
+        ),
+        extra_context={"dbt_node_config": {"unique_id": node}},
+        has_tests=False,
+    )
+
+
+def test_the_tasks_of_nodes_left_out_of_the_build_are_skipped_before_it_and_never_start():
+    """read_inputs found the seed unchanged and the mart changed: the seed's task is skipped after the build and
+    never runs (no try), and the mart's task after it still reports its node once the build has, as in the
+    transform (its only upstream node task skipped, it could start before the build if the skip came first)."""
+    seed, mart = "seed.partnership.manchester_localities", MODEL
+    with DAG(f"leave_out_{uuid.uuid4().hex[:8]}", schedule=None, start_date=START_DATE) as dag:
+
+        @task(task_id=dbt_node_tasks.READ_INPUTS_TASK_ID)
+        def read_inputs():
+            get_current_context()["ti"].xcom_push(key=dbt_node_tasks.UNCHANGED_NODES_XCOM, value=[seed])
+
+        @task(task_id="dbt_producer_watcher")
+        def producer():
+            ti = get_current_context()["ti"]
+            for node, status in ((seed, "skipped"), (mart, "success")):  # as skip_unchanged_nodes and dbt leave them
+                ti.xcom_push(key=get_status_xcom_key(node), value={"status": status, "outlet_uris": []})
+
+        seed_task, mart_task = _node_watcher(seed), _node_watcher(mart)
+        leave_out = dbt_node_tasks.LeaveOutUnchangedNodes(task_id="leave_out_unchanged_nodes")
+        build = producer()
+        read_inputs() >> build >> leave_out >> seed_task >> mart_task  # as transform.report_after_the_build wires them
+        build >> seed_task
+        leave_out.trigger_rule = seed_task.trigger_rule = "all_done_min_one_success"
+        mart_task.trigger_rule = "none_failed"
+    tis = {ti.task_id: ti for ti in _test_alone(dag).get_task_instances()}
+    assert tis["leave_out_unchanged_nodes"].state == "success"
+    assert (tis[seed_task.task_id].state, tis[seed_task.task_id].try_number) == ("skipped", 0), "never started"
+    assert (tis[mart_task.task_id].state, tis[mart_task.task_id].try_number) == ("success", 1)
+
+
 # -- when the producer's results do not settle it, the task builds its node and runs its tests itself -------------
 
 SEED = "seed.partnership.manchester_localities"  # 32 wards and five tests, and nothing upstream

@@ -2,10 +2,12 @@
 GX, COPY and cosmos/dbt into a real PostgreSQL. Mart values are checked against figures computed here,
 independently, from the generated files and the ONS lookup."""
 
+import contextlib
 import csv
 import hmac
 import re
 import shutil
+import sqlite3
 from collections import Counter, defaultdict
 from datetime import date
 from pathlib import Path
@@ -290,6 +292,20 @@ def relation_ids(url, *names) -> dict[str, int]:
         return {name: conn.execute(filenode, (name,)).fetchone()[0] for name in names}
 
 
+def last_transform_node_tasks(data: Path) -> dict[str, tuple[str, int]]:
+    """Each node task of the last transform run `partnership run` made: (state, tries), from Airflow's metadata
+    (SQLite in the data folder, the run's warehouse being a given server's)."""
+    with contextlib.closing(sqlite3.connect(data / "airflow" / "airflow.db")) as db:
+        return {
+            task_id: (state, tries)
+            for task_id, state, tries in db.execute(
+                "select task_id, state, try_number from task_instance where dag_id = 'transform_warehouse'"
+                " and task_id like 'dbt.%\\_build' escape '\\' and run_id = (select run_id from dag_run"
+                " where dag_id = 'transform_warehouse' order by id desc limit 1)"
+            )
+        }
+
+
 def test_a_delivery_rebuilds_only_what_reads_it_and_gives_what_a_full_build_gives(pipeline_run_copy):
     run = pipeline_run_copy
     from partnership.demo.generator import generate
@@ -312,6 +328,12 @@ def test_a_delivery_rebuilds_only_what_reads_it_and_gives_what_a_full_build_give
     assert after[asb_mart] != before[asb_mart], "what reads the new batch is built again"
     assert after[crime_mart] == before[crime_mart], "a police mart is left as the last build left it"
     assert after[seed] == before[seed], "so is reference data"
+    # The tasks of the nodes left out were skipped after the build and never started; the others reported.
+    tasks = last_transform_node_tasks(run["data"])
+    assert tasks["dbt.fct_crimes_by_ward_month_model_build"] == ("skipped", 0)
+    assert tasks["dbt.ho_offence_codes_seed_build"] == ("skipped", 0)
+    assert tasks["dbt.fct_asb_requests_model_build"] == ("success", 1)
+    assert {tries for state, tries in tasks.values() if state == "skipped"} == {0}
     left_out = contents(url)
 
     rebuilt = run_cli("run", "--no-generate", "--rebuild", env=run["env"])

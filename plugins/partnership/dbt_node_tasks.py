@@ -30,6 +30,7 @@ import logging
 from datetime import timedelta
 
 from airflow.exceptions import AirflowException
+from airflow.sdk import BaseOperator, SkipMixin
 from airflow.triggers.base import StartTriggerArgs, TaskSkippedEvent, TaskSuccessEvent, TriggerEvent
 from cosmos.airflow.graph import _get_dbt_dag_task_group_identifier, create_airflow_task, create_task_metadata
 from cosmos.config import RenderConfig
@@ -261,16 +262,39 @@ def one_task_per_node(render_config: RenderConfig) -> RenderConfig:
 
 
 UNCHANGED_NODES_XCOM = "unchanged_nodes"  # pushed by the transform's read_inputs task (transform_inputs.py)
+READ_INPUTS_TASK_ID = "read_inputs"
+
+
+def node_tasks_of(dag, unique_ids) -> list[ReportsItsTests]:
+    """The tasks of the DAG that report these dbt nodes."""
+    wanted = set(unique_ids)
+    return [t for t in dag.tasks if isinstance(t, ReportsItsTests) and t.model_unique_id in wanted]
+
+
+class LeaveOutUnchangedNodes(BaseOperator, SkipMixin):
+    """After the build, before the node tasks: the tasks of the nodes read_inputs found unchanged (the build left
+    them out) are marked skipped through Airflow's own skip, as a branch skips what it does not follow, so they never
+    start. Under ``dag.test()`` each such task cost about 0.15 s of Airflow's task handling to read one XCom and end
+    skipped; under a scheduler, a trigger each. A delivery of one agency leaves most of the 115 out."""
+
+    def execute(self, context) -> None:
+        ti = context["ti"]
+        unchanged = ti.xcom_pull(task_ids=READ_INPUTS_TASK_ID, key=UNCHANGED_NODES_XCOM) or []
+        tasks = node_tasks_of(self.dag, unchanged)
+        log.info("%s of %s nodes left out of the build, their inputs unchanged", len(tasks), len(unchanged))
+        self.skip(ti, tasks)  # raises Airflow's DownstreamTasksSkipped when there are any; the task succeeds
 
 
 def skip_unchanged_nodes(context) -> None:
     """The producer's ``on_execute_callback``: the nodes whose inputs are as the last build read them are left out
-    of its `dbt build`, and each is marked skipped, as cosmos marks a node it leaves out (a node task then ends
-    skipped, in the triggerer or on a worker). What read_inputs found, or nothing when it was told to rebuild all."""
+    of its `dbt build`, and each is marked skipped in its XComs, as cosmos marks a node it leaves out. Their tasks
+    are skipped after the build (:class:`LeaveOutUnchangedNodes`); one that runs anyway (cleared by hand) reads
+    that and ends skipped, where with no node state it would wait for one for ever. What read_inputs found, or
+    nothing when it was told to rebuild all."""
     from cosmos.operators._watcher.state import get_status_xcom_key, safe_xcom_push
 
     ti, producer = context["ti"], context["task"]
-    unchanged = ti.xcom_pull(task_ids="read_inputs", key=UNCHANGED_NODES_XCOM) or []
+    unchanged = ti.xcom_pull(task_ids=READ_INPUTS_TASK_ID, key=UNCHANGED_NODES_XCOM) or []
     skipped = {"status": "skipped", "outlet_uris": []}  # as cosmos marks a node it leaves out
     for unique_id in unchanged:
         safe_xcom_push(task_instance=ti, key=get_status_xcom_key(unique_id), value=skipped)

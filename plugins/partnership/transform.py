@@ -1,7 +1,8 @@
 """The transform DAG: dbt through astronomer-cosmos, then disclosure control, once per settled delivery.
 
-preflight -> read_inputs -> dbt (one `dbt build` for the whole project; a task per model, seed or snapshot shows
-how that node did) -> protect_publish, check_row_security -> record_built
+preflight -> read_inputs -> analyze_loaded_tables -> dbt (one `dbt build` for the whole project, then
+leave_out_unchanged_nodes, then a task per model, seed or snapshot showing how that node did, skipped when the
+build left it out) -> protect_publish, check_row_security -> record_built
 
 It runs when settle_deliveries says a delivery's loads are done (scheduling.py), not on each load.
 
@@ -12,7 +13,7 @@ warehouse through the Airflow connection ``warehouse``, looked up when a task ru
 
 from __future__ import annotations
 
-from airflow.sdk import Param, TriggerRule, dag, task
+from airflow.sdk import BaseOperator, Param, TriggerRule, dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, LoadMode, ProfileConfig, ProjectConfig, RenderConfig, TestBehavior
 from cosmos.constants import PRODUCER_WATCHER_TASK_ID, ExecutionMode, InvocationMode, TestIndirectSelection
 from cosmos.profiles import PostgresUserPasswordProfileMapping
@@ -38,14 +39,17 @@ def local_manifest(project: ProjectConfig) -> ProjectConfig:
     return project
 
 
-def report_after_the_build(dbt_models: DbtTaskGroup) -> None:
-    """The node tasks at the top of the graph start once the producer's `dbt build` has finished.
+def report_after_the_build(dbt_models: DbtTaskGroup, leave_out: BaseOperator) -> None:
+    """The node tasks at the top of the graph start once the producer's `dbt build` has finished, and once the
+    tasks of the nodes it left out are marked skipped (``leave_out``).
 
     Cosmos leaves them beside the producer in a task group, to watch its XComs while it runs; ``dag.test()``
     (``partnership run``) runs one task at a time, so a watcher started first would wait for ever. Downstream of
     the producer they read every node's final state at once. They run when the build failed too (that is when
     their states matter); not when preflight failed, as then nothing ran and there is nothing to report. The
-    others run when an upstream node was left out of the build (skipped), and not when one failed.
+    others run when an upstream node was left out of the build (skipped), and not when one failed. The skips come
+    after the build, not before it: a node task whose upstream node tasks were all skipped may start at once, and
+    before the build it would wait on a producer that ``dag.test()`` never gets to.
     """
     producer = next(t for t in dbt_models.children.values() if t.task_id.endswith(f".{PRODUCER_WATCHER_TASK_ID}"))
     roots = [t for t in dbt_models.get_roots() if t is not producer]
@@ -54,8 +58,12 @@ def report_after_the_build(dbt_models: DbtTaskGroup) -> None:
             continue
         # A node the build left out (its inputs unchanged) ends skipped; the nodes after it still report their own.
         node_task.trigger_rule = TriggerRule.NONE_FAILED
+    # After the build, failed or not (read_inputs' own upstream, analyze_loaded_tables, makes it run then).
+    producer >> leave_out
+    leave_out.trigger_rule = TriggerRule.ALL_DONE_MIN_ONE_SUCCESS
     for node_task in roots:
         producer >> node_task
+        leave_out >> node_task
         node_task.trigger_rule = TriggerRule.ALL_DONE_MIN_ONE_SUCCESS
 
 
@@ -172,7 +180,7 @@ def build_transform_dag():
                     f"no row security or security_invoker on {', '.join(unprotected)}: see docs/governing.md"
                 )
 
-        @task
+        @task(task_id=dbt_node_tasks.READ_INPUTS_TASK_ID)
         def read_inputs(params=None, ti=None) -> str:
             """What this build reads (transform_inputs.py), taken before dbt starts: a load that lands during the
             build is not in what it records (its rows may reach some of its tables), so the next run builds it.
@@ -205,8 +213,11 @@ def build_transform_dag():
                 transform_inputs.record_built(conn, inputs)
 
         inputs = read_inputs()
-        preflight() >> inputs >> analyze_loaded_tables() >> dbt_models
+        analyzed = analyze_loaded_tables()
+        leave_out = dbt_node_tasks.LeaveOutUnchangedNodes(task_id="leave_out_unchanged_nodes")
+        preflight() >> inputs >> analyzed >> dbt_models
+        analyzed >> leave_out
         dbt_models >> [protect_publish(), check_row_security()] >> record_built(inputs)
-        report_after_the_build(dbt_models)
+        report_after_the_build(dbt_models, leave_out)
 
     return transform_warehouse()
