@@ -143,31 +143,40 @@ def _node_watcher(node: str):
     )
 
 
-def test_the_tasks_of_nodes_left_out_of_the_build_are_skipped_before_it_and_never_start():
-    """read_inputs found the seed unchanged and the mart changed: the seed's task is skipped after the build and
-    never runs (no try), and the mart's task after it still reports its node once the build has, as in the
-    transform (its only upstream node task skipped, it could start before the build if the skip came first)."""
+@pytest.mark.parametrize("build_fails", [False, True])
+def test_the_tasks_of_nodes_left_out_of_the_build_are_skipped_after_it_and_never_start(build_fails):
+    """The producer left the seed out of its build and built the mart: the seed's task is skipped after the build,
+    failed or not, and never runs (no try); the mart's task after it still reports its node once the build has, as
+    in the transform (its only upstream node task skipped, it would start before the build if the skip came
+    first, and wait for ever under dag.test())."""
     seed, mart = "seed.partnership.manchester_localities", MODEL
     with DAG(f"leave_out_{uuid.uuid4().hex[:8]}", schedule=None, start_date=START_DATE) as dag:
 
-        @task(task_id=dbt_node_tasks.READ_INPUTS_TASK_ID)
-        def read_inputs():
-            get_current_context()["ti"].xcom_push(key=dbt_node_tasks.UNCHANGED_NODES_XCOM, value=[seed])
+        @task(task_id="analyze_loaded_tables")
+        def before_the_build():
+            pass
 
         @task(task_id="dbt_producer_watcher")
         def producer():
             ti = get_current_context()["ti"]
+            ti.xcom_push(key=dbt_node_tasks.LEFT_OUT_NODES_XCOM, value=[seed])  # as skip_unchanged_nodes
             for node, status in ((seed, "skipped"), (mart, "success")):  # as skip_unchanged_nodes and dbt leave them
                 ti.xcom_push(key=get_status_xcom_key(node), value={"status": status, "outlet_uris": []})
+            if build_fails:
+                raise RuntimeError("another node failed")
 
         seed_task, mart_task = _node_watcher(seed), _node_watcher(mart)
         leave_out = dbt_node_tasks.LeaveOutUnchangedNodes(task_id="leave_out_unchanged_nodes")
-        build = producer()
-        read_inputs() >> build >> leave_out >> seed_task >> mart_task  # as transform.report_after_the_build wires them
+        # wired as transform.report_after_the_build wires them
+        analyzed, build = before_the_build(), producer()
+        analyzed >> build >> leave_out >> seed_task >> mart_task
+        analyzed >> leave_out
+        analyzed >> seed_task
         build >> seed_task
         leave_out.trigger_rule = seed_task.trigger_rule = "all_done_min_one_success"
         mart_task.trigger_rule = "none_failed"
     tis = {ti.task_id: ti for ti in _test_alone(dag).get_task_instances()}
+    assert tis["dbt_producer_watcher"].state == ("failed" if build_fails else "success")
     assert tis["leave_out_unchanged_nodes"].state == "success"
     assert (tis[seed_task.task_id].state, tis[seed_task.task_id].try_number) == ("skipped", 0), "never started"
     assert (tis[mart_task.task_id].state, tis[mart_task.task_id].try_number) == ("success", 1)

@@ -8,14 +8,16 @@ task costs about 0.2 s under ``dag.test()`` and a process of its own that parses
 
 A retry, or a clear in the UI once the build has ended, runs ``dbt build --select`` the node (the node, then its
 tests), where the two tasks ran ``dbt run`` and ``dbt test``; so does the task when the build failed or was
-skipped before the node's tests reported, as cosmos's test task did. Its own tests' results then decide.
+skipped before the node's tests reported, as cosmos's test task did. Its own tests' results then decide. A node
+the build left out (its inputs unchanged) has its task skipped before it starts (:class:`LeaveOutUnchangedNodes`);
+cleared, that task ends skipped again, as its build left the node out: to build it, trigger a ``full_build`` run.
 An ephemeral model, or a seed cosmos is told not to render, is left as cosmos renders it.
 
 Under a scheduler the task starts in the triggerer (Airflow's ``start_from_trigger``), not on a worker: a
 trigger reads the node's and its tests' results from the build's XComs and, when all passed (or the node was
-skipped), ends the task there. A task that does not pass there, and every retry or clear, goes on to a worker and
-runs as described above. After a build, the 115 node tasks were 115 worker processes, each parsing this DAG
-to read one XCom. ``dag.test()`` runs every task itself and never starts one in the triggerer.
+skipped), ends the task there. A task that does not pass there, and every retry or clear of a task that ran,
+goes on to a worker and runs as described above. After a build, the 115 node tasks were 115 worker processes,
+each parsing this DAG to read one XCom. ``dag.test()`` runs every task itself and never starts one in the triggerer.
 
 Cosmos renders the task through ``RenderConfig.node_converters``, its way to render a node type your own way;
 the task's arguments are the ones cosmos gives a node's task under ``TestBehavior.BUILD`` (select the node by
@@ -30,11 +32,12 @@ import logging
 from datetime import timedelta
 
 from airflow.exceptions import AirflowException
-from airflow.sdk import BaseOperator, SkipMixin
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import DownstreamTasksSkipped
 from airflow.triggers.base import StartTriggerArgs, TaskSkippedEvent, TaskSuccessEvent, TriggerEvent
 from cosmos.airflow.graph import _get_dbt_dag_task_group_identifier, create_airflow_task, create_task_metadata
 from cosmos.config import RenderConfig
-from cosmos.constants import DbtResourceType, TestBehavior
+from cosmos.constants import PRODUCER_WATCHER_TASK_ID, DbtResourceType, TestBehavior
 from cosmos.listeners.dag_run_listener import EventStatus
 from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
 from cosmos.operators._watcher.state import (
@@ -263,6 +266,7 @@ def one_task_per_node(render_config: RenderConfig) -> RenderConfig:
 
 UNCHANGED_NODES_XCOM = "unchanged_nodes"  # pushed by the transform's read_inputs task (transform_inputs.py)
 READ_INPUTS_TASK_ID = "read_inputs"
+LEFT_OUT_NODES_XCOM = "left_out_nodes"  # pushed by the producer, once it has left them out of its build
 
 
 def node_tasks_of(dag, unique_ids) -> list[ReportsItsTests]:
@@ -271,18 +275,26 @@ def node_tasks_of(dag, unique_ids) -> list[ReportsItsTests]:
     return [t for t in dag.tasks if isinstance(t, ReportsItsTests) and t.model_unique_id in wanted]
 
 
-class LeaveOutUnchangedNodes(BaseOperator, SkipMixin):
-    """After the build, before the node tasks: the tasks of the nodes read_inputs found unchanged (the build left
-    them out) are marked skipped through Airflow's own skip, as a branch skips what it does not follow, so they never
-    start. Under ``dag.test()`` each such task cost about 0.15 s of Airflow's task handling to read one XCom and end
-    skipped; under a scheduler, a trigger each. A delivery of one agency leaves most of the 115 out."""
+class LeaveOutUnchangedNodes(BaseOperator):
+    """After the build, before the node tasks: the tasks of the nodes the producer left out of its build (their
+    inputs unchanged) are marked skipped through Airflow's execution API (``DownstreamTasksSkipped``, what a
+    short-circuit raises), so they never start. Under ``dag.test()`` each such task cost about 0.15 s of Airflow's
+    task handling to read one XCom and end skipped; under a scheduler, a trigger each. A delivery of one agency
+    leaves most of the 115 out. No skip is recorded for Airflow's NotPreviouslySkippedDep: a cleared node task runs
+    and reads its node's state, whatever its place in the graph."""
 
     def execute(self, context) -> None:
-        ti = context["ti"]
-        unchanged = ti.xcom_pull(task_ids=READ_INPUTS_TASK_ID, key=UNCHANGED_NODES_XCOM) or []
-        tasks = node_tasks_of(self.dag, unchanged)
-        log.info("%s of %s nodes left out of the build, their inputs unchanged", len(tasks), len(unchanged))
-        self.skip(ti, tasks)  # raises Airflow's DownstreamTasksSkipped when there are any; the task succeeds
+        # What the producer's callback actually left out, not what read_inputs proposed: a callback that failed
+        # left every node in the build, and each task then reports dbt's own result.
+        left_out = context["ti"].xcom_pull(task_ids=producer_task_id(self.dag), key=LEFT_OUT_NODES_XCOM) or []
+        tasks = [t.task_id for t in node_tasks_of(self.dag, left_out)]
+        log.info("skipping %s node tasks (%s nodes left out of the build)", len(tasks), len(left_out))
+        if tasks:
+            raise DownstreamTasksSkipped(tasks=tasks)  # the task itself succeeds
+
+
+def producer_task_id(dag) -> str:
+    return next(t.task_id for t in dag.tasks if t.task_id.split(".")[-1] == PRODUCER_WATCHER_TASK_ID)
 
 
 def skip_unchanged_nodes(context) -> None:
@@ -301,4 +313,5 @@ def skip_unchanged_nodes(context) -> None:
     if unchanged:
         excluded = producer.exclude.split() if isinstance(producer.exclude, str) else list(producer.exclude or [])
         producer.exclude = excluded + [unique_id.split(".")[-1] for unique_id in unchanged]
+        ti.xcom_push(key=LEFT_OUT_NODES_XCOM, value=unchanged)  # read by LeaveOutUnchangedNodes after the build
         log.info("%s nodes left out of the build, their inputs unchanged since the last build", len(unchanged))

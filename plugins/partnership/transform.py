@@ -58,7 +58,7 @@ def report_after_the_build(dbt_models: DbtTaskGroup, leave_out: BaseOperator) ->
             continue
         # A node the build left out (its inputs unchanged) ends skipped; the nodes after it still report their own.
         node_task.trigger_rule = TriggerRule.NONE_FAILED
-    # After the build, failed or not (read_inputs' own upstream, analyze_loaded_tables, makes it run then).
+    # After the build, failed or not: its other upstream, analyze_loaded_tables, succeeded, which lets it run then.
     producer >> leave_out
     leave_out.trigger_rule = TriggerRule.ALL_DONE_MIN_ONE_SUCCESS
     for node_task in roots:
@@ -214,7 +214,8 @@ def build_transform_dag():
 
         inputs = read_inputs()
         analyzed = analyze_loaded_tables()
-        leave_out = dbt_node_tasks.LeaveOutUnchangedNodes(task_id="leave_out_unchanged_nodes")
+        # Not retried: if it fails, the node tasks of what was left out still read "skipped" from the producer.
+        leave_out = dbt_node_tasks.LeaveOutUnchangedNodes(task_id="leave_out_unchanged_nodes", retries=0)
         preflight() >> inputs >> analyzed >> dbt_models
         analyzed >> leave_out
         dbt_models >> [protect_publish(), check_row_security()] >> record_built(inputs)
