@@ -26,6 +26,23 @@ from partnership.dag_defaults import START_DATE
 MODEL = "model.partnership.fct_hotspots"
 
 
+def node_watcher(node: str, *, project_dir: Path = settings.DBT_PROJECT_DIR, has_tests: bool = False, **kwargs):
+    """The node's task, as dbt_node_tasks renders it in the transform."""
+    resource_type = node.split(".")[0]
+    return dbt_node_tasks.WATCHERS[DbtResourceType(resource_type)](
+        task_id=f"{node.rsplit('.', 1)[1]}_{resource_type}_build",
+        project_dir=str(project_dir),
+        profile_config=ProfileConfig(
+            profile_name=settings.DBT_PROFILE,
+            target_name=settings.DBT_TARGET,
+            profiles_yml_filepath=settings.DBT_PROJECT_DIR / "profiles.yml",
+        ),
+        extra_context={"dbt_node_config": {"unique_id": node}},
+        has_tests=has_tests,
+        **kwargs,
+    )
+
+
 def run_node_task(
     node_status: str | None,
     tests_status: str | None,
@@ -49,16 +66,9 @@ def run_node_task(
             if build_fails:
                 raise RuntimeError("the build was stopped")
 
-        resource_type = node.split(".")[0]
-        node_task = dbt_node_tasks.WATCHERS[DbtResourceType(resource_type)](
-            task_id=f"{node.rsplit('.', 1)[1]}_{resource_type}_build",
-            project_dir=str(project_dir),
-            profile_config=ProfileConfig(
-                profile_name=settings.DBT_PROFILE,
-                target_name=settings.DBT_TARGET,
-                profiles_yml_filepath=settings.DBT_PROJECT_DIR / "profiles.yml",
-            ),
-            extra_context={"dbt_node_config": {"unique_id": node}},
+        node_task = node_watcher(
+            node,
+            project_dir=project_dir,
             has_tests=has_tests,
             retries=retries,
             retry_delay=timedelta(0),
@@ -128,21 +138,6 @@ def test_a_retry_builds_the_node_and_its_tests_by_its_fqn():
     assert command[command.index("--select") - 1 :][:3] == ["build", "--select", "fqn:partnership.marts.fct_hotspots"]
 
 
-def _node_watcher(node: str):
-    resource_type = node.split(".")[0]
-    return dbt_node_tasks.WATCHERS[DbtResourceType(resource_type)](
-        task_id=f"{node.rsplit('.', 1)[1]}_{resource_type}_build",
-        project_dir=str(settings.DBT_PROJECT_DIR),
-        profile_config=ProfileConfig(
-            profile_name=settings.DBT_PROFILE,
-            target_name=settings.DBT_TARGET,
-            profiles_yml_filepath=settings.DBT_PROJECT_DIR / "profiles.yml",
-        ),
-        extra_context={"dbt_node_config": {"unique_id": node}},
-        has_tests=False,
-    )
-
-
 @pytest.mark.parametrize("build_fails", [False, True])
 def test_the_tasks_of_nodes_left_out_of_the_build_are_skipped_after_it_and_never_start(build_fails):
     """The producer left the seed out of its build and built the mart: the seed's task is skipped after the build,
@@ -165,7 +160,7 @@ def test_the_tasks_of_nodes_left_out_of_the_build_are_skipped_after_it_and_never
             if build_fails:
                 raise RuntimeError("another node failed")
 
-        seed_task, mart_task = _node_watcher(seed), _node_watcher(mart)
+        seed_task, mart_task = node_watcher(seed), node_watcher(mart)
         leave_out = dbt_node_tasks.LeaveOutUnchangedNodes(task_id="leave_out_unchanged_nodes")
         # wired as transform.report_after_the_build wires them
         analyzed, build = before_the_build(), producer()
