@@ -294,6 +294,7 @@ class LeaveOutUnchangedNodes(BaseOperator):
 
 
 def producer_task_id(dag) -> str:
+    """The task id of cosmos's watcher producer (the one `dbt build`), whatever task group holds it."""
     return next(t.task_id for t in dag.tasks if t.task_id.split(".")[-1] == PRODUCER_WATCHER_TASK_ID)
 
 

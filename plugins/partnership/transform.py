@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from airflow.sdk import BaseOperator, Param, TriggerRule, dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, LoadMode, ProfileConfig, ProjectConfig, RenderConfig, TestBehavior
-from cosmos.constants import PRODUCER_WATCHER_TASK_ID, ExecutionMode, InvocationMode, TestIndirectSelection
+from cosmos.constants import ExecutionMode, InvocationMode, TestIndirectSelection
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from partnership import dbt_node_events, dbt_node_tasks, settings
@@ -51,7 +51,7 @@ def report_after_the_build(dbt_models: DbtTaskGroup, leave_out: BaseOperator) ->
     after the build, not before it: a node task whose upstream node tasks were all skipped may start at once, and
     before the build it would wait on a producer that ``dag.test()`` never gets to.
     """
-    producer = next(t for t in dbt_models.children.values() if t.task_id.endswith(f".{PRODUCER_WATCHER_TASK_ID}"))
+    producer = dbt_models.dag.get_task(dbt_node_tasks.producer_task_id(dbt_models.dag))
     roots = [t for t in dbt_models.get_roots() if t is not producer]
     for node_task in dbt_models.children.values():
         if node_task is producer:
@@ -61,9 +61,9 @@ def report_after_the_build(dbt_models: DbtTaskGroup, leave_out: BaseOperator) ->
     # After the build, failed or not: its other upstream, analyze_loaded_tables, succeeded, which lets it run then.
     producer >> leave_out
     leave_out.trigger_rule = TriggerRule.ALL_DONE_MIN_ONE_SUCCESS
+    producer >> roots  # one call each, not one per task: each checks the DAG
+    leave_out >> roots
     for node_task in roots:
-        producer >> node_task
-        leave_out >> node_task
         node_task.trigger_rule = TriggerRule.ALL_DONE_MIN_ONE_SUCCESS
 
 
