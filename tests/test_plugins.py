@@ -84,3 +84,46 @@ def test_the_links_are_well_formed_external_views_set_from_the_environment(tmp_p
     found = load_plugins(PLUGINS, tmp_path, **urls)
     assert [v["href"] for v in found["views"]] == list(urls.values())
     assert [v["href"] for v in found["validated"]] == list(urls.values())
+
+
+# Runs in a fresh process, as the scheduler starts its LocalExecutor: Airflow's own set-up of the start method
+# from the configuration, then a worker process, which reports what it started with imported.
+FORKSERVER = """
+import json, multiprocessing, sys
+
+def report(queue):
+    queue.put({"modules": sorted(m for m in sys.modules if m.split(".")[0] in ("partnership", "great_expectations",
+        "cosmos") or m == "airflow.sdk.execution_time.task_runner")})
+
+if __name__ == "__main__":
+    from airflow.utils.process_utils import set_component_mp_start_method
+    set_component_mp_start_method("scheduler")
+    queue = multiprocessing.Queue()
+    worker = multiprocessing.Process(target=report, args=(queue,))
+    worker.start()
+    found = queue.get(timeout=120)
+    worker.join()
+    print(json.dumps({"method": multiprocessing.get_start_method(), **found}))
+"""
+
+
+def test_executor_workers_start_with_the_task_libraries_and_no_project_module(tmp_path):
+    """docs/operating.md's setting for the scheduler: its executor's workers, and so the task processes forked from
+    them, start with GX, cosmos and the task runner imported, and with no module of the project (whose state, the
+    registry say, would otherwise be as it was when the scheduler started)."""
+    script = tmp_path / "start_worker.py"
+    script.write_text(FORKSERVER)
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "AIRFLOW__SCHEDULER__MP_START_METHOD": "forkserver",
+        "AIRFLOW__SCHEDULER__MP_FORKSERVER_PRELOAD": "partnership.preload",
+    }
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    started = json.loads(done.stdout.strip().splitlines()[-1])
+    assert started["method"] == "forkserver"
+    modules = started["modules"]
+    assert {"great_expectations", "cosmos", "airflow.sdk.execution_time.task_runner"} <= set(modules)
+    assert [m for m in modules if m.split(".")[0] == "partnership"] == ["partnership", "partnership.preload"]
+    assert "Skipping registering function" not in done.stdout + done.stderr  # GX's import-time INFO lines

@@ -127,6 +127,10 @@ def test_a_delivery_runs_unattended(cluster_env, tmp_path):
                 lambda: dag_ids <= {r[0] for r in cluster.query("select dag_id from dag")},
                 timeout=120,
             )
+            # Its executor's task processes start with the libraries docs/operating.md has the scheduler preload.
+            assert "forkserver preload modules for scheduler: ['partnership.preload']" in cluster.log_tail(
+                "scheduler", chars=10**6
+            )
             for path in delivery:
                 _land(path, landing, staging)
             cluster.airflow("dags", "unpause", "--treat-dag-id-as-regex", "-y", ".*")
