@@ -1,7 +1,7 @@
 """What loading one more month costs dbt, with the large fact models incremental by load batch (issue 5).
 
-    uv run python benchmarks/incremental_month.py [--months 12] [--scale 1] [--only DATASET ...] [--server URL]
-        [--keep]
+    uv run python benchmarks/incremental_month.py [--months 12] [--scale 1] [--only DATASET ...] [--dag]
+        [--server URL] [--keep]
 
 In a throwaway database on the server (default: the local one, or WAREHOUSE_URL's), it generates months + 1
 months of extracts, loads the first `months` with the loader (the ingest DAGs' own code; loading is not timed),
@@ -15,7 +15,15 @@ tests run where the SQL changes, not in production builds):
 3. the same data rebuilt with --full-refresh: what every month would cost if the models were tables.
 
 For each it prints the whole build's wall time and, per incremental model, dbt's execution time and the rows
-the build wrote (dbt's rows_affected). This is a benchmark, not a test: timings depend on the machine.
+the build wrote (dbt's rows_affected).
+
+With ``--dag``, the three builds are runs of the transform DAG instead (``dag.test()``, as `partnership run` runs
+it, Airflow's metadata in SQLite in the data folder): its ``read_inputs`` decides what the second leaves out, and
+the third is a ``full_build`` run. Each is timed from the run's start to its end, after the DAGs are written to
+the metadata DB and dbt, GX and Airflow's execution API are imported (`partnership run` does both before its
+transform); it prints each run's time and its node tasks by state, and whether they started.
+
+This is a benchmark, not a test: timings depend on the machine.
 """
 
 from __future__ import annotations
@@ -88,6 +96,54 @@ def build(url: str, target: Path, *extra: str, left_out: tuple[str, ...] = ()) -
     return {"wall": wall, "incremental": incremental, "models": models, "nodes": len(results), "by_kind": by_kind}
 
 
+# Runs in a fresh interpreter (Airflow reads its environment once): the transform DAG, once, with the conf given.
+TRANSFORM_DAG = """
+import json, os, sys, time
+from partnership import runner
+os.environ.update(runner.airflow_environment(os.environ["WAREHOUSE_URL"]))
+runner.ensure_manifest(os.environ["WAREHOUSE_URL"])
+runner.migrate_airflow_db()
+dags = runner.load_dags()
+runner.sync_dags_to_metadata_db()
+runner.WarmUp().join()
+start = time.perf_counter()
+state = runner.run_dag(dags["transform_warehouse"], conf=json.loads(sys.argv[1]))
+seconds = time.perf_counter() - start
+
+from airflow.models import DagRun, TaskInstance
+from airflow.utils.session import create_session
+from sqlalchemy import select
+
+with create_session() as session:
+    run_id = session.scalars(select(DagRun.run_id).where(DagRun.dag_id == "transform_warehouse")
+                             .order_by(DagRun.id.desc()).limit(1)).one()
+    tasks = session.execute(select(TaskInstance.task_id, TaskInstance.state, TaskInstance.try_number)
+                            .where(TaskInstance.dag_id == "transform_warehouse", TaskInstance.run_id == run_id)).all()
+nodes = {}
+for task_id, task_state, tries in tasks:
+    if task_id.endswith("_build"):
+        key = f"{task_state} ({'started' if tries else 'never started'})"
+        nodes[key] = nodes.get(key, 0) + 1
+print(json.dumps({"state": state, "wall": seconds, "node_tasks": nodes}))
+"""
+
+
+def transform_dag(full_build: bool = False) -> dict:
+    """One run of the transform DAG in a fresh process: its state, wall seconds and node tasks by state."""
+    done = subprocess.run(
+        [sys.executable, "-c", TRANSFORM_DAG, json.dumps({"full_build": full_build})],
+        env=os.environ,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr[-5000:])
+        raise SystemExit("the transform DAG's run raised")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["state"] == "success", result
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--months", type=int, default=12)
@@ -96,6 +152,7 @@ def main() -> None:
     parser.add_argument(
         "--server", default=os.environ.get("WAREHOUSE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     )
+    parser.add_argument("--dag", action="store_true", help="build with the transform DAG, not dbt directly")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     args = parser.parse_args()
 
@@ -121,6 +178,21 @@ def main() -> None:
         start = time.perf_counter()
         rows = load(earlier)
         print(f"loaded {args.months} months, {len(earlier)} files, {rows} rows in {time.perf_counter() - start:.0f} s")
+        if args.dag:
+            full = transform_dag()
+            rows = load(later)
+            print(f"loaded one more month ({new_month}): {len(later)} files, {rows} rows")
+            runs = [
+                (f"first build ({args.months} months)", full),
+                ("one more month", transform_dag()),
+                (f"same {args.months + 1} months, full_build", transform_dag(full_build=True)),
+            ]
+            print(f"\nscale {args.scale}; the transform DAG under dag.test()")
+            for label, run in runs:
+                tasks = ", ".join(f"{n} {state}" for state, n in sorted(run["node_tasks"].items()))
+                print(f"{label:36} {run['wall']:6.1f} s   node tasks: {tasks}")
+            print(f"one more month: {runs[1][1]['wall'] / runs[0][1]['wall']:.0%} of the first build")
+            return
         full = build(url, folder / "target-full")
         manifest = folder / "target-full" / "manifest.json"
         with warehouse.connect(url) as conn:
