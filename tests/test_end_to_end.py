@@ -78,6 +78,16 @@ def test_the_run_succeeds_and_reports_where_results_are(pipeline_run):
     assert str(pipeline_run["data"] / "landing") in out
 
 
+def test_the_transform_keeps_its_dbt_parse_in_its_own_data_folder(pipeline_run):
+    """Cosmos's cache (dbt's partial-parse file for the next build, the profile it wrote) is the data folder's own,
+    not /tmp/cosmos, which every checkout and warehouse on the machine shares and where a file parsed against
+    another database makes dbt parse the whole project again. The profile it keeps names no password."""
+    cache = pipeline_run["data"] / "cosmos"
+    assert (cache / "transform_warehouse__dbt" / "target" / "partial_parse.msgpack").is_file()
+    profiles = list((cache / "profile").rglob("profiles.yml"))
+    assert profiles and all("password: '{{ env_var(" in p.read_text() for p in profiles)
+
+
 def test_every_generated_file_is_loaded_exactly_once(pipeline_run):
     counts = dict(
         query(

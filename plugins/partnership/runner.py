@@ -59,6 +59,7 @@ def airflow_environment(url: str) -> dict[str, str]:
         "AIRFLOW__CORE__PARALLELISM": "2",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_db_url(url),
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "AIRFLOW__COSMOS__CACHE_DIR": str(settings.cosmos_cache_dir()),
         # The dbt build's node states are backed up for a retry when it fails, not rewritten into a Variable
         # after each of its ~1,200 XComs: that rewrite grows with the project (about 60 s of a 163 s build).
         "AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY": "False",
