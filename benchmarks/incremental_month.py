@@ -67,7 +67,7 @@ def build(url: str, target: Path, *extra: str, left_out: tuple[str, ...] = ()) -
     env = {**os.environ, **runner.dbt_environment(url)}
     dbt = Path(sys.executable).with_name("dbt")
     # dbt's partial parse from the build before, as cosmos keeps it between the transform's runs
-    earlier = sorted(target.parent.glob("target-*/partial_parse.msgpack"))
+    earlier = sorted(target.parent.glob("target-*/partial_parse.msgpack"), key=lambda path: path.stat().st_mtime)
     if earlier:
         target.mkdir(parents=True, exist_ok=True)
         shutil.copy(earlier[-1], target / "partial_parse.msgpack")
@@ -102,6 +102,8 @@ import json, os, sys, time
 from partnership import runner
 os.environ.update(runner.airflow_environment(os.environ["WAREHOUSE_URL"]))
 runner.ensure_manifest(os.environ["WAREHOUSE_URL"])
+if sys.argv[2] == "parse":  # the first run: dbt's partial-parse file made against this database, as `make run` has it
+    runner.dbt("parse", url=os.environ["WAREHOUSE_URL"])
 runner.migrate_airflow_db()
 dags = runner.load_dags()
 runner.sync_dags_to_metadata_db()
@@ -128,10 +130,12 @@ print(json.dumps({"state": state, "wall": seconds, "node_tasks": nodes}))
 """
 
 
-def transform_dag(full_build: bool = False) -> dict:
-    """One run of the transform DAG in a fresh process: its state, wall seconds and node tasks by state."""
+def transform_dag(full_build: bool = False, *, first: bool = False) -> dict:
+    """One run of the transform DAG in a fresh process: its state, wall seconds and node tasks by state. Before
+    the first, the project is parsed against this database (untimed), as `partnership run` parses it before its
+    first build: a partial-parse file made against another database makes dbt parse the whole project again."""
     done = subprocess.run(
-        [sys.executable, "-c", TRANSFORM_DAG, json.dumps({"full_build": full_build})],
+        [sys.executable, "-c", TRANSFORM_DAG, json.dumps({"full_build": full_build}), "parse" if first else "-"],
         env=os.environ,
         capture_output=True,
         text=True,
@@ -179,7 +183,7 @@ def main() -> None:
         rows = load(earlier)
         print(f"loaded {args.months} months, {len(earlier)} files, {rows} rows in {time.perf_counter() - start:.0f} s")
         if args.dag:
-            full = transform_dag()
+            full = transform_dag(first=True)
             rows = load(later)
             print(f"loaded one more month ({new_month}): {len(later)} files, {rows} rows")
             runs = [
@@ -193,6 +197,8 @@ def main() -> None:
                 print(f"{label:36} {run['wall']:6.1f} s   node tasks: {tasks}")
             print(f"one more month: {runs[1][1]['wall'] / runs[0][1]['wall']:.0%} of the first build")
             return
+        # As the DAG's first build: from a partial-parse file made against this database (untimed).
+        runner.dbt("parse", "--target-path", str(folder / "target-parse"), url=url)
         full = build(url, folder / "target-full")
         manifest = folder / "target-full" / "manifest.json"
         with warehouse.connect(url) as conn:

@@ -199,6 +199,8 @@ def main() -> None:
     parser.add_argument("--police-uk", type=Path, default=default, help="folder of police.uk *-street.csv files")
     parser.add_argument("--gate-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     if args.gate_child:
         gate_child(args.gate_child)
         return
@@ -235,8 +237,8 @@ def main() -> None:
     # Each repeat runs raw COPY and the gate back to back, so a pair's ratio is what a slower or faster hour of
     # the machine leaves least changed; the median pair is reported (its gate's steps below).
     ranked = sorted(pairs, key=lambda pair: pair[0] / pair[1]["seconds"])
-    copy_s, gate = ranked[len(ranked) // 2]
-    print(f"\nthe median of {len(pairs)} repeat(s):")
+    copy_s, gate = ranked[len(ranked) // 2]  # of an even number, the upper of the two middle ones
+    print(f"\nthe {'median' if len(pairs) % 2 else 'upper median'} of {len(pairs)} repeat(s):")
     print(f"{'contender':44} {'seconds':>8} {'rows/s':>10} {'vs COPY':>8}")
 
     def show(label: str, seconds: float) -> None:

@@ -136,6 +136,32 @@ class AirflowCluster:
     def log_tail(self, name: str, chars: int = 4000) -> str:
         return (self.home / f"{name}.log").read_text(errors="replace")[-chars:]
 
+    def descendants_titled(self, component: str, title: str) -> list[int]:
+        """Pids of the component's descendant processes whose command line (their title) holds ``title``."""
+        parents = {}
+        for proc in Path("/proc").iterdir():
+            try:
+                stat = (proc / "stat").read_text()
+                parents[int(proc.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+            except (OSError, ValueError):  # not a process, or gone
+                continue
+
+        def descends(pid: int) -> bool:
+            while pid > 1:
+                pid = parents.get(pid, 0)
+                if pid == self.processes[component].pid:
+                    return True
+            return False
+
+        found = []
+        for pid in filter(descends, parents):
+            try:
+                if title in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"):
+                    found.append(pid)
+            except OSError:
+                continue
+        return found
+
     def query(self, sql: str, *params):
         with psycopg.connect(self.metadata_url) as conn:
             return conn.execute(sql, params).fetchall()

@@ -19,16 +19,28 @@ task reads now. ``tests/test_plugins.py`` checks that importing this module impo
 
 from __future__ import annotations
 
+import importlib
 import logging
+import sys
 
-import airflow.sdk.execution_time.task_runner  # noqa: F401
-import cosmos  # noqa: F401
+MODULES = ("airflow.sdk.execution_time.task_runner", "cosmos", "great_expectations")
+
+
+def _preload(name: str) -> None:
+    # A library that fails to import here is imported by the task that needs it, as before, and fails there:
+    # an error must not stop the forkserver, which would stop the scheduler.
+    try:
+        importlib.import_module(name)
+    except Exception as exc:  # noqa: BLE001
+        print(f"partnership.preload: {name} not preloaded ({type(exc).__name__}: {exc})", file=sys.stderr)
+
 
 # GX logs a few hundred INFO lines as it imports (its API docs registry): not wanted in the scheduler's log.
 _gx_log = logging.getLogger("great_expectations")
 _level = _gx_log.level
 _gx_log.setLevel(logging.WARNING)
 try:
-    import great_expectations  # noqa: F401
+    for _name in MODULES:
+        _preload(_name)
 finally:
     _gx_log.setLevel(_level)

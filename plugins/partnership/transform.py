@@ -113,9 +113,10 @@ def build_transform_dag():
             # node did, read from the producer's XComs; a failed node's task fails and its retry runs that node
             # alone. dbt runs in the producer's own process (dbtRunner), from the same environment as Airflow.
             # `dbt build` runs each node's tests right after it, and skips what is downstream of a failure.
-            # The build is not retried: a retry of cosmos's producer skips, and a skipped producer would skip every
-            # node task and let the run end "success" with nothing built. A failed build fails the producer (and
-            # the run, and alerts); the node tasks then show which node failed, and their own retries re-run it.
+            # The build is not retried: a retry of cosmos's producer skips (it never runs a second `dbt build`), and
+            # each node task after it would then build its own node with a `dbt build` of its own, one per node. A
+            # failed build fails the producer (and the run, and alerts); the node tasks then show which node
+            # failed, and their own retries re-run it.
             execution_config=ExecutionConfig(
                 execution_mode=ExecutionMode.WATCHER,
                 invocation_mode=InvocationMode.DBT_RUNNER,
