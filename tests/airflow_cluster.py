@@ -6,6 +6,7 @@ Also a real SMTP server (aiosmtpd) that keeps what it receives, for the alerts.
 
 from __future__ import annotations
 
+import contextlib
 import email
 import json
 import os
@@ -127,6 +128,11 @@ class AirflowCluster:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+        # What a component started while it shut down (the executor's workers, forked after the signal above went
+        # out) is still in its process group, with no parent left to stop it: seen after a test failed mid-run.
+        for proc in self.processes.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
 
     def check_running(self) -> None:
         for name, proc in self.processes.items():
