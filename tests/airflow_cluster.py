@@ -129,7 +129,7 @@ class AirflowCluster:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         # What a component started while it shut down (the executor's workers, forked after the signal above went
-        # out) is still in its process group, with no parent left to stop it: seen after a test failed mid-run.
+        # out) is still in its process group, with no parent left to stop it: seen after failed and passing runs.
         for proc in self.processes.values():
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
