@@ -101,9 +101,10 @@ TRANSFORM_DAG = """
 import json, os, sys, time
 from partnership import runner
 os.environ.update(runner.airflow_environment(os.environ["WAREHOUSE_URL"]))
-runner.ensure_manifest(os.environ["WAREHOUSE_URL"])
 if sys.argv[2] == "parse":  # the first run: dbt's partial-parse file made against this database, as `make run` has it
     runner.dbt("parse", url=os.environ["WAREHOUSE_URL"])
+else:
+    runner.ensure_manifest(os.environ["WAREHOUSE_URL"])
 runner.migrate_airflow_db()
 dags = runner.load_dags()
 runner.sync_dags_to_metadata_db()
