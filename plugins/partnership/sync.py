@@ -172,14 +172,20 @@ def accepted_values(column) -> list[str]:
     return [v.replace("'", "''") for v in column.allowed]
 
 
+def not_null_columns(columns: list[str]) -> dict:
+    """The model's test that none of these columns holds a null (dbt/macros/test_not_null_columns.sql): one dbt
+    node for them all, where a `not_null` per column was a node each."""
+    return {"not_null_columns": {"arguments": {"columns": columns}}}
+
+
 def staging_yml(ds: Dataset) -> str:
-    columns = []
+    columns, never_null = [], []
     for c in ds.columns:
         tests = []
-        if c.name in ds.key_columns:
-            tests += ["unique", "not_null"] if len(ds.key_columns) == 1 else ["not_null"]
-        elif c.required:
-            tests.append("not_null")
+        if c.name in ds.key_columns and len(ds.key_columns) == 1:
+            tests.append("unique")
+        if c.name in ds.key_columns or c.required:
+            never_null.append(c.name)
         if c.allowed:
             tests.append({"accepted_values": {"arguments": {"values": accepted_values(c)}}})
         entry = {"name": c.name}
@@ -189,10 +195,15 @@ def staging_yml(ds: Dataset) -> str:
             entry["data_tests"] = tests
         columns.append(entry)
     model = {"name": f"stg_{ds.name}", "description": f"{ds.description} Typed, one row per record."}
+    model_tests = []
     if len(ds.key_columns) > 1:  # a compound key: unique as a combination, not column by column
-        model["data_tests"] = [
+        model_tests.append(
             {"unique_combination_of_columns": {"arguments": {"combination_of_columns": list(ds.key_columns)}}}
-        ]
+        )
+    if never_null:
+        model_tests.append(not_null_columns(never_null))
+    if model_tests:
+        model["data_tests"] = model_tests
     model["columns"] = columns
     return yaml.safe_dump({"version": 2, "models": [model]}, sort_keys=False, width=110)
 
@@ -266,14 +277,17 @@ def person_contacts_yml() -> str:
             "materialized": "table",  # a table, not a view: row-level security applies to tables only
             "post_hook": ["{{ restrict_rows_to_partners('agency') }}"],
         },
+        "data_tests": [
+            not_null_columns(["agency", "contact_type", "contact_date"] + ([] if unlinked else ["person_key"]))
+        ],
         "columns": [
-            {"name": "person_key", "meta": {"sensitive": True}, "data_tests": [not_null if unlinked else "not_null"]},
-            {"name": "agency", "data_tests": ["not_null", _accepted(sorted({ds.agency for ds in datasets}))]},
+            {"name": "person_key", "meta": {"sensitive": True}, **({"data_tests": [not_null]} if unlinked else {})},
+            {"name": "agency", "data_tests": [_accepted(sorted({ds.agency for ds in datasets}))]},
             {
                 "name": "contact_type",
-                "data_tests": ["not_null", _accepted([c.type for ds in datasets for c in ds.person_contacts])],
+                "data_tests": [_accepted([c.type for ds in datasets for c in ds.person_contacts])],
             },
-            {"name": "contact_date", "data_tests": ["not_null"]},
+            {"name": "contact_date"},
             {"name": "age_at_contact"},
             {
                 "name": "residence_lsoa_code",
