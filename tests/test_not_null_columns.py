@@ -12,7 +12,7 @@ import pytest
 
 from partnership import runner
 
-MART, COLUMN = "fct_crimes_by_ward_month", "crime_count"
+MART, FIRST_COLUMN, COLUMN = "fct_crimes_by_ward_month", "ward_code", "crime_count"
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,8 @@ def test_never_null_columns_are_one_test_per_model_not_one_per_column(manifest):
         if n["test_metadata"]["name"] == "not_null_columns":
             per_model.setdefault(n["attached_node"], []).append(n["test_metadata"]["kwargs"]["columns"])
     assert all(len(lists) == 1 for lists in per_model.values()), "a model's never-null columns in one list"
-    assert COLUMN in per_model[f"model.partnership.{MART}"][0]
+    columns = per_model[f"model.partnership.{MART}"][0]
+    assert columns[0] == FIRST_COLUMN and columns[-1] == COLUMN  # the integration test below nulls both
 
 
 @pytest.mark.integration
@@ -46,16 +47,19 @@ def test_a_null_in_any_listed_column_fails_the_models_test_naming_the_column(pip
     select = ("--select", f"{MART},test_name:not_null_columns", "--target-path", str(target))
     runner.dbt("test", *select, url=url)  # as built: passes
 
+    # Nulls in the first and the last of the mart's listed columns.
     with psycopg.connect(url) as conn:
-        nulled = conn.execute(
-            f"update marts.{MART} set {COLUMN} = null where ctid in (select ctid from marts.{MART} limit 3)"
-        ).rowcount
-    assert nulled == 3
+        for column, rows in ((FIRST_COLUMN, 2), (COLUMN, 3)):
+            nulled = conn.execute(
+                f"update marts.{MART} set {column} = null"
+                f" where ctid in (select ctid from marts.{MART} where {column} is not null limit {rows})"
+            ).rowcount
+            assert nulled == rows
     with pytest.raises(subprocess.CalledProcessError):
         runner.dbt("test", *select, url=url)
     [result] = json.loads((target / "run_results.json").read_text())["results"]
-    assert result["status"] == "fail" and result["failures"] == 1  # one column holds nulls
-    # The failing rows say which column and how many rows: the test's own SQL, as dbt compiled it.
+    assert result["status"] == "fail" and result["failures"] == 2  # two columns hold nulls
+    # The failing rows say which columns and how many rows each: the test's own SQL, as dbt compiled it.
     [compiled] = (target / "compiled").rglob("not_null_columns_*.sql")
     with psycopg.connect(url) as conn:
-        assert conn.execute(compiled.read_text()).fetchall() == [(COLUMN, 3)]
+        assert sorted(conn.execute(compiled.read_text()).fetchall()) == [(COLUMN, 3), (FIRST_COLUMN, 2)]
