@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from partnership import settings, warehouse
+from partnership import settings, sync, warehouse
 from partnership.batch_status import BatchStatus
 
 ROOT = settings.PROJECT_ROOT
@@ -60,14 +60,9 @@ def test_the_staging_model_accepts_exactly_the_batch_statuses():
     import yaml
 
     sources = yaml.safe_load((ROOT / "dbt" / "models" / "staging" / "audit" / "_audit__sources.yml").read_text())
-    accepted = [
-        test["accepted_values"]["arguments"]["values"]
-        for item in [*sources.get("models", []), *(t for s in sources.get("sources", []) for t in s["tables"])]
-        for column in item.get("columns", [])
-        if column["name"] == "status"
-        for test in column.get("data_tests", [])
-        if isinstance(test, dict) and "accepted_values" in test
-    ]
+    items = [*sources.get("models", []), *(t for s in sources.get("sources", []) for t in s["tables"])]
+    with_status = [item for item in items if any(c["name"] == "status" for c in item.get("columns", []))]
+    accepted = [sync.accepted_values_by_column(item).get("status") for item in with_status]
     assert accepted and all(set(values) == {status.value for status in BatchStatus} for values in accepted)
 
 

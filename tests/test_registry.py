@@ -54,16 +54,10 @@ def test_staging_accepted_values_are_the_registry_allowed_values(ds):
     gives allowed values must still test them, and exactly them, or staging and the gate judge differently."""
     path = sync.staging_dir(ds.agency) / f"stg_{ds.name}.yml"
     model = next(m for m in yaml.safe_load(path.read_text())["models"] if m["name"] == f"stg_{ds.name}")
-    tested = {
-        column["name"]: test["accepted_values"]
-        for column in model.get("columns", [])
-        for test in column.get("data_tests", [])
-        if isinstance(test, dict) and "accepted_values" in test
-    }
+    tested = sync.accepted_values_by_column(model)
     drift = []
     for column in (c for c in ds.columns if c.allowed):
-        found = tested.get(column.name)
-        values = found.get("arguments", found).get("values") if found else None
+        values = tested.get(column.name)
         if values is None or sorted(values) != sorted(sync.accepted_values(column)):
             drift.append(f"{path.relative_to(settings.DBT_PROJECT_DIR.parent)}: column {column.name!r}")
     assert drift == [], "accepted_values differ from the registry's allowed values (sync.accepted_values)"

@@ -178,8 +178,28 @@ def not_null_columns(columns: list[str]) -> dict:
     return {"not_null_columns": {"arguments": {"columns": columns}}}
 
 
+def accepted_values_columns(accepted: dict[str, list[str]]) -> dict:
+    """The model's test that each column holds only its accepted values (dbt/macros/test_accepted_values_columns.sql):
+    one dbt node for them all, where an `accepted_values` per column was a node each."""
+    return {"accepted_values_columns": {"arguments": {"columns": accepted}}}
+
+
+def accepted_values_by_column(model: dict) -> dict[str, list]:
+    """Each column's accepted values in a model's yml: its model-level accepted_values_columns test, and any
+    `accepted_values` left on a column (one whose values are a Jinja expression, say)."""
+    found = {}
+    for test in model.get("data_tests") or []:
+        if isinstance(test, dict) and "accepted_values_columns" in test:
+            found.update(test["accepted_values_columns"]["arguments"]["columns"])
+    for column in model.get("columns") or []:
+        for test in column.get("data_tests") or []:
+            if isinstance(test, dict) and "accepted_values" in test:
+                found[column["name"]] = test["accepted_values"].get("arguments", test["accepted_values"])["values"]
+    return found
+
+
 def staging_yml(ds: Dataset) -> str:
-    columns, never_null = [], []
+    columns, never_null, accepted = [], [], {}
     for c in ds.columns:
         tests = []
         if c.name in ds.key_columns and len(ds.key_columns) == 1:
@@ -187,7 +207,7 @@ def staging_yml(ds: Dataset) -> str:
         if c.name in ds.key_columns or c.required:
             never_null.append(c.name)
         if c.allowed:
-            tests.append({"accepted_values": {"arguments": {"values": accepted_values(c)}}})
+            accepted[c.name] = accepted_values(c)
         entry = {"name": c.name}
         if c.identifier:
             entry["meta"] = {"sensitive": True}
@@ -202,6 +222,8 @@ def staging_yml(ds: Dataset) -> str:
         )
     if never_null:
         model_tests.append(not_null_columns(never_null))
+    if accepted:
+        model_tests.append(accepted_values_columns(accepted))
     if model_tests:
         model["data_tests"] = model_tests
     model["columns"] = columns
@@ -278,15 +300,18 @@ def person_contacts_yml() -> str:
             "post_hook": ["{{ restrict_rows_to_partners('agency') }}"],
         },
         "data_tests": [
-            not_null_columns(["agency", "contact_type", "contact_date"] + ([] if unlinked else ["person_key"]))
+            not_null_columns(["agency", "contact_type", "contact_date"] + ([] if unlinked else ["person_key"])),
+            accepted_values_columns(
+                {
+                    "agency": sorted({ds.agency for ds in datasets}),
+                    "contact_type": [c.type for ds in datasets for c in ds.person_contacts],
+                }
+            ),
         ],
         "columns": [
             {"name": "person_key", "meta": {"sensitive": True}, **({"data_tests": [not_null]} if unlinked else {})},
-            {"name": "agency", "data_tests": [_accepted(sorted({ds.agency for ds in datasets}))]},
-            {
-                "name": "contact_type",
-                "data_tests": [_accepted([c.type for ds in datasets for c in ds.person_contacts])],
-            },
+            {"name": "agency"},
+            {"name": "contact_type"},
             {"name": "contact_date"},
             {"name": "age_at_contact"},
             {
@@ -359,10 +384,6 @@ def _expected_contact(ds: Dataset, c, row: dict) -> dict:
         "age_at_contact": age,
         "residence_lsoa_code": row.get(c.residence) if c.residence else None,
     }
-
-
-def _accepted(values: list[str]) -> dict:
-    return {"accepted_values": {"arguments": {"values": values}}}
 
 
 def expected_files() -> dict[Path, str]:

@@ -1,6 +1,7 @@
-"""A model's never-null columns are checked by one dbt test, `not_null_columns` (dbt/macros): one dbt node per model
-where a `not_null` per column was a node each, and dbt's cost per node was most of a build's time. The test must
-still fail on a null in any of the columns, and say which column."""
+"""A model's never-null columns, and its columns' accepted values, are each checked by one dbt test of the model,
+`not_null_columns` and `accepted_values_columns` (dbt/macros): one dbt node per model where a `not_null` or an
+`accepted_values` per column was a node each, and dbt's cost per node was most of a build's time. Each must still
+fail on a bad value in any of its columns, and say which column."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from partnership import runner
 
 MART, FIRST_COLUMN, COLUMN = "fct_crimes_by_ward_month", "ward_code", "crime_count"
+COHORT = "fct_cohort_overlap"  # accepted values of an integer column (agency_count) and a text one (age_band)
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +65,37 @@ def test_a_null_in_any_listed_column_fails_the_models_test_naming_the_column(pip
     [compiled] = (target / "compiled").rglob("not_null_columns_*.sql")
     with psycopg.connect(url) as conn:
         assert sorted(conn.execute(compiled.read_text()).fetchall()) == [(COLUMN, 3), (FIRST_COLUMN, 2)]
+
+
+def test_accepted_values_are_one_test_per_model_not_one_per_column(manifest):
+    tests = [n for n in manifest["nodes"].values() if n["resource_type"] == "test" and n.get("test_metadata")]
+    # Left on its column: a list given as a Jinja expression (hour_of_week's range(168)), which dbt renders only there.
+    per_column = [n for n in tests if n["test_metadata"]["name"] == "accepted_values"]
+    assert all(isinstance(n["test_metadata"]["kwargs"]["values"], str) for n in per_column), per_column
+    per_model = [n for n in tests if n["test_metadata"]["name"] == "accepted_values_columns"]
+    assert len({n["attached_node"] for n in per_model}) == len(per_model), "a model's accepted values in one test"
+    [cohort] = [n for n in per_model if n["attached_node"] == f"model.partnership.{COHORT}"]
+    assert {"agency_count", "age_band"} <= set(cohort["test_metadata"]["kwargs"]["columns"])
+
+
+@pytest.mark.integration
+def test_a_value_not_accepted_in_any_listed_column_fails_the_models_test_naming_it(pipeline_run_copy, tmp_path):
+    url, target = pipeline_run_copy["url"], tmp_path / "target"
+    select = ("--select", f"{COHORT},test_name:accepted_values_columns", "--target-path", str(target))
+    runner.dbt("test", *select, url=url)  # as built: passes
+
+    with psycopg.connect(url) as conn:
+        for column, value, rows in (("agency_count", "7", 2), ("age_band", "'Not a band'", 1)):
+            changed = conn.execute(
+                f"update marts.{COHORT} set {column} = {value}"
+                f" where ctid in (select ctid from marts.{COHORT} limit {rows})"
+            ).rowcount
+            assert changed == rows
+    with pytest.raises(subprocess.CalledProcessError):
+        runner.dbt("test", *select, url=url)
+    [result] = json.loads((target / "run_results.json").read_text())["results"]
+    assert result["status"] == "fail" and result["failures"] == 2  # one row per column and value not accepted
+    [compiled] = (target / "compiled").rglob("accepted_values_columns_*.sql")
+    with psycopg.connect(url) as conn:
+        found = sorted(conn.execute(compiled.read_text()).fetchall())
+    assert found == [("age_band", "Not a band", 1), ("agency_count", "7", 2)]
