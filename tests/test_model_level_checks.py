@@ -84,11 +84,12 @@ def test_a_value_not_accepted_in_any_listed_column_fails_the_models_test_naming_
     select = ("--select", f"{COHORT},test_name:accepted_values_columns", "--target-path", str(target))
     runner.dbt("test", *select, url=url)  # as built: passes
 
+    # A null passes, as with dbt's accepted_values; values not accepted in an integer and a text column fail.
     with psycopg.connect(url) as conn:
-        for column, value, rows in (("agency_count", "7", 2), ("age_band", "'Not a band'", 1)):
+        for column, value, rows in (("age_band", "null", 1), ("agency_count", "7", 2), ("age_band", "'Not a band'", 1)):
             changed = conn.execute(
                 f"update marts.{COHORT} set {column} = {value}"
-                f" where ctid in (select ctid from marts.{COHORT} limit {rows})"
+                f" where ctid in (select ctid from marts.{COHORT} where {column} is not null limit {rows})"
             ).rowcount
             assert changed == rows
     with pytest.raises(subprocess.CalledProcessError):

@@ -190,7 +190,7 @@ def accepted_values_by_column(model: dict) -> dict[str, list]:
     found = {}
     for test in model.get("data_tests") or []:
         if isinstance(test, dict) and "accepted_values_columns" in test:
-            found.update(test["accepted_values_columns"]["arguments"]["columns"])
+            found.update(test["accepted_values_columns"].get("arguments", test["accepted_values_columns"])["columns"])
     for column in model.get("columns") or []:
         for test in column.get("data_tests") or []:
             if isinstance(test, dict) and "accepted_values" in test:
