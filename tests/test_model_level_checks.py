@@ -43,28 +43,34 @@ def test_never_null_columns_are_one_test_per_model_not_one_per_column(manifest):
     assert columns[0] == FIRST_COLUMN and columns[-1] == COLUMN  # the integration test below nulls both
 
 
-@pytest.mark.integration
-def test_a_null_in_any_listed_column_fails_the_models_test_naming_the_column(pipeline_run_copy, tmp_path):
-    url, target = pipeline_run_copy["url"], tmp_path / "target"
-    select = ("--select", f"{MART},test_name:not_null_columns", "--target-path", str(target))
-    runner.dbt("test", *select, url=url)  # as built: passes
-
-    # Nulls in the first and the last of the mart's listed columns.
+def failing_rows(url: str, target, model: str, test_name: str, changes) -> tuple[dict, list[tuple]]:
+    """Run the model's test as built (it passes), make the changes (column, SQL value, rows) in the mart's table,
+    run it again (it fails); dbt's result, and the rows the test's own SQL (as dbt compiled it) returns."""
+    select = ("--select", f"{model},test_name:{test_name}", "--target-path", str(target))
+    runner.dbt("test", *select, url=url)
     with psycopg.connect(url) as conn:
-        for column, rows in ((FIRST_COLUMN, 2), (COLUMN, 3)):
-            nulled = conn.execute(
-                f"update marts.{MART} set {column} = null"
-                f" where ctid in (select ctid from marts.{MART} where {column} is not null limit {rows})"
+        for column, value, rows in changes:
+            changed = conn.execute(
+                f"update marts.{model} set {column} = {value}"
+                f" where ctid in (select ctid from marts.{model} where {column} is not null limit {rows})"
             ).rowcount
-            assert nulled == rows
+            assert changed == rows
     with pytest.raises(subprocess.CalledProcessError):
         runner.dbt("test", *select, url=url)
     [result] = json.loads((target / "run_results.json").read_text())["results"]
-    assert result["status"] == "fail" and result["failures"] == 2  # two columns hold nulls
-    # The failing rows say which columns and how many rows each: the test's own SQL, as dbt compiled it.
-    [compiled] = (target / "compiled").rglob("not_null_columns_*.sql")
+    [compiled] = (target / "compiled").rglob(f"{test_name}_*.sql")
     with psycopg.connect(url) as conn:
-        assert sorted(conn.execute(compiled.read_text()).fetchall()) == [(COLUMN, 3), (FIRST_COLUMN, 2)]
+        return result, sorted(conn.execute(compiled.read_text()).fetchall())
+
+
+@pytest.mark.integration
+def test_a_null_in_any_listed_column_fails_the_models_test_naming_the_column(pipeline_run_copy, tmp_path):
+    # Nulls in the first and the last of the mart's listed columns.
+    changes = ((FIRST_COLUMN, "null", 2), (COLUMN, "null", 3))
+    url, target = pipeline_run_copy["url"], tmp_path / "target"
+    result, rows = failing_rows(url, target, MART, "not_null_columns", changes)
+    assert result["status"] == "fail" and result["failures"] == 2  # two columns hold nulls
+    assert rows == [(COLUMN, 3), (FIRST_COLUMN, 2)]  # which columns, and how many rows each
 
 
 def test_accepted_values_are_one_test_per_model_not_one_per_column(manifest):
@@ -80,23 +86,9 @@ def test_accepted_values_are_one_test_per_model_not_one_per_column(manifest):
 
 @pytest.mark.integration
 def test_a_value_not_accepted_in_any_listed_column_fails_the_models_test_naming_it(pipeline_run_copy, tmp_path):
-    url, target = pipeline_run_copy["url"], tmp_path / "target"
-    select = ("--select", f"{COHORT},test_name:accepted_values_columns", "--target-path", str(target))
-    runner.dbt("test", *select, url=url)  # as built: passes
-
     # A null passes, as with dbt's accepted_values; values not accepted in an integer and a text column fail.
-    with psycopg.connect(url) as conn:
-        for column, value, rows in (("age_band", "null", 1), ("agency_count", "7", 2), ("age_band", "'Not a band'", 1)):
-            changed = conn.execute(
-                f"update marts.{COHORT} set {column} = {value}"
-                f" where ctid in (select ctid from marts.{COHORT} where {column} is not null limit {rows})"
-            ).rowcount
-            assert changed == rows
-    with pytest.raises(subprocess.CalledProcessError):
-        runner.dbt("test", *select, url=url)
-    [result] = json.loads((target / "run_results.json").read_text())["results"]
+    changes = (("age_band", "null", 1), ("agency_count", "7", 2), ("age_band", "'Not a band'", 1))
+    url, target = pipeline_run_copy["url"], tmp_path / "target"
+    result, rows = failing_rows(url, target, COHORT, "accepted_values_columns", changes)
     assert result["status"] == "fail" and result["failures"] == 2  # one row per column and value not accepted
-    [compiled] = (target / "compiled").rglob("accepted_values_columns_*.sql")
-    with psycopg.connect(url) as conn:
-        found = sorted(conn.execute(compiled.read_text()).fetchall())
-    assert found == [("age_band", "Not a band", 1), ("agency_count", "7", 2)]
+    assert rows == [("age_band", "Not a band", 1), ("agency_count", "7", 2)]
