@@ -1,6 +1,6 @@
 {#- Each of the listed columns holds no null: one query for them all. A dbt `not_null` test per column was a dbt
-    node each, and dbt's cost per node, not the query, was most of a build's time (394 such tests on models and seeds). Fails with
-    one row per column that holds nulls: the column and how many rows. -#}
+    node each, and dbt's cost per node, not the query, was most of a build's time (394 such tests on models and
+    seeds). Fails with one row per column that holds nulls: the column and how many rows. -#}
 {% test not_null_columns(model, columns) %}
 select found.column_name, found.null_rows
 from (
