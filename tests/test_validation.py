@@ -326,10 +326,11 @@ _EVERY_ROW: dict[tuple, tuple[list, list]] = {}
 
 def _gx_shown_every_row(ds, path, monkeypatch, docs) -> tuple[list, list]:
     import contextlib
-    import hashlib
+
+    from partnership.landing import sha256_of
 
     settings = (validation.run.CHUNK_ROWS, validation.run.SHOWN_ROWS)
-    key = (ds.name, path.name, hashlib.sha256(path.read_bytes()).hexdigest(), settings)
+    key = (ds.name, path.name, sha256_of(path), settings)
     if key not in _EVERY_ROW:
         entries = len(docs)
         with monkeypatch.context() as m:
