@@ -92,8 +92,14 @@ FORKSERVER = """
 import json, multiprocessing, sys
 
 def report(queue):
-    queue.put({"modules": sorted(m for m in sys.modules if m.split(".")[0] in ("partnership", "great_expectations",
-        "cosmos") or m == "airflow.sdk.execution_time.task_runner")})
+    modules = sorted(m for m in sys.modules if m.split(".")[0] in ("partnership", "great_expectations", "cosmos")
+        or m == "airflow.sdk.execution_time.task_runner")
+    # What a task process does first: load Airflow's plugins (cosmos's among them, an entry point).
+    from airflow.sdk.plugins_manager import _get_plugins
+    before = set(sys.modules)
+    plugins, errors = _get_plugins()
+    queue.put({"modules": modules, "plugins": sorted(p.name for p in plugins), "plugin_errors": errors,
+        "imported_by_plugins": sorted(set(sys.modules) - before)})
 
 if __name__ == "__main__":
     from airflow.utils.process_utils import set_component_mp_start_method
@@ -127,3 +133,8 @@ def test_executor_workers_start_with_the_task_libraries_and_no_project_module(tm
     assert {"great_expectations", "cosmos", "airflow.sdk.execution_time.task_runner"} <= set(modules)
     assert [m for m in modules if m.split(".")[0] == "partnership"] == ["partnership", "partnership.preload"]
     assert "Skipping registering function" not in done.stdout + done.stderr  # GX's import-time INFO lines
+    # Loading the plugins, as each task does, finds cosmos's with its libraries (FastAPI, its listeners and
+    # operators) already imported: the plugin's own modules are all a task process imports for it.
+    assert "cosmos" in started["plugins"] and not started["plugin_errors"]
+    heavy = ("fastapi", "starlette", "cosmos.listeners", "cosmos.operators", "cosmos.config")
+    assert not [m for m in started["imported_by_plugins"] if m.startswith(heavy)], started["imported_by_plugins"]

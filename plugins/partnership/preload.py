@@ -3,7 +3,9 @@ task processes.
 
 Under the LocalExecutor each task runs in a process forked from an executor worker, and it imports what the task
 needs: Airflow's task runner, cosmos (the transform's DAG file) and Great Expectations (each file's validate task,
-about 1.8 s and 120 MB of one core). Set for the scheduler::
+about 1.8 s and 120 MB of one core). Every task also loads Airflow's plugins, and cosmos's (an entry point) imports
+FastAPI for its views and cosmos's listeners, and with them cosmos's operators: about 0.4 s of one core in each task
+process, whatever the task. Set for the scheduler::
 
     AIRFLOW__SCHEDULER__MP_START_METHOD=forkserver
     AIRFLOW__SCHEDULER__MP_FORKSERVER_PRELOAD=partnership.preload
@@ -23,7 +25,15 @@ import importlib
 import logging
 import sys
 
-MODULES = ("airflow.sdk.execution_time.task_runner", "cosmos", "great_expectations")
+# Libraries, not cosmos's plugin module itself: that reads Airflow's configuration as it is imported.
+MODULES = (
+    "airflow.sdk.execution_time.task_runner",
+    "cosmos",
+    "great_expectations",
+    "fastapi",
+    "cosmos.listeners.dag_run_listener",
+    "cosmos.listeners.task_instance_listener",
+)
 
 
 def _preload(name: str) -> None:
