@@ -11,6 +11,7 @@ from partnership.registry import (
     PERSON_ID_PATTERN,
     PERSON_KEY_PATTERN,
     PUBLICATION_LEVELS,
+    REGISTRY_DIR,
     RegistryError,
     _parse,
     get_dataset,
@@ -78,6 +79,22 @@ def test_a_registry_entry_naming_an_unknown_key_column_is_rejected(tmp_path):
         "retention_months: 12\npublication: {aggregates: none}\ncolumns:\n  - {name: day, type: date}\n"
     )
     with pytest.raises(RegistryError, match="'nope' is not one of its columns"):
+        _parse(entry)
+
+
+@pytest.mark.parametrize("path", sorted(REGISTRY_DIR.glob("*.yml")), ids=lambda p: p.stem)
+def test_each_entry_reads_the_same_with_libyaml_as_with_pyyamls_own_parser(path):
+    """The registry is read with libyaml's parser (fast: it is read in every task's process); what it reads must
+    be what PyYAML's pure-Python safe loader reads: the same values, the same types (dates, numbers, strings)."""
+    assert yaml.__with_libyaml__, "PyYAML without libyaml: the registry falls back to the slow parser"
+    text = path.read_text()
+    assert yaml.load(text, Loader=yaml.CSafeLoader) == yaml.safe_load(text)
+
+
+def test_a_registry_file_that_is_not_yaml_is_rejected_naming_it(tmp_path):
+    entry = tmp_path / "police__broken.yml"
+    entry.write_text("agency: police\ndataset: [broken\n")
+    with pytest.raises(RegistryError, match=r"(?s)police__broken.yml: not valid YAML.*line 2, column 10"):
         _parse(entry)
 
 

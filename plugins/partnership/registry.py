@@ -232,9 +232,14 @@ def _strings(value):
             yield from _strings(v)
 
 
+# libyaml's parser when PyYAML has it (its wheels do): the registry is read in every task's process and each parse
+# of a DAG file, and the pure-Python parser took 0.12 s of a core to read it, libyaml 0.014 s. Same documents.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _parse(path: Path) -> Dataset:
     try:
-        doc = yaml.safe_load(path.read_text())
+        doc = yaml.load(path.read_text(), Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         raise RegistryError(f"{path.name}: not valid YAML: {exc}") from exc
     # Entries become dbt sources, staging models and the person-contacts model, which dbt renders as Jinja
