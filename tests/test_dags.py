@@ -94,21 +94,23 @@ def test_one_ingest_dag_per_registry_dataset(dagbag):
     assert ingest == {f"ingest_{ds.name}" for ds in load_registry()}
 
 
-def test_a_task_process_parses_only_the_ingest_dag_it_runs(dagbag):
+def test_a_task_process_parses_only_the_ingest_dag_it_runs(dagbag, monkeypatch):
     """A task's process parses its DAG's file to find its task, with the DAG named in Airflow's parsing context:
     the ingest file then makes that DAG alone (the same tasks as the dag-processor's), not every dataset's. A
     parse for any other DAG id makes them all."""
     from airflow.dag_processing.dagbag import DagBag
-    from airflow.sdk.definitions._internal.dag_parsing_context import _airflow_parsing_context_manager
+    from airflow.sdk.definitions.context import _AIRFLOW_PARSING_CONTEXT_DAG_ID, _AIRFLOW_PARSING_CONTEXT_TASK_ID
 
     ingest_file = str(settings.DAGS_DIR / "ingest_sources.py")
     dag_id = f"ingest_{load_registry()[-1].name}"
-    with _airflow_parsing_context_manager(dag_id=dag_id, task_id="ingest_file.validate"):  # as the task runner
-        alone = DagBag(dag_folder=ingest_file)
+    # What the task runner sets (Airflow's own context manager leaves them set after it: monkeypatch undoes them).
+    monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID, dag_id)
+    monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_TASK_ID, "ingest_file.validate")
+    alone = DagBag(dag_folder=ingest_file)
     assert list(alone.dags) == [dag_id]
     assert alone.dags[dag_id].task_ids == dagbag.dags[dag_id].task_ids
-    with _airflow_parsing_context_manager(dag_id="transform_warehouse", task_id="preflight"):
-        every = DagBag(dag_folder=ingest_file)
+    monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID, "transform_warehouse")
+    every = DagBag(dag_folder=ingest_file)
     assert set(every.dags) == {d for d in dagbag.dags if d.startswith("ingest_")}
 
 
