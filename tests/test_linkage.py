@@ -402,6 +402,9 @@ def test_no_raw_linkage_value_is_kept_in_the_index(warehouse_url, linkage_key):
                 keep(row)
     dumped = "\n".join(texts)
     assert "linkage" in {s for s, _ in tables} and len(dumped) > 10_000 and len(binaries) > 1_000
+    # Bytes are only ever keyed tokens, all one length: a value kept as bytes in plain form would not be, whatever
+    # it was (the search below could only find it by chance, or as a whole token, when it is short).
+    assert {len(b) for b in binaries} == {tokens.TOKEN_BYTES}
 
     def in_binary(value: str) -> bool:
         # a value kept as bytes: the whole token, or (four characters or more, which random bytes do not give by

@@ -4,8 +4,8 @@ task processes.
 Under the LocalExecutor each task runs in a process forked from an executor worker, and it imports what the task
 needs: Airflow's task runner, cosmos (the transform's DAG file) and Great Expectations (each file's validate task,
 about 1.8 s and 120 MB of one core). Every task also loads Airflow's plugins, and cosmos's (an entry point) imports
-FastAPI for its views and cosmos's listeners, and with them cosmos's operators: about 0.4 s of one core in each task
-process, whatever the task. Set for the scheduler::
+FastAPI for its views and cosmos's listeners, and with them cosmos's operators: 0.8 s of one core in each task
+process, whatever the task (0.03 s with them preloaded). Set for the scheduler::
 
     AIRFLOW__SCHEDULER__MP_START_METHOD=forkserver
     AIRFLOW__SCHEDULER__MP_FORKSERVER_PRELOAD=partnership.preload
@@ -17,6 +17,9 @@ says where to set it; ``tests/test_scheduler.py`` runs with it.
 Only third-party libraries, never a module of this project: the forkserver lives as long as the scheduler, so
 project state imported here (the registry, settings) would be what it was when the scheduler started, not what a
 task reads now. ``tests/test_plugins.py`` checks that importing this module imports no other project module.
+Airflow's configuration is read here too (the task runner parses it; cosmos's listeners import ``cosmos.settings``,
+which reads the ``[cosmos]`` options once): the scheduler's configuration and environment, which its task processes
+inherit in any case, so a change to either needs the scheduler restarted, as it always has.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import importlib
 import logging
 import sys
 
-# Libraries, not cosmos's plugin module itself: that reads Airflow's configuration as it is imported.
+# cosmos's plugin module itself is left to the task: with the libraries it imports already here, it costs 2 ms.
 MODULES = (
     "airflow.sdk.execution_time.task_runner",
     "cosmos",
